@@ -1,0 +1,42 @@
+# Switchboard — everything a newcomer needs is `make run` and `make test`.
+# Both install what is missing on a Debian machine first (`make deps`).
+
+CARGO ?= cargo
+# Debian packages the build and the test suite need.
+APT_PACKAGES := sip-tester libopus-dev pkg-config sqlite3 postgresql
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: deps build run test test-unit test-sipp lint bench bench-cps check
+
+deps:
+	@missing=""; \
+	for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "make deps: installing$$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+build: deps
+	$(CARGO) build --release --bins
+
+run: build
+	$(CARGO) run --release --bin switchboard -- run
+
+check: build
+	$(CARGO) run --release --bin switchboard -- check
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --all-targets -- -D warnings
+
+test-unit: deps
+	$(CARGO) test --all-targets
+
+test-sipp: build
+	bash sipp-scenarios/run.sh
+
+test: lint test-unit test-sipp
+
+bench: deps
+	$(CARGO) bench --bench sip_message

@@ -1,0 +1,4 @@
+//! The SIP signalling core (RFC 3261 and friends).
+//!
+//! Each submodule owns one layer; none of them reads the clock (time is passed in as
+//! `Instant`s) except the thin tokio drivers in `transport`.
