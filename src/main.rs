@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use switchboard::config::Config;
 
 #[derive(Parser)]
 #[command(
@@ -38,9 +39,36 @@ fn main() -> ExitCode {
             eprintln!("switchboard: run is not wired yet");
             ExitCode::FAILURE
         }
-        Command::Check { config } => {
-            let _ = config;
+        Command::Check { config } => check(config.as_deref()),
+    }
+}
+
+/// Loads the config named on the command line, or the embedded default.
+fn load_config(
+    path: Option<&std::path::Path>,
+) -> Result<Config, Vec<switchboard::config::ConfigError>> {
+    match path {
+        Some(p) => Config::load(p),
+        None => Ok(Config::embedded_default()),
+    }
+}
+
+fn check(path: Option<&std::path::Path>) -> ExitCode {
+    match load_config(path) {
+        Ok(cfg) => {
+            println!(
+                "{}: ok ({} endpoints, {} trunks)",
+                cfg.source,
+                cfg.endpoints.len(),
+                cfg.trunks.len()
+            );
             ExitCode::SUCCESS
+        }
+        Err(errors) => {
+            for e in &errors {
+                eprintln!("{e}");
+            }
+            ExitCode::FAILURE
         }
     }
 }
