@@ -18,8 +18,7 @@ fn embedded_default_is_valid() {
 
 fn errors(text: &str) -> Vec<String> {
     Config::parse("t.toml", text)
-        .err()
-        .expect("config should be refused")
+        .expect_err("config should be refused")
         .iter()
         .map(|e| e.to_string())
         .collect()
