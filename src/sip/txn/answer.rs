@@ -88,3 +88,63 @@ impl AnswerRetransmitter {
         self.core.terminate();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sip::txn::testkit::*;
+    use crate::sip::txn::TsxOutput::{Terminated, Timeout};
+
+    #[test]
+    fn retransmits_with_g_back_off_and_times_out_at_64_t1() {
+        let t0 = Instant::now();
+        let mut ok = AnswerRetransmitter::new(t0, &TimerConfig::default(), bytes("200"));
+        let mut log = drain(&mut ok, t0, t0);
+        log.extend(run_to_end(&mut ok, t0));
+        assert_eq!(
+            transmit_times(&log),
+            vec![0, 500, 1500, 3500, 7500, 11_500, 15_500, 19_500, 23_500, 27_500, 31_500]
+        );
+        assert!(log
+            .iter()
+            .filter(|(_, o)| matches!(o, TsxOutput::Transmit(_)))
+            .all(|(_, o)| *o == tx("200")));
+        assert_eq!(
+            log[log.len() - 2..],
+            [(32_000, Timeout), (32_000, Terminated)]
+        );
+        assert!(ok.is_terminated());
+    }
+
+    #[test]
+    fn ack_stops_retransmissions() {
+        let t0 = Instant::now();
+        let mut ok = AnswerRetransmitter::new(t0, &TimerConfig::default(), bytes("200"));
+        drain(&mut ok, t0, t0);
+        assert_eq!(
+            transmit_times(&run_until(&mut ok, t0, at(t0, 4000))),
+            vec![500, 1500, 3500]
+        );
+        ok.ack_received();
+        assert_eq!(drain(&mut ok, t0, at(t0, 4000)), vec![(4000, Terminated)]);
+        assert!(ok.is_terminated());
+        assert_eq!(ok.poll_timeout(), None);
+        assert_eq!(run_to_end(&mut ok, t0), vec![]);
+        // A retransmitted ACK changes nothing.
+        ok.ack_received();
+        assert_eq!(drain(&mut ok, t0, at(t0, 4000)), vec![]);
+    }
+
+    #[test]
+    fn custom_t1_scales_the_schedule() {
+        let t0 = Instant::now();
+        let mut ok = AnswerRetransmitter::new(t0, &fast(), bytes("200"));
+        let mut log = drain(&mut ok, t0, t0);
+        log.extend(run_to_end(&mut ok, t0));
+        assert_eq!(
+            transmit_times(&log),
+            vec![0, 100, 300, 700, 1500, 2300, 3100, 3900, 4700, 5500, 6300]
+        );
+        assert_eq!(log[log.len() - 2..], [(6400, Timeout), (6400, Terminated)]);
+    }
+}

@@ -140,3 +140,135 @@ impl ClientNonInviteTsx {
         self.core.terminate();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sip::txn::testkit::*;
+    use crate::sip::txn::TsxOutput::{Terminated, Timeout, TransportError};
+
+    fn udp(t0: Instant) -> ClientNonInviteTsx {
+        ClientNonInviteTsx::new(t0, &TimerConfig::default(), false, bytes("OPTIONS"))
+    }
+
+    #[test]
+    fn udp_without_answer_backs_off_to_t2_and_times_out_at_timer_f() {
+        let t0 = Instant::now();
+        let mut tsx = udp(t0);
+        let mut log = drain(&mut tsx, t0, t0);
+        log.extend(run_to_end(&mut tsx, t0));
+        assert_eq!(
+            transmit_times(&log),
+            vec![0, 500, 1500, 3500, 7500, 11_500, 15_500, 19_500, 23_500, 27_500, 31_500]
+        );
+        assert_eq!(
+            log[log.len() - 2..],
+            [(32_000, Timeout), (32_000, Terminated)]
+        );
+        assert_eq!(log.len(), 13);
+        assert!(tsx.is_terminated());
+    }
+
+    #[test]
+    fn reliable_without_answer_sends_once_and_times_out_at_64_t1() {
+        let t0 = Instant::now();
+        let mut tsx = ClientNonInviteTsx::new(t0, &TimerConfig::default(), true, bytes("OPTIONS"));
+        assert_eq!(drain(&mut tsx, t0, t0), vec![(0, tx("OPTIONS"))]);
+        assert_eq!(
+            run_to_end(&mut tsx, t0),
+            vec![(32_000, Timeout), (32_000, Terminated)]
+        );
+    }
+
+    #[test]
+    fn custom_t1_scales_the_whole_schedule() {
+        let t0 = Instant::now();
+        let mut tsx = ClientNonInviteTsx::new(t0, &fast(), false, bytes("OPTIONS"));
+        let mut log = drain(&mut tsx, t0, t0);
+        log.extend(run_to_end(&mut tsx, t0));
+        assert_eq!(
+            transmit_times(&log),
+            vec![0, 100, 300, 700, 1500, 2300, 3100, 3900, 4700, 5500, 6300]
+        );
+        assert_eq!(log[log.len() - 2..], [(6400, Timeout), (6400, Terminated)]);
+    }
+
+    #[test]
+    fn after_a_provisional_timer_e_fires_every_t2() {
+        let t0 = Instant::now();
+        let mut tsx = udp(t0);
+        drain(&mut tsx, t0, t0);
+        assert_eq!(
+            transmit_times(&run_until(&mut tsx, t0, at(t0, 600))),
+            vec![500]
+        );
+        // In Trying the next one would come at 1.5 s, then 3.5 s; in Proceeding E keeps
+        // its pending deadline (1.5 s), then is reset to T2 each time it fires.
+        assert_eq!(tsx.on_response(at(t0, 600), 100), Delivery::ToTu);
+        assert_eq!(tsx.state(), ClientNonInviteState::Proceeding);
+        let log = run_to_end(&mut tsx, t0);
+        assert_eq!(
+            transmit_times(&log),
+            vec![1500, 5500, 9500, 13_500, 17_500, 21_500, 25_500, 29_500]
+        );
+        assert_eq!(
+            log[log.len() - 2..],
+            [(32_000, Timeout), (32_000, Terminated)]
+        );
+    }
+
+    #[test]
+    fn final_response_completes_and_timer_k_absorbs_retransmissions() {
+        let t0 = Instant::now();
+        let mut tsx = udp(t0);
+        drain(&mut tsx, t0, t0);
+        run_until(&mut tsx, t0, at(t0, 1000));
+        assert_eq!(tsx.on_response(at(t0, 1000), 180), Delivery::ToTu);
+        assert_eq!(tsx.on_response(at(t0, 1200), 180), Delivery::ToTu);
+        assert_eq!(tsx.on_response(at(t0, 1400), 200), Delivery::ToTu);
+        assert_eq!(tsx.state(), ClientNonInviteState::Completed);
+        assert_eq!(tsx.next_timer(), Some((TsxTimer::K, at(t0, 6400))));
+        for status in [200, 180, 404] {
+            assert_eq!(tsx.on_response(at(t0, 2000), status), Delivery::Absorb);
+        }
+        assert_eq!(drain(&mut tsx, t0, at(t0, 2000)), vec![]);
+        // No retransmission after the final response; K = T4 ends it.
+        assert_eq!(run_to_end(&mut tsx, t0), vec![(6400, Terminated)]);
+    }
+
+    #[test]
+    fn final_response_over_reliable_transport_terminates_at_once() {
+        let t0 = Instant::now();
+        let mut tsx = ClientNonInviteTsx::new(t0, &TimerConfig::default(), true, bytes("BYE"));
+        drain(&mut tsx, t0, t0);
+        assert_eq!(tsx.on_response(at(t0, 30), 481), Delivery::ToTu);
+        assert_eq!(drain(&mut tsx, t0, at(t0, 30)), vec![(30, Terminated)]);
+        assert_eq!(tsx.poll_timeout(), None);
+        assert_eq!(tsx.on_response(at(t0, 40), 481), Delivery::Absorb);
+    }
+
+    #[test]
+    fn transport_error_informs_the_tu_and_terminates() {
+        let t0 = Instant::now();
+        let mut tsx = udp(t0);
+        let _ = tsx.on_response(t0, 100);
+        drain(&mut tsx, t0, t0);
+        tsx.on_transport_error();
+        assert_eq!(
+            drain(&mut tsx, t0, t0),
+            vec![(0, TransportError), (0, Terminated)]
+        );
+        assert_eq!(tsx.poll_timeout(), None);
+    }
+
+    #[test]
+    fn transport_error_in_completed_is_ignored() {
+        let t0 = Instant::now();
+        let mut tsx = udp(t0);
+        let _ = tsx.on_response(t0, 200);
+        drain(&mut tsx, t0, t0);
+        tsx.on_transport_error();
+        assert_eq!(drain(&mut tsx, t0, t0), vec![]);
+        assert_eq!(tsx.state(), ClientNonInviteState::Completed);
+    }
+}

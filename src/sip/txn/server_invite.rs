@@ -200,3 +200,221 @@ impl ServerInviteTsx {
         self.core.terminate();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sip::txn::testkit::*;
+    use crate::sip::txn::TsxOutput::{Terminated, Timeout, TransportError};
+
+    fn udp(t0: Instant) -> ServerInviteTsx {
+        ServerInviteTsx::new(t0, &TimerConfig::default(), false)
+    }
+
+    fn send(tsx: &mut ServerInviteTsx, now: Instant, status: u16, text: &'static str) {
+        assert_eq!(tsx.send_response(now, status, bytes(text)), Ok(()));
+    }
+
+    #[test]
+    fn starts_in_proceeding_with_nothing_to_send() {
+        let t0 = Instant::now();
+        let mut tsx = udp(t0);
+        assert_eq!(tsx.state(), ServerInviteState::Proceeding);
+        assert_eq!(tsx.poll_output(), None);
+        assert_eq!(tsx.poll_timeout(), None);
+    }
+
+    #[test]
+    fn non_2xx_over_udp_is_retransmitted_on_timer_g_until_timer_h() {
+        let t0 = Instant::now();
+        let mut tsx = udp(t0);
+        send(&mut tsx, t0, 100, "100");
+        send(&mut tsx, at(t0, 100), 180, "180");
+        assert_eq!(tsx.state(), ServerInviteState::Proceeding);
+        assert_eq!(tsx.poll_timeout(), None);
+        send(&mut tsx, at(t0, 1000), 486, "486");
+        assert_eq!(tsx.state(), ServerInviteState::Completed);
+        assert_eq!(
+            drain(&mut tsx, t0, at(t0, 1000)),
+            vec![(1000, tx("100")), (1000, tx("180")), (1000, tx("486"))]
+        );
+        let log = run_to_end(&mut tsx, t0);
+        // G: 0.5, 1.5, 3.5, 7.5, then every T2; H at 32 s, all after the 486 (sent at 1 s).
+        let expected: Vec<u64> = [500, 1500, 3500, 7500, 11_500, 15_500, 19_500]
+            .into_iter()
+            .chain([23_500, 27_500, 31_500])
+            .map(|t| t + 1000)
+            .collect();
+        assert_eq!(transmit_times(&log), expected);
+        let retransmitted: Vec<_> = log.iter().filter(|(_, o)| *o == tx("486")).collect();
+        assert_eq!(retransmitted.len(), expected.len());
+        assert_eq!(
+            log[log.len() - 2..],
+            [(33_000, Timeout), (33_000, Terminated)]
+        );
+        assert!(tsx.is_terminated());
+    }
+
+    #[test]
+    fn custom_t1_scales_timers_g_and_h() {
+        let t0 = Instant::now();
+        let mut tsx = ServerInviteTsx::new(t0, &fast(), false);
+        send(&mut tsx, t0, 603, "603");
+        drain(&mut tsx, t0, t0);
+        let log = run_to_end(&mut tsx, t0);
+        assert_eq!(
+            transmit_times(&log),
+            vec![100, 300, 700, 1500, 2300, 3100, 3900, 4700, 5500, 6300]
+        );
+        assert_eq!(log[log.len() - 2..], [(6400, Timeout), (6400, Terminated)]);
+    }
+
+    #[test]
+    fn ack_confirms_stops_timer_g_and_timer_i_ends_it() {
+        let t0 = Instant::now();
+        let mut tsx = udp(t0);
+        send(&mut tsx, t0, 486, "486");
+        drain(&mut tsx, t0, t0);
+        assert_eq!(
+            transmit_times(&run_until(&mut tsx, t0, at(t0, 2000))),
+            vec![500, 1500]
+        );
+        assert_eq!(tsx.on_ack(at(t0, 2000)), Delivery::Absorb);
+        assert_eq!(tsx.state(), ServerInviteState::Confirmed);
+        assert_eq!(tsx.next_timer(), Some((TsxTimer::I, at(t0, 7000))));
+        // Retransmitted ACKs and INVITEs are absorbed without a word.
+        assert_eq!(tsx.on_ack(at(t0, 2500)), Delivery::Absorb);
+        tsx.on_request_retransmission(at(t0, 2500));
+        assert_eq!(drain(&mut tsx, t0, at(t0, 2500)), vec![]);
+        assert_eq!(run_to_end(&mut tsx, t0), vec![(7000, Terminated)]);
+    }
+
+    #[test]
+    fn over_reliable_transport_no_timer_g_and_ack_terminates_at_once() {
+        let t0 = Instant::now();
+        let mut tsx = ServerInviteTsx::new(t0, &TimerConfig::default(), true);
+        send(&mut tsx, t0, 486, "486");
+        assert_eq!(drain(&mut tsx, t0, t0), vec![(0, tx("486"))]);
+        assert_eq!(tsx.next_timer(), Some((TsxTimer::H, at(t0, 32_000))));
+        assert_eq!(tsx.on_ack(at(t0, 40)), Delivery::Absorb);
+        assert_eq!(drain(&mut tsx, t0, at(t0, 40)), vec![(40, Terminated)]);
+        assert!(tsx.is_terminated());
+    }
+
+    #[test]
+    fn over_reliable_transport_timer_h_still_reports_the_missing_ack() {
+        let t0 = Instant::now();
+        let mut tsx = ServerInviteTsx::new(t0, &TimerConfig::default(), true);
+        send(&mut tsx, t0, 480, "480");
+        drain(&mut tsx, t0, t0);
+        assert_eq!(
+            run_to_end(&mut tsx, t0),
+            vec![(32_000, Timeout), (32_000, Terminated)]
+        );
+    }
+
+    #[test]
+    fn retransmitted_invite_re_sends_the_last_response() {
+        let t0 = Instant::now();
+        let mut tsx = udp(t0);
+        // Before the TU said anything there is nothing to re-send.
+        tsx.on_request_retransmission(t0);
+        assert_eq!(drain(&mut tsx, t0, t0), vec![]);
+        send(&mut tsx, t0, 100, "100");
+        drain(&mut tsx, t0, t0);
+        tsx.on_request_retransmission(at(t0, 10));
+        assert_eq!(drain(&mut tsx, t0, at(t0, 10)), vec![(10, tx("100"))]);
+        send(&mut tsx, at(t0, 20), 180, "180");
+        drain(&mut tsx, t0, at(t0, 20));
+        tsx.on_request_retransmission(at(t0, 30));
+        assert_eq!(drain(&mut tsx, t0, at(t0, 30)), vec![(30, tx("180"))]);
+        send(&mut tsx, at(t0, 40), 486, "486");
+        drain(&mut tsx, t0, at(t0, 40));
+        tsx.on_request_retransmission(at(t0, 50));
+        assert_eq!(drain(&mut tsx, t0, at(t0, 50)), vec![(50, tx("486"))]);
+    }
+
+    #[test]
+    fn success_enters_accepted_absorbs_invites_and_passes_acks_to_the_tu() {
+        let t0 = Instant::now();
+        let mut tsx = udp(t0);
+        send(&mut tsx, t0, 180, "180");
+        assert_eq!(drain(&mut tsx, t0, t0), vec![(0, tx("180"))]);
+        send(&mut tsx, at(t0, 500), 200, "200");
+        assert_eq!(tsx.state(), ServerInviteState::Accepted);
+        assert_eq!(tsx.next_timer(), Some((TsxTimer::L, at(t0, 32_500))));
+        assert_eq!(drain(&mut tsx, t0, at(t0, 500)), vec![(500, tx("200"))]);
+        // RFC 6026 §8.6: a retransmitted INVITE is absorbed, nothing re-sent.
+        tsx.on_request_retransmission(at(t0, 1000));
+        assert_eq!(drain(&mut tsx, t0, at(t0, 1000)), vec![]);
+        // The 2xx's retransmissions come from the TU (AnswerRetransmitter) and are sent.
+        send(&mut tsx, at(t0, 1000), 200, "200");
+        assert_eq!(drain(&mut tsx, t0, at(t0, 1000)), vec![(1000, tx("200"))]);
+        // Each ACK (original and retransmitted) is the TU's.
+        assert_eq!(tsx.on_ack(at(t0, 1100)), Delivery::ToTu);
+        assert_eq!(tsx.on_ack(at(t0, 1200)), Delivery::ToTu);
+        assert_eq!(tsx.state(), ServerInviteState::Accepted);
+        // A non-2xx after the 2xx is refused and not sent.
+        assert_eq!(
+            tsx.send_response(at(t0, 1300), 487, bytes("487")),
+            Err(TsxError::WrongState {
+                status: 487,
+                state: "Accepted"
+            })
+        );
+        assert_eq!(run_to_end(&mut tsx, t0), vec![(32_500, Terminated)]);
+    }
+
+    #[test]
+    fn responses_after_the_final_or_with_bad_codes_are_refused() {
+        let t0 = Instant::now();
+        let mut tsx = udp(t0);
+        assert_eq!(
+            tsx.send_response(t0, 700, bytes("x")),
+            Err(TsxError::InvalidStatus(700))
+        );
+        assert_eq!(
+            tsx.send_response(t0, 99, bytes("x")),
+            Err(TsxError::InvalidStatus(99))
+        );
+        send(&mut tsx, t0, 486, "486");
+        drain(&mut tsx, t0, t0);
+        for status in [180, 200, 500] {
+            assert_eq!(
+                tsx.send_response(t0, status, bytes("x")),
+                Err(TsxError::WrongState {
+                    status,
+                    state: "Completed"
+                })
+            );
+        }
+        assert_eq!(drain(&mut tsx, t0, t0), vec![]);
+        assert_eq!(tsx.state(), ServerInviteState::Completed);
+    }
+
+    #[test]
+    fn ack_before_any_final_response_is_absorbed() {
+        let t0 = Instant::now();
+        let mut tsx = udp(t0);
+        assert_eq!(tsx.on_ack(t0), Delivery::Absorb);
+        assert_eq!(tsx.state(), ServerInviteState::Proceeding);
+    }
+
+    #[test]
+    fn transport_error_informs_the_tu_and_keeps_the_state_and_timers() {
+        let t0 = Instant::now();
+        let mut tsx = udp(t0);
+        tsx.on_transport_error();
+        assert_eq!(drain(&mut tsx, t0, t0), vec![(0, TransportError)]);
+        assert_eq!(tsx.state(), ServerInviteState::Proceeding);
+        send(&mut tsx, t0, 486, "486");
+        drain(&mut tsx, t0, t0);
+        tsx.on_transport_error();
+        assert_eq!(drain(&mut tsx, t0, t0), vec![(0, TransportError)]);
+        assert_eq!(tsx.state(), ServerInviteState::Completed);
+        assert_eq!(tsx.next_timer(), Some((TsxTimer::G, at(t0, 500))));
+        let _ = tsx.on_ack(t0);
+        tsx.on_transport_error();
+        assert_eq!(drain(&mut tsx, t0, t0), vec![]);
+    }
+}

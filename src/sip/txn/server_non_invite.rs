@@ -144,3 +144,131 @@ impl ServerNonInviteTsx {
         self.core.terminate();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sip::txn::testkit::*;
+    use crate::sip::txn::TsxOutput::{Terminated, TransportError};
+
+    fn udp(t0: Instant) -> ServerNonInviteTsx {
+        ServerNonInviteTsx::new(t0, &TimerConfig::default(), false)
+    }
+
+    fn send(tsx: &mut ServerNonInviteTsx, now: Instant, status: u16, text: &'static str) {
+        assert_eq!(tsx.send_response(now, status, bytes(text)), Ok(()));
+    }
+
+    #[test]
+    fn retransmission_in_trying_is_absorbed_silently() {
+        let t0 = Instant::now();
+        let mut tsx = udp(t0);
+        tsx.on_request_retransmission(at(t0, 500));
+        assert_eq!(drain(&mut tsx, t0, at(t0, 500)), vec![]);
+        assert_eq!(tsx.state(), ServerNonInviteState::Trying);
+        assert_eq!(tsx.poll_timeout(), None);
+    }
+
+    #[test]
+    fn retransmission_in_proceeding_re_sends_the_last_provisional() {
+        let t0 = Instant::now();
+        let mut tsx = udp(t0);
+        send(&mut tsx, t0, 100, "100");
+        assert_eq!(tsx.state(), ServerNonInviteState::Proceeding);
+        send(&mut tsx, at(t0, 10), 183, "183");
+        assert_eq!(tsx.state(), ServerNonInviteState::Proceeding);
+        assert_eq!(
+            drain(&mut tsx, t0, at(t0, 10)),
+            vec![(10, tx("100")), (10, tx("183"))]
+        );
+        tsx.on_request_retransmission(at(t0, 500));
+        assert_eq!(drain(&mut tsx, t0, at(t0, 500)), vec![(500, tx("183"))]);
+        assert_eq!(tsx.poll_timeout(), None);
+    }
+
+    #[test]
+    fn final_over_udp_is_re_sent_for_retransmissions_until_timer_j() {
+        let t0 = Instant::now();
+        let mut tsx = udp(t0);
+        send(&mut tsx, at(t0, 200), 200, "200");
+        assert_eq!(tsx.state(), ServerNonInviteState::Completed);
+        assert_eq!(tsx.next_timer(), Some((TsxTimer::J, at(t0, 32_200))));
+        assert_eq!(drain(&mut tsx, t0, at(t0, 200)), vec![(200, tx("200"))]);
+        for t in [700, 1700, 3700] {
+            tsx.on_request_retransmission(at(t0, t));
+            assert_eq!(drain(&mut tsx, t0, at(t0, t)), vec![(t, tx("200"))]);
+        }
+        // The server never retransmits on its own: only Timer J remains.
+        assert_eq!(run_to_end(&mut tsx, t0), vec![(32_200, Terminated)]);
+    }
+
+    #[test]
+    fn custom_t1_scales_timer_j() {
+        let t0 = Instant::now();
+        let mut tsx = ServerNonInviteTsx::new(t0, &fast(), false);
+        send(&mut tsx, t0, 404, "404");
+        drain(&mut tsx, t0, t0);
+        assert_eq!(run_to_end(&mut tsx, t0), vec![(6400, Terminated)]);
+    }
+
+    #[test]
+    fn final_over_reliable_transport_terminates_at_once() {
+        let t0 = Instant::now();
+        let mut tsx = ServerNonInviteTsx::new(t0, &TimerConfig::default(), true);
+        send(&mut tsx, at(t0, 5), 200, "200");
+        assert_eq!(
+            drain(&mut tsx, t0, at(t0, 5)),
+            vec![(5, tx("200")), (5, Terminated)]
+        );
+        assert!(tsx.is_terminated());
+        assert_eq!(tsx.poll_timeout(), None);
+    }
+
+    #[test]
+    fn responses_after_the_final_or_with_bad_codes_are_refused() {
+        let t0 = Instant::now();
+        let mut tsx = udp(t0);
+        assert_eq!(
+            tsx.send_response(t0, 42, bytes("x")),
+            Err(TsxError::InvalidStatus(42))
+        );
+        assert_eq!(tsx.state(), ServerNonInviteState::Trying);
+        send(&mut tsx, t0, 200, "200");
+        drain(&mut tsx, t0, t0);
+        assert_eq!(
+            tsx.send_response(t0, 100, bytes("100")),
+            Err(TsxError::WrongState {
+                status: 100,
+                state: "Completed"
+            })
+        );
+        assert_eq!(
+            tsx.send_response(t0, 500, bytes("500")),
+            Err(TsxError::WrongState {
+                status: 500,
+                state: "Completed"
+            })
+        );
+        assert_eq!(drain(&mut tsx, t0, t0), vec![]);
+        // The retransmitted request still gets the response actually sent.
+        tsx.on_request_retransmission(t0);
+        assert_eq!(drain(&mut tsx, t0, t0), vec![(0, tx("200"))]);
+    }
+
+    #[test]
+    fn transport_error_informs_the_tu_and_terminates() {
+        let t0 = Instant::now();
+        let mut tsx = udp(t0);
+        // Nothing was sent in Trying: nothing can have failed.
+        tsx.on_transport_error();
+        assert_eq!(drain(&mut tsx, t0, t0), vec![]);
+        send(&mut tsx, t0, 200, "200");
+        drain(&mut tsx, t0, t0);
+        tsx.on_transport_error();
+        assert_eq!(
+            drain(&mut tsx, t0, t0),
+            vec![(0, TransportError), (0, Terminated)]
+        );
+        assert_eq!(tsx.poll_timeout(), None);
+    }
+}
