@@ -178,8 +178,9 @@
 //! # 2xx retransmission by the UAS core ([`AnswerRetransmitter`]; RFC 3261 §13.3.1.4)
 //!
 //! A 2xx to INVITE is retransmitted end to end by the UAS core, not by the transaction:
-//! at T1, 2T1, 4T1 … capped at T2, *whatever the transport* (a UDP hop may lie beyond a TCP
-//! one), until the ACK arrives. After 64·T1 without an ACK it reports
+//! the transaction sends it once, then the retransmitter re-sends it after intervals of T1,
+//! 2T1, 4T1 … capped at T2, *whatever the transport* (a UDP hop may lie beyond a TCP one),
+//! until the ACK arrives. After 64·T1 without an ACK it reports
 //! [`TsxOutput::Timeout`] and the TU ends the session with a BYE.
 
 mod answer;
