@@ -10,10 +10,14 @@ use super::TsxOutput;
 
 /// Retransmits a 2xx to INVITE until its ACK arrives (RFC 3261 §13.3.1.4).
 ///
-/// Sends the 2xx at once, then again after T1, 2·T1, 4·T1 … capped at T2 (Timer G's
-/// back-off), until [`ack_received`](Self::ack_received). If 64·T1 pass without an ACK
-/// (Timer H's value) it emits [`TsxOutput::Timeout`]: the dialog is confirmed but the TU
-/// should end the session with a BYE. Either way it then emits [`TsxOutput::Terminated`].
+/// The first transmission of the 2xx is the server transaction's
+/// ([`ServerInviteTsx::send_response`](super::ServerInviteTsx::send_response), which moves
+/// it to `Accepted`); create this at the same instant and it re-sends the same bytes T1,
+/// 3·T1, 7·T1 … later (intervals doubling, capped at T2: Timer G's back-off) until
+/// [`ack_received`](Self::ack_received). Its `Transmit`s go to the same peer as the
+/// transaction's. If 64·T1 pass without an ACK (Timer H's value) it emits
+/// [`TsxOutput::Timeout`]: the dialog is confirmed but the TU should end the session with a
+/// BYE. Either way it then emits [`TsxOutput::Terminated`].
 ///
 /// There is no `reliable` flag: the RFC retransmits "independent of whatever transport
 /// protocols are used", since a UDP hop may lie beyond a reliable first hop.
@@ -28,7 +32,6 @@ pub struct AnswerRetransmitter {
 impl AnswerRetransmitter {
     pub fn new(now: Instant, cfg: &TimerConfig, ok: Bytes) -> Self {
         let mut core = Core::new(cfg, false);
-        core.transmit(ok.clone());
         core.timers.set(TsxTimer::G, now, cfg.t1);
         core.timers.set(TsxTimer::H, now, cfg.t1x64());
         Self {
@@ -103,7 +106,7 @@ mod tests {
         log.extend(run_to_end(&mut ok, t0));
         assert_eq!(
             transmit_times(&log),
-            vec![0, 500, 1500, 3500, 7500, 11_500, 15_500, 19_500, 23_500, 27_500, 31_500]
+            vec![500, 1500, 3500, 7500, 11_500, 15_500, 19_500, 23_500, 27_500, 31_500]
         );
         assert!(log
             .iter()
@@ -114,6 +117,14 @@ mod tests {
             [(32_000, Timeout), (32_000, Terminated)]
         );
         assert!(ok.is_terminated());
+    }
+
+    #[test]
+    fn the_first_transmission_is_the_transactions() {
+        let t0 = Instant::now();
+        let mut ok = AnswerRetransmitter::new(t0, &TimerConfig::default(), bytes("200"));
+        assert_eq!(ok.poll_output(), None);
+        assert_eq!(ok.next_timer(), Some((TsxTimer::G, at(t0, 500))));
     }
 
     #[test]
@@ -143,7 +154,7 @@ mod tests {
         log.extend(run_to_end(&mut ok, t0));
         assert_eq!(
             transmit_times(&log),
-            vec![0, 100, 300, 700, 1500, 2300, 3100, 3900, 4700, 5500, 6300]
+            vec![100, 300, 700, 1500, 2300, 3100, 3900, 4700, 5500, 6300]
         );
         assert_eq!(log[log.len() - 2..], [(6400, Timeout), (6400, Terminated)]);
     }

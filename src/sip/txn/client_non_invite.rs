@@ -194,6 +194,39 @@ mod tests {
     }
 
     #[test]
+    fn a_retransmission_due_with_timer_f_is_not_sent() {
+        // T2 = T1 puts Timer E's 64th firing on Timer F's instant: give up, don't send.
+        let t0 = Instant::now();
+        let cfg = TimerConfig {
+            t2: ms(500),
+            ..TimerConfig::default()
+        };
+        let mut tsx = ClientNonInviteTsx::new(t0, &cfg, false, bytes("OPTIONS"));
+        drain(&mut tsx, t0, t0);
+        let log = run_to_end(&mut tsx, t0);
+        let sent = transmit_times(&log);
+        assert_eq!(sent.len(), 63);
+        assert_eq!(sent.last(), Some(&31_500));
+        assert_eq!(
+            log[log.len() - 2..],
+            [(32_000, Timeout), (32_000, Terminated)]
+        );
+    }
+
+    #[test]
+    fn zero_t1_cannot_hang_on_timer() {
+        let t0 = Instant::now();
+        let cfg = TimerConfig {
+            t1: Duration::ZERO,
+            ..TimerConfig::default()
+        };
+        let mut tsx = ClientNonInviteTsx::new(t0, &cfg, false, bytes("OPTIONS"));
+        drain(&mut tsx, t0, t0);
+        tsx.on_timer(t0);
+        assert_eq!(drain(&mut tsx, t0, t0), vec![(0, Timeout), (0, Terminated)]);
+    }
+
+    #[test]
     fn after_a_provisional_timer_e_fires_every_t2() {
         let t0 = Instant::now();
         let mut tsx = udp(t0);

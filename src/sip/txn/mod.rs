@@ -19,7 +19,9 @@
 //! enters the Terminated state"); inputs after that are ignored. [`TsxOutput::Transmit`]
 //! goes to the transaction's peer (for a server transaction: per §18.2.2 / RFC 3581).
 //!
-//! `on_timer` fires every due timer, earliest first and each at most once per call;
+//! `on_timer` fires every due timer, earliest first (on a tie, the timeout B/F/H before the
+//! retransmission A/E/G, so nothing is sent just before giving up) and each at most once per
+//! call;
 //! retransmission timers are re-armed relative to `now`, so a late wake-up never causes a
 //! burst. Linger timers that are zero on reliable transports (D, I, J, K) are not armed:
 //! the transaction terminates at once.
@@ -28,139 +30,157 @@
 //!
 //! ```text
 //!                          | INVITE from TU
-//!        Timer A fires     | INVITE sent (A = T1 on UDP, B = 64*T1)
-//!        INVITE re-sent,   V
-//!        A doubled   +-----------+   Timer B fires: Timeout (TU: 408)
-//!          +---------|           |-----------------------------------------------+
-//!          |         |  Calling  |   transport error: TransportError             |
-//!          +-------->|           |---------------------------+                   |
-//!                    +-----------+ 2xx: to TU, M = 64*T1     |                   |
-//!   300-699: ACK sent,   |     | 1xx: to TU                  |                   |
-//!   to TU, D = 32 s      |     V                             V                   |
-//!   (0 reliable)    |  +------------+ 2xx: to TU       +------------+ 2xx: to TU |
-//!    +--------------+  |            |--------------->|            |---+        |
-//!    |  1xx: to TU +---| Proceeding |                  |  Accepted  |   | (fork, |
-//!    |             +-->|            |                  |            |<--+ resend)|
-//!    |                 +------------+                  +------------+  1xx,3xx-6xx:
-//!    |    300-699: ACK sent, to TU |  transport error          |        absorbed   |
-//!    V                             |  -------------------------|------------------>|
-//!  +-----------+<------------------+                           |                   |
-//!  |           |---+ 300-699 (retransmitted): same ACK re-sent, absorbed           |
-//!  | Completed |   |                                           |                   |
-//!  |           |<--+                                           | Timer M fires     |
-//!  +-----------+   transport error: TransportError ----------->|------------------>|
-//!        | Timer D fires                                       V                   |
-//!        |                                               +------------+            |
-//!        +---------------------------------------------->| Terminated |<-----------+
-//!                                                        +------------+
+//!                          | INVITE sent; A = T1 (UDP only), B = 64*T1
+//!                          V
+//!                    +------------+----+ Timer A fires: INVITE re-sent, A doubled
+//!                    |  Calling   |    |
+//!                    |            |<---+
+//!                    +------------+-----------------------------------------------+
+//!                      |   |    |         Timer B fires: Timeout (TU: 408)        |
+//!                      |   |    |         transport error: TransportError         |
+//!                      |   |    | 2xx: to TU                                      |
+//!                      |   |    +------------------------+                        |
+//!   300-699: to TU,    |   | 1xx: to TU                  |                        |
+//!   ACK sent           |   | (A and B stop)              V                        |
+//!                      |   V                      +------------+----+ 2xx: to TU  |
+//!                      |  +------------+  2xx:    |  Accepted  |    | 1xx, 300-699:
+//!                      |  | Proceeding |--------->|  M = 64*T1 |<---+ absorbed    |
+//!                      |  |            |----+     +------------+                  |
+//!                      |  |            |<---+ 1xx: to TU |                        |
+//!                      |  +------------+---------------- | --------------------+  |
+//!                      |      |    transport error:      |                     |  |
+//!                      |      |    TransportError        |                     |  |
+//!                      |      | 300-699: to TU, ACK sent |                     |  |
+//!                      V      V                          |                     |  |
+//!                    +------------+----+ 300-699 again:  |                     |  |
+//!                    | Completed  |    | the same ACK    |                     |  |
+//!                    | D = 32 s   |<---+ re-sent,        |                     |  |
+//!                    | 0 reliable |      absorbed        |                     |  |
+//!                    +------------+--------------------- | -----------------+  |  |
+//!                          |       transport error:      |                  |  |  |
+//!                          |       TransportError        |                  |  |  |
+//!                          | Timer D fires               | Timer M fires    |  |  |
+//!                          V                             V                  V  V  V
+//!     +---------------------------------------------------------------------------+
+//!     |                                Terminated                                 |
+//!     +---------------------------------------------------------------------------+
 //! ```
 //!
 //! A 1xx stops Timer A *and* Timer B: RFC 3261 §17.1.1.2 gives Timer B effect only in
-//! Calling; a ringing INVITE is bounded by the TU (CANCEL, or Timer C in a proxy).
+//! Calling; a ringing INVITE is bounded by the TU (CANCEL, or Timer C in a proxy). Inside
+//! Accepted the transaction sends nothing (the ACK to a 2xx is the TU's), so a transport
+//! error there is not the transaction's and is ignored.
 //!
 //! # Client non-INVITE ([`ClientNonInviteTsx`]; RFC 3261 Figure 6)
 //!
 //! ```text
-//!                              | request from TU
-//!                              | request sent (E = T1 on UDP, F = 64*T1)
-//!   Timer E fires              V
-//!   request re-sent,     +-----------+   Timer F fires: Timeout (TU: 408)
-//!   E = min(2E, T2) +----|           |   transport error: TransportError
-//!                   |    |  Trying   |-------------------------------------+
-//!                   +--->|           |                                     |
-//!                        +-----------+ 200-699: to TU                      |
-//!                              |  |    ---------------------------+        |
-//!                  1xx: to TU  |  |                               |        |
-//!                              V  V                               |        |
-//!   Timer E fires        +------------+  Timer F fires: Timeout   |        |
-//!   request re-sent, +---|            |  transport error          |        |
-//!   E = T2           |   | Proceeding |---------------------------|------->|
-//!                    +-->|            |---+ 1xx: to TU            |        |
-//!                        +------------+<--+                       |        |
-//!                              | 200-699: to TU                   |        |
-//!                              V              K = T4 (0 reliable) |        |
-//!                        +------------+<--------------------------+        |
-//!   any response:    +---|            |                                    |
-//!   absorbed         |   | Completed  |                                    |
-//!                    +-->|            |                                    |
-//!                        +------------+                                    |
-//!                              | Timer K fires                             |
-//!                              V                                           |
-//!                        +------------+                                    |
-//!                        | Terminated |<-----------------------------------+
-//!                        +------------+
+//!                          | request from TU
+//!                          | request sent; E = T1 (UDP only), F = 64*T1
+//!                          V
+//!                    +------------+----+ Timer E fires: request re-sent,
+//!                    |   Trying   |    | E = min(2E, T2)
+//!                    |            |<---+
+//!                    +------------+---------------------------------------------+
+//!                      |      |          Timer F fires: Timeout (TU: 408)       |
+//!                      |      |          transport error: TransportError        |
+//!                      |      | 1xx: to TU (E keeps its deadline)               |
+//!                      |      V                                                 |
+//!                      |  +------------+----+ 1xx: to TU                        |
+//!   200-699: to TU     |  | Proceeding |    | Timer E fires: request re-sent,   |
+//!                      |  |            |<---+ E = T2                            |
+//!                      |  +------------+--------------------------------------+ |
+//!                      |      |          Timer F fires: Timeout               | |
+//!                      |      |          transport error: TransportError      | |
+//!                      |      | 200-699: to TU                                | |
+//!                      V      V                                               | |
+//!                    +------------+----+ any response: absorbed               | |
+//!                    | Completed  |    |                                      | |
+//!                    | K = T4 UDP |<---+                                      | |
+//!                    | 0 reliable |                                           | |
+//!                    +------------+                                           | |
+//!                          | Timer K fires                                    | |
+//!                          V                                                  V V
+//!     +---------------------------------------------------------------------------+
+//!     |                                Terminated                                 |
+//!     +---------------------------------------------------------------------------+
 //! ```
 //!
 //! # Server INVITE ([`ServerInviteTsx`]; RFC 3261 Figure 7 as amended by RFC 6026 §7.1)
 //!
 //! ```text
-//!                               | INVITE received: the driver passes it to the TU
-//!   INVITE (retransmitted):     V (and sends 100 Trying through send_response)
-//!   last 1xx re-sent      +------------+
-//!               +---------|            |---------+ 1xx from TU: sent
-//!               |         | Proceeding |         |
-//!               +-------->|            |<--------+ transport error: TransportError
-//!                         +------------+
-//!      300-699 from TU: sent  |      | 2xx from TU: sent
-//!      G = T1 (UDP), H = 64*T1|      | L = 64*T1
-//!                             V      +-----------------------------+
-//!   INVITE: final re-sent +-----------+                            V
-//!   Timer G: final re-sent|           |                      +------------+ INVITE: absorbed
-//!   G = min(2G, T2)  +----| Completed |                      |            |---+ ACK: to TU
-//!   transport error: +--->|           |                      |  Accepted  |   | 2xx from TU:
-//!   TransportError        +-----------+                      |            |<--+ sent again
-//!                           |       | ACK: absorbed,         +------------+   transport err:
-//!      Timer H fires:       |       | I = T4 (0 reliable)          |          TransportError
-//!      Timeout              |       V                              |
-//!      (ACK never came)     |  +-----------+  INVITE, ACK:         | Timer L fires
-//!                           |  | Confirmed |  absorbed             |
-//!                           |  +-----------+                       |
-//!                           |       | Timer I fires                |
-//!                           V       V                              |
-//!                         +------------+                           |
-//!                         | Terminated |<--------------------------+
-//!                         +------------+
+//!                          | INVITE: the driver passes it to the TU and sends
+//!                          | 100 Trying through send_response
+//!                          V
+//!                    +------------+----+ 1xx from TU: sent
+//!                    | Proceeding |    | INVITE again: last 1xx re-sent
+//!                    |            |<---+ transport error: TransportError
+//!                    +------------+
+//!                      |        | 2xx from TU: sent
+//!                      |        +----------------------------+
+//!   300-699 from TU:   |                                     V
+//!   sent; G = T1       |                              +------------+----+ INVITE: absorbed
+//!   (UDP only),        |                              |  Accepted  |    | ACK: to TU
+//!   H = 64*T1          V                              |  L = 64*T1 |<---+ 2xx from TU: sent
+//!                    +------------+----+ INVITE:      +------------+      transport error:
+//!                    | Completed  |    | final re-sent       |            TransportError
+//!                    |            |<---+ Timer G fires:      |
+//!                    +------------+      final re-sent,      |
+//!                      |      |          G = min(2G, T2)     |
+//!                      |      |          transport error:    |
+//!                      |      |          TransportError      |
+//!                      |      | ACK: absorbed                |
+//!                      |      | I = T4 (UDP), 0 reliable     |
+//!                      |      V                              |
+//!                      |  +------------+----+ INVITE, ACK:   |
+//!   Timer H fires:     |  | Confirmed  |    | absorbed       |
+//!   Timeout            |  |            |<---+                |
+//!   (ACK never came)   |  +------------+                     |
+//!                      |      | Timer I fires                | Timer L fires
+//!                      V      V                              V
+//!     +---------------------------------------------------------------------------+
+//!     |                                Terminated                                 |
+//!     +---------------------------------------------------------------------------+
 //! ```
 //!
-//! RFC 6026 makes a transport error a self-loop (inform the TU, which may try RFC 3263
+//! RFC 6026 makes a transport error a self-loop (inform the TU, which may try RFC 3263 §5
 //! fall-backs) in Proceeding, Completed and Accepted; Completed still ends by Timer H.
 //!
 //! # Server non-INVITE ([`ServerNonInviteTsx`]; RFC 3261 Figure 8)
 //!
 //! ```text
-//!                              | request received: the driver passes it to the TU
-//!                              V
-//!   request (retransmitted) +-----------+
-//!   absorbed silently  +----|           |
-//!                      |    |  Trying   |--------------------------+
-//!                      +--->|           |                          |
-//!                           +-----------+                          |
-//!                              | 1xx from TU: sent                 | 200-699 from TU:
-//!                              V                                   | sent
-//!   request: last 1xx   +------------+                             |
-//!   re-sent        +----|            |----+ 1xx from TU: sent      |
-//!                  |    | Proceeding |    |                        |
-//!                  +--->|            |<---+                        |
-//!                       +------------+                             |
-//!                     |        | 200-699 from TU: sent             |
-//!    transport error: |        V         J = 64*T1 (0 reliable)    |
-//!    TransportError   |   +------------+<--------------------------+
-//!                     |   |            |----+ request: final re-sent
-//!                     |   | Completed  |    |
-//!                     |   |            |<---+
-//!                     |   +------------+
-//!                     |    |   | Timer J fires
-//!                     |    |   V
-//!                     |    | +------------+
-//!                     +----+>| Terminated |
-//!           transport error  +------------+
+//!                          | request: the driver passes it to the TU
+//!                          V
+//!                    +------------+----+ request again: absorbed silently
+//!                    |   Trying   |    |
+//!                    |            |<---+
+//!                    +------------+
+//!                      |      | 1xx from TU: sent
+//!                      |      V
+//!                      |  +------------+----+ 1xx from TU: sent
+//!                      |  | Proceeding |    | request again: last 1xx re-sent
+//!                      |  |            |<---+
+//!   200-699 from TU:   |  +------------+--------------------------------------+
+//!   sent               |      |          transport error: TransportError      |
+//!                      |      | 200-699 from TU: sent                         |
+//!                      V      V                                               |
+//!                    +------------+----+ request again: final re-sent         |
+//!                    | Completed  |    |                                      |
+//!                    | J = 64*T1  |<---+                                      |
+//!                    | UDP, 0 rel.|-------------------------------------------+ |
+//!                    +------------+      transport error: TransportError      | |
+//!                          | Timer J fires                                    | |
+//!                          V                                                  V V
+//!     +---------------------------------------------------------------------------+
+//!     |                                Terminated                                 |
+//!     +---------------------------------------------------------------------------+
 //! ```
 //!
 //! # 2xx retransmission by the UAS core ([`AnswerRetransmitter`]; RFC 3261 §13.3.1.4)
 //!
 //! A 2xx to INVITE is retransmitted end to end by the UAS core, not by the transaction:
-//! at T1, 2T1, 4T1 … capped at T2, *whatever the transport* (a UDP hop may lie beyond a TCP
-//! one), until the ACK arrives. After 64·T1 without an ACK it reports
+//! the transaction sends it once, then the retransmitter re-sends it after intervals of T1,
+//! 2T1, 4T1 … capped at T2, *whatever the transport* (a UDP hop may lie beyond a TCP one),
+//! until the ACK arrives. After 64·T1 without an ACK it reports
 //! [`TsxOutput::Timeout`] and the TU ends the session with a BYE.
 
 mod answer;

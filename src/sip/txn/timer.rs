@@ -5,6 +5,7 @@
 //! table never reads the clock. Durations come from [`TimerConfig`], never from `const`s,
 //! so tests and operators can shrink or stretch every schedule.
 
+use std::cmp::Reverse;
 use std::time::{Duration, Instant};
 
 /// RFC 3261 timer base values (§17.1.1.1, Table 4).
@@ -133,12 +134,14 @@ impl TimerTable {
         self.at[timer.index()]
     }
 
-    /// The earliest armed deadline and its timer; ties go to the timer first in table order.
+    /// The earliest armed deadline and its timer. Ties go to the timer *last* in table
+    /// order, so a timeout (B, F, H) wins over a retransmission (A, E, G) due at the same
+    /// instant: nothing is sent just before giving up.
     pub fn next(&self) -> Option<(TsxTimer, Instant)> {
         TsxTimer::ALL
             .iter()
             .filter_map(|&t| self.get(t).map(|at| (t, at)))
-            .min_by_key(|&(_, at)| at)
+            .min_by_key(|&(t, at)| (at, Reverse(t.index())))
     }
 
     /// Disarms and returns the earliest timer due at `now` that is not yet in `fired` (a
@@ -151,7 +154,7 @@ impl TimerTable {
             .filter(|t| *fired & (1 << t.index()) == 0)
             .filter_map(|&t| self.get(t).map(|at| (t, at)))
             .filter(|&(_, at)| at <= now)
-            .min_by_key(|&(_, at)| at)?;
+            .min_by_key(|&(t, at)| (at, Reverse(t.index())))?;
         self.clear(timer);
         *fired |= 1 << timer.index();
         Some(timer)
@@ -221,10 +224,33 @@ mod tests {
     }
 
     #[test]
+    fn on_a_tie_the_timeout_wins_over_the_retransmission() {
+        let t0 = Instant::now();
+        let mut table = TimerTable::default();
+        table.set(TsxTimer::E, t0, ms(32_000));
+        table.set(TsxTimer::F, t0, ms(32_000));
+        assert_eq!(table.next(), Some((TsxTimer::F, t0 + ms(32_000))));
+        let mut fired = 0;
+        assert_eq!(
+            table.pop_due(t0 + ms(32_000), &mut fired),
+            Some(TsxTimer::F)
+        );
+    }
+
+    #[test]
+    fn a_deadline_beyond_instant_range_never_fires() {
+        let t0 = Instant::now();
+        let mut table = TimerTable::default();
+        table.set(TsxTimer::B, t0, Duration::MAX);
+        assert_eq!(table.next(), None);
+    }
+
+    #[test]
     fn backoff_doubles_and_caps() {
         assert_eq!(backoff(ms(500), None), ms(1000));
         assert_eq!(backoff(ms(16_000), None), ms(32_000));
         assert_eq!(backoff(ms(2000), Some(ms(4000))), ms(4000));
         assert_eq!(backoff(ms(4000), Some(ms(4000))), ms(4000));
+        assert_eq!(backoff(Duration::MAX, None), Duration::MAX);
     }
 }
