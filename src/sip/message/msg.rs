@@ -240,3 +240,86 @@ fn class_phrase(status: u16) -> &'static str {
         _ => "Global Failure",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sip::message::parse;
+
+    const REQ: &[u8] = b"INVITE sip:bob@example.com SIP/2.0\r\n\
+        Via: SIP/2.0/UDP p1.example.com;branch=z9hG4bK1\r\n\
+        v: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bK0, SIP/2.0/TCP 10.0.0.2;branch=z9hG4bKz\r\n\
+        Max-Forwards: 69\r\n\
+        f: \"Alice\" <sip:alice@example.com>;tag=a\r\n\
+        To: <sip:bob@example.com>\r\n\
+        Call-ID: abc\r\n\
+        CSeq: 7 INVITE\r\n\
+        Contact: <sip:alice@10.0.0.1>\r\n\
+        Content-Length: 999\r\n\
+        X-Trace: 1\r\n\
+        \r\n";
+
+    fn request() -> Request {
+        let mut raw = REQ.to_vec();
+        raw.extend(std::iter::repeat_n(b'x', 999));
+        match parse(Bytes::from(raw)).unwrap() {
+            SipMessage::Request(r) => r,
+            SipMessage::Response(_) => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn printer_expands_compact_forms_and_recomputes_length() {
+        let mut r = request();
+        r.body = Bytes::from_static(b"v=0\r\n");
+        let out = r.to_bytes();
+        let text = std::str::from_utf8(&out).unwrap();
+        assert!(text.starts_with("INVITE sip:bob@example.com SIP/2.0\r\nVia: SIP/2.0/UDP p1"));
+        assert!(text.contains("\r\nVia: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bK0, SIP/2.0/TCP"));
+        assert!(text.contains("\r\nFrom: \"Alice\" <sip:alice@example.com>;tag=a\r\n"));
+        assert!(text.contains("\r\nContent-Length: 5\r\nX-Trace: 1\r\n\r\nv=0\r\n"));
+        let mut r2 = r.clone();
+        r2.headers.remove(&HeaderName::CONTENT_LENGTH);
+        assert!(std::str::from_utf8(&r2.to_bytes())
+            .unwrap()
+            .ends_with("X-Trace: 1\r\nContent-Length: 5\r\n\r\nv=0\r\n"));
+    }
+
+    #[test]
+    fn response_for_request_copies_rfc3261_8_2_6_2_headers() {
+        let r = request();
+        let mut resp = Response::for_request(&r, 486, reason_phrase(486));
+        assert_eq!(resp.vias().unwrap().len(), 3);
+        let mut to = resp.to().unwrap();
+        to.set_tag("b1");
+        resp.headers.set(HeaderName::TO, to.to_string());
+        let out = resp.to_bytes();
+        assert_eq!(
+            std::str::from_utf8(&out).unwrap(),
+            "SIP/2.0 486 Busy Here\r\n\
+             Via: SIP/2.0/UDP p1.example.com;branch=z9hG4bK1\r\n\
+             Via: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bK0, SIP/2.0/TCP 10.0.0.2;branch=z9hG4bKz\r\n\
+             From: \"Alice\" <sip:alice@example.com>;tag=a\r\n\
+             To: <sip:bob@example.com>;tag=b1\r\n\
+             Call-ID: abc\r\n\
+             CSeq: 7 INVITE\r\n\
+             Content-Length: 0\r\n\r\n"
+        );
+        let SipMessage::Response(back) = parse(out).unwrap() else {
+            panic!()
+        };
+        assert_eq!(back.to().unwrap().tag(), Some("b1"));
+        assert_eq!(
+            crate::sip::message::validate(&SipMessage::Response(back)),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn phrases() {
+        assert_eq!(reason_phrase(200), "OK");
+        assert_eq!(reason_phrase(481), "Call/Transaction Does Not Exist");
+        assert_eq!(reason_phrase(499), "Client Error");
+        assert_eq!(reason_phrase(699), "Global Failure");
+    }
+}

@@ -58,7 +58,7 @@ impl NameAddr {
         let gt = inner.find('>').ok_or(err("missing '>'"))?;
         Ok(NameAddr {
             display,
-            uri: Uri::parse(trim_ws(&inner[..gt]))?,
+            uri: Uri::parse(&inner[..gt])?,
             params: parse_params(&inner[gt + 1..])?,
         })
     }

@@ -70,6 +70,11 @@ pub fn parse(data: Bytes) -> Result<SipMessage, ParseError> {
     let mut headers = Headers::with_capacity(16);
     let mut content_length: Option<usize> = None;
     let body_start = loop {
+        if pos == b.len() {
+            // Datagram ends after the last header line without the empty line: lenient,
+            // so that the message can still be answered (RFC 4475 §3.1.2.15 baddn).
+            break pos;
+        }
         let lf = find_lf(b, pos).ok_or(err("header section not terminated"))?;
         let end = content_end(b, pos, lf);
         if end == pos {
@@ -268,5 +273,205 @@ fn incomplete(len: usize) -> Result<Option<usize>, ParseError> {
         Err(err("header section too large"))
     } else {
         Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sip::message::HasHeaders;
+
+    const INVITE: &str = "INVITE sip:bob@example.com SIP/2.0\r\n\
+        v: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK1\r\n\
+        Max-Forwards: 70\r\n\
+        f: <sip:alice@example.com>;tag=a\r\n\
+        t: <sip:bob@example.com>\r\n\
+        i: abc@10.0.0.1\r\n\
+        CSeq: 1 INVITE\r\n\
+        l: 4\r\n\
+        \r\n\
+        v=0\r\nEXTRA";
+
+    fn req(s: &[u8]) -> Request {
+        match parse(Bytes::copy_from_slice(s)).unwrap() {
+            SipMessage::Request(r) => r,
+            SipMessage::Response(_) => panic!("request expected"),
+        }
+    }
+
+    #[test]
+    fn compact_forms_content_length_and_zero_copy() {
+        let data = Bytes::from_static(INVITE.as_bytes());
+        let SipMessage::Request(r) = parse(data.clone()).unwrap() else {
+            panic!()
+        };
+        assert_eq!(r.method, Method::Invite);
+        assert_eq!(r.call_id().unwrap(), "abc@10.0.0.1");
+        assert_eq!(r.headers.iter().next().unwrap().name.as_str(), "Via");
+        assert_eq!(&r.body[..], b"v=0\r");
+        let range = data.as_ptr() as usize..data.as_ptr() as usize + data.len();
+        for h in r.headers.iter() {
+            assert!(
+                range.contains(&(h.value.as_ptr() as usize)) || h.value.is_empty(),
+                "{:?} copied",
+                h.name
+            );
+        }
+    }
+
+    #[test]
+    fn bare_lf_space_before_colon_and_folding() {
+        let r = req(b"OPTIONS sip:a@b SIP/2.0\nVia : SIP/2.0/UDP h;branch=z9hG4bKx\nSubject: one\n \t two  \n   three\nCall-ID: x\n\nbody");
+        assert_eq!(r.top_via().unwrap().branch(), Some("z9hG4bKx"));
+        assert_eq!(r.headers.get(&HeaderName::SUBJECT), Some("one two three"));
+        assert_eq!(&r.body[..], b"body");
+    }
+
+    #[test]
+    fn leading_crlf_and_binary_body() {
+        let mut m = b"\r\n\r\nMESSAGE sip:a@b SIP/2.0\r\nContent-Length: 4\r\n\r\n".to_vec();
+        m.extend_from_slice(&[0xff, 0x00, 0xfe, 0x80]);
+        let r = req(&m);
+        assert_eq!(&r.body[..], &[0xff, 0x00, 0xfe, 0x80]);
+        assert_eq!(
+            &r.to_bytes()[r.to_bytes().len() - 4..],
+            &[0xff, 0x00, 0xfe, 0x80]
+        );
+    }
+
+    #[test]
+    fn structural_errors() {
+        let cases: &[(&[u8], &str)] = &[
+            (
+                b"INVITE sip:a@b SIP/2.0\r\nContent-Length: 10\r\n\r\nshort",
+                "body shorter than Content-Length",
+            ),
+            (
+                b"INVITE sip:a@b SIP/2.0\r\nl: -1\r\n\r\n",
+                "bad Content-Length",
+            ),
+            (
+                b"INVITE sip:a@b SIP/2.0\r\nNoColon\r\n\r\n",
+                "header line without ':'",
+            ),
+            (
+                b"INVITE sip:a@b SIP/2.0\r\n Folded: x\r\n\r\n",
+                "continuation line without a header",
+            ),
+            (
+                b"INVITE sip:a@b SIP/2.0\r\nBad Name: x\r\n\r\n",
+                "bad header name",
+            ),
+            (
+                b"INVITE sip:a@b SIP/2.0\r\nVia: x",
+                "header section not terminated",
+            ),
+            (b"INVITE sip:a@b SIP/2.0", "no end of start line"),
+            (b"INVITE  sip:a@b SIP/2.0\r\n\r\n", "bad Request-Line"),
+            (b"INV@TE sip:a@b SIP/2.0\r\n\r\n", "bad method"),
+            (b"INVITE sip:a@b HTTP/1.1\r\n\r\n", "bad SIP version"),
+            (b"SIP/2.0 99 Odd\r\n\r\n", "bad status code"),
+            (b"SIP/2.0 700 Odd\r\n\r\n", "status code out of range"),
+            (b"", "no end of start line"),
+        ];
+        for (input, reason) in cases {
+            let e = parse(Bytes::copy_from_slice(input)).unwrap_err();
+            assert_eq!(e.reason(), *reason, "{}", String::from_utf8_lossy(input));
+            assert_eq!(e.status(), 400);
+        }
+        let e = parse(Bytes::from_static(b"SIP/3.0 200 OK\r\n\r\n")).unwrap_err();
+        assert_eq!(e.status(), 505);
+    }
+
+    #[test]
+    fn responses_keep_reason_verbatim() {
+        let SipMessage::Response(r) = parse(Bytes::from_static(
+            "SIP/2.0 486 Occupé  là \r\n\r\n".as_bytes(),
+        ))
+        .unwrap() else {
+            panic!()
+        };
+        assert_eq!((r.status, r.reason.as_str()), (486, "Occupé  là "));
+        let SipMessage::Response(r) = parse(Bytes::from_static(b"SIP/2.0 100\r\n\r\n")).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!((r.status, r.reason.as_str()), (100, ""));
+    }
+
+    #[test]
+    fn framing_on_streams() {
+        let one = b"OPTIONS sip:a@b SIP/2.0\r\nl: 3\r\n\r\nabc";
+        let mut two = one.to_vec();
+        two.extend_from_slice(b"BYE sip:a@b SIP/2.0\r\nContent-Length: 0\r\n\r\n");
+        assert_eq!(frame(&two).unwrap(), Some(one.len()));
+        assert_eq!(
+            frame(&two[one.len()..]).unwrap(),
+            Some(two.len() - one.len())
+        );
+        for cut in 0..one.len() {
+            assert_eq!(frame(&one[..cut]).unwrap(), None, "cut at {cut}");
+        }
+        assert!(
+            frame(b"OPTIONS sip:a@b SIP/2.0\r\nVia: x\r\n\r\n").is_err(),
+            "CL required"
+        );
+        assert!(
+            frame(b"\r\nOPTIONS").is_err(),
+            "keep-alive must be skipped first"
+        );
+        assert_eq!(skip_keepalive(b"\r\n\r\nOPTIONS"), 4);
+        assert_eq!(skip_keepalive(b"OPTIONS"), 0);
+        assert!(frame(&vec![b'a'; MAX_HEADER_BYTES + 1]).is_err());
+        let big = format!(
+            "OPTIONS sip:a@b SIP/2.0\r\nl: {}\r\n\r\n",
+            MAX_BODY_BYTES + 1
+        );
+        assert!(frame(big.as_bytes()).is_err());
+    }
+
+    /// Cheap deterministic mutation fuzzing over the RFC 4475 corpus: nothing panics and
+    /// whatever parses prints to something that parses again.
+    #[test]
+    fn mutated_torture_messages_never_panic() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/rfc4475");
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let files: Vec<Vec<u8>> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| std::fs::read(e.unwrap().path()).unwrap())
+            .collect();
+        let alphabet = b" \t\r\n:;,<>\"\\@[]/=%0aZ\xff";
+        for f in &files {
+            for _ in 0..60 {
+                let mut m = f.clone();
+                for _ in 0..(next() % 4 + 1) {
+                    let i = (next() as usize) % m.len().max(1);
+                    match next() % 3 {
+                        0 if i < m.len() => m[i] = alphabet[(next() as usize) % alphabet.len()],
+                        1 => m.truncate(i),
+                        _ => m.insert(i.min(m.len()), alphabet[(next() as usize) % alphabet.len()]),
+                    }
+                }
+                let _ = frame(&m);
+                if let Ok(msg) = parse(Bytes::from(m)) {
+                    let _ = crate::sip::message::validate(&msg);
+                    let _ = (
+                        msg.vias(),
+                        msg.from(),
+                        msg.to(),
+                        msg.contacts(),
+                        msg.routes(),
+                        msg.cseq(),
+                    );
+                    parse(msg.to_bytes()).expect("printed message parses");
+                }
+            }
+        }
     }
 }
