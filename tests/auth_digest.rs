@@ -404,3 +404,27 @@ fn verifier_is_shareable_between_tasks() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<Verifier>();
 }
+
+#[test]
+fn concurrent_replays_of_one_answer_succeed_exactly_once() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let v = verifier();
+    let cr = answer(&v, t(0), DigestAlgorithm::Sha256, "s3cret", 1);
+    let ok = AtomicUsize::new(0);
+    let replay = AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        for _ in 0..8 {
+            s.spawn(|| {
+                for _ in 0..25 {
+                    match v.verify(&cr, "REGISTER", "s3cret", t(1)) {
+                        Ok(()) => ok.fetch_add(1, Ordering::Relaxed),
+                        Err(AuthError::Replay) => replay.fetch_add(1, Ordering::Relaxed),
+                        Err(e) => panic!("unexpected {e:?}"),
+                    };
+                }
+            });
+        }
+    });
+    assert_eq!(ok.load(Ordering::Relaxed), 1);
+    assert_eq!(replay.load(Ordering::Relaxed), 199);
+}

@@ -695,3 +695,88 @@ fn registrar_is_shareable_between_tasks() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<Registrar>();
 }
+
+#[test]
+fn concurrent_registrations_respect_the_contact_cap() {
+    let c = clock();
+    let r = Registrar::new();
+    let p = RegistrarPolicy {
+        max_contacts: 5,
+        ..policy()
+    };
+    let now = c.at(0);
+    let (ok, refused) = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..4u8)
+            .map(|t| {
+                let (r, p) = (&r, &p);
+                s.spawn(move || {
+                    let mut tally = (0, 0);
+                    for i in 0..10u8 {
+                        let uri = format!("sip:1001@10.0.{t}.{i}");
+                        match r.register(
+                            now,
+                            req(&format!("c{t}-{i}"), 1, Some(600), vec![contact(&uri)]),
+                            p,
+                        ) {
+                            Ok(_) => tally.0 += 1,
+                            Err(RegisterError::TooManyContacts { max: 5 }) => tally.1 += 1,
+                            Err(e) => panic!("unexpected {e:?}"),
+                        }
+                    }
+                    tally
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
+    });
+    assert_eq!((ok, refused), (5, 35));
+    assert_eq!(r.lookup(&alice(), now).len(), 5);
+}
+
+#[test]
+fn the_200_contact_list_carries_params_q_and_remaining_expiry() {
+    let c = clock();
+    let r = Registrar::new();
+    let spec = ContactSpec {
+        uri: "<sip:1001@10.0.0.5:5062;transport=tcp>".into(),
+        expires_param: Some(1800),
+        q: Some(0.5),
+        params: vec![
+            ("+sip.instance".into(), Some("\"<urn:uuid:1>\"".into())),
+            ("ob".into(), None),
+        ],
+    };
+    let got = r
+        .register(c.at(0), req("c1", 1, None, vec![spec]), &policy())
+        .unwrap();
+    assert_eq!(
+        got[0].contact_header(c.at(100)),
+        "<sip:1001@10.0.0.5:5062;transport=tcp>;+sip.instance=\"<urn:uuid:1>\";ob;q=0.5;expires=1700"
+    );
+    assert_eq!(got[0].param("OB"), Some(""));
+}
+
+#[test]
+fn duplicate_contact_in_one_request_counts_once() {
+    let c = clock();
+    let r = Registrar::new();
+    let mut short = contact("sip:a@10.0.0.1");
+    short.expires_param = Some(100);
+    let out = r
+        .register_detailed(
+            c.at(0),
+            req("c1", 1, Some(600), vec![contact("sip:a@10.0.0.1"), short]),
+            &policy(),
+        )
+        .unwrap();
+    assert_eq!(out.added.len(), 1);
+    assert_eq!(out.bindings.len(), 1);
+    assert_eq!(
+        out.bindings[0].expires_in(c.at(0)),
+        100,
+        "the last one wins"
+    );
+}

@@ -209,3 +209,50 @@ mod tests {
         assert_eq!(p.get("realm"), Some("we \"say\" \\ hi"));
     }
 }
+
+#[cfg(test)]
+mod fuzz_lite {
+    use super::super::{Challenge, Credentials};
+    use rand::{rngs::StdRng, Rng, SeedableRng};
+
+    /// Random strings over the grammar's interesting bytes must never panic.
+    #[test]
+    fn random_header_values_never_panic() {
+        const ALPHABET: &[&str] = &[
+            "Digest ",
+            "digest",
+            " ",
+            ",",
+            "=",
+            "\"",
+            "\\",
+            "realm",
+            "nonce",
+            "nc",
+            "qop",
+            "auth",
+            "algorithm",
+            "SHA-256",
+            "MD5",
+            "username",
+            "uri",
+            "response",
+            "cnonce",
+            "00000001",
+            "é",
+            "\t",
+            "\r\n",
+            "x",
+            "",
+        ];
+        let mut rng = StdRng::seed_from_u64(7);
+        for _ in 0..5_000 {
+            let n = rng.random_range(0..24);
+            let s: String = (0..n)
+                .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())])
+                .collect();
+            let _ = Credentials::parse(&s);
+            let _ = Challenge::parse(&s);
+        }
+    }
+}
