@@ -3,5 +3,7 @@
 //! Each submodule owns one layer; none of them reads the clock (time is passed in as
 //! `Instant`s) except the thin tokio drivers in `transport`.
 
+pub mod auth;
 pub mod message;
+pub mod registrar;
 pub mod txn;
