@@ -14,3 +14,4 @@
 
 pub mod config;
 pub mod sip;
+pub mod store;
