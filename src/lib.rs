@@ -12,6 +12,8 @@
 //! Imports point down only: `runtime` → `b2bua` → `sip`; `config`, `store` and
 //! `dialplan` sit at the bottom and import none of the others.
 
+pub mod b2bua;
 pub mod config;
 pub mod sip;
 pub mod store;
+pub mod switch;

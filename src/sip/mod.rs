@@ -7,3 +7,5 @@ pub mod auth;
 pub mod message;
 pub mod registrar;
 pub mod txn;
+pub mod dialog;
+pub mod layer;
