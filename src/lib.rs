@@ -5,6 +5,7 @@
 //!
 //! * [`sip`] — the signalling core: our own parser/printer (`sip::message`),
 //!   sans-IO transactions (`sip::txn`), transports, dialogs, registrar and digest auth.
+//! * [`dialplan`] — `dialplans/*.toml`: contexts, extensions, conditions; pure `route()`.
 //! * [`config`] — `switchboard.toml`, validated at load with file, line and reason.
 //! * [`runtime`] — wiring: the tokio tasks that drive the sans-IO cores, and the clock
 //!   (the only place that reads "now").
@@ -14,6 +15,7 @@
 
 pub mod b2bua;
 pub mod config;
+pub mod dialplan;
 pub mod sip;
 pub mod store;
 pub mod switch;
