@@ -16,6 +16,7 @@
 pub mod b2bua;
 pub mod config;
 pub mod dialplan;
+pub mod runtime;
 pub mod sip;
 pub mod store;
 pub mod switch;

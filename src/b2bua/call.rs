@@ -19,7 +19,9 @@ use bytes::Bytes;
 
 use super::cdr::CdrBuilder;
 use super::{CallIo, CallKey, Side};
-use crate::sip::dialog::{cancel_for, new_request, contact_uri_of_request, contact_uri_of_response, Dialog, LocalContact};
+use crate::sip::dialog::{
+    cancel_for, contact_uri_of_request, contact_uri_of_response, new_request, Dialog, LocalContact,
+};
 use crate::sip::layer::{ClientTsxId, Peer, ServerTsxId};
 use crate::sip::message::{reason_phrase, HasHeaders, HeaderName, Method, Request, Response, Uri};
 use crate::store::{HangupSide, LegRole};
@@ -104,18 +106,35 @@ impl Call {
     ) -> Call {
         let a_tag = crate::sip::dialog::new_tag();
         let a_dialog = Dialog::uas(&a_invite, &a_tag, a_peer);
-        let mut cdr = CdrBuilder::new(io.now.unix_ms, &a_invite, caller.uri.user.clone().unwrap_or_default(), callee.to_string(), direction);
+        let mut cdr = CdrBuilder::new(
+            io.now.unix_ms,
+            &a_invite,
+            caller.uri.user.clone().unwrap_or_default(),
+            callee.to_string(),
+            direction,
+        );
         if let Some(d) = &a_dialog {
-            io.index.push((d.call_id.clone(), d.local_tag().to_string(), Some((key, Side::A))));
+            io.index.push((
+                d.call_id.clone(),
+                d.local_tag().to_string(),
+                Some((key, Side::A)),
+            ));
         }
         io.started.push(cdr.start_record());
-        let max_forwards = a_invite.max_forwards().ok().flatten().unwrap_or(70).saturating_sub(1);
+        let max_forwards = a_invite
+            .max_forwards()
+            .ok()
+            .flatten()
+            .unwrap_or(70)
+            .saturating_sub(1);
         let mut forks = Vec::with_capacity(targets.len());
         for target in targets {
             let me = io.locals.for_peer(target.peer);
             let invite = build_b_invite(&a_invite, &target, &caller, me, max_forwards, io.domain);
             cdr.add_leg(LegRole::B, &target.label, &invite, io.now.unix_ms);
-            let tsx = io.layer.send_request(io.now.at, invite.clone(), target.peer, key.0);
+            let tsx = io
+                .layer
+                .send_request(io.now.at, invite.clone(), target.peer, key.0);
             forks.push(Fork {
                 target,
                 invite,
@@ -156,7 +175,10 @@ impl Call {
     }
 
     fn a_tag(&self) -> String {
-        self.dialogs[0].as_ref().map(|d| d.local_tag().to_string()).unwrap_or_default()
+        self.dialogs[0]
+            .as_ref()
+            .map(|d| d.local_tag().to_string())
+            .unwrap_or_default()
     }
 
     /// A response for one of this call's client transactions.
@@ -165,10 +187,8 @@ impl Call {
             self.on_fork_response(io, i, resp);
         } else if let Some(relay) = self.relays.remove(&tsx) {
             self.on_relay_response(io, tsx, relay, resp);
-        } else if resp.status >= 200 {
-            if self.byes.remove(&tsx).is_some() {
-                self.maybe_finish(io);
-            }
+        } else if resp.status >= 200 && self.byes.remove(&tsx).is_some() {
+            self.maybe_finish(io);
         }
     }
 
@@ -223,7 +243,8 @@ impl Call {
         if self.state != CallState::Ringing {
             // Answered too late (another fork won, or the caller gave up): ACK and BYE.
             let me = io.locals.for_peer(b.peer);
-            io.layer.send_stateless(b.peer, b.ack(invite_cseq, me).to_bytes());
+            io.layer
+                .send_stateless(b.peer, b.ack(invite_cseq, me).to_bytes());
             let bye = b.request(Method::Bye, me);
             let tsx = io.layer.send_request(io.now.at, bye, b.peer, self.key.0);
             self.byes.insert(tsx, Side::B);
@@ -232,7 +253,11 @@ impl Call {
         self.state = CallState::Answered;
         self.winner = Some(i);
         self.cdr.answered(i, io.now.unix_ms, resp.status);
-        io.index.push((b.call_id.clone(), b.local_tag().to_string(), Some((self.key, Side::B))));
+        io.index.push((
+            b.call_id.clone(),
+            b.local_tag().to_string(),
+            Some((self.key, Side::B)),
+        ));
         // Cancel the other forks.
         for j in 0..self.forks.len() {
             if j != i && self.forks[j].final_status.is_none() {
@@ -244,7 +269,10 @@ impl Call {
         }
         // Offer in the INVITE → ACK now; late offer → wait for A's ACK.
         if self.a_invite.body.is_empty() {
-            self.pending_ack = Some(PendingAck { to: Side::B, cseq: invite_cseq });
+            self.pending_ack = Some(PendingAck {
+                to: Side::B,
+                cseq: invite_cseq,
+            });
         } else {
             let me = io.locals.for_peer(b.peer);
             let ack = b.ack(invite_cseq, me).to_bytes();
@@ -253,7 +281,8 @@ impl Call {
         }
         let ok = self.response_to_a(resp.status, &resp.reason, &resp, io);
         let a_tag = self.a_tag();
-        io.layer.respond_2xx_reliably(io.now.at, self.a_tsx, ok, &self.a_invite_call_id(), &a_tag);
+        io.layer
+            .respond_2xx_reliably(io.now.at, self.a_tsx, ok, &self.a_invite_call_id(), &a_tag);
         self.dialogs[1] = Some(b);
     }
 
@@ -280,7 +309,8 @@ impl Call {
         let resp = self.with_a_tag(resp);
         io.layer.respond(io.now.at, self.a_tsx, resp);
         self.state = CallState::Ending;
-        io.ended.push(self.cdr.finish(io.now.unix_ms, status, side, cause));
+        io.ended
+            .push(self.cdr.finish(io.now.unix_ms, status, side, cause));
         self.cancel_pending_forks(io);
     }
 
@@ -299,7 +329,8 @@ impl Call {
         let fork = &mut self.forks[i];
         fork.cancel_sent = true;
         let cancel = cancel_for(&fork.invite);
-        io.layer.send_request(io.now.at, cancel, fork.target.peer, self.key.0);
+        io.layer
+            .send_request(io.now.at, cancel, fork.target.peer, self.key.0);
     }
 
     /// The caller cancelled (the layer already answered 487 to A).
@@ -308,7 +339,10 @@ impl Call {
             return;
         }
         self.state = CallState::Ending;
-        io.ended.push(self.cdr.finish(io.now.unix_ms, 487, HangupSide::Caller, "cancelled"));
+        io.ended.push(
+            self.cdr
+                .finish(io.now.unix_ms, 487, HangupSide::Caller, "cancelled"),
+        );
         self.cancel_pending_forks(io);
         self.maybe_finish(io);
     }
@@ -332,7 +366,10 @@ impl Call {
     /// Hangs up the answered call; `from` is the side that sent BYE (already answered).
     fn hangup(&mut self, io: &mut CallIo<'_>, from: Option<Side>, cause: &str, side: HangupSide) {
         self.state = CallState::Ending;
-        io.ended.push(self.cdr.finish(io.now.unix_ms, self.cdr.status(), side, cause));
+        io.ended.push(
+            self.cdr
+                .finish(io.now.unix_ms, self.cdr.status(), side, cause),
+        );
         for s in [Side::A, Side::B] {
             if Some(s) == from {
                 continue;
@@ -348,7 +385,13 @@ impl Call {
     }
 
     /// An in-dialog request from `from` (the layer matched it to this call).
-    pub fn on_request(&mut self, io: &mut CallIo<'_>, from: Side, tsx: Option<ServerTsxId>, req: Request) {
+    pub fn on_request(
+        &mut self,
+        io: &mut CallIo<'_>,
+        from: Side,
+        tsx: Option<ServerTsxId>,
+        req: Request,
+    ) {
         if let Some(d) = self.dialogs[from.index()].as_mut() {
             if let Ok(c) = req.cseq() {
                 if req.method != Method::Ack {
@@ -363,7 +406,11 @@ impl Call {
                 io.layer.respond(io.now.at, tsx, ok);
                 match self.state {
                     CallState::Answered => {
-                        let side = if from == Side::A { HangupSide::Caller } else { HangupSide::Callee };
+                        let side = if from == Side::A {
+                            HangupSide::Caller
+                        } else {
+                            HangupSide::Callee
+                        };
                         self.hangup(io, Some(from), "normal_clearing", side);
                     }
                     CallState::Ringing if from == Side::A => {
@@ -375,7 +422,8 @@ impl Call {
                 }
             }
             (Method::Options, Some(tsx)) => {
-                io.layer.respond(io.now.at, tsx, Response::for_request(&req, 200, "OK"));
+                io.layer
+                    .respond(io.now.at, tsx, Response::for_request(&req, 200, "OK"));
             }
             (_, Some(tsx)) => self.relay_request(io, from, tsx, req),
             (_, None) => {}
@@ -427,14 +475,27 @@ impl Call {
         let mut out = d.request(req.method.clone(), me);
         copy_body(&req, &mut out);
         let peer = d.peer;
-        let relay = Relay { from, server: tsx, request: req };
+        let relay = Relay {
+            from,
+            server: tsx,
+            request: req,
+        };
         let ctsx = io.layer.send_request(io.now.at, out, peer, self.key.0);
         self.relays.insert(ctsx, relay);
     }
 
-    fn on_relay_response(&mut self, io: &mut CallIo<'_>, tsx: ClientTsxId, relay: Relay, resp: Response) {
+    fn on_relay_response(
+        &mut self,
+        io: &mut CallIo<'_>,
+        tsx: ClientTsxId,
+        relay: Relay,
+        resp: Response,
+    ) {
         let to = relay.from.other();
-        let out = with_body_of(Response::for_request(&relay.request, resp.status, &resp.reason), &resp);
+        let out = with_body_of(
+            Response::for_request(&relay.request, resp.status, &resp.reason),
+            &resp,
+        );
         if resp.status < 200 {
             if resp.status > 100 {
                 io.layer.respond(io.now.at, relay.server, out);
@@ -466,9 +527,11 @@ impl Call {
         }
         if let Some(d) = self.dialogs[relay.from.index()].as_ref() {
             let mut out = out;
-            out.headers.push(HeaderName::CONTACT, io.locals.for_peer(d.peer).contact());
+            out.headers
+                .push(HeaderName::CONTACT, io.locals.for_peer(d.peer).contact());
             let (cid, tag) = (d.call_id.clone(), d.local_tag().to_string());
-            io.layer.respond_2xx_reliably(io.now.at, relay.server, out, &cid, &tag);
+            io.layer
+                .respond_2xx_reliably(io.now.at, relay.server, out, &cid, &tag);
         }
     }
 
@@ -481,7 +544,8 @@ impl Call {
         }
         self.finished = true;
         for d in self.dialogs.iter().flatten() {
-            io.index.push((d.call_id.clone(), d.local_tag().to_string(), None));
+            io.index
+                .push((d.call_id.clone(), d.local_tag().to_string(), None));
         }
     }
 
@@ -500,7 +564,8 @@ impl Call {
         let mut resp = Response::for_request(&self.a_invite, status, reason);
         resp = self.with_a_tag(resp);
         if let Some(d) = &self.dialogs[0] {
-            resp.headers.push(HeaderName::CONTACT, io.locals.for_peer(d.peer).contact());
+            resp.headers
+                .push(HeaderName::CONTACT, io.locals.for_peer(d.peer).contact());
         }
         with_body_of(resp, b)
     }
@@ -535,7 +600,10 @@ pub fn best_final(statuses: impl Iterator<Item = u16>) -> u16 {
     if all.contains(&486) {
         return 486;
     }
-    all.into_iter().min_by_key(|s| (s / 100, *s)).map(|s| if s == 408 { 480 } else { s }).unwrap_or(480)
+    all.into_iter()
+        .min_by_key(|s| (s / 100, *s))
+        .map(|s| if s == 408 { 480 } else { s })
+        .unwrap_or(480)
 }
 
 /// A hangup cause for a failed call.

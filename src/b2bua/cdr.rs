@@ -19,13 +19,22 @@ pub struct CdrBuilder {
 }
 
 impl CdrBuilder {
-    pub fn new(now_ms: i64, a_invite: &Request, caller: String, callee: String, direction: &str) -> Self {
+    pub fn new(
+        now_ms: i64,
+        a_invite: &Request,
+        caller: String,
+        callee: String,
+        direction: &str,
+    ) -> Self {
         let call_id = a_invite.call_id().unwrap_or_default().to_string();
         let a_leg = CdrLeg {
             role: LegRole::A,
             peer: caller.clone(),
             sip_call_id: call_id.clone(),
-            remote_uri: a_invite.from().map(|f| f.uri.to_string()).unwrap_or_default(),
+            remote_uri: a_invite
+                .from()
+                .map(|f| f.uri.to_string())
+                .unwrap_or_default(),
             started_at_ms: now_ms,
             answered_at_ms: None,
             ended_at_ms: now_ms,

@@ -23,7 +23,8 @@ use crate::sip::message::{NameAddr, Request, Response};
 use crate::store::{CallStart, Cdr};
 
 /// Methods we accept, for Allow headers.
-pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO, MESSAGE, NOTIFY, REGISTER";
+pub const ALLOW: &str =
+    "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO, MESSAGE, NOTIFY, REGISTER";
 
 /// Identifies a call inside this switch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -75,14 +76,17 @@ impl Locals {
     }
 }
 
+/// A dialog index change: (Call-ID, our tag, `Some(owner)` to add / `None` to remove).
+pub type IndexChange = (String, String, Option<(CallKey, Side)>);
+
 /// What a call may act upon while handling one input.
 pub struct CallIo<'a> {
     pub layer: &'a mut TransactionLayer,
     pub now: Now,
     pub locals: &'a Locals,
     pub domain: &'a str,
-    /// Dialog index changes: (Call-ID, our tag, Some(owner) to add / None to remove).
-    pub index: Vec<(String, String, Option<(CallKey, Side)>)>,
+    /// Dialog index changes.
+    pub index: Vec<IndexChange>,
     pub started: Vec<CallStart>,
     pub ended: Vec<Cdr>,
 }
@@ -122,7 +126,18 @@ impl Calls {
     ) {
         self.next += 1;
         let key = CallKey(self.next);
-        let call = Call::start(io, key, a_tsx, invite, a_peer, caller, callee, direction, targets, dial_deadline);
+        let call = Call::start(
+            io,
+            key,
+            a_tsx,
+            invite,
+            a_peer,
+            caller,
+            callee,
+            direction,
+            targets,
+            dial_deadline,
+        );
         self.invites.insert(a_tsx, key);
         if let Some(at) = dial_deadline {
             self.deadlines.schedule(at, key);
@@ -133,17 +148,32 @@ impl Calls {
 
     /// The call and side an in-dialog request or response belongs to.
     pub fn find_dialog(&self, call_id: &str, local_tag: &str) -> Option<(CallKey, Side)> {
-        self.dialogs.get(&(call_id.to_string(), local_tag.to_string())).copied()
+        self.dialogs
+            .get(&(call_id.to_string(), local_tag.to_string()))
+            .copied()
     }
 
-    pub fn on_request(&mut self, io: &mut CallIo<'_>, key: CallKey, side: Side, tsx: Option<ServerTsxId>, req: Request) {
+    pub fn on_request(
+        &mut self,
+        io: &mut CallIo<'_>,
+        key: CallKey,
+        side: Side,
+        tsx: Option<ServerTsxId>,
+        req: Request,
+    ) {
         if let Some(c) = self.calls.get_mut(&key) {
             c.on_request(io, side, tsx, req);
         }
         self.apply(io, key);
     }
 
-    pub fn on_response(&mut self, io: &mut CallIo<'_>, owner: u64, tsx: ClientTsxId, resp: Response) {
+    pub fn on_response(
+        &mut self,
+        io: &mut CallIo<'_>,
+        owner: u64,
+        tsx: ClientTsxId,
+        resp: Response,
+    ) {
         let key = CallKey(owner);
         if let Some(c) = self.calls.get_mut(&key) {
             c.on_response(io, tsx, resp);

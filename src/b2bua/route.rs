@@ -16,10 +16,16 @@ pub enum Destination {
 /// The routing verdict for a new call.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Routing {
-    Dial { dest: Destination, timeout: Option<Duration> },
-    Reject { status: u16, reason: String },
+    Dial {
+        dest: Destination,
+        timeout: Option<Duration>,
+    },
+    Reject {
+        status: u16,
+        reason: String,
+    },
 }
 
 pub trait Router: Send + Sync {
-    fn route(&self, context: &str, caller: &str, callee: &str) -> Routing;
+    fn route(&self, context: &str, caller: &str, callee: &str, now_unix_ms: i64) -> Routing;
 }

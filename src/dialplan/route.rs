@@ -299,11 +299,7 @@ impl<'p> Eval<'p> {
     }
 }
 
-fn eval(
-    plan: &Dialplan,
-    ctx: &RouteContext,
-    explain: bool,
-) -> (Result<Route, RouteError>, Trace) {
+fn eval(plan: &Dialplan, ctx: &RouteContext, explain: bool) -> (Result<Route, RouteError>, Trace) {
     let mut e = Eval {
         plan,
         caller: ctx.caller.clone(),

@@ -21,7 +21,12 @@ pub const OUR_BRANCH_MARK: &str = "z9hG4bKsb";
 
 /// An empty request (headers are pushed by the builders below).
 pub fn new_request(method: Method, uri: Uri) -> Request {
-    Request { method, uri, headers: Headers::new(), body: Bytes::new() }
+    Request {
+        method,
+        uri,
+        headers: Headers::new(),
+        body: Bytes::new(),
+    }
 }
 
 /// A fresh branch parameter for a new client transaction.
@@ -36,7 +41,11 @@ pub fn new_tag() -> String {
 
 /// A fresh Call-ID under our host.
 pub fn new_call_id(host: &str) -> String {
-    format!("{:016x}{:08x}@{host}", rand::rng().random::<u64>(), rand::rng().random::<u32>())
+    format!(
+        "{:016x}{:08x}@{host}",
+        rand::rng().random::<u64>(),
+        rand::rng().random::<u32>()
+    )
 }
 
 /// How we describe ourselves in Via and Contact.
@@ -51,7 +60,12 @@ pub struct LocalContact {
 impl LocalContact {
     /// A Via header value with a new branch.
     pub fn via(&self) -> String {
-        format!("SIP/2.0/{} {};branch={};rport", self.transport, self.host_port, new_branch())
+        format!(
+            "SIP/2.0/{} {};branch={};rport",
+            self.transport,
+            self.host_port,
+            new_branch()
+        )
     }
 
     /// Our Contact header value.
@@ -59,7 +73,11 @@ impl LocalContact {
         if self.transport == "UDP" {
             format!("<sip:switchboard@{}>", self.host_port)
         } else {
-            format!("<sip:switchboard@{};transport={}>", self.host_port, self.transport.to_ascii_lowercase())
+            format!(
+                "<sip:switchboard@{};transport={}>",
+                self.host_port,
+                self.transport.to_ascii_lowercase()
+            )
         }
     }
 }
@@ -90,7 +108,13 @@ impl Dialog {
     pub fn uas(invite: &Request, local_tag: &str, peer: Peer) -> Option<Dialog> {
         let mut local = invite.to().ok()?;
         local.set_tag(local_tag);
-        let remote_target = contact_uri(invite).unwrap_or_else(|| invite.from().ok().map(|f| f.uri).unwrap_or(invite.uri.clone()));
+        let remote_target = contact_uri(invite).unwrap_or_else(|| {
+            invite
+                .from()
+                .ok()
+                .map(|f| f.uri)
+                .unwrap_or(invite.uri.clone())
+        });
         Some(Dialog {
             call_id: invite.call_id().ok()?.to_string(),
             local,
@@ -141,7 +165,13 @@ impl Dialog {
         self.build(Method::Ack, invite_cseq, me.via(), None)
     }
 
-    fn build(&self, method: Method, seq: u32, via: String, contact: Option<&LocalContact>) -> Request {
+    fn build(
+        &self,
+        method: Method,
+        seq: u32,
+        via: String,
+        contact: Option<&LocalContact>,
+    ) -> Request {
         let (uri, routes) = self.target_and_routes();
         let mut req = new_request(method.clone(), uri);
         let h = &mut req.headers;
@@ -172,7 +202,11 @@ impl Dialog {
             }
             Some(first) => {
                 let mut routes: Vec<NameAddr> = self.route_set[1..].to_vec();
-                routes.push(NameAddr { display: None, uri: self.remote_target.clone(), params: Vec::new() });
+                routes.push(NameAddr {
+                    display: None,
+                    uri: self.remote_target.clone(),
+                    params: Vec::new(),
+                });
                 (first.uri.clone(), routes)
             }
         }
@@ -221,7 +255,11 @@ fn copy_transaction_headers(invite: &Request, out: &mut Request, method: Method)
     if let Some(via) = invite.headers.get(&HeaderName::VIA) {
         // Only the top Via (ours); a value may hold several comma-separated Vias.
         let top = Via::parse_list(via).ok().and_then(|v| v.into_iter().next());
-        h.push(HeaderName::VIA, top.map(|v| v.to_string()).unwrap_or_else(|| via.to_string()));
+        h.push(
+            HeaderName::VIA,
+            top.map(|v| v.to_string())
+                .unwrap_or_else(|| via.to_string()),
+        );
     }
     h.push(HeaderName::MAX_FORWARDS, "70");
     for name in [HeaderName::FROM, HeaderName::TO, HeaderName::CALL_ID] {

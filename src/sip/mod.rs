@@ -4,8 +4,9 @@
 //! `Instant`s) except the thin tokio drivers in `transport`.
 
 pub mod auth;
-pub mod message;
-pub mod registrar;
-pub mod txn;
 pub mod dialog;
 pub mod layer;
+pub mod message;
+pub mod registrar;
+pub mod transport;
+pub mod txn;

@@ -10,6 +10,7 @@
 mod invite;
 pub mod pipeline;
 mod register;
+pub mod router;
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -21,7 +22,7 @@ use crate::b2bua::route::Router;
 use crate::b2bua::{CallIo, Calls, Locals, Now, ALLOW};
 use crate::config::Config;
 use crate::sip::auth::{Verifier, VerifierConfig};
-use crate::sip::layer::{LayerEvent, Peer, ServerTsxId, Transmit, TransactionLayer};
+use crate::sip::layer::{LayerEvent, Peer, ServerTsxId, TransactionLayer, Transmit};
 use crate::sip::message::{parse, HasHeaders, HeaderName, Method, Request, Response, SipMessage};
 use crate::sip::registrar::Registrar;
 use crate::sip::txn::TimerConfig;
@@ -61,14 +62,27 @@ pub struct Switch {
 }
 
 impl Switch {
-    pub fn new(cfg: Arc<Config>, locals: Locals, registrar: Arc<Registrar>, router: Arc<dyn Router>) -> Switch {
-        let timers = TimerConfig { t1: cfg.sip.t1, t2: cfg.sip.t2, t4: cfg.sip.t4, d: (cfg.sip.t1 * 64).max(std::time::Duration::from_secs(32)) };
+    pub fn new(
+        cfg: Arc<Config>,
+        locals: Locals,
+        registrar: Arc<Registrar>,
+        router: Arc<dyn Router>,
+    ) -> Switch {
+        let timers = TimerConfig {
+            t1: cfg.sip.t1,
+            t2: cfg.sip.t2,
+            t4: cfg.sip.t4,
+            d: (cfg.sip.t1 * 64).max(std::time::Duration::from_secs(32)),
+        };
         let mut ours = vec![locals.udp.host_port.clone()];
         ours.extend(locals.tcp.iter().map(|l| l.host_port.clone()));
         Switch {
             layer: TransactionLayer::new(timers),
             registrar,
-            verifier: Verifier::with_random_secret(VerifierConfig::default()),
+            verifier: Verifier::with_random_secret(VerifierConfig {
+                algorithms: cfg.sip.digest_algorithms.clone(),
+                ..VerifierConfig::default()
+            }),
             router,
             calls: Calls::default(),
             locals,
@@ -155,8 +169,10 @@ impl Switch {
     fn emit(&mut self, started: Vec<CallStart>, ended: Vec<Cdr>) {
         self.stats.calls_started += started.len() as u64;
         self.stats.calls_ended += ended.len() as u64;
-        self.outputs.extend(started.into_iter().map(SwitchOutput::CallStarted));
-        self.outputs.extend(ended.into_iter().map(SwitchOutput::CallEnded));
+        self.outputs
+            .extend(started.into_iter().map(SwitchOutput::CallStarted));
+        self.outputs
+            .extend(ended.into_iter().map(SwitchOutput::CallEnded));
     }
 
     /// Handles everything the layer reported.
@@ -170,11 +186,14 @@ impl Switch {
                 LayerEvent::Timeout { tsx, owner } => {
                     self.with_calls(now, |calls, io| calls.on_timeout(io, owner, tsx))
                 }
-                LayerEvent::Cancelled { tsx } => self.with_calls(now, |calls, io| calls.on_cancelled(io, tsx)),
+                LayerEvent::Cancelled { tsx } => {
+                    self.with_calls(now, |calls, io| calls.on_cancelled(io, tsx))
+                }
                 LayerEvent::StrayResponse { resp, .. } => self.on_stray_response(now, resp),
-                LayerEvent::AnswerTimeout { call_id, local_tag } => self.with_calls(now, |calls, io| {
-                    calls.on_answer_timeout(io, &call_id, &local_tag)
-                }),
+                LayerEvent::AnswerTimeout { call_id, local_tag } => self
+                    .with_calls(now, |calls, io| {
+                        calls.on_answer_timeout(io, &call_id, &local_tag)
+                    }),
             }
         }
     }
@@ -183,18 +202,26 @@ impl Switch {
         let mut calls = std::mem::take(&mut self.calls);
         let mut io = self.io(now);
         f(&mut calls, &mut io);
-        let (started, ended) = (std::mem::take(&mut io.started), std::mem::take(&mut io.ended));
+        let (started, ended) = (
+            std::mem::take(&mut io.started),
+            std::mem::take(&mut io.ended),
+        );
         self.calls = calls;
         self.emit(started, ended);
     }
 
     fn on_stray_response(&mut self, now: Now, resp: Response) {
         let is_invite_2xx = (200..300).contains(&resp.status)
-            && resp.cseq().map(|c| c.method == Method::Invite).unwrap_or(false);
+            && resp
+                .cseq()
+                .map(|c| c.method == Method::Invite)
+                .unwrap_or(false);
         if !is_invite_2xx {
             return;
         }
-        let (Ok(cid), Ok(from)) = (resp.call_id(), resp.from()) else { return };
+        let (Ok(cid), Ok(from)) = (resp.call_id(), resp.from()) else {
+            return;
+        };
         if let Some((key, _)) = self.calls.find_dialog(cid, from.tag().unwrap_or("")) {
             self.with_calls(now, |calls, io| calls.on_stray_2xx(io, key, &resp));
         }
@@ -211,7 +238,12 @@ impl Switch {
                     }
                     None => {
                         if let Some(tsx) = tsx {
-                            self.answer(now, tsx, &req, &Reject::new(481, "Call/Transaction Does Not Exist"));
+                            self.answer(
+                                now,
+                                tsx,
+                                &req,
+                                &Reject::new(481, "Call/Transaction Does Not Exist"),
+                            );
                         }
                     }
                 }

@@ -19,7 +19,11 @@ pub struct Reject {
 
 impl Reject {
     pub fn new(status: u16, reason: impl Into<String>) -> Reject {
-        Reject { status, reason: reason.into(), headers: Vec::new() }
+        Reject {
+            status,
+            reason: reason.into(),
+            headers: Vec::new(),
+        }
     }
 
     pub fn with_header(mut self, name: HeaderName, value: impl Into<String>) -> Reject {
@@ -38,12 +42,22 @@ pub fn sanity(msg: &SipMessage) -> Result<(), Reject> {
 /// when the source differs from sent-by, and fill an empty `rport`. Responses then go
 /// back to where the request came from.
 pub fn nat_fixup(req: &mut Request, src: SocketAddr) {
-    let Some(line) = req.headers.get(&HeaderName::VIA).map(str::to_string) else { return };
-    let Ok(mut vias) = Via::parse_list(&line) else { return };
+    let Some(line) = req.headers.get(&HeaderName::VIA).map(str::to_string) else {
+        return;
+    };
+    let Ok(mut vias) = Via::parse_list(&line) else {
+        return;
+    };
     let Some(top) = vias.first_mut() else { return };
     let ip = src.ip().to_string();
     let mut changed = false;
-    if top.host.to_string().trim_start_matches('[').trim_end_matches(']') != ip {
+    if top
+        .host
+        .to_string()
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        != ip
+    {
         top.set_param("received", Some(&ip));
         changed = true;
     }
@@ -52,14 +66,23 @@ pub fn nat_fixup(req: &mut Request, src: SocketAddr) {
         changed = true;
     }
     if changed {
-        let joined = vias.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(", ");
+        let joined = vias
+            .iter()
+            .map(|v| v.to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
         replace_first(req, HeaderName::VIA, joined);
     }
 }
 
 /// Replaces the first line of a header, keeping the others (Vias stay on top).
 fn replace_first(req: &mut Request, name: HeaderName, value: String) {
-    let rest: Vec<String> = req.headers.get_all(&name).skip(1).map(str::to_string).collect();
+    let rest: Vec<String> = req
+        .headers
+        .get_all(&name)
+        .skip(1)
+        .map(str::to_string)
+        .collect();
     req.headers.remove(&name);
     for v in rest.into_iter().rev() {
         req.headers.insert_first(name.clone(), v);
@@ -128,7 +151,9 @@ pub fn method(req: &Request, allow: &str) -> Result<MethodRoute, Reject> {
         Method::Bye | Method::Update | Method::Info | Method::Prack => {
             Err(Reject::new(481, "Call/Transaction Does Not Exist"))
         }
-        Method::Other(_) => Err(Reject::new(501, "Not Implemented").with_header(HeaderName::ALLOW, allow)),
+        Method::Other(_) => {
+            Err(Reject::new(501, "Not Implemented").with_header(HeaderName::ALLOW, allow))
+        }
         _ => Err(Reject::new(405, "Method Not Allowed").with_header(HeaderName::ALLOW, allow)),
     }
 }
@@ -194,7 +219,14 @@ mod tests {
 
     #[test]
     fn methods_map_to_405_501_481() {
-        let m = |name: &str| method(&req(&INVITE.replace("INVITE sip", &format!("{name} sip")).replace("1 INVITE", &format!("1 {name}"))), "INVITE");
+        let m = |name: &str| {
+            method(
+                &req(&INVITE
+                    .replace("INVITE sip", &format!("{name} sip"))
+                    .replace("1 INVITE", &format!("1 {name}"))),
+                "INVITE",
+            )
+        };
         assert_eq!(m("SUBSCRIBE").unwrap_err().status, 405);
         assert_eq!(m("FOO").unwrap_err().status, 501);
         assert_eq!(m("BYE").unwrap_err().status, 481);

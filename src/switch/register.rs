@@ -59,7 +59,14 @@ fn to_registrar_transport(t: Transport) -> registrar::Transport {
 impl Switch {
     /// Checks the request's digest credentials for `user`. `Err` carries the answer: a
     /// challenge (401/407, possibly stale), 403 or 400.
-    pub(super) fn authenticate(&self, now: Now, req: &Request, user: &str, password: &str, who: Challenger) -> Result<(), Reject> {
+    pub(super) fn authenticate(
+        &self,
+        now: Now,
+        req: &Request,
+        user: &str,
+        password: &str,
+        who: Challenger,
+    ) -> Result<(), Reject> {
         let realm = &self.cfg.sip.domain;
         let mine = req
             .headers
@@ -72,7 +79,10 @@ impl Switch {
         if creds.username != user {
             return Err(Reject::new(403, "Forbidden (username does not match)"));
         }
-        match self.verifier.verify(&creds, req.method.as_str(), password, wall(now)) {
+        match self
+            .verifier
+            .verify(&creds, req.method.as_str(), password, wall(now))
+        {
             Ok(()) => Ok(()),
             Err(e @ AuthError::BadHeader(_)) => Err(Reject::new(400, format!("Bad Request ({e})"))),
             Err(e) if e.status() == 401 => Err(self.challenge(now, who, e.stale())),
@@ -83,7 +93,10 @@ impl Switch {
     fn challenge(&self, now: Now, who: Challenger, stale: bool) -> Reject {
         let status = who.status();
         let mut r = Reject::new(status, crate::sip::message::reason_phrase(status));
-        for c in self.verifier.challenges(&self.cfg.sip.domain, wall(now), stale) {
+        for c in self
+            .verifier
+            .challenges(&self.cfg.sip.domain, wall(now), stale)
+        {
             r = r.with_header(who.challenge_header(), c);
         }
         r
@@ -97,7 +110,9 @@ impl Switch {
     }
 
     fn register(&mut self, now: Now, req: &Request, peer: Peer) -> Result<Response, Reject> {
-        let to = req.to().map_err(|e| Reject::new(400, format!("Bad To: {e}")))?;
+        let to = req
+            .to()
+            .map_err(|e| Reject::new(400, format!("Bad To: {e}")))?;
         let user = to.uri.user.clone().unwrap_or_default();
         let Some(endpoint) = self.cfg.endpoint(&user) else {
             return Err(Reject::new(404, "Not Found"));
@@ -105,8 +120,12 @@ impl Switch {
         let password = endpoint.password.clone();
         self.authenticate(now, req, &user, &password, Challenger::Registrar)?;
 
-        let aor = Aor::new(&user, &self.cfg.sip.domain).map_err(|e| Reject::new(e.status(), e.reason()))?;
-        let contacts = match req.contacts().map_err(|e| Reject::new(400, format!("Bad Contact: {e}")))? {
+        let aor = Aor::new(&user, &self.cfg.sip.domain)
+            .map_err(|e| Reject::new(e.status(), e.reason()))?;
+        let contacts = match req
+            .contacts()
+            .map_err(|e| Reject::new(400, format!("Bad Contact: {e}")))?
+        {
             None => ContactSet::List(Vec::new()),
             Some(Contact::Star) => ContactSet::Star,
             Some(Contact::Addrs(list)) => ContactSet::List(
@@ -145,7 +164,8 @@ impl Switch {
             Ok(bindings) => {
                 let mut resp = Response::for_request(req, 200, "OK");
                 for b in &bindings {
-                    resp.headers.push(HeaderName::CONTACT, b.contact_header(now.at));
+                    resp.headers
+                        .push(HeaderName::CONTACT, b.contact_header(now.at));
                 }
                 Ok(resp)
             }

@@ -22,12 +22,19 @@ impl ServerKey {
             Some(p) => format!("{}:{p}", via.host),
             None => via.host.to_string(),
         };
-        Some(ServerKey { branch, sent_by, method })
+        Some(ServerKey {
+            branch,
+            sent_by,
+            method,
+        })
     }
 
     /// The same transaction with another method (CANCEL → the INVITE it cancels).
     pub fn with_method(&self, method: Method) -> ServerKey {
-        ServerKey { method, ..self.clone() }
+        ServerKey {
+            method,
+            ..self.clone()
+        }
     }
 }
 
@@ -53,5 +60,28 @@ impl ClientKey {
             branch: via.branch()?.to_string(),
             method: resp.cseq().ok()?.method,
         })
+    }
+}
+
+/// The RFC 2543 way to match an ACK to its INVITE (§17.2.3): Call-ID, CSeq number and
+/// From tag. Used only as a fallback for ACKs whose branch matches nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct AckKey {
+    call_id: String,
+    cseq: u32,
+    from_tag: String,
+}
+
+impl AckKey {
+    pub fn of(req: &Request) -> AckKey {
+        AckKey {
+            call_id: req.call_id().unwrap_or_default().to_string(),
+            cseq: req.cseq().map(|c| c.seq).unwrap_or(0),
+            from_tag: req
+                .from()
+                .ok()
+                .and_then(|f| f.tag().map(str::to_string))
+                .unwrap_or_default(),
+        }
     }
 }

@@ -32,7 +32,7 @@ use crate::sip::txn::{
     ServerNonInviteTsx, TimerConfig, TsxOutput,
 };
 
-pub use keys::{ClientKey, ServerKey};
+pub use keys::{AckKey, ClientKey, ServerKey};
 pub use timers::TimerHeap;
 
 /// Where a message came from or goes to.
@@ -61,9 +61,17 @@ pub struct ClientTsxId(u64);
 #[derive(Debug)]
 pub enum LayerEvent {
     /// A new request. `tsx` is `None` for ACK (an ACK to a 2xx is end-to-end, §17.1.1.3).
-    Request { tsx: Option<ServerTsxId>, req: Request, peer: Peer },
+    Request {
+        tsx: Option<ServerTsxId>,
+        req: Request,
+        peer: Peer,
+    },
     /// A response for a client transaction the TU started.
-    Response { tsx: ClientTsxId, owner: u64, resp: Response },
+    Response {
+        tsx: ClientTsxId,
+        owner: u64,
+        resp: Response,
+    },
     /// Timer B/F fired or the transport failed: the TU treats it as a 408.
     Timeout { tsx: ClientTsxId, owner: u64 },
     /// The caller cancelled this INVITE; it has already been answered 487.
@@ -122,6 +130,9 @@ pub struct TransactionLayer {
     next_id: u64,
     servers: HashMap<u64, ServerEntry>,
     server_index: HashMap<ServerKey, u64>,
+    /// INVITE server transactions by (Call-ID, CSeq number, From tag): ACKs for non-2xx
+    /// from UAs that (wrongly) put a new branch on them still find their transaction.
+    ack_index: HashMap<AckKey, u64>,
     clients: HashMap<u64, ClientEntry>,
     client_index: HashMap<ClientKey, u64>,
     answers: HashMap<u64, AnswerEntry>,
@@ -138,6 +149,7 @@ impl TransactionLayer {
             next_id: 1,
             servers: HashMap::new(),
             server_index: HashMap::new(),
+            ack_index: HashMap::new(),
             clients: HashMap::new(),
             client_index: HashMap::new(),
             answers: HashMap::new(),
@@ -170,7 +182,11 @@ impl TransactionLayer {
     pub fn on_request(&mut self, now: Instant, req: Request, peer: Peer) {
         let Some(key) = ServerKey::of(&req) else {
             // No usable Via branch: the TU still sees it (it will answer 400 statelessly).
-            self.events.push_back(LayerEvent::Request { tsx: None, req, peer });
+            self.events.push_back(LayerEvent::Request {
+                tsx: None,
+                req,
+                peer,
+            });
             return;
         };
         if let Some(&id) = self.server_index.get(&key) {
@@ -178,9 +194,17 @@ impl TransactionLayer {
             return;
         }
         match req.method {
+            Method::Ack if self.ack_index.contains_key(&AckKey::of(&req)) => {
+                let id = self.ack_index[&AckKey::of(&req)];
+                self.on_server_retransmission(now, id, &req);
+            }
             Method::Ack => {
                 // Not matching an INVITE server transaction: ACK for a 2xx, end-to-end.
-                self.events.push_back(LayerEvent::Request { tsx: None, req, peer });
+                self.events.push_back(LayerEvent::Request {
+                    tsx: None,
+                    req,
+                    peer,
+                });
             }
             Method::Cancel => self.on_cancel(now, req, peer, key),
             _ => {
@@ -198,9 +222,19 @@ impl TransactionLayer {
                     )
                 };
                 self.server_index.insert(key.clone(), id);
+                if invite.is_some() {
+                    self.ack_index.insert(AckKey::of(&req), id);
+                }
                 self.servers.insert(
                     id,
-                    ServerEntry { tsx, key, peer, invite, answered: false, to_tag: None },
+                    ServerEntry {
+                        tsx,
+                        key,
+                        peer,
+                        invite,
+                        answered: false,
+                        to_tag: None,
+                    },
                 );
                 self.events.push_back(LayerEvent::Request {
                     tsx: Some(ServerTsxId(id)),
@@ -213,7 +247,9 @@ impl TransactionLayer {
     }
 
     fn on_server_retransmission(&mut self, now: Instant, id: u64, req: &Request) {
-        let Some(entry) = self.servers.get_mut(&id) else { return };
+        let Some(entry) = self.servers.get_mut(&id) else {
+            return;
+        };
         match (&mut entry.tsx, &req.method) {
             (Server::Invite(t), Method::Ack) => {
                 if t.on_ack(now) == Delivery::ToTu {
@@ -231,8 +267,11 @@ impl TransactionLayer {
     }
 
     fn on_cancel(&mut self, now: Instant, cancel: Request, peer: Peer, key: ServerKey) {
-        let invite_id = self.server_index.get(&key.with_method(Method::Invite)).copied();
-        let to_tag = invite_id.map(|id| self.to_tag_for(id));
+        let invite_id = self
+            .server_index
+            .get(&key.with_method(Method::Invite))
+            .copied();
+        let to_tag = invite_id.map(|id| self.response_tag(id));
         // The CANCEL gets its own non-INVITE server transaction (§9.2), answered with the
         // To tag of the INVITE's responses.
         let id = self.id();
@@ -240,7 +279,14 @@ impl TransactionLayer {
         self.server_index.insert(key.clone(), id);
         self.servers.insert(
             id,
-            ServerEntry { tsx: Server::NonInvite(tsx), key, peer, invite: None, answered: false, to_tag: None },
+            ServerEntry {
+                tsx: Server::NonInvite(tsx),
+                key,
+                peer,
+                invite: None,
+                answered: false,
+                to_tag: None,
+            },
         );
         let status = if invite_id.is_some() { 200 } else { 481 };
         let resp = Response::for_request(&cancel, status, reason_phrase(status));
@@ -253,21 +299,32 @@ impl TransactionLayer {
         }
         if let Some(invite) = entry.invite.clone() {
             let resp = Response::for_request(&invite, 487, "Request Terminated");
-            self.respond(now, ServerTsxId(invite_id), with_to_tag(resp, to_tag.as_deref()));
-            self.events.push_back(LayerEvent::Cancelled { tsx: ServerTsxId(invite_id) });
+            self.respond(
+                now,
+                ServerTsxId(invite_id),
+                with_to_tag(resp, to_tag.as_deref()),
+            );
+            self.events.push_back(LayerEvent::Cancelled {
+                tsx: ServerTsxId(invite_id),
+            });
         }
     }
 
     /// The To tag this server transaction's responses carry (the TU's, or a stable one).
-    fn to_tag_for(&mut self, id: u64) -> String {
+    fn response_tag(&mut self, id: u64) -> String {
         let entry = self.servers.get_mut(&id).expect("caller checked");
-        entry.to_tag.get_or_insert_with(|| format!("sb{id:x}")).clone()
+        entry
+            .to_tag
+            .get_or_insert_with(|| format!("sb{id:x}"))
+            .clone()
     }
 
     /// Sends a response on a server transaction. Unknown or finished transactions are
     /// ignored (the caller may have cancelled meanwhile).
     pub fn respond(&mut self, now: Instant, tsx: ServerTsxId, resp: Response) {
-        let Some(entry) = self.servers.get_mut(&tsx.0) else { return };
+        let Some(entry) = self.servers.get_mut(&tsx.0) else {
+            return;
+        };
         if entry.answered {
             return;
         }
@@ -303,15 +360,23 @@ impl TransactionLayer {
         call_id: &str,
         local_tag: &str,
     ) {
-        let Some(entry) = self.servers.get(&tsx.0) else { return };
+        let Some(entry) = self.servers.get(&tsx.0) else {
+            return;
+        };
         let peer = entry.peer;
         let bytes = resp.to_bytes();
         self.respond(now, tsx, resp);
         let id = self.id();
-        let retransmitter =
-            AnswerRetransmitter::new(now, &self.cfg, bytes);
-        self.answers.insert(id, AnswerEntry { retransmitter, peer });
-        self.answer_index.insert((call_id.to_string(), local_tag.to_string()), id);
+        let retransmitter = AnswerRetransmitter::new(now, &self.cfg, bytes);
+        self.answers.insert(
+            id,
+            AnswerEntry {
+                retransmitter,
+                peer,
+            },
+        );
+        self.answer_index
+            .insert((call_id.to_string(), local_tag.to_string()), id);
         self.drain_answer(now, id);
     }
 
@@ -324,11 +389,20 @@ impl TransactionLayer {
     }
 
     /// Starts a client transaction for `req` towards `peer`; `owner` comes back in events.
-    pub fn send_request(&mut self, now: Instant, req: Request, peer: Peer, owner: u64) -> ClientTsxId {
+    pub fn send_request(
+        &mut self,
+        now: Instant,
+        req: Request,
+        peer: Peer,
+        owner: u64,
+    ) -> ClientTsxId {
         let id = self.id();
         let Some(key) = ClientKey::of(&req) else {
             // A request without our branch cannot be matched; send statelessly.
-            self.transmits.push_back(Transmit { peer, bytes: req.to_bytes() });
+            self.transmits.push_back(Transmit {
+                peer,
+                bytes: req.to_bytes(),
+            });
             return ClientTsxId(id);
         };
         let reliable = peer.transport.is_reliable();
@@ -339,7 +413,16 @@ impl TransactionLayer {
             Client::NonInvite(ClientNonInviteTsx::new(now, &self.cfg, reliable, bytes))
         };
         self.client_index.insert(key.clone(), id);
-        self.clients.insert(id, ClientEntry { tsx, key, peer, owner, request: req });
+        self.clients.insert(
+            id,
+            ClientEntry {
+                tsx,
+                key,
+                peer,
+                owner,
+                request: req,
+            },
+        );
         self.drain_client(now, id);
         ClientTsxId(id)
     }
@@ -353,10 +436,13 @@ impl TransactionLayer {
     pub fn on_response(&mut self, now: Instant, resp: Response, peer: Peer) {
         let id = ClientKey::of_response(&resp).and_then(|k| self.client_index.get(&k).copied());
         let Some(id) = id else {
-            self.events.push_back(LayerEvent::StrayResponse { resp, peer });
+            self.events
+                .push_back(LayerEvent::StrayResponse { resp, peer });
             return;
         };
-        let Some(entry) = self.clients.get_mut(&id) else { return };
+        let Some(entry) = self.clients.get_mut(&id) else {
+            return;
+        };
         let status = resp.status;
         let delivery = match &mut entry.tsx {
             Client::Invite(t) => {
@@ -367,7 +453,11 @@ impl TransactionLayer {
         };
         let owner = entry.owner;
         if delivery == Delivery::ToTu {
-            self.events.push_back(LayerEvent::Response { tsx: ClientTsxId(id), owner, resp });
+            self.events.push_back(LayerEvent::Response {
+                tsx: ClientTsxId(id),
+                owner,
+                resp,
+            });
         }
         self.drain_client(now, id);
     }
@@ -418,7 +508,9 @@ impl TransactionLayer {
     }
 
     fn drain_server(&mut self, _now: Instant, id: u64) {
-        let Some(entry) = self.servers.get_mut(&id) else { return };
+        let Some(entry) = self.servers.get_mut(&id) else {
+            return;
+        };
         let mut terminated = false;
         loop {
             let out = match &mut entry.tsx {
@@ -426,9 +518,10 @@ impl TransactionLayer {
                 Server::NonInvite(t) => t.poll_output(),
             };
             match out {
-                Some(TsxOutput::Transmit(bytes)) => {
-                    self.transmits.push_back(Transmit { peer: entry.peer, bytes })
-                }
+                Some(TsxOutput::Transmit(bytes)) => self.transmits.push_back(Transmit {
+                    peer: entry.peer,
+                    bytes,
+                }),
                 Some(TsxOutput::Timeout | TsxOutput::TransportError) => {}
                 Some(TsxOutput::Terminated) => terminated = true,
                 None => break,
@@ -440,6 +533,9 @@ impl TransactionLayer {
         };
         if terminated {
             let key = entry.key.clone();
+            if let Some(invite) = &entry.invite {
+                self.ack_index.remove(&AckKey::of(invite));
+            }
             self.servers.remove(&id);
             self.server_index.remove(&key);
         } else if let Some(at) = next {
@@ -448,7 +544,9 @@ impl TransactionLayer {
     }
 
     fn drain_client(&mut self, _now: Instant, id: u64) {
-        let Some(entry) = self.clients.get_mut(&id) else { return };
+        let Some(entry) = self.clients.get_mut(&id) else {
+            return;
+        };
         let mut terminated = false;
         loop {
             let out = match &mut entry.tsx {
@@ -456,13 +554,16 @@ impl TransactionLayer {
                 Client::NonInvite(t) => t.poll_output(),
             };
             match out {
-                Some(TsxOutput::Transmit(bytes)) => {
-                    self.transmits.push_back(Transmit { peer: entry.peer, bytes })
-                }
-                Some(TsxOutput::Timeout | TsxOutput::TransportError) => self.events.push_back(LayerEvent::Timeout {
-                    tsx: ClientTsxId(id),
-                    owner: entry.owner,
+                Some(TsxOutput::Transmit(bytes)) => self.transmits.push_back(Transmit {
+                    peer: entry.peer,
+                    bytes,
                 }),
+                Some(TsxOutput::Timeout | TsxOutput::TransportError) => {
+                    self.events.push_back(LayerEvent::Timeout {
+                        tsx: ClientTsxId(id),
+                        owner: entry.owner,
+                    })
+                }
                 Some(TsxOutput::Terminated) => terminated = true,
                 None => break,
             }
@@ -481,13 +582,16 @@ impl TransactionLayer {
     }
 
     fn drain_answer(&mut self, _now: Instant, id: u64) {
-        let Some(entry) = self.answers.get_mut(&id) else { return };
+        let Some(entry) = self.answers.get_mut(&id) else {
+            return;
+        };
         let mut done = false;
         while let Some(out) = entry.retransmitter.poll_output() {
             match out {
-                TsxOutput::Transmit(bytes) => {
-                    self.transmits.push_back(Transmit { peer: entry.peer, bytes })
-                }
+                TsxOutput::Transmit(bytes) => self.transmits.push_back(Transmit {
+                    peer: entry.peer,
+                    bytes,
+                }),
                 TsxOutput::Timeout | TsxOutput::TransportError => {
                     done = true;
                     if let Some((k, _)) = self.answer_index.iter().find(|(_, v)| **v == id) {

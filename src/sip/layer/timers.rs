@@ -12,7 +12,9 @@ pub struct TimerHeap<T: Ord> {
 
 impl<T: Ord> Default for TimerHeap<T> {
     fn default() -> Self {
-        TimerHeap { heap: BinaryHeap::new() }
+        TimerHeap {
+            heap: BinaryHeap::new(),
+        }
     }
 }
 
