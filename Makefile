@@ -40,3 +40,9 @@ test: lint test-unit test-sipp
 
 bench: deps
 	$(CARGO) bench --bench sip_message
+
+# SIP calls per second, SIPp -> switch -> SIPp, side by side with Kamailio (see BENCHMARKS.md).
+# CPS_ARGS=--quick for a 5 s-per-step smoke run.
+bench-cps: build
+	@command -v kamailio >/dev/null || DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends kamailio
+	bash benches/cps.sh $(CPS_ARGS)
