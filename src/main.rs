@@ -28,6 +28,8 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// Simulate one dialer shift (workload TOML, seed, pacing policy); prints JSON metrics.
+    Simulate(switchboard::dialer::sim::cli::SimulateArgs),
 }
 
 fn main() -> ExitCode {
@@ -42,5 +44,6 @@ fn main() -> ExitCode {
             let _ = config;
             ExitCode::SUCCESS
         }
+        Command::Simulate(args) => switchboard::dialer::sim::cli::cli(args),
     }
 }
