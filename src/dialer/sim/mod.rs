@@ -16,7 +16,7 @@ mod world;
 pub use metrics::Metrics;
 pub use workload::Workload;
 
-use crate::dialer::pacing::{Policy, PolicyError};
+use crate::dialer::pacing::{Pacer, Policy, PolicyError};
 
 /// Simulator errors.
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +43,13 @@ pub fn run(workload: &Workload, seed: u64, policy: &Policy) -> Metrics {
     let mut w = world::World::new(workload, seed, policy.build());
     w.run();
     w.metrics(&policy.label(), seed)
+}
+
+/// Run one shift with any pacer (e.g. an instrumented one in tests).
+pub fn run_pacer(workload: &Workload, seed: u64, pacer: Box<dyn Pacer>, label: &str) -> Metrics {
+    let mut w = world::World::new(workload, seed, pacer);
+    w.run();
+    w.metrics(label, seed)
 }
 
 /// Run one shift and also return the sequence of outcomes of the first `n` leads
