@@ -17,6 +17,7 @@ pub mod b2bua;
 pub mod config;
 pub mod dialplan;
 pub mod runtime;
+pub mod dialer;
 pub mod sip;
 pub mod store;
 pub mod switch;

@@ -29,6 +29,8 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// Simulate one dialer shift (workload TOML, seed, pacing policy); prints JSON metrics.
+    Simulate(switchboard::dialer::sim::cli::SimulateArgs),
 }
 
 fn main() -> ExitCode {
@@ -36,6 +38,16 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Run { config } => run(config.as_deref()),
         Command::Check { config } => check(config.as_deref()),
+        Command::Run { config } => {
+            let _ = config;
+            eprintln!("switchboard: run is not wired yet");
+            ExitCode::FAILURE
+        }
+        Command::Check { config } => {
+            let _ = config;
+            ExitCode::SUCCESS
+        }
+        Command::Simulate(args) => switchboard::dialer::sim::cli::cli(args),
     }
 }
 
