@@ -2,3 +2,5 @@
 //!
 //! Each submodule owns one layer; none of them reads the clock (time is passed in as
 //! `Instant`s) except the thin tokio drivers in `transport`.
+
+pub mod sdp;
