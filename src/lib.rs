@@ -13,4 +13,5 @@
 //! `dialplan` sit at the bottom and import none of the others.
 
 pub mod config;
+pub mod media;
 pub mod sip;
