@@ -18,6 +18,7 @@ pub mod config;
 pub mod dialplan;
 pub mod runtime;
 pub mod dialer;
+pub mod media;
 pub mod sip;
 pub mod store;
 pub mod switch;

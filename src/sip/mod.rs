@@ -10,3 +10,4 @@ pub mod message;
 pub mod registrar;
 pub mod transport;
 pub mod txn;
+pub mod sdp;
