@@ -15,10 +15,10 @@
 
 pub mod b2bua;
 pub mod config;
-pub mod dialplan;
-pub mod runtime;
 pub mod dialer;
+pub mod dialplan;
 pub mod media;
+pub mod runtime;
 pub mod sip;
 pub mod store;
 pub mod switch;

@@ -38,15 +38,6 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Run { config } => run(config.as_deref()),
         Command::Check { config } => check(config.as_deref()),
-        Command::Run { config } => {
-            let _ = config;
-            eprintln!("switchboard: run is not wired yet");
-            ExitCode::FAILURE
-        }
-        Command::Check { config } => {
-            let _ = config;
-            ExitCode::SUCCESS
-        }
         Command::Simulate(args) => switchboard::dialer::sim::cli::cli(args),
     }
 }

@@ -8,6 +8,6 @@ pub mod dialog;
 pub mod layer;
 pub mod message;
 pub mod registrar;
+pub mod sdp;
 pub mod transport;
 pub mod txn;
-pub mod sdp;
