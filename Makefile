@@ -3,7 +3,7 @@
 
 CARGO ?= cargo
 # Debian packages the build and the test suite need.
-APT_PACKAGES := sip-tester libopus-dev pkg-config sqlite3 postgresql
+APT_PACKAGES := sip-tester libopus-dev pkg-config sqlite3 postgresql baresip-core
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: deps build run test test-unit test-sipp lint bench bench-cps check
