@@ -126,6 +126,9 @@ both_backends!(
     queries_filter_and_page_newest_first,
     migrations_are_idempotent,
     duplicates_are_refused_and_change_nothing,
+    concurrent_calls_all_land,
+    concurrent_opens_migrate_once,
+    restart_clock_behind_start_gives_zero_duration,
 );
 
 fn start(id: &str, call_id: &str, caller: &str, callee: &str, at: i64) -> CallStart {
@@ -312,6 +315,22 @@ async fn restart_closes_in_flight_calls(db: &TestDb) {
     );
 }
 
+async fn restart_clock_behind_start_gives_zero_duration(db: &TestDb) {
+    let store = db.open().await;
+    let call = start("skewed", "cid-skew", "alice", "100", T0 + 5_000);
+    store.call_started(&call).await.expect("call_started");
+    // The restarted node's clock reads earlier than the call's start (another node's clock,
+    // or a clock step): the CDR must not get a negative duration.
+    assert_eq!(
+        store.close_in_flight("restart", T0).await.expect("close"),
+        1
+    );
+    let cdrs = store.cdrs(&CdrQuery::default()).await.expect("cdrs");
+    assert_eq!(cdrs.len(), 1);
+    assert_eq!(cdrs[0].ended_at_ms, T0 + 5_000);
+    assert_eq!(cdrs[0].duration_ms, 0);
+}
+
 async fn queries_filter_and_page_newest_first(db: &TestDb) {
     let store = db.open().await;
     // (id, call_id, caller, callee, start offset)
@@ -468,6 +487,57 @@ async fn duplicates_are_refused_and_change_nothing(db: &TestDb) {
         vec![cdr]
     );
     assert_eq!(store.in_flight_count().await.expect("count"), 1);
+}
+
+async fn concurrent_calls_all_land(db: &TestDb) {
+    const CALLS: usize = 64;
+    let store = db.open().await;
+    // Every call starts and ends on its own task: the pool's connections contend for the
+    // write lock (SQLite) or rows (PostgreSQL); none may fail or be lost.
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 0..CALLS {
+        let store = store.clone();
+        tasks.spawn(async move {
+            let at = T0 + n as i64;
+            let id = CallRecordId::generate(at);
+            let call = start(id.as_str(), &format!("cid-{n}"), "alice", "100", at);
+            store.call_started(&call).await?;
+            if n % 4 != 0 {
+                store.call_ended(&answered_cdr(&call, 1_000)).await?;
+            }
+            Ok::<_, StoreError>(())
+        });
+    }
+    while let Some(joined) = tasks.join_next().await {
+        joined.expect("task").expect("store call");
+    }
+    let ended = CALLS - CALLS / 4;
+    assert_eq!(store.cdr_count().await.expect("count"), ended as u64);
+    assert_eq!(
+        store.in_flight_count().await.expect("count"),
+        (CALLS / 4) as u64
+    );
+    let page = CdrQuery {
+        limit: Some(CdrQuery::MAX_LIMIT),
+        ..CdrQuery::default()
+    };
+    let cdrs = store.cdrs(&page).await.expect("cdrs");
+    assert_eq!(cdrs.len(), ended);
+    assert!(cdrs.iter().all(|c| c.legs.len() == 3));
+    assert!(cdrs
+        .windows(2)
+        .all(|w| w[0].started_at_ms > w[1].started_at_ms));
+}
+
+async fn concurrent_opens_migrate_once(db: &TestDb) {
+    // Two nodes (or a CLI command beside a running switch) opening a fresh database at once.
+    let (a, b) = tokio::join!(Store::open(&db.url), Store::open(&db.url));
+    let (a, b) = (a.expect("first open"), b.expect("second open"));
+    let call = start("both", "cid-both", "alice", "100", T0);
+    a.call_ended(&answered_cdr(&call, 1_000))
+        .await
+        .expect("call_ended");
+    assert_eq!(b.cdr_count().await.expect("count"), 1);
 }
 
 #[tokio::test]

@@ -16,8 +16,10 @@
 //! A method returns `Ok` only after its transaction has committed. On SQLite each new
 //! connection sets `journal_mode=WAL` (readers do not block the writer) and
 //! `synchronous=FULL`: every commit fsyncs the WAL, so a CDR that was acknowledged survives
-//! a process kill *and* a power cut. (`NORMAL` would survive a process kill only; CDRs are a
-//! few writes per call, so the fsync is affordable.) Writers wait up to 5 s for the lock
+//! a process kill *and* a power cut. (`NORMAL` would survive a process kill only.) Measured here
+//! (`tests/store_throughput.rs`): about 700 calls/s recorded sequentially and 1,200 calls/s
+//! from 16 tasks with FULL, against 2,200 calls/s sequentially with NORMAL — far above the
+//! call rates one node handles, so the fsync is affordable. Writers wait up to 5 s for the lock
 //! (`busy_timeout`). On PostgreSQL durability is the server's (`synchronous_commit=on` by
 //! default).
 //!
@@ -96,7 +98,7 @@ impl Store {
             })
             .connect(&target.connect_url)
             .await?;
-        migrate::run(&pool).await?;
+        migrate::run(&pool, target.sqlite_file.as_deref()).await?;
         tracing::info!(backend = ?target.backend, "store open, schema at version {}", migrate::latest_version());
         Ok(Store {
             pool,
