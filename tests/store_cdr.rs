@@ -40,9 +40,10 @@ impl TestDb {
             return None;
         };
         sqlx::any::install_default_drivers();
+        // PostgreSQL names are at most 63 bytes.
         let name = format!(
             "sb_{}_{}",
-            test,
+            &test[..test.len().min(24)],
             CallRecordId::generate(0).as_str().to_ascii_lowercase()
         );
         let mut admin = AnyConnection::connect(&base).await.expect("connect to PG");
@@ -129,6 +130,7 @@ both_backends!(
     concurrent_calls_all_land,
     concurrent_opens_migrate_once,
     restart_clock_behind_start_gives_zero_duration,
+    restart_closes_only_this_nodes_calls,
 );
 
 fn start(id: &str, call_id: &str, caller: &str, callee: &str, at: i64) -> CallStart {
@@ -329,6 +331,38 @@ async fn restart_clock_behind_start_gives_zero_duration(db: &TestDb) {
     assert_eq!(cdrs.len(), 1);
     assert_eq!(cdrs[0].ended_at_ms, T0 + 5_000);
     assert_eq!(cdrs[0].duration_ms, 0);
+}
+
+async fn restart_closes_only_this_nodes_calls(db: &TestDb) {
+    // Two nodes share the database; node "a" restarts while node "b" has a live call.
+    let node_a = db.open().await.with_node("a");
+    let node_b = db.open().await.with_node("b");
+    assert_eq!(node_b.node(), "b");
+    let on_a = start("on-a", "cid-a", "alice", "100", T0);
+    let on_b = start("on-b", "cid-b", "bob", "200", T0 + 1);
+    node_a.call_started(&on_a).await.expect("call_started a");
+    node_b.call_started(&on_b).await.expect("call_started b");
+    drop(node_a);
+
+    let node_a = db.open().await.with_node("a");
+    assert_eq!(
+        node_a
+            .close_in_flight("restart", T0 + 10_000)
+            .await
+            .expect("close"),
+        1
+    );
+    let cdrs = node_a.cdrs(&CdrQuery::default()).await.expect("cdrs");
+    assert_eq!(cdrs.len(), 1);
+    assert_eq!(cdrs[0].id, on_a.id);
+    // Node b's call is still live, and it ends normally.
+    assert_eq!(node_b.in_flight_count().await.expect("count"), 1);
+    node_b
+        .call_ended(&answered_cdr(&on_b, 20_000))
+        .await
+        .expect("call_ended b");
+    assert_eq!(node_b.in_flight_count().await.expect("count"), 0);
+    assert_eq!(node_b.cdr_count().await.expect("count"), 2);
 }
 
 async fn queries_filter_and_page_newest_first(db: &TestDb) {

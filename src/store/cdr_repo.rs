@@ -20,10 +20,12 @@ impl Store {
     /// on leaves a row for [`Store::close_in_flight`] to find.
     pub async fn call_started(&self, call: &CallStart) -> Result<(), StoreError> {
         let done = sqlx::query(
-            "INSERT INTO calls_in_flight (id, call_id, caller, callee, direction, started_at_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING",
+            "INSERT INTO calls_in_flight \
+             (id, node, call_id, caller, callee, direction, started_at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
         )
         .bind(call.id.as_str())
+        .bind(&*self.node)
         .bind(call.call_id.as_str())
         .bind(call.caller.as_str())
         .bind(call.callee.as_str())
@@ -51,9 +53,10 @@ impl Store {
         Ok(())
     }
 
-    /// Turns every in-flight call into a CDR ended at `now_ms` by the system with
-    /// `hangup_cause = cause`, and returns how many there were. Meant for startup, after a
-    /// crash: such CDRs have no answer time, no legs, `billable_ms = 0` and `sip_status = 0`
+    /// Turns every in-flight call of this node ([`Store::with_node`]; with the default node
+    /// name, every in-flight call of a single-node setup) into a CDR ended at `now_ms` by the
+    /// system with `hangup_cause = cause`, and returns how many there were. Meant for
+    /// startup, after a crash, before the node takes calls: such CDRs have no answer time, no legs, `billable_ms = 0` and `sip_status = 0`
     /// (what the caller last got is unknown); `ended_at_ms` is the restart time, an upper
     /// bound on when the call really ended.
     pub async fn close_in_flight(&self, cause: &str, now_ms: i64) -> Result<u64, StoreError> {
@@ -61,9 +64,10 @@ impl Store {
         // Delete first: on SQLite the transaction takes the write lock at once, and on
         // PostgreSQL no row can slip in between reading the rows and removing them.
         let rows = sqlx::query(
-            "DELETE FROM calls_in_flight \
+            "DELETE FROM calls_in_flight WHERE node = $1 \
              RETURNING id, call_id, caller, callee, direction, started_at_ms",
         )
+        .bind(&*self.node)
         .fetch_all(&mut *tx)
         .await?;
         for row in &rows {
@@ -146,7 +150,7 @@ impl Store {
         Ok(u64::try_from(count).unwrap_or(0))
     }
 
-    /// How many calls are in flight (started, not yet ended or closed).
+    /// How many calls are in flight (started, not yet ended or closed), on all nodes.
     pub async fn in_flight_count(&self) -> Result<u64, StoreError> {
         let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM calls_in_flight")
             .fetch_one(&self.pool)

@@ -27,7 +27,9 @@
 //! [`Store::call_started`] writes an in-flight row; [`Store::call_ended`] inserts the CDR
 //! with its legs and deletes that row in one transaction. Rows still in flight when the
 //! process starts belong to calls that a crash cut off: [`Store::close_in_flight`] turns
-//! each into a CDR with the given cause ("restart").
+//! each into a CDR with the given cause ("restart"). Several nodes sharing one PostgreSQL
+//! each name themselves with [`Store::with_node`]: in-flight rows carry the node's name and
+//! a node's restart closes only its own calls, never a live call of another node.
 //!
 //! Schema versions live in [`migrate`]; URL forms in [`Backend`] and `target.rs`.
 
@@ -42,6 +44,8 @@ pub use cdr::{CallStart, Cdr, CdrLeg, CdrQuery, HangupSide, LegRole};
 pub use error::StoreError;
 pub use id::CallRecordId;
 pub use target::Backend;
+
+use std::sync::Arc;
 
 use sqlx::any::AnyPoolOptions;
 use sqlx::AnyPool;
@@ -58,6 +62,8 @@ const POSTGRES_MAX_CONNECTIONS: u32 = 8;
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// Name of the node this handle writes in-flight rows for ("" for a single node).
+    node: Arc<str>,
 }
 
 impl Store {
@@ -103,7 +109,21 @@ impl Store {
         Ok(Store {
             pool,
             backend: target.backend,
+            node: Arc::from(""),
         })
+    }
+
+    /// The same store, writing in-flight rows for node `node`. Nodes that share one
+    /// database must each use a distinct, stable name (kept across restarts): see
+    /// [`Store::close_in_flight`]. A single node may keep the default, "".
+    pub fn with_node(mut self, node: &str) -> Store {
+        self.node = Arc::from(node);
+        self
+    }
+
+    /// The node name in-flight rows are written for.
+    pub fn node(&self) -> &str {
+        &self.node
     }
 
     /// Which database this store talks to.
