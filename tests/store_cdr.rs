@@ -222,6 +222,8 @@ async fn ended_call_is_stored_with_its_legs(db: &TestDb) {
     assert_eq!(got[0].legs.len(), 3);
     assert_eq!(reader.in_flight_count().await.expect("count"), 0);
     assert_eq!(reader.cdr_count().await.expect("count"), 1);
+    assert_eq!(reader.cdr(&cdr.id).await.expect("cdr"), Some(cdr.clone()));
+    assert_eq!(reader.cdr(&"no-such-id".into()).await.expect("cdr"), None);
     // Nothing left to close: the in-flight row went with the CDR's transaction.
     assert_eq!(
         reader
@@ -634,6 +636,40 @@ async fn bad_urls_are_refused() {
         Store::open(&url).await,
         Err(StoreError::CreateDir { .. })
     ));
+}
+
+#[tokio::test]
+async fn edited_migration_is_refused_and_garbage_file_is_an_error() {
+    let db = TestDb::sqlite();
+    drop(db.open().await);
+    // Pretend the applied migration 1 differs from the one in this build.
+    let mut conn = AnyConnection::connect(&db.url).await.expect("connect");
+    sqlx::query("UPDATE _sqlx_migrations SET checksum = X'00' WHERE version = 1")
+        .execute(&mut conn)
+        .await
+        .expect("tamper");
+    conn.close().await.expect("close");
+    let err = Store::open(&db.url).await.expect_err("mismatch");
+    assert!(
+        matches!(
+            err,
+            StoreError::Migrate(sqlx::migrate::MigrateError::VersionMismatch(1))
+        ),
+        "{err}"
+    );
+
+    // A file that is not an SQLite database.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("not-a-db.sqlite");
+    std::fs::write(&file, vec![b'x'; 4096]).expect("write");
+    let err = Store::open(&format!("sqlite://{}", file.display()))
+        .await
+        .expect_err("garbage file");
+    // SQLite's own complaint, at once — not the pool's timeout after retrying for 30 s.
+    assert!(
+        matches!(&err, StoreError::Database(sqlx::Error::Database(e)) if e.message().contains("not a database")),
+        "{err}"
+    );
 }
 
 #[test]

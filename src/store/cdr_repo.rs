@@ -7,7 +7,9 @@ use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
 use sqlx::{Any, AnyConnection, AssertSqlSafe, Row};
 
-use super::{CallStart, Cdr, CdrLeg, CdrQuery, HangupSide, LegRole, Store, StoreError};
+use super::{
+    CallRecordId, CallStart, Cdr, CdrLeg, CdrQuery, HangupSide, LegRole, Store, StoreError,
+};
 
 const CDR_COLUMNS: &str = "id, call_id, caller, callee, direction, started_at_ms, \
      answered_at_ms, ended_at_ms, duration_ms, billable_ms, sip_status, hangup_side, hangup_cause";
@@ -138,8 +140,27 @@ impl Store {
             .iter()
             .map(cdr_from_row)
             .collect::<Result<Vec<_>, _>>()?;
+        // A second statement outside any transaction is safe: a CDR and its legs are
+        // inserted together and never change afterwards.
         self.attach_legs(&mut cdrs).await?;
         Ok(cdrs)
+    }
+
+    /// The CDR with this id, with its legs, if it is stored.
+    pub async fn cdr(&self, id: &CallRecordId) -> Result<Option<Cdr>, StoreError> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {CDR_COLUMNS} FROM cdrs WHERE id = $1"
+        )))
+        .bind(id.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let mut cdrs = [cdr_from_row(&row)?];
+        self.attach_legs(&mut cdrs).await?;
+        let [cdr] = cdrs;
+        Ok(Some(cdr))
     }
 
     /// How many CDRs are stored.
