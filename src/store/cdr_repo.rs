@@ -94,6 +94,14 @@ impl Store {
             insert_cdr(&mut tx, &cdr).await?;
         }
         tx.commit().await?;
+        if !rows.is_empty() {
+            tracing::warn!(
+                closed = rows.len(),
+                cause,
+                node = &*self.node,
+                "closed calls left in flight by the previous run"
+            );
+        }
         Ok(rows.len() as u64)
     }
 
