@@ -131,7 +131,29 @@ both_backends!(
     concurrent_opens_migrate_once,
     restart_clock_behind_start_gives_zero_duration,
     restart_closes_only_this_nodes_calls,
+    batch_is_all_or_nothing,
 );
+
+async fn batch_is_all_or_nothing(db: &TestDb) {
+    let store = db.open().await;
+    let a = start("batch-a", "cid-a", "alice", "100", T0);
+    let b = start("batch-b", "cid-b", "bob", "101", T0 + 10);
+    // A start and its end in the same batch, plus a call that stays in flight.
+    store
+        .record_batch(&[a.clone(), b.clone()], &[answered_cdr(&a, 1_000)])
+        .await
+        .expect("batch");
+    assert_eq!(store.cdr_count().await.expect("count"), 1);
+    assert_eq!(store.in_flight_count().await.expect("in flight"), 1);
+    // A batch holding a duplicate rolls back whole: b's CDR is not stored either.
+    let err = store
+        .record_batch(&[], &[answered_cdr(&b, 2_000), answered_cdr(&a, 1_000)])
+        .await
+        .expect_err("duplicate CDR in the batch");
+    assert!(matches!(err, StoreError::DuplicateCdr(_)), "{err}");
+    assert_eq!(store.cdr_count().await.expect("count"), 1);
+    assert_eq!(store.in_flight_count().await.expect("in flight"), 1);
+}
 
 fn start(id: &str, call_id: &str, caller: &str, callee: &str, at: i64) -> CallStart {
     CallStart {

@@ -21,23 +21,32 @@ impl Store {
     /// Records that a call has started. Committed before it returns, so a crash from here
     /// on leaves a row for [`Store::close_in_flight`] to find.
     pub async fn call_started(&self, call: &CallStart) -> Result<(), StoreError> {
-        let done = sqlx::query(
-            "INSERT INTO calls_in_flight \
-             (id, node, call_id, caller, callee, direction, started_at_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
-        )
-        .bind(call.id.as_str())
-        .bind(&*self.node)
-        .bind(call.call_id.as_str())
-        .bind(call.caller.as_str())
-        .bind(call.callee.as_str())
-        .bind(call.direction.as_deref())
-        .bind(call.started_at_ms)
-        .execute(&self.pool)
-        .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::DuplicateCallStart(call.id.clone()));
+        let mut conn = self.pool.acquire().await?;
+        insert_in_flight(&mut conn, &self.node, call).await
+    }
+
+    /// Records a batch in ONE transaction, committed before this returns: the call starts
+    /// first, then the finished calls (each CDR with its legs, its in-flight row deleted).
+    /// The switch's store writer uses this to keep up with thousands of calls per second,
+    /// where a transaction per record (an fsync each) would fall behind. Any error rolls
+    /// back the whole batch; the caller then records item by item to isolate it.
+    pub async fn record_batch(
+        &self,
+        started: &[CallStart],
+        ended: &[Cdr],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for call in started {
+            insert_in_flight(&mut tx, &self.node, call).await?;
         }
+        for cdr in ended {
+            insert_cdr(&mut tx, cdr).await?;
+            sqlx::query("DELETE FROM calls_in_flight WHERE id = $1")
+                .bind(cdr.id.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -230,6 +239,31 @@ impl<'a> Param<'a> {
 }
 
 /// Inserts a CDR row and its legs inside the caller's transaction.
+async fn insert_in_flight(
+    conn: &mut AnyConnection,
+    node: &str,
+    call: &CallStart,
+) -> Result<(), StoreError> {
+    let done = sqlx::query(
+        "INSERT INTO calls_in_flight \
+         (id, node, call_id, caller, callee, direction, started_at_ms) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(call.id.as_str())
+    .bind(node)
+    .bind(call.call_id.as_str())
+    .bind(call.caller.as_str())
+    .bind(call.callee.as_str())
+    .bind(call.direction.as_deref())
+    .bind(call.started_at_ms)
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::DuplicateCallStart(call.id.clone()));
+    }
+    Ok(())
+}
+
 async fn insert_cdr(conn: &mut AnyConnection, cdr: &Cdr) -> Result<(), StoreError> {
     let done = sqlx::query(
         "INSERT INTO cdrs (id, call_id, caller, callee, direction, started_at_ms, answered_at_ms, \
