@@ -3,7 +3,8 @@
 # sipp-scenarios/baresip/switchboard.toml.in, starts two baresip 1.0 instances (Debian package
 # baresip-core) registered as 3001 and 3002, makes 3001 dial 3002 over baresip's ctrl_tcp control
 # socket, lets the call run ~3 s, hangs up, and checks the CDR the switch wrote (sqlite3 on its
-# store): caller 3001, callee 3002, sip_status 200, billable_ms > 2000. No sound card: each phone
+# store): caller 3001, callee 3002, sip_status 200, billable_ms > 2000; then 3002 calls 3001 back
+# and the callee hangs up (hangup_side callee). No sound card: each phone
 # plays a WAV file of silence (aufile) and plays out into aubridge. Prints exactly one line,
 # `PASS baresip_call` or `FAIL baresip_call (reason)`, and exits non-zero on failure.
 #
@@ -182,28 +183,49 @@ done
 wait_for 5 ctrl 26201 reginfo >/dev/null || fail "no ctrl_tcp on 127.0.0.1:26201"
 wait_for 5 ctrl 26202 reginfo >/dev/null || fail "no ctrl_tcp on 127.0.0.1:26202"
 
-# ---- the call ----------------------------------------------------------------------------------
-ctrl 26201 dial 3002 >/dev/null || fail "ctrl_tcp dial did not answer"
-established() { grep -q 'Call established' "$ART/phone$1.log"; }
-wait_for 10 established 3001 || fail "3001's call to 3002 not established within 10 s"
-established 3002 || fail "3002 did not answer (auto answer)"
-sleep "$CALL_SECS"
-ctrl 26201 hangup >/dev/null || fail "ctrl_tcp hangup did not answer"
-closed() { grep -Eq 'terminated|Call closed|session closed' "$ART/phone$1.log"; }
-wait_for 5 closed 3002 || fail "3002 did not see the BYE within 5 s"
+# ---- the calls ---------------------------------------------------------------------------------
+ctrl_port() { echo $((26200 + ${1#300})); }
+# count USER REGEX: lines of the phone's log matching REGEX.
+count() { grep -ac -E "$2" "$ART/phone$1.log"; }
+# more USER REGEX N: more than N such lines.
+more() { [ "$(count "$1" "$2")" -gt "$3" ]; }
+
+EST='Call established'
+END='terminated \(duration'
+# call FROM TO HANGUP_BY: FROM dials TO (answers automatically), the call runs $CALL_SECS s, then
+# HANGUP_BY hangs up; then the newest CDR must say caller FROM, callee TO, sip_status 200,
+# billable_ms > 2000 and the hangup side. Exits through `fail` with the reason otherwise.
+call() {
+  local from=$1 to=$2 by=$3 e_from e_to far=$2 t_far side=caller row= caller callee status billable hside
+  [ "$by" = "$to" ] && far=$from side=callee
+  e_from=$(count "$from" "$EST") e_to=$(count "$to" "$EST") t_far=$(count "$far" "$END")
+  ctrl "$(ctrl_port "$from")" dial "$to" >/dev/null || fail "$from: ctrl_tcp dial did not answer"
+  wait_for 10 more "$from" "$EST" "$e_from" || fail "$from's call to $to not established in 10 s"
+  more "$to" "$EST" "$e_to" || fail "$to did not answer $from (answermode=auto)"
+  sleep "$CALL_SECS"
+  ctrl "$(ctrl_port "$by")" hangup >/dev/null || fail "$by: ctrl_tcp hangup did not answer"
+  wait_for 5 more "$far" "$END" "$t_far" || fail "$far's call did not end within 5 s of $by's BYE"
+
+  cdr() {
+    row=$(sql "SELECT caller || '|' || callee || '|' || sip_status || '|' || billable_ms || '|' ||
+               hangup_side FROM cdrs WHERE caller LIKE '%$from%' ORDER BY started_at_ms DESC LIMIT 1;")
+    [[ $row == *'|'*'|'*'|'*'|'* ]]
+  }
+  wait_for 5 cdr || fail "no CDR for $from -> $to in the store${row:+: $row}"
+  IFS='|' read -r caller callee status billable hside <<<"$row"
+  [[ $caller == *$from* ]] || fail "CDR caller '$caller', want $from ($row)"
+  [[ $callee == *$to* ]] || fail "CDR callee '$callee', want $to ($row)"
+  [ "$status" = 200 ] || fail "CDR $from -> $to sip_status $status, want 200 ($row)"
+  [ "${billable:-0}" -gt 2000 ] 2>/dev/null ||
+    fail "CDR $from -> $to billable_ms $billable, want > 2000 ($row)"
+  [ "$hside" = "$side" ] || fail "CDR $from -> $to hangup_side $hside, want $side ($row)"
+  echo "$row" >>"$ART/cdr.txt"
+}
+
+: >"$ART/cdr.txt"
+call 3001 3002 3001   # the caller hangs up
 for u in 3001 3002; do
   grep -q "incoming rtp for 'audio' established" "$ART/phone$u.log" || fail "no RTP reached $u"
 done
-
-# ---- the CDR -----------------------------------------------------------------------------------
-cdr() { row=$(sql "SELECT caller || '|' || callee || '|' || sip_status || '|' || billable_ms
-                   FROM cdrs ORDER BY started_at_ms DESC LIMIT 1;"); [[ $row == *'|'*'|'* ]]; }
-row=
-wait_for 5 cdr || fail "no CDR in the store${row:+: $row}"
-IFS='|' read -r caller callee status billable <<<"$row"
-[[ $caller == *3001* ]] || fail "CDR caller '$caller', want 3001 ($row)"
-[[ $callee == *3002* ]] || fail "CDR callee '$callee', want 3002 ($row)"
-[ "$status" = 200 ] || fail "CDR sip_status $status, want 200 ($row)"
-[ "${billable:-0}" -gt 2000 ] 2>/dev/null || fail "CDR billable_ms $billable, want > 2000 ($row)"
-echo "$row" >"$ART/cdr.txt"
+call 3002 3001 3001   # and back; the callee hangs up
 echo "PASS $NAME"
