@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Two real softphones through the switch: starts Switchboard on loopback with
-# sipp-scenarios/baresip/switchboard.toml.in, starts two baresip 1.0 instances (Debian package
-# baresip-core) registered as 3001 and 3002, makes 3001 dial 3002 over baresip's ctrl_tcp control
-# socket, lets the call run ~3 s, hangs up, and checks the CDR the switch wrote (sqlite3 on its
-# store): caller 3001, callee 3002, sip_status 200, billable_ms > 2000; then 3002 calls 3001 back
-# and the callee hangs up (hangup_side callee). No sound card: each phone
-# plays a WAV file of silence (aufile) and plays out into aubridge. Prints exactly one line,
+# Two real softphones through the switch. Starts Switchboard on loopback with
+# sipp-scenarios/baresip/switchboard.toml.in and two baresip 1.0 instances (Debian package
+# baresip-core, configs from sipp-scenarios/baresip/{config,accounts}.in) registered as 3001 and
+# 3002. Over baresip's ctrl_tcp control socket, 3001 dials 3002 (auto answer), the call runs ~3 s
+# and 3001 hangs up; then 3002 calls 3001 back and the callee (3001) hangs up. After each call the
+# CDR the switch wrote (sqlite3 on its store) must say caller, callee, sip_status 200,
+# billable_ms > 2000 and the hangup side; RTP must have reached both phones. No sound card: each
+# phone sends a WAV file of silence (aufile) and plays out into aubridge. Prints exactly one line,
 # `PASS baresip_call` or `FAIL baresip_call (reason)`, and exits non-zero on failure.
 #
 #   sipp-scenarios/baresip.sh
@@ -17,18 +18,21 @@
 #
 # Env: SWITCHBOARD_BIN (default ${CARGO_TARGET_DIR:-target}/release/switchboard),
 #      ARTIFACTS (default test-artifacts/baresip), RUST_LOG (default info), KEEP_TMP=1,
-#      CALL_SECS (default 3), DIGEST_ALGORITHMS (TOML array body, default '"MD5"').
+#      CALL_SECS (default 3), DIGEST_ALGORITHMS (TOML array body, default '"MD5"'),
+#      TRANSPORT: udp (default), tcp, or mixed (3001 over UDP, 3002 over TCP),
+#      TIMEOUT_SECS (default 60): the bound on the whole run.
 # Logs (switch log, both phones' stdout with SIP trace (-s), ctrl_tcp transcripts, the configs
 # used and a copy of the store) stay under $ARTIFACTS. Builds nothing.
-# Ports (UDP, 127.0.0.1): switch 26060 | 3001 sip 26110, ctrl_tcp 26201, rtp 26300-26349
-#                                       | 3002 sip 26120, ctrl_tcp 26202, rtp 26350-26399
-# The whole run is bounded: every wait has a deadline and the script re-runs itself under
-# `timeout` (60 s), so a hung phone or switch cannot hang CI.
+# Ports (127.0.0.1): switch 26060 udp+tcp | 3001 sip 26110, ctrl_tcp 26201, rtp 26300-26349
+#                                         | 3002 sip 26120, ctrl_tcp 26202, rtp 26350-26399
+# (baresip also binds TLS on its sip port + 1, hence the gap.) Takes ~10 s. Bounded: every wait
+# has a deadline and the script re-runs itself under `timeout` (60 s), so a hung phone or switch
+# cannot hang CI; the trap stops every process it started.
 set -uo pipefail
 export LC_ALL=C
 
 if [ -z "${BARESIP_SH_BOUNDED:-}" ]; then
-  BARESIP_SH_BOUNDED=1 exec timeout -k 5 60 bash "$0" "$@"
+  BARESIP_SH_BOUNDED=1 exec timeout -k 20 "${TIMEOUT_SECS:-60}" bash "$0" "$@"
 fi
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -37,6 +41,7 @@ ART=${ARTIFACTS:-$ROOT/test-artifacts/baresip}
 BIN=${SWITCHBOARD_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/switchboard}
 ALGS=${DIGEST_ALGORITHMS:-'"MD5"'}
 CALL_SECS=${CALL_SECS:-3}
+TRANSPORT=${TRANSPORT:-udp}
 SW_PORT=26060
 NAME=baresip_call
 
@@ -74,6 +79,7 @@ fail() {
 for tool in baresip sqlite3 timeout; do
   command -v $tool >/dev/null || fail "$tool not installed (apt-get install baresip-core sqlite3)"
 done
+case $TRANSPORT in udp | tcp | mixed) ;; *) fail "TRANSPORT=$TRANSPORT: want udp, tcp or mixed" ;; esac
 [ -x "$BIN" ] || fail "no binary at $BIN (build it or set SWITCHBOARD_BIN)"
 MODDIR=/usr/lib/baresip/modules
 for m in g711 aufile aubridge account menu ctrl_tcp; do
@@ -145,11 +151,18 @@ sed -e "s|@DB@|$DB|" -e "s|@DIALPLANS@|$TMP/dialplans|" -e "s|@DIGEST_ALGORITHMS
 cp "$TMP/switchboard.toml" "$ART/switchboard.toml"
 silence_wav "$TMP/silence.wav" 30
 
+# transport_of USER: the SIP transport USER's account uses (TRANSPORT=udp|tcp|mixed).
+transport_of() {
+  case $TRANSPORT in
+    mixed) if [ "$1" = 3001 ]; then echo udp; else echo tcp; fi ;;
+    *) echo "$TRANSPORT" ;;
+  esac
+}
 # phone_config USER SIP_PORT CTRL_PORT RTP_PORTS: writes $TMP/phoneUSER/{config,accounts}.
 phone_config() {
   local d=$TMP/phone$1
   mkdir -p "$d"
-  sed -e "s|@USER@|$1|g" -e "s|@PASS@|bs-secret-$1|" "$S/accounts.in" >"$d/accounts"
+  sed -e "s|@USER@|$1|g" -e "s|@PASS@|bs-secret-$1|" -e "s|@TRANSPORT@|$(transport_of "$1")|" "$S/accounts.in" >"$d/accounts"
   sed -e "s|@SIP_PORT@|$2|" -e "s|@CTRL_PORT@|$3|" -e "s|@RTP_PORTS@|$4|" -e "s|@DIR@|$TMP|g" \
     "$S/config.in" >"$d/config"
   cp "$d/config" "$ART/phone$1.config"
@@ -202,7 +215,7 @@ call() {
   ctrl "$(ctrl_port "$from")" dial "$to" >/dev/null || fail "$from: ctrl_tcp dial did not answer"
   wait_for 10 more "$from" "$EST" "$e_from" || fail "$from's call to $to not established in 10 s"
   more "$to" "$EST" "$e_to" || fail "$to did not answer $from (answermode=auto)"
-  sleep "$CALL_SECS"
+  sleep "$CALL_SECS" & wait $!   # (a foreground sleep would hold off the TERM trap)
   ctrl "$(ctrl_port "$by")" hangup >/dev/null || fail "$by: ctrl_tcp hangup did not answer"
   wait_for 5 more "$far" "$END" "$t_far" || fail "$far's call did not end within 5 s of $by's BYE"
 
