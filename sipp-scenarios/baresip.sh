@@ -185,6 +185,7 @@ wait_for 10 switch_up ||
   fail "switch not listening on udp 127.0.0.1:$SW_PORT: $(grep -v '^[[:space:]]*$' "$ART/switchboard.log" | tail -1 | cut -c1-200)"
 
 for u in 3001 3002; do
+  : >"$ART/phone$u.log"   # exists before the first poll (the subshell opens it asynchronously)
   (cd "$TMP" && exec baresip -s -f "$TMP/phone$u" </dev/null) >"$ART/phone$u.log" 2>&1 &
   PHONE_PIDS+=($!)
 done
