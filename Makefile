@@ -6,7 +6,7 @@ CARGO ?= cargo
 APT_PACKAGES := sip-tester libopus-dev pkg-config sqlite3 postgresql baresip-core
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps build run test test-unit test-pg test-sipp lint bench bench-cps check
+.PHONY: deps build run test test-unit test-pg test-sipp test-baresip lint bench bench-cps check
 
 deps:
 	@missing=""; \
@@ -40,7 +40,11 @@ test-pg: deps
 test-sipp: build
 	bash sipp-scenarios/run.sh
 
-test: lint test-unit test-pg test-sipp
+# Two real softphones (baresip from Debian) register and call each other through the switch.
+test-baresip: build
+	bash sipp-scenarios/baresip.sh
+
+test: lint test-unit test-pg test-sipp test-baresip
 
 bench: deps
 	$(CARGO) bench --bench sip_message
