@@ -31,10 +31,7 @@ pub fn skip_keepalive(buf: &[u8]) -> usize {
 
 /// Index of the next `\n` at or after `from`.
 fn find_lf(b: &[u8], from: usize) -> Option<usize> {
-    b.get(from..)?
-        .iter()
-        .position(|&c| c == b'\n')
-        .map(|p| p + from)
+    memchr::memchr(b'\n', b.get(from..)?).map(|p| p + from)
 }
 
 /// End of the line content ending at the LF at `lf` (drops a preceding CR).
@@ -83,17 +80,14 @@ pub fn parse(data: Bytes) -> Result<SipMessage, ParseError> {
         if is_ws(b[pos]) {
             return Err(err("continuation line without a header"));
         }
-        let colon = pos
-            + b[pos..end]
-                .iter()
-                .position(|&c| c == b':')
-                .ok_or(err("header line without ':'"))?;
+        let colon =
+            pos + memchr::memchr(b':', &b[pos..end]).ok_or(err("header line without ':'"))?;
         let (ns, ne) = trim_range(b, pos, colon);
         if ns != pos || ne == ns || !b[ns..ne].iter().all(|&c| is_token_byte(c)) {
             return Err(err("bad header name"));
         }
         let name_str = std::str::from_utf8(&b[ns..ne]).map_err(|_| err("bad header name"))?;
-        let name = HeaderName::known(name_str).unwrap_or_else(|| HeaderName::new(name_str));
+        let name = HeaderName::new(name_str);
 
         // Extend over continuation lines (folding, RFC 3261 §7.3.1).
         let mut last_lf = lf;

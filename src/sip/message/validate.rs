@@ -10,76 +10,87 @@
 use super::error::{Invalid, ParseError};
 use super::header::HeaderName;
 use super::msg::SipMessage;
+use super::nameaddr::NameAddr;
 use super::scan::{split_commas, trim_ws};
-use super::typed::{parse_scalar, Contact, HasHeaders};
+use super::typed::{parse_scalar, CSeq, HasHeaders};
 use super::uri::Scheme;
+use super::via::Via;
 
 fn bad(what: &str, e: ParseError) -> Invalid {
     Invalid::bad(format!("Bad {what}: {}", e.reason()))
 }
 
-fn exactly_one(msg: &SipMessage, name: &HeaderName) -> Result<(), Invalid> {
-    match msg.headers().count(name) {
-        0 => Err(Invalid::bad(format!("Missing {name} header"))),
-        1 => Ok(()),
-        _ => Err(Invalid::bad(format!("Multiple {name} headers"))),
-    }
-}
-
-/// Checks `msg`; `Ok(())` means a proxy or UAS may act on it.
+/// Checks `msg`; `Ok(())` means a proxy or UAS may act on it. One pass over the header
+/// lines: each line of a header this module knows is parsed once, then the counts of
+/// the single-valued headers and the start line are checked.
 pub fn validate(msg: &SipMessage) -> Result<(), Invalid> {
-    let h = msg.headers();
-    if !h.contains(&HeaderName::VIA) {
-        return Err(Invalid::bad("Missing Via header"));
-    }
-    msg.vias().map_err(|e| bad("Via", e))?;
-    for name in [
+    let single = [
         HeaderName::FROM,
         HeaderName::TO,
         HeaderName::CALL_ID,
         HeaderName::CSEQ,
-    ] {
-        exactly_one(msg, &name)?;
-    }
-    msg.from().map_err(|e| bad("From", e))?;
-    msg.to().map_err(|e| bad("To", e))?;
-    msg.call_id().map_err(|e| bad("Call-ID", e))?;
-    let cseq = msg.cseq().map_err(|e| bad("CSeq", e))?;
-    if h.count(&HeaderName::CONTENT_LENGTH) > 1 {
-        return Err(Invalid::bad("Multiple Content-Length headers"));
-    }
-    if h.count(&HeaderName::MAX_FORWARDS) > 1 {
-        return Err(Invalid::bad("Multiple Max-Forwards headers"));
-    }
-    msg.max_forwards().map_err(|e| bad("Max-Forwards", e))?;
-    msg.expires().map_err(|e| bad("Expires", e))?;
-    if let Some(Contact::Addrs(list)) = msg.contacts().map_err(|e| bad("Contact", e))? {
-        for c in &list {
-            if let Some(v) = c.param("expires") {
-                parse_scalar::<u32>(v.unwrap_or(""), "bad expires parameter")
-                    .map_err(|e| bad("Contact", e))?;
+        HeaderName::MAX_FORWARDS,
+        HeaderName::CONTENT_LENGTH,
+        HeaderName::EXPIRES,
+    ];
+    let mut counts = [0usize; 7];
+    let mut vias = 0;
+    let mut cseq = None;
+    for hdr in msg.headers().iter() {
+        let name = &hdr.name;
+        if let Some(i) = single.iter().position(|n| n == name) {
+            counts[i] += 1;
+            if counts[i] > 1 {
+                return Err(Invalid::bad(format!("Multiple {name} headers")));
+            }
+        }
+        let v = hdr
+            .value_str()
+            .ok_or_else(|| Invalid::bad(format!("Bad {name}: not UTF-8")))?;
+        let what = name.as_str();
+        if *name == HeaderName::VIA {
+            vias += 1;
+            Via::parse_list(v).map_err(|e| bad(what, e))?;
+        } else if *name == HeaderName::FROM || *name == HeaderName::TO {
+            NameAddr::parse(v).map_err(|e| bad(what, e))?;
+        } else if *name == HeaderName::CALL_ID {
+            check_call_id(v)?;
+        } else if *name == HeaderName::CSEQ {
+            cseq = Some(CSeq::parse(v).map_err(|e| bad(what, e))?);
+        } else if *name == HeaderName::MAX_FORWARDS {
+            parse_scalar::<u8>(v, "not 0-255").map_err(|e| bad(what, e))?;
+        } else if *name == HeaderName::EXPIRES {
+            parse_scalar::<u32>(v, "not a 32-bit delta-seconds").map_err(|e| bad(what, e))?;
+        } else if *name == HeaderName::CONTACT {
+            check_contact(msg, v)?;
+        } else if *name == HeaderName::ROUTE || *name == HeaderName::RECORD_ROUTE {
+            for r in split_commas(v).map_err(|e| bad(what, e))? {
+                NameAddr::parse(r).map_err(|e| bad(what, e))?;
+            }
+        } else if *name == HeaderName::DATE {
+            check_date(v)?;
+        } else if *name == HeaderName::RETRY_AFTER {
+            let delta = trim_ws(v).split([' ', '\t', '(', ';']).next().unwrap_or("");
+            parse_scalar::<u32>(delta, "bad delta-seconds").map_err(|e| bad(what, e))?;
+        } else if *name == HeaderName::WARNING {
+            for w in split_commas(v).map_err(|e| bad(what, e))? {
+                let code = w.split(' ').next().unwrap_or("");
+                if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(Invalid::bad("Bad Warning: warn-code is not 3 digits"));
+                }
             }
         }
     }
-    msg.routes().map_err(|e| bad("Route", e))?;
-    msg.record_routes().map_err(|e| bad("Record-Route", e))?;
-    if let Some(d) = h.get(&HeaderName::DATE) {
-        check_date(d)?;
+    if vias == 0 {
+        return Err(Invalid::bad("Missing Via header"));
     }
-    if let Some(r) = h.get(&HeaderName::RETRY_AFTER) {
-        let delta = trim_ws(r).split([' ', '\t', '(', ';']).next().unwrap_or("");
-        parse_scalar::<u32>(delta, "bad delta-seconds").map_err(|e| bad("Retry-After", e))?;
-    }
-    for line in h.get_all(&HeaderName::WARNING) {
-        for w in split_commas(line).map_err(|e| bad("Warning", e))? {
-            let code = w.split(' ').next().unwrap_or("");
-            if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(Invalid::bad("Bad Warning: warn-code is not 3 digits"));
-            }
+    for (i, name) in single.iter().enumerate().take(4) {
+        if counts[i] == 0 {
+            return Err(Invalid::bad(format!("Missing {name} header")));
         }
     }
     if let SipMessage::Request(req) = msg {
-        if cseq.method != req.method {
+        if cseq.is_some_and(|c| c.method != req.method) {
             return Err(Invalid::bad("Bad CSeq: method does not match request line"));
         }
         match req.uri.scheme {
@@ -95,6 +106,34 @@ pub fn validate(msg: &SipMessage) -> Result<(), Invalid> {
                     reason: "Unsupported URI Scheme".into(),
                 })
             }
+        }
+    }
+    Ok(())
+}
+
+/// `callid = word [ "@" word ]` (RFC 3261 §25.1): visible ASCII, no LWS.
+fn check_call_id(v: &str) -> Result<(), Invalid> {
+    if v.is_empty() || v.bytes().any(|b| b <= b' ' || b >= 0x7f) {
+        return Err(Invalid::bad("Bad Call-ID"));
+    }
+    Ok(())
+}
+
+/// `Contact: *` (alone, REGISTER only in practice) or name-addrs whose `expires` fits
+/// 32 bits (RFC 4475 §3.1.2.4).
+fn check_contact(msg: &SipMessage, v: &str) -> Result<(), Invalid> {
+    if v == "*" {
+        return if msg.headers().count(&HeaderName::CONTACT) == 1 {
+            Ok(())
+        } else {
+            Err(Invalid::bad("Bad Contact: '*' mixed with addresses"))
+        };
+    }
+    for c in split_commas(v).map_err(|e| bad("Contact", e))? {
+        let c = NameAddr::parse(c).map_err(|e| bad("Contact", e))?;
+        if let Some(e) = c.param("expires") {
+            parse_scalar::<u32>(e.unwrap_or(""), "bad expires parameter")
+                .map_err(|e| bad("Contact", e))?;
         }
     }
     Ok(())
