@@ -325,6 +325,12 @@ impl<'a> IntoIterator for &'a Headers {
     }
 }
 
+impl From<Vec<Header>> for Headers {
+    fn from(v: Vec<Header>) -> Self {
+        Self(v)
+    }
+}
+
 impl FromIterator<Header> for Headers {
     fn from_iter<I: IntoIterator<Item = Header>>(iter: I) -> Self {
         Self(iter.into_iter().collect())

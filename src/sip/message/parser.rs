@@ -145,8 +145,8 @@ fn parse_length(v: &[u8]) -> Result<usize, ParseError> {
     if v.is_empty() || v.len() > 10 || !v.iter().all(u8::is_ascii_digit) {
         return Err(err("bad Content-Length"));
     }
-    Ok(v.iter()
-        .fold(0usize, |n, &d| n * 10 + usize::from(d - b'0')))
+    let n = v.iter().fold(0u64, |n, &d| n * 10 + u64::from(d - b'0'));
+    usize::try_from(n).map_err(|_| err("bad Content-Length"))
 }
 
 /// Value bytes from `from` to the LF at `last_lf`, with every `*WSP [CR] LF 1*WSP`

@@ -68,6 +68,20 @@ pub(crate) fn quote(s: &str) -> String {
     out
 }
 
+/// Position of the first `needle` outside quoted strings.
+pub(crate) fn find_unquoted(s: &str, needle: u8) -> Option<usize> {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'"' => i += quoted_len(&b[i..]).ok()?,
+            c if c == needle => return Some(i),
+            _ => i += 1,
+        }
+    }
+    None
+}
+
 /// Splits a header value at top-level commas (outside quoted strings and `<...>`),
 /// trimming LWS around each element. Empty elements are an error (`a,,b`).
 pub(crate) fn split_commas(s: &str) -> Result<Vec<&str>, ParseError> {

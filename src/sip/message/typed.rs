@@ -227,6 +227,71 @@ mod tests {
         }
     }
 
+    fn msg(headers: &str) -> crate::sip::message::SipMessage {
+        let text = format!("REGISTER sip:example.com SIP/2.0\r\n{headers}\r\n");
+        crate::sip::message::parse(bytes::Bytes::from(text)).unwrap()
+    }
+
+    #[test]
+    fn accessors_over_several_lines() {
+        let m = msg(
+            "Via: SIP/2.0/UDP a;branch=z9hG4bK1, SIP/2.0/UDP b;branch=z9hG4bK2\r\n\
+                     v: SIP/2.0/TCP c;branch=z9hG4bK3\r\n\
+                     Route: <sip:p1;lr>, <sip:p2;lr>\r\nRoute: <sip:p3;lr>\r\n\
+                     Record-Route: <sip:rr@[2001:db8::1]:5080;lr>\r\n\
+                     m: <sip:u@h1>;expires=60, \"U\" <sip:u@h2>;q=0.5\r\nContact: <sip:u@h3>\r\n\
+                     Max-Forwards: 0\r\nExpires: 3600\r\n",
+        );
+        let branches: Vec<_> = m
+            .vias()
+            .unwrap()
+            .iter()
+            .map(|v| v.branch().unwrap().to_owned())
+            .collect();
+        assert_eq!(branches, ["z9hG4bK1", "z9hG4bK2", "z9hG4bK3"]);
+        assert_eq!(m.top_via().unwrap().host.to_string(), "a");
+        let routes: Vec<_> = m
+            .routes()
+            .unwrap()
+            .iter()
+            .map(|r| r.uri.host.to_string())
+            .collect();
+        assert_eq!(routes, ["p1", "p2", "p3"]);
+        assert_eq!(
+            m.record_routes().unwrap()[0].uri.host_port(),
+            "[2001:db8::1]:5080"
+        );
+        let Some(Contact::Addrs(c)) = m.contacts().unwrap() else {
+            panic!("contacts")
+        };
+        assert_eq!(c.len(), 3);
+        assert_eq!(
+            (
+                c[0].param("expires"),
+                c[1].display.as_deref(),
+                c[1].param("q")
+            ),
+            (Some(Some("60")), Some("U"), Some(Some("0.5")))
+        );
+        assert_eq!(m.max_forwards().unwrap(), Some(0));
+        assert_eq!(m.expires().unwrap(), Some(3600));
+        assert_eq!(m.content_length().unwrap(), None);
+        assert!(m.call_id().is_err());
+        assert!(m.from().is_err());
+    }
+
+    #[test]
+    fn contact_star() {
+        assert_eq!(
+            msg("Contact: *\r\n").contacts().unwrap(),
+            Some(Contact::Star)
+        );
+        assert!(msg("Contact: *\r\nContact: <sip:a@b>\r\n")
+            .contacts()
+            .is_err());
+        assert_eq!(msg("Expires: 0\r\n").contacts().unwrap(), None);
+    }
+
     #[test]
     fn scalars() {
         assert_eq!(parse_scalar::<u8>("070", "x").unwrap(), 70);

@@ -97,9 +97,10 @@ pub struct Uri {
     pub headers: Vec<(String, String)>,
 }
 
-/// `user-unreserved` + `unreserved` + `%` (escapes are kept raw), RFC 3261 §25.1.
+/// `user-unreserved` + `unreserved` + `%` (escapes are kept raw), RFC 3261 §25.1, plus
+/// a raw `#`, which the grammar wants escaped but phones send when dialling `*97#`.
 fn is_user_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"-_.!~*'()%&=+$,;?/".contains(&b)
+    b.is_ascii_alphanumeric() || b"-_.!~*'()%&=+$,;?/#".contains(&b)
 }
 
 /// Characters allowed in URI parameters and headers (`paramchar`, `hnv-unreserved`).

@@ -166,6 +166,96 @@ fn check_date(d: &str) -> Result<(), Invalid> {
 mod tests {
     use super::*;
 
+    use crate::sip::message::parse;
+
+    const BASE: &str =
+        "Via: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:c@d>\r\n\
+                        Call-ID: x@y\r\nCSeq: 1 INVITE\r\n";
+
+    fn check(start: &str, extra: &str) -> Result<(), Invalid> {
+        let text = format!("{start}\r\n{BASE}{extra}\r\n");
+        validate(&parse(bytes::Bytes::from(text)).unwrap())
+    }
+
+    fn reason(start: &str, extra: &str) -> String {
+        check(start, extra).unwrap_err().reason
+    }
+
+    #[test]
+    fn accepts_minimal_and_tel() {
+        assert_eq!(check("INVITE sip:u@h SIP/2.0", ""), Ok(()));
+        assert_eq!(
+            check("INVITE tel:+15551234567 SIP/2.0", "Max-Forwards: 70\r\n"),
+            Ok(())
+        );
+        assert_eq!(check("SIP/2.0 180 Ringing", ""), Ok(()));
+        assert_eq!(
+            check("SIP/2.0 180 Ringing", "CSeq: 1 INVITE\r\n")
+                .unwrap_err()
+                .reason,
+            "Multiple CSeq headers"
+        );
+    }
+
+    #[test]
+    fn names_the_defect() {
+        let r = "INVITE sip:u@h SIP/2.0";
+        assert_eq!(
+            reason("BYE sip:u@h SIP/2.0", ""),
+            "Bad CSeq: method does not match request line"
+        );
+        assert_eq!(
+            reason(r, "Max-Forwards: 256\r\n"),
+            "Bad Max-Forwards: not 0-255"
+        );
+        assert_eq!(
+            reason(r, "Expires: 1\r\nExpires: 2\r\n"),
+            "Multiple Expires headers"
+        );
+        assert_eq!(
+            reason(r, "Contact: *\r\nContact: <sip:a@b>\r\n"),
+            "Bad Contact: '*' mixed with addresses"
+        );
+        assert_eq!(
+            reason(r, "Contact: <sip:a@b>;expires=4294967296\r\n"),
+            "Bad Contact: bad expires parameter"
+        );
+        assert_eq!(
+            reason(r, "Route: <sip:p;lr>,\r\n"),
+            "Bad Route: empty element in comma-separated list"
+        );
+        assert_eq!(
+            reason(r, "Warning: 1812 overture \"x\"\r\n"),
+            "Bad Warning: warn-code is not 3 digits"
+        );
+        assert_eq!(
+            reason(r, "Retry-After: 99999999999\r\n"),
+            "Bad Retry-After: bad delta-seconds"
+        );
+        assert_eq!(
+            reason("INVITE sip:u@h?Subject=x SIP/2.0", ""),
+            "Bad Request-URI: headers are not allowed"
+        );
+        let text = "INVITE sip:u@h SIP/2.0\r\nFrom: <sip:a@b>\r\n\r\n";
+        assert_eq!(
+            validate(&parse(bytes::Bytes::from_static(text.as_bytes())).unwrap())
+                .unwrap_err()
+                .reason,
+            "Missing Via header"
+        );
+        let e = check("OPTIONS urn:x SIP/2.0", "CSeq: 1 OPTIONS\r\n").unwrap_err();
+        assert_eq!(e.reason, "Multiple CSeq headers");
+        let text = format!(
+            "OPTIONS urn:x SIP/2.0\r\n{}CSeq: 1 OPTIONS\r\n\r\n",
+            BASE.replace("CSeq: 1 INVITE\r\n", "")
+        );
+        let e = validate(&parse(bytes::Bytes::from(text)).unwrap()).unwrap_err();
+        assert_eq!(
+            (e.status, e.reason.as_str()),
+            (416, "Unsupported URI Scheme")
+        );
+    }
+
     #[test]
     fn dates() {
         assert!(check_date("Sat, 13 Nov 2010 23:29:00 GMT").is_ok());
