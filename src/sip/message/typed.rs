@@ -8,7 +8,7 @@ use super::error::{err, ParseError};
 use super::header::{HeaderName, Headers};
 use super::method::Method;
 use super::nameaddr::NameAddr;
-use super::scan::{is_token, split_commas, trim_ws};
+use super::scan::{comma_items, is_token, trim_ws};
 use super::via::Via;
 
 /// `CSeq: 4711 INVITE` (RFC 3261 §20.16).
@@ -77,8 +77,8 @@ fn utf8<'a>(
 fn name_addr_list(h: &Headers, name: &HeaderName) -> Result<Vec<NameAddr>, ParseError> {
     let mut out = Vec::new();
     for line in h.get_all(name) {
-        for v in split_commas(line)? {
-            out.push(NameAddr::parse(v)?);
+        for v in comma_items(line) {
+            out.push(NameAddr::parse(v?)?);
         }
     }
     Ok(out)
@@ -101,11 +101,10 @@ pub trait HasHeaders {
     /// The topmost Via (first value of the first line).
     fn top_via(&self) -> Result<Via, ParseError> {
         let line = utf8(self.headers(), &HeaderName::VIA, "bad Via")?.ok_or(err("missing Via"))?;
-        let first = split_commas(line)?
-            .into_iter()
+        comma_items(line)
             .next()
-            .ok_or(err("missing Via"))?;
-        Via::parse(first)
+            .ok_or(err("missing Via"))?
+            .and_then(Via::parse)
     }
 
     fn from(&self) -> Result<NameAddr, ParseError> {

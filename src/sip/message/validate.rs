@@ -11,7 +11,7 @@ use super::error::{Invalid, ParseError};
 use super::header::HeaderName;
 use super::msg::SipMessage;
 use super::nameaddr::NameAddr;
-use super::scan::{split_commas, trim_ws};
+use super::scan::{comma_items, trim_ws};
 use super::typed::{parse_scalar, CSeq, HasHeaders};
 use super::uri::Scheme;
 use super::via::Via;
@@ -64,8 +64,8 @@ pub fn validate(msg: &SipMessage) -> Result<(), Invalid> {
         } else if *name == HeaderName::CONTACT {
             check_contact(msg, v)?;
         } else if *name == HeaderName::ROUTE || *name == HeaderName::RECORD_ROUTE {
-            for r in split_commas(v).map_err(|e| bad(what, e))? {
-                NameAddr::parse(r).map_err(|e| bad(what, e))?;
+            for r in comma_items(v) {
+                r.and_then(NameAddr::parse).map_err(|e| bad(what, e))?;
             }
         } else if *name == HeaderName::DATE {
             check_date(v)?;
@@ -73,7 +73,8 @@ pub fn validate(msg: &SipMessage) -> Result<(), Invalid> {
             let delta = trim_ws(v).split([' ', '\t', '(', ';']).next().unwrap_or("");
             parse_scalar::<u32>(delta, "bad delta-seconds").map_err(|e| bad(what, e))?;
         } else if *name == HeaderName::WARNING {
-            for w in split_commas(v).map_err(|e| bad(what, e))? {
+            for w in comma_items(v) {
+                let w = w.map_err(|e| bad(what, e))?;
                 let code = w.split(' ').next().unwrap_or("");
                 if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_digit()) {
                     return Err(Invalid::bad("Bad Warning: warn-code is not 3 digits"));
@@ -129,8 +130,8 @@ fn check_contact(msg: &SipMessage, v: &str) -> Result<(), Invalid> {
             Err(Invalid::bad("Bad Contact: '*' mixed with addresses"))
         };
     }
-    for c in split_commas(v).map_err(|e| bad("Contact", e))? {
-        let c = NameAddr::parse(c).map_err(|e| bad("Contact", e))?;
+    for c in comma_items(v) {
+        let c = c.and_then(NameAddr::parse).map_err(|e| bad("Contact", e))?;
         if let Some(e) = c.param("expires") {
             parse_scalar::<u32>(e.unwrap_or(""), "bad expires parameter")
                 .map_err(|e| bad("Contact", e))?;
