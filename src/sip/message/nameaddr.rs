@@ -41,7 +41,7 @@ impl NameAddr {
             (d, &s[lt..])
         } else {
             // addr-spec
-            let end = s.find(';').unwrap_or(s.len());
+            let end = memchr::memchr(b';', b).unwrap_or(s.len());
             let u = trim_ws(&s[..end]);
             if u.contains('?') {
                 return Err(err("URI with headers must be enclosed in <>"));
@@ -55,7 +55,7 @@ impl NameAddr {
         let inner = after_display
             .strip_prefix('<')
             .ok_or(err("expected '<' after display name"))?;
-        let gt = inner.find('>').ok_or(err("missing '>'"))?;
+        let gt = memchr::memchr(b'>', inner.as_bytes()).ok_or(err("missing '>'"))?;
         Ok(NameAddr {
             display,
             uri: Uri::parse(&inner[..gt])?,

@@ -44,6 +44,9 @@ pub fn validate(msg: &SipMessage) -> Result<(), Invalid> {
                 return Err(Invalid::bad(format!("Multiple {name} headers")));
             }
         }
+        if !is_checked(name) {
+            continue;
+        }
         let v = hdr
             .value_str()
             .ok_or_else(|| Invalid::bad(format!("Bad {name}: not UTF-8")))?;
@@ -110,6 +113,26 @@ pub fn validate(msg: &SipMessage) -> Result<(), Invalid> {
         }
     }
     Ok(())
+}
+
+/// Headers whose values [`validate`] parses.
+fn is_checked(name: &HeaderName) -> bool {
+    [
+        HeaderName::VIA,
+        HeaderName::FROM,
+        HeaderName::TO,
+        HeaderName::CALL_ID,
+        HeaderName::CSEQ,
+        HeaderName::MAX_FORWARDS,
+        HeaderName::EXPIRES,
+        HeaderName::CONTACT,
+        HeaderName::ROUTE,
+        HeaderName::RECORD_ROUTE,
+        HeaderName::DATE,
+        HeaderName::RETRY_AFTER,
+        HeaderName::WARNING,
+    ]
+    .contains(name)
 }
 
 /// `callid = word [ "@" word ]` (RFC 3261 §25.1): visible ASCII, no LWS.
