@@ -174,7 +174,7 @@ fn check_version(v: &str) -> Result<(), ParseError> {
         return Ok(());
     }
     let rest = v.get(4..).unwrap_or("");
-    let looks_sip = v.len() > 4 && v[..4].eq_ignore_ascii_case("SIP/");
+    let looks_sip = v.len() > 4 && v.as_bytes()[..4].eq_ignore_ascii_case(b"SIP/");
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
     match rest.split_once('.') {
         Some((a, b)) if looks_sip && digits(a) && digits(b) => {
@@ -375,6 +375,9 @@ mod tests {
         }
         let e = parse(Bytes::from_static(b"SIP/3.0 200 OK\r\n\r\n")).unwrap_err();
         assert_eq!(e.status(), 505);
+        // Found by the fuzzer: a multi-byte character across the "SIP/" prefix.
+        let e = parse(Bytes::from_static("OPTIONS sip:a@b SIPҥ\r\n\r\n".as_bytes())).unwrap_err();
+        assert_eq!(e.reason(), "bad SIP version");
     }
 
     #[test]
