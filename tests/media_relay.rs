@@ -92,7 +92,7 @@ async fn call(ports: std::ops::RangeInclusive<u16>, relatch: RelatchPolicy) -> C
 
 #[tokio::test]
 async fn payload_sequence_and_timestamp_arrive_intact_both_ways() {
-    let c = call(42000..=42009, RelatchPolicy::Never).await;
+    let c = call(22000..=22009, RelatchPolicy::Never).await;
     for i in 0..20u16 {
         let p = rtp(0, 1000 + i, 160 * u32::from(i), 0xaaaa, &[i as u8; 160]);
         c.a.send_to(&p, c.ep_a.rtp).await.unwrap();
@@ -123,7 +123,7 @@ async fn payload_sequence_and_timestamp_arrive_intact_both_ways() {
 
 #[tokio::test]
 async fn latching_follows_the_real_source_not_the_sdp_port() {
-    let engine = engine(42010..=42019, RelatchPolicy::Never);
+    let engine = engine(22010..=22019, RelatchPolicy::Never);
     let id = MediaCallId::from("nat");
     let (sdp_port, real_a, b) = (phone().await, phone().await, phone().await);
     let ep_a = engine.offer(&id, Leg::A, Some(addr(&sdp_port))).unwrap();
@@ -146,7 +146,7 @@ async fn latching_follows_the_real_source_not_the_sdp_port() {
 
 #[tokio::test]
 async fn strangers_are_dropped_and_counted() {
-    let c = call(42020..=42029, RelatchPolicy::Never).await;
+    let c = call(22020..=22029, RelatchPolicy::Never).await;
     c.a.send_to(&rtp(0, 1, 0, 1, b"a"), c.ep_a.rtp)
         .await
         .unwrap();
@@ -170,7 +170,7 @@ async fn strangers_are_dropped_and_counted() {
 
 #[tokio::test]
 async fn a_persistent_new_source_takes_over_under_relatch_policy() {
-    let c = call(42030..=42039, RelatchPolicy::AfterConsecutive(3)).await;
+    let c = call(22030..=22039, RelatchPolicy::AfterConsecutive(3)).await;
     c.a.send_to(&rtp(0, 1, 0, 1, b"a"), c.ep_a.rtp)
         .await
         .unwrap();
@@ -199,7 +199,7 @@ async fn a_persistent_new_source_takes_over_under_relatch_policy() {
 
 #[tokio::test]
 async fn hold_stops_the_held_direction_and_resumes() {
-    let c = call(42040..=42049, RelatchPolicy::Never).await;
+    let c = call(22040..=22049, RelatchPolicy::Never).await;
     // A puts B on hold: A's re-INVITE says sendonly (music on hold may flow A→B)
     c.engine
         .update(&c.id, Leg::A, None, Direction::SendOnly)
@@ -240,7 +240,7 @@ async fn hold_stops_the_held_direction_and_resumes() {
 
 #[tokio::test]
 async fn dtmf_packets_make_one_event_and_the_payload_type_is_remapped() {
-    let engine = engine(42050..=42059, RelatchPolicy::Never);
+    let engine = engine(22050..=22059, RelatchPolicy::Never);
     let id = MediaCallId::from("dtmf");
     let (a, b) = (phone().await, phone().await);
     let media = |sock: &UdpSocket, pt| RemoteMedia {
@@ -317,7 +317,7 @@ async fn dtmf_packets_make_one_event_and_the_payload_type_is_remapped() {
 
 #[tokio::test]
 async fn delete_releases_ports_and_exhaustion_is_503() {
-    let engine = engine(42060..=42063, RelatchPolicy::Never); // two pairs
+    let engine = engine(22060..=22063, RelatchPolicy::Never); // two pairs
     let id = MediaCallId::from("d");
     assert_eq!(engine.ports_available(), 2);
     let ep = engine.offer(&id, Leg::A, None).unwrap();
@@ -350,7 +350,7 @@ async fn delete_releases_ports_and_exhaustion_is_503() {
 
 #[tokio::test]
 async fn commands_on_unknown_calls_and_legs_fail() {
-    let engine = engine(42064..=42067, RelatchPolicy::Never);
+    let engine = engine(22064..=22067, RelatchPolicy::Never);
     let id = MediaCallId::from("u");
     assert!(matches!(
         engine.answer(&id, Leg::B, None),
@@ -371,7 +371,7 @@ async fn commands_on_unknown_calls_and_legs_fail() {
 
 #[tokio::test]
 async fn stats_count_packets_and_detect_a_gap_as_loss() {
-    let c = call(42070..=42079, RelatchPolicy::Never).await;
+    let c = call(22070..=22079, RelatchPolicy::Never).await;
     let mut sent = 0;
     for seq in (1..=10u16).filter(|s| *s != 5 && *s != 6) {
         c.a.send_to(&rtp(0, seq, 160 * u32::from(seq), 9, &[0; 160]), c.ep_a.rtp)
@@ -397,7 +397,7 @@ async fn stats_count_packets_and_detect_a_gap_as_loss() {
 
 #[tokio::test]
 async fn rtcp_goes_to_the_rtcp_address_or_muxed() {
-    let engine = engine(42080..=42089, RelatchPolicy::Never);
+    let engine = engine(22080..=22089, RelatchPolicy::Never);
     let id = MediaCallId::from("rtcp");
     let (a, a_rtcp, b, b_rtcp) = (phone().await, phone().await, phone().await, phone().await);
     let ep_a = engine
@@ -455,7 +455,7 @@ async fn rtcp_goes_to_the_rtcp_address_or_muxed() {
 
 #[tokio::test]
 async fn silence_after_answer_raises_a_media_timeout() {
-    let mut config = MediaConfig::new("127.0.0.1".parse().unwrap(), 42090..=42099);
+    let mut config = MediaConfig::new("127.0.0.1".parse().unwrap(), 22090..=22099);
     config.media_timeout = Duration::from_millis(100);
     let engine = MediaEngine::new(config).unwrap();
     let id = MediaCallId::from("quiet");
@@ -477,7 +477,7 @@ async fn silence_after_answer_raises_a_media_timeout() {
 
 #[tokio::test]
 async fn malformed_packets_are_dropped_without_latching() {
-    let c = call(42100..=42109, RelatchPolicy::Never).await;
+    let c = call(22100..=22109, RelatchPolicy::Never).await;
     let junk = phone().await;
     junk.send_to(b"not rtp", c.ep_a.rtp).await.unwrap();
     until(|| c.engine.stats(&c.id).unwrap().leg(Leg::A).dropped_malformed == 1).await;

@@ -265,7 +265,8 @@ impl Session {
         let (me, peer) = if i == 0 { (a, b) } else { (b, a) };
         let Some(me) = me.as_mut() else { return };
 
-        if stream == Stream::Rtcp || (me.media.rtcp_mux && rtp::is_rtcp(buf)) {
+        // RTCP on the RTP port is told apart by packet type (RFC 5761 §4), muxed or not.
+        if stream == Stream::Rtcp || rtp::is_rtcp(buf) {
             let latch = if stream == Stream::Rtcp {
                 &mut me.rtcp_latch
             } else {
