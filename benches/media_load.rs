@@ -82,6 +82,32 @@ fn cpu_ticks(prefix: &str) -> u64 {
     total
 }
 
+/// Time the threads named `prefix…` spent runnable but waiting for a CPU, in ns
+/// (/proc/self/task/*/schedstat, second field): a starved relay shows up here, not in CPU.
+fn runqueue_wait_ns(prefix: &str) -> u64 {
+    let Ok(dir) = std::fs::read_dir("/proc/self/task") else {
+        return 0;
+    };
+    let mut total = 0;
+    for entry in dir.flatten() {
+        let Ok(comm) = std::fs::read_to_string(entry.path().join("comm")) else {
+            continue;
+        };
+        if !comm.starts_with(prefix) {
+            continue;
+        }
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("schedstat")) else {
+            continue;
+        };
+        total += stat
+            .split(' ')
+            .nth(1)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0);
+    }
+    total
+}
+
 fn runtime(name: &'static str, threads: usize) -> Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(threads)
@@ -97,6 +123,7 @@ struct Phase {
     latencies_us: Vec<u32>,
     relay_cpu: f64,
     gen_cpu: f64,
+    relay_wait: f64,
 }
 
 /// Pairs of (phone socket, where it sends).
@@ -213,9 +240,19 @@ fn phase(
             }
         }
     }
-    let (r0, g0, t0) = (cpu_ticks("relay"), cpu_ticks("gen"), Instant::now());
+    let (r0, g0, w0, t0) = (
+        cpu_ticks("relay"),
+        cpu_ticks("gen"),
+        runqueue_wait_ns("relay"),
+        Instant::now(),
+    );
     let (sent, received, mut lat) = gen_rt.block_on(run_load(pairs, secs, base));
-    let (r1, g1, wall) = (cpu_ticks("relay"), cpu_ticks("gen"), t0.elapsed());
+    let (r1, g1, w1, wall) = (
+        cpu_ticks("relay"),
+        cpu_ticks("gen"),
+        runqueue_wait_ns("relay"),
+        t0.elapsed(),
+    );
     lat.sort_unstable();
     let secs_f = wall.as_secs_f64();
     drop(phones);
@@ -228,6 +265,7 @@ fn phase(
         latencies_us: lat,
         relay_cpu: (r1 - r0) as f64 / 100.0 / secs_f * 100.0,
         gen_cpu: (g1 - g0) as f64 / 100.0 / secs_f * 100.0,
+        relay_wait: (w1 - w0) as f64 / 1e9 / secs_f * 100.0,
     }
 }
 
@@ -242,9 +280,9 @@ fn pct(v: &[u32], p: f64) -> u32 {
 fn main() {
     let a = args();
     println!(
-        "| calls | path | packets/s relayed | loss % | latency p50 µs | p99 µs | max µs | relay CPU % | generator CPU % |"
+        "| calls | path | packets/s relayed | loss % | latency p50 µs | p99 µs | max µs | relay CPU % | relay runqueue wait % | generator CPU % |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     for &calls in &a.calls {
         for through in [true, false] {
             let p = phase(calls, a.secs, a.relay_threads, through, 28000);
@@ -254,7 +292,7 @@ fn main() {
                 (p.sent.saturating_sub(p.received)) as f64 * 100.0 / p.sent as f64
             };
             println!(
-                "| {calls} | {} | {:.0} | {loss:.3} | {} | {} | {} | {} | {:.0} |",
+                "| {calls} | {} | {:.0} | {loss:.3} | {} | {} | {} | {} | {} | {:.0} |",
                 if through {
                     "relay"
                 } else {
@@ -266,6 +304,11 @@ fn main() {
                 p.latencies_us.last().copied().unwrap_or(0),
                 if through {
                     format!("{:.1}", p.relay_cpu)
+                } else {
+                    "–".into()
+                },
+                if through {
+                    format!("{:.1}", p.relay_wait)
                 } else {
                     "–".into()
                 },

@@ -488,3 +488,85 @@ async fn malformed_packets_are_dropped_without_latching() {
     assert_eq!(recv(&c.b).await.0, rtp(0, 1, 0, 1, b"ok"));
     assert!(nothing_queued(&c.b));
 }
+
+#[tokio::test]
+async fn ipv6_loopback_relays_too() {
+    let engine = MediaEngine::new(MediaConfig::new("::1".parse().unwrap(), 22110..=22119)).unwrap();
+    let id = MediaCallId::from("v6");
+    let a = UdpSocket::bind("[::1]:0").await.unwrap();
+    let b = UdpSocket::bind("[::1]:0").await.unwrap();
+    let ep_a = engine.offer(&id, Leg::A, Some(addr(&a))).unwrap();
+    let ep_b = engine.offer(&id, Leg::B, Some(addr(&b))).unwrap();
+    assert!(ep_a.rtp.is_ipv6());
+    a.send_to(&rtp(0, 1, 0, 1, b"six"), ep_a.rtp).await.unwrap();
+    assert_eq!(recv(&b).await, (rtp(0, 1, 0, 1, b"six"), ep_b.rtp));
+}
+
+#[tokio::test]
+async fn media_before_the_other_leg_exists_is_dropped_and_counted() {
+    let engine = engine(22120..=22129, RelatchPolicy::Never);
+    let id = MediaCallId::from("early");
+    let a = phone().await;
+    let ep_a = engine.offer(&id, Leg::A, Some(addr(&a))).unwrap();
+    a.send_to(&rtp(0, 1, 0, 1, b"early"), ep_a.rtp)
+        .await
+        .unwrap();
+    until(|| engine.stats(&id).unwrap().leg(Leg::A).dropped_no_peer == 1).await;
+    // B prepared but not answered yet: no address to send to
+    engine.offer(&id, Leg::B, None).unwrap();
+    a.send_to(&rtp(0, 2, 160, 1, b"ring"), ep_a.rtp)
+        .await
+        .unwrap();
+    until(|| engine.stats(&id).unwrap().leg(Leg::A).dropped_no_peer == 2).await;
+    let b = phone().await;
+    let ep_b = engine.answer(&id, Leg::B, Some(addr(&b))).unwrap();
+    a.send_to(&rtp(0, 3, 320, 1, b"talk"), ep_a.rtp)
+        .await
+        .unwrap();
+    assert_eq!(recv(&b).await, (rtp(0, 3, 320, 1, b"talk"), ep_b.rtp));
+}
+
+#[tokio::test]
+async fn old_style_hold_from_sdp_stops_media_to_the_holder() {
+    use switchboard::sip::sdp::SessionDescription;
+    let c = call(22130..=22139, RelatchPolicy::Never).await;
+    c.a.send_to(&rtp(0, 1, 0, 1, b"a"), c.ep_a.rtp)
+        .await
+        .unwrap();
+    recv(&c.b).await;
+    // A re-INVITEs with c=0.0.0.0 (RFC 2543 hold)
+    let hold = b"v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 0.0.0.0\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\n";
+    let media = RemoteMedia::from_sdp(&SessionDescription::parse(hold).unwrap(), 0).unwrap();
+    assert_eq!(
+        (media.rtp, media.direction, media.telephone_event),
+        (None, Direction::SendOnly, Some(101))
+    );
+    c.engine.update_media(&c.id, Leg::A, media).unwrap();
+    c.b.send_to(&rtp(0, 1, 0, 2, b"b"), c.ep_b.rtp)
+        .await
+        .unwrap();
+    until(|| c.engine.stats(&c.id).unwrap().leg(Leg::B).dropped_hold == 1).await;
+    assert!(nothing_queued(&c.a));
+    // A's latched address survived the hold: unhold without a new address resumes to it
+    c.engine
+        .update(&c.id, Leg::A, None, Direction::SendRecv)
+        .unwrap();
+    c.b.send_to(&rtp(0, 2, 160, 2, b"b2"), c.ep_b.rtp)
+        .await
+        .unwrap();
+    assert_eq!(recv(&c.a).await.0, rtp(0, 2, 160, 2, b"b2"));
+}
+
+#[test]
+fn remote_media_reads_what_the_relay_needs_from_sdp() {
+    use switchboard::sip::sdp::SessionDescription;
+    let sdp = b"v=0\r\no=- 1 1 IN IP4 10.0.0.5\r\ns=-\r\nc=IN IP4 10.0.0.5\r\nt=0 0\r\nm=audio 10470 RTP/AVP 111 126\r\na=rtpmap:111 opus/48000/2\r\na=rtpmap:126 telephone-event/8000\r\na=rtcp:10480\r\na=recvonly\r\n";
+    let m = RemoteMedia::from_sdp(&SessionDescription::parse(sdp).unwrap(), 0).unwrap();
+    assert_eq!(m.rtp, Some("10.0.0.5:10470".parse().unwrap()));
+    assert_eq!(m.rtcp, Some("10.0.0.5:10480".parse().unwrap()));
+    assert_eq!(
+        (m.clock_rate, m.telephone_event, m.telephone_event_rate),
+        (48000, Some(126), 8000)
+    );
+    assert_eq!((m.direction, m.rtcp_mux), (Direction::RecvOnly, false));
+}
