@@ -21,6 +21,9 @@ use crate::sip::sdp::Direction;
 /// under the path MTU, so this only cuts garbage).
 const DATAGRAM: usize = 2048;
 
+/// Datagrams read from a socket with `try_recv_from` after the one that woke the task.
+const DRAIN_BATCH: usize = 16;
+
 /// A change to one leg's remote side. `media` replaces everything; otherwise only the
 /// fields given change.
 #[derive(Debug, Default)]
@@ -171,8 +174,18 @@ impl Session {
                 Wake::Control(None) => break,
                 Wake::Control(Some(c)) => self.apply(c),
                 Wake::Packet(i, stream, Ok((n, src))) => {
-                    let buf = &mut bufs[i * 2 + stream as usize][..n];
-                    self.on_datagram(i, stream, buf, src, Instant::now());
+                    let buf = &mut bufs[i * 2 + stream as usize];
+                    self.on_datagram(i, stream, &mut buf[..n], src, Instant::now());
+                    // a backlog is drained without going back through select!
+                    for _ in 0..DRAIN_BATCH {
+                        let Some(Ok((n, src))) = self.legs[i].as_ref().map(|l| match stream {
+                            Stream::Rtp => l.rtp.try_recv_from(buf),
+                            Stream::Rtcp => l.rtcp.try_recv_from(buf),
+                        }) else {
+                            break;
+                        };
+                        self.on_datagram(i, stream, &mut buf[..n], src, Instant::now());
+                    }
                 }
                 // ICMP errors surface here on some systems; the next recv is fine.
                 Wake::Packet(_, _, Err(e)) => tracing::trace!(error = %e, "media recv"),
