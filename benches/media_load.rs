@@ -124,6 +124,7 @@ struct Phase {
     relay_cpu: f64,
     gen_cpu: f64,
     relay_wait: f64,
+    gen_wait: f64,
 }
 
 /// Pairs of (phone socket, where it sends).
@@ -240,17 +241,19 @@ fn phase(
             }
         }
     }
-    let (r0, g0, w0, t0) = (
+    let (r0, g0, w0, v0, t0) = (
         cpu_ticks("relay"),
         cpu_ticks("gen"),
         runqueue_wait_ns("relay"),
+        runqueue_wait_ns("gen"),
         Instant::now(),
     );
     let (sent, received, mut lat) = gen_rt.block_on(run_load(pairs, secs, base));
-    let (r1, g1, w1, wall) = (
+    let (r1, g1, w1, v1, wall) = (
         cpu_ticks("relay"),
         cpu_ticks("gen"),
         runqueue_wait_ns("relay"),
+        runqueue_wait_ns("gen"),
         t0.elapsed(),
     );
     lat.sort_unstable();
@@ -266,6 +269,7 @@ fn phase(
         relay_cpu: (r1 - r0) as f64 / 100.0 / secs_f * 100.0,
         gen_cpu: (g1 - g0) as f64 / 100.0 / secs_f * 100.0,
         relay_wait: (w1 - w0) as f64 / 1e9 / secs_f * 100.0,
+        gen_wait: (v1 - v0) as f64 / 1e9 / secs_f * 100.0,
     }
 }
 
@@ -280,9 +284,9 @@ fn pct(v: &[u32], p: f64) -> u32 {
 fn main() {
     let a = args();
     println!(
-        "| calls | path | packets/s relayed | loss % | latency p50 µs | p99 µs | max µs | relay CPU % | relay runqueue wait % | generator CPU % |"
+        "| calls | path | packets/s relayed | loss % | latency p50 µs | p99 µs | max µs | relay CPU % | relay runqueue wait % | generator CPU % | generator runqueue wait % |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
     for &calls in &a.calls {
         for through in [true, false] {
             let p = phase(calls, a.secs, a.relay_threads, through, 28000);
@@ -292,7 +296,7 @@ fn main() {
                 (p.sent.saturating_sub(p.received)) as f64 * 100.0 / p.sent as f64
             };
             println!(
-                "| {calls} | {} | {:.0} | {loss:.3} | {} | {} | {} | {} | {} | {:.0} |",
+                "| {calls} | {} | {:.0} | {loss:.3} | {} | {} | {} | {} | {} | {:.0} | {:.1} |",
                 if through {
                     "relay"
                 } else {
@@ -313,6 +317,7 @@ fn main() {
                     "–".into()
                 },
                 p.gen_cpu,
+                p.gen_wait,
             );
         }
     }
