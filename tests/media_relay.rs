@@ -570,3 +570,21 @@ fn remote_media_reads_what_the_relay_needs_from_sdp() {
     );
     assert_eq!((m.direction, m.rtcp_mux), (Direction::RecvOnly, false));
 }
+
+#[test]
+fn telephone_event_at_the_codec_rate_is_chosen_and_no_runtime_is_an_error() {
+    use switchboard::sip::sdp::SessionDescription;
+    let sdp = b"v=0\r\no=- 1 1 IN IP4 10.0.0.5\r\ns=-\r\nc=IN IP4 10.0.0.5\r\nt=0 0\r\nm=audio 7078 RTP/AVP 0 101 100\r\na=rtpmap:101 telephone-event/48000\r\na=rtpmap:100 telephone-event/8000\r\n";
+    let m = RemoteMedia::from_sdp(&SessionDescription::parse(sdp).unwrap(), 0).unwrap();
+    assert_eq!(
+        (m.clock_rate, m.telephone_event, m.telephone_event_rate),
+        (8000, Some(100), 8000)
+    );
+
+    let engine = engine(22140..=22149, RelatchPolicy::Never);
+    let err = engine
+        .offer(&MediaCallId::from("x"), Leg::A, None)
+        .unwrap_err();
+    assert!(matches!(err, MediaError::NoRuntime), "{err}");
+    assert_eq!((engine.calls(), engine.ports_available()), (0, 5));
+}

@@ -174,7 +174,6 @@ impl RemoteMedia {
     /// hold) comes out as `rtp: None` with a direction that does not receive.
     pub fn from_sdp(sdp: &SessionDescription, index: usize) -> Result<Self, SdpError> {
         let m = sdp.media().get(index).ok_or(SdpError::NoSuchMedia(index))?;
-        let te = m.telephone_event();
         let first_pt = m
             .media_line()
             .formats
@@ -187,6 +186,13 @@ impl RemoteMedia {
                     .or_else(|| static_clock_rate(pt))
             })
             .unwrap_or(8000);
+        // Several telephone-event mappings (Linphone offers 48000, 16000 and 8000): the one
+        // at the audio codec's rate is the one in use (RFC 4733 §2.1), else the first.
+        let te = m
+            .rtpmaps()
+            .filter(|r| r.encoding.eq_ignore_ascii_case("telephone-event"))
+            .find(|r| r.clock_rate == clock_rate)
+            .or_else(|| m.telephone_event());
         // RFC 3264 §8.4: a null c= (RFC 2543 hold) means "do not send to me"
         let mut direction = sdp.direction(index)?;
         if sdp.connection_for(index)?.is_null() {
@@ -234,6 +240,9 @@ pub struct MediaConfig {
     pub local_ip: IpAddr,
     /// Address put in SDP, when different (behind 1:1 NAT); default `local_ip`.
     pub advertised_ip: Option<IpAddr>,
+    /// RTP/RTCP port range. Keep it outside the kernel's ephemeral range
+    /// (`net.ipv4.ip_local_port_range`, 32768–60999 by default): ports other sockets hold
+    /// are skipped, so overlap only shrinks the pool, but it does shrink it.
     pub ports: RangeInclusive<u16>,
     /// RTP silence (both directions, not on hold, both legs answered) that raises [`MediaEvent::Timeout`].
     pub media_timeout: Duration,
