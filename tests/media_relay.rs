@@ -588,3 +588,29 @@ fn telephone_event_at_the_codec_rate_is_chosen_and_no_runtime_is_an_error() {
     assert!(matches!(err, MediaError::NoRuntime), "{err}");
     assert_eq!((engine.calls(), engine.ports_available()), (0, 5));
 }
+
+#[tokio::test]
+async fn on_hold_the_hold_timeout_applies_instead() {
+    let mut config = MediaConfig::new("127.0.0.1".parse().unwrap(), 22150..=22159);
+    config.media_timeout = Duration::from_secs(600);
+    config.hold_timeout = Some(Duration::from_millis(50));
+    let engine = MediaEngine::new(config).unwrap();
+    let id = MediaCallId::from("held");
+    let (a, b) = (phone().await, phone().await);
+    engine.offer(&id, Leg::A, Some(addr(&a))).unwrap();
+    engine.offer(&id, Leg::B, Some(addr(&b))).unwrap();
+    let mut events = engine.take_events(&id).unwrap();
+    let held_at = Instant::now();
+    engine
+        .update(&id, Leg::A, None, Direction::SendOnly)
+        .unwrap();
+    let ev = tokio::time::timeout(WAIT, events.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        matches!(ev, MediaEvent::Timeout { idle } if idle >= Duration::from_millis(50)),
+        "{ev:?}"
+    );
+    assert!(held_at.elapsed() >= Duration::from_millis(50));
+}

@@ -229,7 +229,8 @@ fn static_clock_rate(pt: u8) -> Option<u32> {
 pub enum MediaEvent {
     /// A completed RFC 4733 event from `leg`'s phone.
     Dtmf { leg: Leg, dtmf: Dtmf },
-    /// No RTP from either phone for `idle` while not on hold (once per silence).
+    /// No RTP from either phone for `idle`: the media limit in conversation, the hold limit
+    /// on hold (once per silence).
     Timeout { idle: Duration },
 }
 
@@ -246,6 +247,8 @@ pub struct MediaConfig {
     pub ports: RangeInclusive<u16>,
     /// RTP silence (both directions, not on hold, both legs answered) that raises [`MediaEvent::Timeout`].
     pub media_timeout: Duration,
+    /// The same while either side holds (sendonly/inactive/recvonly); `None`: no limit on hold.
+    pub hold_timeout: Option<Duration>,
     pub relatch: RelatchPolicy,
     /// Capacity of each call's event channel.
     pub event_capacity: usize,
@@ -258,6 +261,7 @@ impl MediaConfig {
             advertised_ip: None,
             ports,
             media_timeout: Duration::from_secs(60),
+            hold_timeout: Some(Duration::from_secs(3600)),
             relatch: RelatchPolicy::default(),
             event_capacity: 64,
         }
