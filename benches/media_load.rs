@@ -7,6 +7,7 @@
 //! load phone-to-phone without the relay; the difference in latency is what the relay adds.
 //!
 //! `cargo bench --bench media_load -- [calls ...] [--secs S] [--relay-threads T]`
+//! (run by `cargo test --all-targets`, i.e. without `--bench`, it does a 200 ms smoke run).
 //! e.g. `cargo bench --bench media_load -- 100 500 --secs 10`
 
 use std::net::SocketAddr;
@@ -23,20 +24,29 @@ const PAYLOAD: usize = 160;
 
 struct Args {
     calls: Vec<usize>,
-    secs: u64,
+    run: Duration,
     relay_threads: usize,
 }
 
 fn args() -> Args {
     let mut a = Args {
         calls: Vec::new(),
-        secs: 10,
+        run: Duration::from_secs(10),
         relay_threads: 1,
     };
+    // `cargo bench` passes --bench; `cargo test --all-targets` runs this binary without it:
+    // then only a smoke run (10 calls, 200 ms) keeps the test suite fast.
+    if !std::env::args().any(|a| a == "--bench") {
+        a.calls = vec![10];
+        a.run = Duration::from_millis(200);
+        return a;
+    }
     let mut it = std::env::args().skip(1);
     while let Some(s) = it.next() {
         match s.as_str() {
-            "--secs" => a.secs = it.next().and_then(|v| v.parse().ok()).unwrap_or(10),
+            "--secs" => {
+                a.run = Duration::from_secs(it.next().and_then(|v| v.parse().ok()).unwrap_or(10))
+            }
             "--relay-threads" => {
                 a.relay_threads = it.next().and_then(|v| v.parse().ok()).unwrap_or(1)
             }
@@ -130,7 +140,7 @@ struct Phase {
 /// Pairs of (phone socket, where it sends).
 async fn run_load(
     pairs: Vec<(Arc<UdpSocket>, SocketAddr)>,
-    secs: u64,
+    run: Duration,
     base: Instant,
 ) -> (u64, u64, Vec<u32>) {
     let stop = Arc::new(AtomicBool::new(false));
@@ -162,10 +172,10 @@ async fn run_load(
         }));
         let stop_r = stop.clone();
         receivers.push(tokio::spawn(async move {
-            let mut lat = Vec::with_capacity(secs as usize * 60);
+            let mut lat = Vec::with_capacity(run.as_secs() as usize * 60 + 16);
             let mut buf = [0u8; 2048];
             loop {
-                let r = tokio::time::timeout(Duration::from_millis(300), sock.recv_from(&mut buf))
+                let r = tokio::time::timeout(Duration::from_millis(100), sock.recv_from(&mut buf))
                     .await;
                 match r {
                     Ok(Ok((len, _))) if len >= 20 => {
@@ -181,7 +191,7 @@ async fn run_load(
             lat
         }));
     }
-    tokio::time::sleep(Duration::from_secs(secs)).await;
+    tokio::time::sleep(run).await;
     stop.store(true, Relaxed);
     for s in senders {
         let _ = s.await;
@@ -197,7 +207,7 @@ async fn run_load(
 
 fn phase(
     calls: usize,
-    secs: u64,
+    run: Duration,
     relay_threads: usize,
     through_relay: bool,
     port_base: u16,
@@ -248,7 +258,7 @@ fn phase(
         runqueue_wait_ns("gen"),
         Instant::now(),
     );
-    let (sent, received, mut lat) = gen_rt.block_on(run_load(pairs, secs, base));
+    let (sent, received, mut lat) = gen_rt.block_on(run_load(pairs, run, base));
     let (r1, g1, w1, v1, wall) = (
         cpu_ticks("relay"),
         cpu_ticks("gen"),
@@ -289,7 +299,7 @@ fn main() {
     println!("|---|---|---|---|---|---|---|---|---|---|---|");
     for &calls in &a.calls {
         for through in [true, false] {
-            let p = phase(calls, a.secs, a.relay_threads, through, 28000);
+            let p = phase(calls, a.run, a.relay_threads, through, 28000);
             let loss = if p.sent == 0 {
                 0.0
             } else {
@@ -302,7 +312,7 @@ fn main() {
                 } else {
                     "direct (baseline)"
                 },
-                p.received as f64 / a.secs as f64,
+                p.received as f64 / a.run.as_secs_f64(),
                 pct(&p.latencies_us, 0.50),
                 pct(&p.latencies_us, 0.99),
                 p.latencies_us.last().copied().unwrap_or(0),
