@@ -13,13 +13,18 @@
 //! events (DTMF, media timeout) come back on a bounded per-call channel that drops (and
 //! counts) rather than blocks.
 //!
-//! Hot path (one tokio task per call, [`session`]): receive into a buffer owned by the task →
+//! Hot path (one tokio task per call, `session`): receive into a buffer owned by the task →
 //! parse the RTP header in place ([`rtp`], RFC 3550 §5.1) → check the source against the
 //! latch → receiver statistics (RFC 3550 A.1/A.3/A.8, [`stats`]) → telephone-event
 //! detection (RFC 4733, [`dtmf`]) → direction check (hold, RFC 3264 §8.4) → payload-type
 //! remap for telephone-event in place → `try_send_to` from the other leg's own socket, so
-//! each phone sees symmetric ports. No allocation per packet; a full socket buffer drops
-//! the packet (counted) instead of waiting.
+//! each phone sees symmetric ports. No allocation per packet (`tests/media_alloc.rs` checks
+//! it with a counting allocator); a full socket buffer drops the packet (counted) instead of
+//! waiting; a backlog on one socket is drained with `try_recv_from` in small batches.
+//!
+//! Media timeout: once both legs have an address, RTP silence longer than
+//! [`MediaConfig::media_timeout`] (or [`MediaConfig::hold_timeout`] while either side holds)
+//! raises [`MediaEvent::Timeout`] once; the B2BUA decides whether to hang up.
 //!
 //! We parse RTP by hand rather than with the `rtp`/`webrtc` crates: a relay reads four
 //! header fields and rewrites one byte, and those crates unmarshal into owned
