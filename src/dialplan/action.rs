@@ -54,6 +54,21 @@ impl HangupCause {
     }
 }
 
+impl std::fmt::Display for HangupCause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            HangupCause::UnallocatedNumber => "unallocated_number",
+            HangupCause::NoRouteDestination => "no_route_destination",
+            HangupCause::NormalClearing => "normal_clearing",
+            HangupCause::UserBusy => "user_busy",
+            HangupCause::NoAnswer => "no_answer",
+            HangupCause::CallRejected => "call_rejected",
+            HangupCause::Congestion => "congestion",
+            HangupCause::NormalTemporaryFailure => "normal_temporary_failure",
+        })
+    }
+}
+
 /// How a ring group rings its targets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -299,11 +299,7 @@ impl<'p> Eval<'p> {
     }
 }
 
-fn eval(
-    plan: &Dialplan,
-    ctx: &RouteContext,
-    explain: bool,
-) -> (Result<Route, RouteError>, Trace) {
+fn eval(plan: &Dialplan, ctx: &RouteContext, explain: bool) -> (Result<Route, RouteError>, Trace) {
     let mut e = Eval {
         plan,
         caller: ctx.caller.clone(),
@@ -344,7 +340,12 @@ pub(crate) fn explain(plan: &Dialplan, ctx: &RouteContext) -> String {
             }
         }
         Err(e) => {
-            let _ = writeln!(out, "error: {e} (hangup {:?})", e.cause());
+            let cause = e.cause();
+            let _ = writeln!(
+                out,
+                "error: {e} (hangup {cause}, Q.850 cause {})",
+                cause.q850()
+            );
         }
     }
     out
