@@ -479,3 +479,72 @@ actions = [{ playback = "found" }]
     let err = p.explain(&call("c", "500", "*"));
     assert!(err.ends_with("error: no extension matches \"*\" in context \"c\" (hangup unallocated_number, Q.850 cause 1)\n"), "{err}");
 }
+
+#[test]
+fn set_then_goto_feeds_a_var_condition() {
+    let p = plan(
+        r#"
+[context.a]
+[[context.a.extension]]
+exten = "7"
+actions = [{ set = { var = "lang", value = "fr" } }, { goto = { context = "b", exten = "s" } }]
+[context.b]
+[[context.b.extension]]
+exten = "s"
+when = [{ var = "lang", regex = "^fr" }]
+actions = [{ playback = "bonjour" }]
+anti_actions = [{ playback = "hello" }]
+"#,
+    );
+    assert_eq!(prompts(&p, &call("a", "", "7")), ["bonjour"]);
+    assert_eq!(prompts(&p, &call("b", "", "s")), ["hello"]);
+}
+
+#[test]
+fn every_action_kind_comes_out_as_json() {
+    let p = plan(
+        r##"
+[context.c]
+[[context.c.extension]]
+exten = "1"
+actions = [
+  "answer",
+  { playback = "hello" },
+  { collect = { var = "acct", max_digits = 6, timeout = 7, terminator = "#" } },
+  { record_start = { file = "rec/${caller}-${EXTEN}.wav" } },
+  "record_stop",
+  { queue = { name = "sales", max_wait = 600 } },
+  { queue_agent = { op = "pause", agent = "${caller}", queue = "sales", reason = "lunch" } },
+  { voicemail = { mailbox = "${EXTEN}", greeting = "vm-unavail", max_secs = 60 } },
+  { transfer = { exten = "2" } },
+  { ivr = { prompt = "menu", max_digits = 2, on_failure = "2" } },
+  { dial = { endpoint = "1000", caller_id = "${caller}" } },
+  { hangup = "call_rejected" },
+]
+[[context.c.extension]]
+exten = "2"
+actions = ["answer"]
+"##,
+    );
+    let r = route(&p, &call("c", "555", "1")).expect("routes");
+    let got: Vec<String> = r
+        .actions
+        .iter()
+        .map(|a| serde_json::to_string(a).expect("json"))
+        .collect();
+    let expected = [
+        r#"{"action":"answer"}"#,
+        r#"{"action":"playback","prompt":"hello"}"#,
+        r##"{"action":"collect","var":"acct","prompt":null,"max_digits":6,"timeout_secs":7,"terminator":"#"}"##,
+        r#"{"action":"record_start","file":"rec/555-1.wav"}"#,
+        r#"{"action":"record_stop"}"#,
+        r#"{"action":"queue","name":"sales","max_wait_secs":600}"#,
+        r#"{"action":"queue_agent","op":"pause","agent":"555","queue":"sales","reason":"lunch"}"#,
+        r#"{"action":"voicemail","mailbox":"1","greeting":"vm-unavail","max_secs":60}"#,
+        r#"{"action":"transfer","context":"c","exten":"2"}"#,
+        r#"{"action":"ivr","context":"c","prompt":"menu","invalid_prompt":null,"timeout_secs":5,"max_digits":2,"attempts":3,"on_failure":"2"}"#,
+        r#"{"action":"dial","targets":[{"endpoint":"1000"}],"strategy":"parallel","timeout_secs":30,"caller_id":"555"}"#,
+        r#"{"action":"hangup","cause":"call_rejected"}"#,
+    ];
+    assert_eq!(got, expected);
+}

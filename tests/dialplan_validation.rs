@@ -226,3 +226,25 @@ fn missing_directory_is_an_error_not_a_panic() {
         .to_string()
         .starts_with("/nonexistent/dialplans: cannot read: "));
 }
+
+#[test]
+fn bad_var_regex_and_expected_shapes() {
+    let text = r#"[context.a]
+[[context.a.extension]]
+exten = "1"
+when = [{ var = "x", regex = "[" }]
+actions = "answer"
+
+[context.b]
+extension = 5
+"#;
+    let got = errors("v.toml", text);
+    assert_eq!(
+        got,
+        [
+            r#"v.toml:4: extension "1": regex: bad regex: unclosed character class"#,
+            r#"v.toml:5: extension "1": actions must be an array"#,
+            r#"v.toml:8: context "b": extension must be an array"#,
+        ]
+    );
+}
