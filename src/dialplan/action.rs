@@ -19,6 +19,8 @@
 //! * `transfer` re-routes the call to `exten` in `context` when it is reached at run time
 //!   (after earlier actions such as an answered `dial` have finished), whereas `goto` is
 //!   followed by `route()` itself and never appears in a `Route`.
+//! * In `goto`, `transfer` and `ivr`, an omitted `context` means the context the action
+//!   is written in (not the including one), so the target can be checked at load.
 
 use serde::{Deserialize, Serialize};
 
