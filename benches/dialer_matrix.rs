@@ -210,7 +210,7 @@ fn main() {
         let best = tune(&w, &grid, &train, t).map(|(p, _)| p);
         let best = best.map(|p| {
             let Policy::Vicidial(b) = &p else { return p };
-            let more: Vec<Policy> = [-20.0, 0.0, 20.0]
+            let more: Vec<Policy> = [-20.0, -10.0, 0.0, 10.0, 20.0]
                 .iter()
                 .map(|i| vici(b.dl_diff_target, *i, b.latest_server_time))
                 .collect();

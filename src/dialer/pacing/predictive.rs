@@ -137,28 +137,38 @@ impl Predictive {
         let room = lines_cap.saturating_sub(floor.lines());
         let mut best = room;
         let g = self.cfg.grace_s;
+        // right-censored observations: calls still ringing, agents still busy
+        let secs = |t: Millis| now.saturating_sub(t).as_secs_f64();
+        let mut ringing: Vec<f64> = floor.in_flight().map(|(_, t)| secs(t)).collect();
+        let mut in_call = Vec::new();
+        let mut wrapping = Vec::new();
+        for a in floor.agents() {
+            match a.state {
+                AgentState::InCall => in_call.push(secs(a.since)),
+                AgentState::WrapUp => wrapping.push(secs(a.since)),
+                _ => {}
+            }
+        }
+        for v in [&mut ringing, &mut in_call, &mut wrapping] {
+            v.sort_by(f64::total_cmp);
+        }
         for &h in &self.cfg.horizons {
             let (mut a0, mut va) = (0.0, 0.0);
-            for (_, dialed) in floor.in_flight() {
-                let q = self
-                    .res
-                    .answer_within(now.saturating_sub(dialed).as_secs_f64(), h);
+            for &e in &ringing {
+                let q = self.res.answer_within_censored(e, h, &ringing);
                 a0 += q;
                 va += q * (1.0 - q);
             }
             let mut f = f64::from(floor.ready()) - f64::from(floor.waiting());
             let mut vf = 0.0;
-            for a in floor.agents() {
-                let e = now.saturating_sub(a.since).as_secs_f64();
-                let p = match a.state {
-                    AgentState::InCall => self.cycle.cond_within(e, h + g).unwrap_or(0.0),
-                    AgentState::WrapUp => self.wrap.cond_within(e, h + g).unwrap_or(0.5),
-                    _ => continue,
-                };
+            let busy = in_call.iter().map(|e| (*e, &self.cycle, &in_call, 0.0));
+            let wraps = wrapping.iter().map(|e| (*e, &self.wrap, &wrapping, 0.5));
+            for (e, dist, cens, unseen) in busy.chain(wraps) {
+                let p = dist.cond_within_censored(e, h + g, cens).unwrap_or(unseen);
                 f += p;
                 vf += p * (1.0 - p);
             }
-            let p = self.res.answer_within(0.0, h);
+            let p = self.res.answer_within_censored(0.0, h, &ringing);
             // largest n with a0 + n p − f + z sqrt(va + vf + n p (1−p)) ≤ 0
             let ok = |n: u32| {
                 let n = f64::from(n);
