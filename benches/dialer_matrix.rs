@@ -207,7 +207,7 @@ fn main() {
         let end = i64::from(w.start_hhmm) + (w.hours * 100.0).round() as i64;
         let mut grid = Vec::new();
         let dls = (0..=15)
-            .map(|d| -f64::from(d))
+            .map(|d: i32| f64::from(-d))
             .chain([-18.0, -21.0, -25.0, -30.0, -40.0]);
         for dl in dls {
             if -dl < f64::from(w.agents) {
