@@ -166,6 +166,7 @@ fn main() {
         "| cell | policy | talk util % (±95% CI) | occupancy % | FTC abandon % (all shifts) | shifts ≤3 % | worst shift % | wait mean / p90 s | connects/agent-h |"
     );
     println!("|---|---|---|---|---|---|---|---|---|");
+    let mut paired = Vec::new();
     for name in names {
         if o.only
             .as_ref()
@@ -184,23 +185,31 @@ fn main() {
             w.hours = h;
         }
         let t = o.threads;
-        let show = |label: &str, p: &Policy| row(name, label, &summarise(&runs(&w, p, &test, t)));
-        show("progressive", &Policy::Progressive);
+        let show = |label: &str, p: &Policy| {
+            let ms = runs(&w, p, &test, t);
+            row(name, label, &summarise(&ms));
+            ms
+        };
+        let prog = show("progressive", &Policy::Progressive);
         show("ratio 2.0 (default)", &Policy::Ratio(2.0));
-        let ratios: Vec<Policy> = [1.05, 1.1, 1.15, 1.2, 1.3, 1.4, 1.5, 1.75, 2.0, 2.5, 3.0]
-            .iter()
-            .map(|l| Policy::Ratio(*l))
+        let ratios: Vec<Policy> = (1..=20)
+            .map(|i| 1.0 + 0.05 * f64::from(i))
+            .chain([2.25, 2.5, 3.0])
+            .map(Policy::Ratio)
             .collect();
         match tune(&w, &ratios, &train, t) {
-            Some((p, _)) => show(&format!("ratio tuned ({})", p.label()), &p),
+            Some((p, _)) => {
+                show(&format!("ratio tuned ({})", p.label()), &p);
+            }
             None => println!("| {name} | ratio tuned | none ≤3 % on training seeds | | | | | | |"),
         }
         show("VICIdial TAPERED defaults", &vici(0.0, 0.0, 2100));
         let end = i64::from(w.start_hhmm) + (w.hours * 100.0).round() as i64;
         let mut grid = Vec::new();
-        for dl in [
-            0.0, -1.0, -2.0, -3.0, -4.0, -6.0, -8.0, -11.0, -15.0, -20.0, -25.0, -30.0, -40.0,
-        ] {
+        let dls = (0..=15)
+            .map(|d: i32| f64::from(-d))
+            .chain([-18.0, -21.0, -25.0, -30.0, -40.0]);
+        for dl in dls {
             if -dl < f64::from(w.agents) {
                 for latest in [end, end + 800] {
                     grid.push(vici(dl, 0.0, latest));
@@ -210,24 +219,58 @@ fn main() {
         let best = tune(&w, &grid, &train, t).map(|(p, _)| p);
         let best = best.map(|p| {
             let Policy::Vicidial(b) = &p else { return p };
-            let more: Vec<Policy> = [-20.0, 0.0, 20.0]
+            let more: Vec<Policy> = [-20.0, -10.0, 0.0, 10.0, 20.0]
                 .iter()
                 .map(|i| vici(b.dl_diff_target, *i, b.latest_server_time))
                 .collect();
             tune(&w, &more, &train, t).map_or(p, |(q, _)| q)
         });
-        match best {
-            Some(p) => show(
-                &format!(
-                    "VICIdial TAPERED tuned ({})",
-                    p.label().trim_start_matches("vicidial-tapered:")
-                ),
-                &p,
-            ),
-            None => {
-                println!("| {name} | VICIdial tuned | none ≤3 % on training seeds | | | | | | |")
+        let vt = match best {
+            Some(p) => {
+                let label = p.label();
+                let knobs = label.trim_start_matches("vicidial-tapered:");
+                show(&format!("VICIdial TAPERED tuned ({knobs})"), &p)
             }
-        }
-        show("**ours** (untuned)", &Policy::Ours);
+            None => {
+                println!("| {name} | VICIdial tuned | none ≤3 % on training seeds | | | | | | |");
+                Vec::new()
+            }
+        };
+        let ours = show("**ours** (untuned)", &Policy::Ours);
+        paired.push(paired_row(name, &ours, &prog, &vt));
     }
+    println!();
+    println!("Paired on the same seeds (common random numbers), talk utilisation points:");
+    println!();
+    println!("| cell | ours − progressive: mean / min over seeds | ours − VICIdial TAPERED tuned: mean ± 95% CI / min |");
+    println!("|---|---|---|");
+    for r in paired {
+        println!("{r}");
+    }
+}
+
+fn paired_row(name: &str, ours: &[Metrics], prog: &[Metrics], vt: &[Metrics]) -> String {
+    let diff = |base: &[Metrics]| -> Option<(f64, f64, f64)> {
+        if base.len() != ours.len() || base.is_empty() {
+            return None;
+        }
+        let d: Vec<f64> = ours
+            .iter()
+            .zip(base)
+            .map(|(o, b)| 100.0 * (o.talk_utilisation - b.talk_utilisation))
+            .collect();
+        let n = d.len() as f64;
+        let mean = d.iter().sum::<f64>() / n;
+        let var = d.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
+        Some((
+            mean,
+            1.96 * (var / n).sqrt(),
+            d.iter().copied().fold(f64::INFINITY, f64::min),
+        ))
+    };
+    let p = diff(prog).map_or("n/a".into(), |(m, _, lo)| format!("{m:+.1} / {lo:+.1}"));
+    let v = diff(vt).map_or("n/a".into(), |(m, ci, lo)| {
+        format!("{m:+.1} ± {ci:.1} / {lo:+.1}")
+    });
+    format!("| {name} | {p} | {v} |")
 }

@@ -170,3 +170,46 @@ fn bad_workloads_are_rejected() {
     assert!(bad.validate().is_err(), "shares over 1 must be rejected");
     assert!(Workload::from_toml("name = 1").is_err());
 }
+
+fn tiny(human: f64, machine: f64, greeting: f64) -> Workload {
+    let text = format!(
+        r#"
+name = "tiny"
+hours = 1.0
+agents = 2
+outcomes = {{ human = {human}, machine = {machine}, rejected = 0.0 }}
+ring_human = {{ dist = "fixed", value = 3.0 }}
+ring_machine = {{ dist = "fixed", value = 3.0 }}
+reject_time = {{ dist = "fixed", value = 1.0 }}
+greeting = {{ dist = "fixed", value = {greeting} }}
+talk = {{ dist = "lognormal", mean = 30.0, cv = 0.5 }}
+wrap = {{ dist = "fixed", value = 2.0 }}
+"#
+    );
+    Workload::from_toml(&text).expect("parses")
+}
+
+#[test]
+fn dropped_machines_are_drops_but_not_abandons() {
+    let m = run(&tiny(0.0, 1.0, 0.0), 1, &Policy::Ratio(3.0));
+    assert!(m.drops > 50, "{m:?}");
+    assert_eq!(m.abandoned, 0);
+    assert_eq!(m.live_answers, 0);
+    assert_eq!(m.ftc_abandon_rate, 0.0);
+    let m = run(&tiny(1.0, 0.0, 0.0), 1, &Policy::Ratio(3.0));
+    assert!(m.abandoned > 50 && m.abandoned == m.drops, "{m:?}");
+    assert_eq!(m.live_answers, m.connects + m.abandoned);
+}
+
+#[test]
+fn the_two_seconds_run_from_the_end_of_the_greeting() {
+    // a long greeting gives the agents more time to free up before the deadline
+    let short = run(&tiny(1.0, 0.0, 0.0), 1, &Policy::Ratio(2.0));
+    let long = run(&tiny(1.0, 0.0, 20.0), 1, &Policy::Ratio(2.0));
+    assert!(
+        long.ftc_abandon_rate < short.ftc_abandon_rate,
+        "{} vs {}",
+        long.ftc_abandon_rate,
+        short.ftc_abandon_rate
+    );
+}

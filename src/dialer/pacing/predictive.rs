@@ -137,28 +137,38 @@ impl Predictive {
         let room = lines_cap.saturating_sub(floor.lines());
         let mut best = room;
         let g = self.cfg.grace_s;
+        // right-censored observations: calls still ringing, agents still busy
+        let secs = |t: Millis| now.saturating_sub(t).as_secs_f64();
+        let mut ringing: Vec<f64> = floor.in_flight().map(|(_, t)| secs(t)).collect();
+        let mut in_call = Vec::new();
+        let mut wrapping = Vec::new();
+        for a in floor.agents() {
+            match a.state {
+                AgentState::InCall => in_call.push(secs(a.since)),
+                AgentState::WrapUp => wrapping.push(secs(a.since)),
+                _ => {}
+            }
+        }
+        for v in [&mut ringing, &mut in_call, &mut wrapping] {
+            v.sort_by(f64::total_cmp);
+        }
         for &h in &self.cfg.horizons {
             let (mut a0, mut va) = (0.0, 0.0);
-            for (_, dialed) in floor.in_flight() {
-                let q = self
-                    .res
-                    .answer_within(now.saturating_sub(dialed).as_secs_f64(), h);
+            for &e in &ringing {
+                let q = self.res.answer_within_censored(e, h, &ringing);
                 a0 += q;
                 va += q * (1.0 - q);
             }
             let mut f = f64::from(floor.ready()) - f64::from(floor.waiting());
             let mut vf = 0.0;
-            for a in floor.agents() {
-                let e = now.saturating_sub(a.since).as_secs_f64();
-                let p = match a.state {
-                    AgentState::InCall => self.cycle.cond_within(e, h + g).unwrap_or(0.0),
-                    AgentState::WrapUp => self.wrap.cond_within(e, h + g).unwrap_or(0.5),
-                    _ => continue,
-                };
+            let busy = in_call.iter().map(|e| (*e, &self.cycle, &in_call, 0.0));
+            let wraps = wrapping.iter().map(|e| (*e, &self.wrap, &wrapping, 0.5));
+            for (e, dist, cens, unseen) in busy.chain(wraps) {
+                let p = dist.cond_within_censored(e, h + g, cens).unwrap_or(unseen);
                 f += p;
                 vf += p * (1.0 - p);
             }
-            let p = self.res.answer_within(0.0, h);
+            let p = self.res.answer_within_censored(0.0, h, &ringing);
             // largest n with a0 + n p − f + z sqrt(va + vf + n p (1−p)) ≤ 0
             let ok = |n: u32| {
                 let n = f64::from(n);
@@ -235,5 +245,121 @@ mod tests {
         assert!((normal_quantile(0.975) - 1.96).abs() < 1e-3);
         assert!((normal_quantile(0.5)).abs() < 1e-3);
         assert!((normal_quantile(0.025) + 1.96).abs() < 1e-3);
+    }
+}
+
+#[cfg(test)]
+mod behaviour {
+    use super::*;
+    use crate::dialer::{AgentId, CallRef};
+
+    /// A predictor that has seen 100 dials (half answered after 5 s, half failing at
+    /// 3 s) and 20 calls of exactly 100 s each, and a floor of 10 agents all in a call
+    /// for `elapsed` seconds.
+    fn trained(elapsed: u64) -> (Predictive, Floor, Millis) {
+        let mut p = Predictive::new(PredictiveConfig::default());
+        let mut f = Floor::new();
+        let t0 = Millis(0);
+        for c in 0..100 {
+            let call = CallRef(c);
+            let obs = if c % 2 == 0 {
+                Observation::Answered {
+                    call,
+                    ring: Millis(5_000),
+                }
+            } else {
+                Observation::Failed {
+                    call,
+                    ring: Millis(3_000),
+                    cause: crate::dialer::floor::FailCause::Rejected,
+                }
+            };
+            p.observe(t0, &obs, &f);
+        }
+        for i in 0..20u32 {
+            let agent = AgentId(100 + i);
+            p.observe(
+                t0,
+                &Observation::Bridged {
+                    call: CallRef(0),
+                    agent,
+                },
+                &f,
+            );
+            let done = Observation::Agent {
+                agent,
+                state: AgentState::Ready,
+            };
+            p.observe(Millis::from_secs(100), &done, &f);
+        }
+        let now = Millis::from_secs(1_000);
+        for a in 0..10 {
+            let obs = Observation::Agent {
+                agent: AgentId(a),
+                state: AgentState::InCall,
+            };
+            f.apply(now - Millis::from_secs(elapsed), &obs);
+        }
+        (p, f, now)
+    }
+
+    #[test]
+    fn dials_ahead_for_agents_about_to_free_only() {
+        let (mut p, f, now) = trained(99);
+        assert_eq!(f.progressive_need(), 0);
+        let soon = p.calls_to_place(now, &f, Trigger::Tick);
+        assert!(
+            soon >= 5,
+            "10 agents free within 1 s, 50 % answer: dialed {soon}"
+        );
+        let (mut p, f, now) = trained(1);
+        assert_eq!(
+            p.calls_to_place(now, &f, Trigger::Tick),
+            0,
+            "nobody frees for 99 s"
+        );
+    }
+
+    #[test]
+    fn cold_start_is_progressive() {
+        let mut p = Predictive::new(PredictiveConfig::default());
+        let mut f = Floor::new();
+        for a in 0..3 {
+            f.apply(
+                Millis(0),
+                &Observation::Agent {
+                    agent: AgentId(a),
+                    state: AgentState::Ready,
+                },
+            );
+        }
+        assert_eq!(p.calls_to_place(Millis(0), &f, Trigger::Tick), 3);
+    }
+
+    #[test]
+    fn drops_over_budget_tighten_the_bound() {
+        let (mut p, mut f, now) = trained(50);
+        p.calls_to_place(now, &f, Trigger::Tick);
+        let tau0 = p.tau();
+        for _ in 0..100 {
+            f.apply(
+                now,
+                &Observation::Disposition {
+                    agent: AgentId(0),
+                    human: true,
+                },
+            );
+        }
+        p.calls_to_place(now, &f, Trigger::Tick);
+        let tau_under = p.tau();
+        assert!(
+            tau_under > tau0,
+            "under budget loosens: {tau_under} vs {tau0}"
+        );
+        for _ in 0..10 {
+            f.apply(now, &Observation::Dropped { call: CallRef(1) });
+        }
+        p.calls_to_place(now, &f, Trigger::Tick);
+        assert!(p.tau() < tau0, "10 % drops tighten: {} vs {tau0}", p.tau());
     }
 }

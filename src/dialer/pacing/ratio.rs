@@ -43,3 +43,65 @@ impl Pacer for FixedRatio {
         vicidial_make(self.level, floor)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dialer::floor::{AgentState, Observation};
+    use crate::dialer::{AgentId, CallRef};
+
+    #[test]
+    fn places_on_the_2_5_s_loop_and_counts_bridged_calls() {
+        let mut f = Floor::new();
+        let t = Millis(0);
+        for a in 0..4 {
+            f.apply(
+                t,
+                &Observation::Agent {
+                    agent: AgentId(a),
+                    state: AgentState::Ready,
+                },
+            );
+        }
+        let mut r = FixedRatio::new(2.0);
+        assert_eq!(r.calls_to_place(t, &f, Trigger::Event), 0);
+        assert_eq!(r.calls_to_place(t, &f, Trigger::Tick), 8);
+        for c in 0..8 {
+            f.apply(t, &Observation::Dialed { call: CallRef(c) });
+        }
+        // one answered and bridged: it still counts as existing
+        f.apply(
+            t,
+            &Observation::Answered {
+                call: CallRef(0),
+                ring: Millis(1),
+            },
+        );
+        f.apply(
+            t,
+            &Observation::Bridged {
+                call: CallRef(0),
+                agent: AgentId(0),
+            },
+        );
+        f.apply(
+            t,
+            &Observation::Agent {
+                agent: AgentId(0),
+                state: AgentState::InCall,
+            },
+        );
+        assert_eq!(r.calls_to_place(Millis(2_499), &f, Trigger::Tick), 0);
+        assert_eq!(r.calls_to_place(Millis(2_500), &f, Trigger::Tick), 0);
+        // the agent wraps up: its dead call leaves `existing` and the agent leaves `agents`
+        f.apply(
+            t,
+            &Observation::Agent {
+                agent: AgentId(0),
+                state: AgentState::WrapUp,
+            },
+        );
+        assert_eq!(vicidial_make(2.0, &f), 0);
+        assert_eq!(vicidial_make(3.0, &f), 2);
+    }
+}

@@ -49,10 +49,18 @@ impl Durations {
 
     /// P(D ≤ e + h | D > e) from the last `refresh`; `None` when no sample exceeds `e`
     /// (the caller decides what an unseen long duration means).
+    #[cfg(test)]
     pub fn cond_within(&self, elapsed: f64, h: f64) -> Option<f64> {
+        self.cond_within_censored(elapsed, h, &[])
+    }
+
+    /// As [`Self::cond_within`], with right-censored observations (durations still
+    /// running, sorted elapsed times) added to the risk set. Without them the first
+    /// completions of a day are only the short ones and the estimate is far too eager.
+    pub fn cond_within_censored(&self, elapsed: f64, h: f64, censored: &[f64]) -> Option<f64> {
         let s = &self.sorted;
         let i = rank(s, elapsed);
-        let surv = s.len() - i;
+        let surv = s.len() - i + (censored.len() - rank(censored, elapsed));
         if surv == 0 {
             return None;
         }
@@ -101,10 +109,17 @@ impl Resolutions {
     }
 
     /// P(answered within (e, e+h] | unresolved at e).
+    #[cfg(test)]
     pub fn answer_within(&self, elapsed: f64, h: f64) -> f64 {
+        self.answer_within_censored(elapsed, h, &[])
+    }
+
+    /// As [`Self::answer_within`], with calls still ringing (sorted elapsed times) in
+    /// the risk set.
+    pub fn answer_within_censored(&self, elapsed: f64, h: f64, censored: &[f64]) -> f64 {
         let a = &self.all.sorted;
         let i = rank(a, elapsed);
-        let surv = a.len() - i;
+        let surv = a.len() - i + (censored.len() - rank(censored, elapsed));
         if surv == 0 {
             return 0.0;
         }
@@ -136,5 +151,9 @@ mod tests {
         assert_eq!(r.len(), 3);
         assert!((r.answer_within(0.0, 10.0) - 1.0 / 3.0).abs() < 1e-12);
         assert!((r.answer_within(4.0, 10.0) - 0.5).abs() < 1e-12);
+        // two calls still ringing past 4 s join the risk set: 1 answer in 4 at risk
+        assert!((r.answer_within_censored(4.0, 10.0, &[1.0, 6.0, 9.0]) - 0.25).abs() < 1e-12);
+        assert_eq!(d.cond_within_censored(25.0, 10.0, &[26.0]), Some(0.25));
+        assert_eq!(d.cond_within_censored(60.0, 10.0, &[61.0]), Some(0.0));
     }
 }
