@@ -30,6 +30,14 @@ fn opts() -> Opts {
         only: None,
     };
     let args: Vec<String> = std::env::args().collect();
+    // `cargo test --all-targets` runs this binary without `--bench`: a smoke run only
+    // (one small cell, half an hour, one seed each), so the suite stays fast.
+    if !args.iter().any(|a| a == "--bench") {
+        o.hours = Some(0.5);
+        o.seeds = 1;
+        o.train = 1;
+        o.only = Some(vec!["5x30".to_string()]);
+    }
     let mut i = 1;
     while i < args.len() {
         let v = args.get(i + 1).cloned().unwrap_or_default();
