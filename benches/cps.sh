@@ -177,6 +177,11 @@ run_step() {
 }
 
 # ---- ladder ----------------------------------------------------------------------------------
+busy=$(ss -Hlun 2>/dev/null | awk '{print $4}' | grep -E ":($UAC_PORT|$UAS_PORT|$SB_PORT|$KAM_PORT|25199)$")
+if [ -n "$busy" ]; then
+  echo "cps.sh: UDP port(s) already in use: $(echo $busy) (a leftover switch, Kamailio or SIPp?)" >&2
+  exit 2
+fi
 sb_config
 : >"$TMP/results"
 echo "cps.sh: rates [$RATES] cps, ${STEP} s per step, hold ${HOLD_MS} ms, targets [$TARGETS]; raw data in $OUT" >&2

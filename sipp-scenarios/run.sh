@@ -271,7 +271,9 @@ wait_up() {
 }
 
 REASON=
-if [ $MODE = standin ]; then start_standin; else start_switchboard; fi || REASON=${REASON:-cannot start}
+busy=$(ss -Hltun 2>/dev/null | awk '{print $5}' | grep -E ':(25060|25080|2510[1-4]|25111|25199)$' | sort -u)
+[ -n "$busy" ] && REASON="port(s) already in use: $(echo $busy) (a leftover switch or SIPp?)"
+[ -z "$REASON" ] && if [ $MODE = standin ]; then start_standin; else start_switchboard; fi || REASON=${REASON:-cannot start}
 [ -z "$REASON" ] && wait_up 20
 if [ -n "$REASON" ]; then
   echo "switch did not start: $REASON (logs: $ART/)"
