@@ -5,6 +5,7 @@
 //!
 //! * [`sip`] — the signalling core: our own parser/printer (`sip::message`),
 //!   sans-IO transactions (`sip::txn`), transports, dialogs, registrar and digest auth.
+//! * [`dialplan`] — `dialplans/*.toml`: contexts, extensions, conditions; pure `route()`.
 //! * [`config`] — `switchboard.toml`, validated at load with file, line and reason.
 //! * [`runtime`] — wiring: the tokio tasks that drive the sans-IO cores, and the clock
 //!   (the only place that reads "now").
@@ -12,5 +13,12 @@
 //! Imports point down only: `runtime` → `b2bua` → `sip`; `config`, `store` and
 //! `dialplan` sit at the bottom and import none of the others.
 
+pub mod b2bua;
 pub mod config;
+pub mod dialer;
+pub mod dialplan;
+pub mod media;
+pub mod runtime;
 pub mod sip;
+pub mod store;
+pub mod switch;

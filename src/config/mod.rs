@@ -52,6 +52,8 @@ pub struct SipConfig {
     pub t1: Duration,
     pub t2: Duration,
     pub t4: Duration,
+    /// Digest algorithms offered in challenges, most preferred first (RFC 8760 §2.4).
+    pub digest_algorithms: Vec<crate::sip::auth::DigestAlgorithm>,
 }
 
 #[derive(Debug, Clone)]

@@ -8,6 +8,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Deserialize;
+
+use crate::sip::auth::DigestAlgorithm;
 use toml::Spanned;
 
 use super::{
@@ -60,6 +62,15 @@ struct RawSip {
     max_calls: usize,
     #[serde(default)]
     timers: RawTimers,
+    #[serde(default = "default_digest")]
+    digest_algorithms: Vec<Spanned<String>>,
+}
+
+fn default_digest() -> Vec<Spanned<String>> {
+    ["SHA-256", "MD5"]
+        .iter()
+        .map(|a| Spanned::new(0..0, a.to_string()))
+        .collect()
 }
 
 fn default_max_calls() -> usize {
@@ -219,6 +230,31 @@ pub(super) fn parse(file: &str, text: &str) -> Result<Config, Vec<ConfigError>> 
         errors.at(raw.sip.timers.t2_ms.span(), "t2_ms must be at least t1_ms");
     }
 
+    let digest_algorithms: Vec<DigestAlgorithm> = raw
+        .sip
+        .digest_algorithms
+        .iter()
+        .filter_map(|a| match a.get_ref().parse::<DigestAlgorithm>() {
+            Ok(alg) => Some(alg),
+            Err(_) => {
+                errors.at(
+                    a.span(),
+                    format!(
+                        "unknown digest algorithm {:?} (SHA-256, MD5, SHA-256-sess, MD5-sess)",
+                        a.get_ref()
+                    ),
+                );
+                None
+            }
+        })
+        .collect();
+    if raw.sip.digest_algorithms.is_empty() {
+        errors.at(
+            0..0,
+            "[sip] digest_algorithms: at least one algorithm is required",
+        );
+    }
+
     let mut users = HashSet::new();
     let endpoints = raw
         .endpoint
@@ -323,6 +359,7 @@ pub(super) fn parse(file: &str, text: &str) -> Result<Config, Vec<ConfigError>> 
             t1: Duration::from_millis(*raw.sip.timers.t1_ms.get_ref()),
             t2: Duration::from_millis(*raw.sip.timers.t2_ms.get_ref()),
             t4: Duration::from_millis(*raw.sip.timers.t4_ms.get_ref()),
+            digest_algorithms,
         },
         registrar: RegistrarConfig {
             min_expires: raw.registrar.min_expires,
