@@ -145,6 +145,15 @@ cdr_expect() {
   [ "$row" != "$want_status|$want_side" ] && { echo "CDR $row, want $want_status|$want_side"; return 1; }
   return 0
 }
+# b_leg_expect A_CALL_ID B_CALL_ID  the CDR's B leg (cdr_legs) is the dialog the callee saw.
+b_leg_expect() {
+  [ $MODE = standin ] && return 0
+  local legs
+  legs=$(sql "SELECT l.sip_call_id FROM cdr_legs l JOIN cdrs c ON c.id = l.cdr_id WHERE c.call_id = '$1' AND l.role = 'B';")
+  [ -z "$legs" ] && { echo "CDR has no B leg"; return 1; }
+  printf '%s\n' "$legs" | grep -qxF "$2" || { echo "CDR B leg(s) $(echo $legs) != callee's Call-ID $2"; return 1; }
+  return 0
+}
 # b2bua_check NAME USER  the callee must see a Call-ID of its own (new dialog), not the caller's.
 b2bua_check() {
   [ $MODE = standin ] && return 0
@@ -183,7 +192,9 @@ two_party() {
   caller "$name" 60 "$cscen" 2002 -m 1 "$@" || { why $? "$ART/$name.caller"; return 1; }
   wait_bg $upid || { echo "callee: $(why $? "$ART/$name.uas2002")"; return 1; }
   b2bua_check "$name" 2002 || return 1
-  cdr_expect "$(call_id_of "$ART/$name.caller.messages.log")" "$status" "$side"
+  local a_cid; a_cid=$(call_id_of "$ART/$name.caller.messages.log")
+  cdr_expect "$a_cid" "$status" "$side" || return 1
+  b_leg_expect "$a_cid" "$(call_id_of "$ART/$name.uas2002.messages.log")"
 }
 
 t_call_caller_bye() { two_party call_caller_bye call_caller_bye.xml uas_answer.xml 200 caller -d 1000; }
@@ -214,7 +225,9 @@ t_call_trunk() {
   local upid=$BG
   caller call_trunk 30 call_trunk.xml 915551234567 -m 1 -d 500 || { why $? "$ART/call_trunk.caller"; return 1; }
   wait_bg $upid || { echo "carrier: $(why $? "$ART/call_trunk.carrier")"; return 1; }
-  cdr_expect "$(call_id_of "$ART/call_trunk.caller.messages.log")" 200 caller
+  local a_cid; a_cid=$(call_id_of "$ART/call_trunk.caller.messages.log")
+  cdr_expect "$a_cid" 200 caller || return 1
+  b_leg_expect "$a_cid" "$(call_id_of "$ART/call_trunk.carrier.messages.log")"
 }
 
 t_call_concurrent_50() {
