@@ -27,7 +27,8 @@ MODE=switchboard
 
 ALL_TESTS=(register_auth register_auth_tcp register_wrong_password register_refresh_unregister
   call_caller_bye call_callee_bye call_cancel call_busy call_noanswer call_hold_unhold
-  call_unknown_ext call_trunk call_caller_bye_tcp call_concurrent_50)
+  call_unknown_ext call_wrong_password call_trunk call_from_trunk call_caller_bye_tcp
+  call_concurrent_50)
 
 TESTS=()
 for a in "$@"; do
@@ -92,16 +93,17 @@ sipp_bg() {
   BG_PIDS+=("$BG")
   sleep 0.3   # let it bind its port
 }
-# why RC LOGBASE  one-line reason from a SIPp exit code and its error log.
+# why RC LOGBASE  prints a one-line reason from a SIPp exit code and its error log; returns 1.
 why() {
   local rc=$1 base=$2 msg
-  msg=$(grep -v -E 'The following events|Failed to delete FD from epoll' "$base.errors.log" 2>/dev/null \
-        | grep -m1 -o -E '[A-Za-z].{0,150}' || true)
+  msg=$(sed -n 's/^[0-9-]*	[0-9:.]*	[0-9.]*: //p' "$base.errors.log" 2>/dev/null \
+        | grep -v 'Failed to delete FD from epoll' | head -1 | cut -c1-160)
   case $rc in
     124|137) echo "timed out${msg:+: $msg}" ;;
     1) echo "SIPp: call failed${msg:+: $msg}" ;;
     *) echo "SIPp exit $rc${msg:+: $msg}" ;;
   esac
+  return 1   # callers end with `|| why $? ...`: a failed SIPp must fail the test
 }
 # first Call-ID in a SIPp message log
 call_id_of() { grep -m1 -i '^Call-ID:' "$1" 2>/dev/null | sed 's/^[^:]*: *//; s/\r$//'; }
@@ -218,6 +220,25 @@ t_call_unknown_ext() {
   row=$(sql "SELECT sip_status FROM cdrs WHERE call_id = '$cid';")
   [ -n "$row" ] && [ "$row" != 404 ] && { echo "CDR sip_status $row, want 404"; return 1; }
   return 0
+}
+
+t_call_wrong_password() {
+  sipp_fg 20 call_wrong_password caller -sf "$S/call_wrong_password.xml" -inf "$S/csv/ep2003_wrong.csv" \
+    -s 2002 -auth_uri "2002@$DOMAIN" "$SW" -p 25103 -m 1 || why $? "$ART/call_wrong_password.caller"
+}
+
+# the carrier (a trunk inbound source, no auth) calls DID 15550001; from-trunk rings 2002
+t_call_from_trunk() {
+  local name=call_from_trunk
+  callee $name 40 2002 uas_answer.xml -m 1 -recv_timeout 30000 || { why $? "$ART/$name.reg2002"; return 1; }
+  local upid=$BG
+  sipp_fg 30 $name caller -sf "$S/bench_uac.xml" -s 15550001 "$SW" -p 25080 -m 1 -d 500 \
+    || { why $? "$ART/$name.caller"; return 1; }
+  wait_bg $upid || { echo "callee: $(why $? "$ART/$name.uas2002")"; return 1; }
+  b2bua_check $name 2002 || return 1
+  local a_cid; a_cid=$(call_id_of "$ART/$name.caller.messages.log")
+  cdr_expect "$a_cid" 200 caller || return 1
+  b_leg_expect "$a_cid" "$(call_id_of "$ART/$name.uas2002.messages.log")"
 }
 
 t_call_trunk() {
