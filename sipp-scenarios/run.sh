@@ -163,6 +163,9 @@ b2bua_check() {
   a=$(call_id_of "$ART/$1.caller.messages.log"); b=$(call_id_of "$ART/$1.uas$2.messages.log")
   [ -z "$b" ] && { echo "callee saw no INVITE"; return 1; }
   [ "$a" = "$b" ] && { echo "B leg reuses the caller's Call-ID $a"; return 1; }
+  # topology hiding: the caller's dialog targets the switch, never the callee's own Contact
+  grep -q -i '^Contact:.*@127\.0\.0\.1:'"$((23100 + $2))" "$ART/$1.caller.messages.log" \
+    && { echo "the caller saw the callee's Contact (127.0.0.1:$((23100 + $2)))"; return 1; }
   return 0
 }
 
@@ -199,7 +202,11 @@ two_party() {
   b_leg_expect "$a_cid" "$(call_id_of "$ART/$name.uas2002.messages.log")"
 }
 
-t_call_caller_bye() { two_party call_caller_bye call_caller_bye.xml uas_answer.xml 200 caller -d 1000; }
+t_call_caller_bye() {
+  two_party call_caller_bye call_caller_bye.xml uas_answer.xml 200 caller -d 1000 || return 1
+  # RFC 3261 16.2/17.2.1: the switch answers the (authenticated) INVITE with 100 Trying itself
+  grep -q '^SIP/2.0 100 ' "$ART/call_caller_bye.caller.messages.log" || { echo "no 100 Trying"; return 1; }
+}
 t_call_callee_bye() { two_party call_callee_bye call_callee_bye.xml uas_answer_bye.xml 200 callee; }
 t_call_cancel() { two_party call_cancel call_cancel.xml uas_ring_forever.xml 487 caller; }
 t_call_busy() { two_party call_busy call_busy.xml uas_busy.xml 486 callee; }
