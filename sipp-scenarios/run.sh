@@ -28,7 +28,7 @@ MODE=switchboard
 ALL_TESTS=(register_auth register_auth_tcp register_wrong_password register_refresh_unregister
   call_caller_bye call_callee_bye call_cancel call_busy call_noanswer call_hold_unhold
   call_unknown_ext call_wrong_password call_trunk call_from_trunk call_caller_bye_tcp
-  call_concurrent_50)
+  call_tcp_callee call_concurrent_50)
 
 TESTS=()
 for a in "$@"; do
@@ -215,6 +215,23 @@ t_call_hold_unhold() { two_party call_hold_unhold call_hold_unhold.xml uas_hold.
 
 t_call_caller_bye_tcp() {
   two_party call_caller_bye_tcp call_caller_bye.xml uas_answer.xml 200 caller -d 500 -t t1
+}
+
+# the callee registers over TCP with ;transport=tcp and listens on TCP: the B leg must use TCP
+t_call_tcp_callee() {
+  local name=call_tcp_callee
+  sipp_fg 15 $name reg2002 -t t1 -sf "$S/register_auth_tcp.xml" -inf "$S/csv/ep2002.csv" \
+    -auth_uri "$DOMAIN" "$SW" -p 25102 -m 1 || { why $? "$ART/$name.reg2002"; return 1; }
+  sipp_bg 40 $name uas2002 -t t1 -sf "$S/uas_answer_tcp.xml" -inf "$S/csv/ep2002.csv" -p 25102 -m 1 \
+    -recv_timeout 30000
+  local upid=$BG
+  caller $name 30 call_caller_bye.xml 2002 -m 1 -d 500 || { why $? "$ART/$name.caller"; return 1; }
+  wait_bg $upid || { echo "callee: $(why $? "$ART/$name.uas2002")"; return 1; }
+  b2bua_check $name 2002 || return 1
+  local a_cid; a_cid=$(call_id_of "$ART/$name.caller.messages.log")
+  cdr_expect "$a_cid" 200 caller || return 1
+  # re-register 2002 over UDP so later tests reach it on UDP again
+  register 2002 $name || why $? "$ART/$name.reg2002"
 }
 
 t_call_unknown_ext() {
