@@ -56,7 +56,8 @@ cleanup() {
     kill -9 "$SWITCH_PID" 2>/dev/null
   fi
   wait 2>/dev/null
-  [ -f "$DB" ] && cp "$DB" "$ART/sb.db" 2>/dev/null
+  # .backup folds in the WAL (a plain cp of sb.db can miss the last commits)
+  [ -f "$DB" ] && { sqlite3 "$DB" ".backup '$ART/sb.db'" 2>/dev/null || cp "$DB"* "$ART/" 2>/dev/null; }
   [ -z "${KEEP_TMP:-}" ] && rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -230,7 +231,9 @@ t_call_tcp_callee() {
   b2bua_check $name 2002 || return 1
   local a_cid; a_cid=$(call_id_of "$ART/$name.caller.messages.log")
   cdr_expect "$a_cid" 200 caller || return 1
-  # re-register 2002 over UDP so later tests reach it on UDP again
+  # drop the TCP binding (Contact: *) and re-register 2002 over UDP for the later tests
+  sipp_fg 15 $name unreg2002 -sf "$S/unregister_all.xml" -inf "$S/csv/ep2002.csv" -auth_uri "$DOMAIN" \
+    "$SW" -p 25102 -m 1 || { why $? "$ART/$name.unreg2002"; return 1; }
   register 2002 $name || why $? "$ART/$name.reg2002"
 }
 
