@@ -221,6 +221,10 @@ t_call_caller_bye_tcp() {
 # the callee registers over TCP with ;transport=tcp and listens on TCP: the B leg must use TCP
 t_call_tcp_callee() {
   local name=call_tcp_callee
+  # only the TCP binding may exist, or the switch also forks to the UDP one (same port, nobody
+  # listening) and retransmits that INVITE until Timer B, into the next test's UAS
+  sipp_fg 15 $name unreg2002 -sf "$S/unregister_all.xml" -inf "$S/csv/ep2002.csv" -auth_uri "$DOMAIN" \
+    "$SW" -p 25102 -m 1 || { why $? "$ART/$name.unreg2002"; return 1; }
   sipp_fg 15 $name reg2002 -t t1 -sf "$S/register_auth_tcp.xml" -inf "$S/csv/ep2002.csv" \
     -auth_uri "$DOMAIN" "$SW" -p 25102 -m 1 || { why $? "$ART/$name.reg2002"; return 1; }
   sipp_bg 40 $name uas2002 -t t1 -sf "$S/uas_answer_tcp.xml" -inf "$S/csv/ep2002.csv" -p 25102 -m 1 \
@@ -232,8 +236,8 @@ t_call_tcp_callee() {
   local a_cid; a_cid=$(call_id_of "$ART/$name.caller.messages.log")
   cdr_expect "$a_cid" 200 caller || return 1
   # drop the TCP binding (Contact: *) and re-register 2002 over UDP for the later tests
-  sipp_fg 15 $name unreg2002 -sf "$S/unregister_all.xml" -inf "$S/csv/ep2002.csv" -auth_uri "$DOMAIN" \
-    "$SW" -p 25102 -m 1 || { why $? "$ART/$name.unreg2002"; return 1; }
+  sipp_fg 15 $name unreg2002b -sf "$S/unregister_all.xml" -inf "$S/csv/ep2002.csv" -auth_uri "$DOMAIN" \
+    "$SW" -p 25102 -m 1 || { why $? "$ART/$name.unreg2002b"; return 1; }
   register 2002 $name || why $? "$ART/$name.reg2002"
 }
 
