@@ -194,3 +194,12 @@ fn star_codes_are_agent_actions() {
         assert_eq!(r.context, "agent-codes", "found through the include");
     }
 }
+
+#[test]
+fn demo_plan_serializes_for_the_api() {
+    let json = serde_json::to_value(plan()).expect("serializes");
+    let s = &json["contexts"]["ivr-main"]["extensions"][0];
+    assert_eq!(s["matcher"], "s");
+    assert_eq!(s["when"][0]["time"]["tz"], "Europe/London");
+    assert_eq!(s["when"][0]["time"]["weekdays"], "mon-fri");
+}

@@ -92,7 +92,7 @@ async fn call(ports: std::ops::RangeInclusive<u16>, relatch: RelatchPolicy) -> C
 
 #[tokio::test]
 async fn payload_sequence_and_timestamp_arrive_intact_both_ways() {
-    let c = call(42000..=42009, RelatchPolicy::Never).await;
+    let c = call(22000..=22009, RelatchPolicy::Never).await;
     for i in 0..20u16 {
         let p = rtp(0, 1000 + i, 160 * u32::from(i), 0xaaaa, &[i as u8; 160]);
         c.a.send_to(&p, c.ep_a.rtp).await.unwrap();
@@ -123,7 +123,7 @@ async fn payload_sequence_and_timestamp_arrive_intact_both_ways() {
 
 #[tokio::test]
 async fn latching_follows_the_real_source_not_the_sdp_port() {
-    let engine = engine(42010..=42019, RelatchPolicy::Never);
+    let engine = engine(22010..=22019, RelatchPolicy::Never);
     let id = MediaCallId::from("nat");
     let (sdp_port, real_a, b) = (phone().await, phone().await, phone().await);
     let ep_a = engine.offer(&id, Leg::A, Some(addr(&sdp_port))).unwrap();
@@ -146,7 +146,7 @@ async fn latching_follows_the_real_source_not_the_sdp_port() {
 
 #[tokio::test]
 async fn strangers_are_dropped_and_counted() {
-    let c = call(42020..=42029, RelatchPolicy::Never).await;
+    let c = call(22020..=22029, RelatchPolicy::Never).await;
     c.a.send_to(&rtp(0, 1, 0, 1, b"a"), c.ep_a.rtp)
         .await
         .unwrap();
@@ -170,7 +170,7 @@ async fn strangers_are_dropped_and_counted() {
 
 #[tokio::test]
 async fn a_persistent_new_source_takes_over_under_relatch_policy() {
-    let c = call(42030..=42039, RelatchPolicy::AfterConsecutive(3)).await;
+    let c = call(22030..=22039, RelatchPolicy::AfterConsecutive(3)).await;
     c.a.send_to(&rtp(0, 1, 0, 1, b"a"), c.ep_a.rtp)
         .await
         .unwrap();
@@ -199,7 +199,7 @@ async fn a_persistent_new_source_takes_over_under_relatch_policy() {
 
 #[tokio::test]
 async fn hold_stops_the_held_direction_and_resumes() {
-    let c = call(42040..=42049, RelatchPolicy::Never).await;
+    let c = call(22040..=22049, RelatchPolicy::Never).await;
     // A puts B on hold: A's re-INVITE says sendonly (music on hold may flow A→B)
     c.engine
         .update(&c.id, Leg::A, None, Direction::SendOnly)
@@ -240,7 +240,7 @@ async fn hold_stops_the_held_direction_and_resumes() {
 
 #[tokio::test]
 async fn dtmf_packets_make_one_event_and_the_payload_type_is_remapped() {
-    let engine = engine(42050..=42059, RelatchPolicy::Never);
+    let engine = engine(22050..=22059, RelatchPolicy::Never);
     let id = MediaCallId::from("dtmf");
     let (a, b) = (phone().await, phone().await);
     let media = |sock: &UdpSocket, pt| RemoteMedia {
@@ -317,7 +317,7 @@ async fn dtmf_packets_make_one_event_and_the_payload_type_is_remapped() {
 
 #[tokio::test]
 async fn delete_releases_ports_and_exhaustion_is_503() {
-    let engine = engine(42060..=42063, RelatchPolicy::Never); // two pairs
+    let engine = engine(22060..=22063, RelatchPolicy::Never); // two pairs
     let id = MediaCallId::from("d");
     assert_eq!(engine.ports_available(), 2);
     let ep = engine.offer(&id, Leg::A, None).unwrap();
@@ -350,7 +350,7 @@ async fn delete_releases_ports_and_exhaustion_is_503() {
 
 #[tokio::test]
 async fn commands_on_unknown_calls_and_legs_fail() {
-    let engine = engine(42064..=42067, RelatchPolicy::Never);
+    let engine = engine(22064..=22067, RelatchPolicy::Never);
     let id = MediaCallId::from("u");
     assert!(matches!(
         engine.answer(&id, Leg::B, None),
@@ -371,7 +371,7 @@ async fn commands_on_unknown_calls_and_legs_fail() {
 
 #[tokio::test]
 async fn stats_count_packets_and_detect_a_gap_as_loss() {
-    let c = call(42070..=42079, RelatchPolicy::Never).await;
+    let c = call(22070..=22079, RelatchPolicy::Never).await;
     let mut sent = 0;
     for seq in (1..=10u16).filter(|s| *s != 5 && *s != 6) {
         c.a.send_to(&rtp(0, seq, 160 * u32::from(seq), 9, &[0; 160]), c.ep_a.rtp)
@@ -397,7 +397,7 @@ async fn stats_count_packets_and_detect_a_gap_as_loss() {
 
 #[tokio::test]
 async fn rtcp_goes_to_the_rtcp_address_or_muxed() {
-    let engine = engine(42080..=42089, RelatchPolicy::Never);
+    let engine = engine(22080..=22089, RelatchPolicy::Never);
     let id = MediaCallId::from("rtcp");
     let (a, a_rtcp, b, b_rtcp) = (phone().await, phone().await, phone().await, phone().await);
     let ep_a = engine
@@ -455,7 +455,7 @@ async fn rtcp_goes_to_the_rtcp_address_or_muxed() {
 
 #[tokio::test]
 async fn silence_after_answer_raises_a_media_timeout() {
-    let mut config = MediaConfig::new("127.0.0.1".parse().unwrap(), 42090..=42099);
+    let mut config = MediaConfig::new("127.0.0.1".parse().unwrap(), 22090..=22099);
     config.media_timeout = Duration::from_millis(100);
     let engine = MediaEngine::new(config).unwrap();
     let id = MediaCallId::from("quiet");
@@ -477,7 +477,7 @@ async fn silence_after_answer_raises_a_media_timeout() {
 
 #[tokio::test]
 async fn malformed_packets_are_dropped_without_latching() {
-    let c = call(42100..=42109, RelatchPolicy::Never).await;
+    let c = call(22100..=22109, RelatchPolicy::Never).await;
     let junk = phone().await;
     junk.send_to(b"not rtp", c.ep_a.rtp).await.unwrap();
     until(|| c.engine.stats(&c.id).unwrap().leg(Leg::A).dropped_malformed == 1).await;
@@ -487,4 +487,130 @@ async fn malformed_packets_are_dropped_without_latching() {
         .unwrap();
     assert_eq!(recv(&c.b).await.0, rtp(0, 1, 0, 1, b"ok"));
     assert!(nothing_queued(&c.b));
+}
+
+#[tokio::test]
+async fn ipv6_loopback_relays_too() {
+    let engine = MediaEngine::new(MediaConfig::new("::1".parse().unwrap(), 22110..=22119)).unwrap();
+    let id = MediaCallId::from("v6");
+    let a = UdpSocket::bind("[::1]:0").await.unwrap();
+    let b = UdpSocket::bind("[::1]:0").await.unwrap();
+    let ep_a = engine.offer(&id, Leg::A, Some(addr(&a))).unwrap();
+    let ep_b = engine.offer(&id, Leg::B, Some(addr(&b))).unwrap();
+    assert!(ep_a.rtp.is_ipv6());
+    a.send_to(&rtp(0, 1, 0, 1, b"six"), ep_a.rtp).await.unwrap();
+    assert_eq!(recv(&b).await, (rtp(0, 1, 0, 1, b"six"), ep_b.rtp));
+}
+
+#[tokio::test]
+async fn media_before_the_other_leg_exists_is_dropped_and_counted() {
+    let engine = engine(22120..=22129, RelatchPolicy::Never);
+    let id = MediaCallId::from("early");
+    let a = phone().await;
+    let ep_a = engine.offer(&id, Leg::A, Some(addr(&a))).unwrap();
+    a.send_to(&rtp(0, 1, 0, 1, b"early"), ep_a.rtp)
+        .await
+        .unwrap();
+    until(|| engine.stats(&id).unwrap().leg(Leg::A).dropped_no_peer == 1).await;
+    // B prepared but not answered yet: no address to send to
+    engine.offer(&id, Leg::B, None).unwrap();
+    a.send_to(&rtp(0, 2, 160, 1, b"ring"), ep_a.rtp)
+        .await
+        .unwrap();
+    until(|| engine.stats(&id).unwrap().leg(Leg::A).dropped_no_peer == 2).await;
+    let b = phone().await;
+    let ep_b = engine.answer(&id, Leg::B, Some(addr(&b))).unwrap();
+    a.send_to(&rtp(0, 3, 320, 1, b"talk"), ep_a.rtp)
+        .await
+        .unwrap();
+    assert_eq!(recv(&b).await, (rtp(0, 3, 320, 1, b"talk"), ep_b.rtp));
+}
+
+#[tokio::test]
+async fn old_style_hold_from_sdp_stops_media_to_the_holder() {
+    use switchboard::sip::sdp::SessionDescription;
+    let c = call(22130..=22139, RelatchPolicy::Never).await;
+    c.a.send_to(&rtp(0, 1, 0, 1, b"a"), c.ep_a.rtp)
+        .await
+        .unwrap();
+    recv(&c.b).await;
+    // A re-INVITEs with c=0.0.0.0 (RFC 2543 hold)
+    let hold = b"v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 0.0.0.0\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\n";
+    let media = RemoteMedia::from_sdp(&SessionDescription::parse(hold).unwrap(), 0).unwrap();
+    assert_eq!(
+        (media.rtp, media.direction, media.telephone_event),
+        (None, Direction::SendOnly, Some(101))
+    );
+    c.engine.update_media(&c.id, Leg::A, media).unwrap();
+    c.b.send_to(&rtp(0, 1, 0, 2, b"b"), c.ep_b.rtp)
+        .await
+        .unwrap();
+    until(|| c.engine.stats(&c.id).unwrap().leg(Leg::B).dropped_hold == 1).await;
+    assert!(nothing_queued(&c.a));
+    // A's latched address survived the hold: unhold without a new address resumes to it
+    c.engine
+        .update(&c.id, Leg::A, None, Direction::SendRecv)
+        .unwrap();
+    c.b.send_to(&rtp(0, 2, 160, 2, b"b2"), c.ep_b.rtp)
+        .await
+        .unwrap();
+    assert_eq!(recv(&c.a).await.0, rtp(0, 2, 160, 2, b"b2"));
+}
+
+#[test]
+fn remote_media_reads_what_the_relay_needs_from_sdp() {
+    use switchboard::sip::sdp::SessionDescription;
+    let sdp = b"v=0\r\no=- 1 1 IN IP4 10.0.0.5\r\ns=-\r\nc=IN IP4 10.0.0.5\r\nt=0 0\r\nm=audio 10470 RTP/AVP 111 126\r\na=rtpmap:111 opus/48000/2\r\na=rtpmap:126 telephone-event/8000\r\na=rtcp:10480\r\na=recvonly\r\n";
+    let m = RemoteMedia::from_sdp(&SessionDescription::parse(sdp).unwrap(), 0).unwrap();
+    assert_eq!(m.rtp, Some("10.0.0.5:10470".parse().unwrap()));
+    assert_eq!(m.rtcp, Some("10.0.0.5:10480".parse().unwrap()));
+    assert_eq!(
+        (m.clock_rate, m.telephone_event, m.telephone_event_rate),
+        (48000, Some(126), 8000)
+    );
+    assert_eq!((m.direction, m.rtcp_mux), (Direction::RecvOnly, false));
+}
+
+#[test]
+fn telephone_event_at_the_codec_rate_is_chosen_and_no_runtime_is_an_error() {
+    use switchboard::sip::sdp::SessionDescription;
+    let sdp = b"v=0\r\no=- 1 1 IN IP4 10.0.0.5\r\ns=-\r\nc=IN IP4 10.0.0.5\r\nt=0 0\r\nm=audio 7078 RTP/AVP 0 101 100\r\na=rtpmap:101 telephone-event/48000\r\na=rtpmap:100 telephone-event/8000\r\n";
+    let m = RemoteMedia::from_sdp(&SessionDescription::parse(sdp).unwrap(), 0).unwrap();
+    assert_eq!(
+        (m.clock_rate, m.telephone_event, m.telephone_event_rate),
+        (8000, Some(100), 8000)
+    );
+
+    let engine = engine(22140..=22149, RelatchPolicy::Never);
+    let err = engine
+        .offer(&MediaCallId::from("x"), Leg::A, None)
+        .unwrap_err();
+    assert!(matches!(err, MediaError::NoRuntime), "{err}");
+    assert_eq!((engine.calls(), engine.ports_available()), (0, 5));
+}
+
+#[tokio::test]
+async fn on_hold_the_hold_timeout_applies_instead() {
+    let mut config = MediaConfig::new("127.0.0.1".parse().unwrap(), 22150..=22159);
+    config.media_timeout = Duration::from_secs(600);
+    config.hold_timeout = Some(Duration::from_millis(50));
+    let engine = MediaEngine::new(config).unwrap();
+    let id = MediaCallId::from("held");
+    let (a, b) = (phone().await, phone().await);
+    engine.offer(&id, Leg::A, Some(addr(&a))).unwrap();
+    engine.offer(&id, Leg::B, Some(addr(&b))).unwrap();
+    let mut events = engine.take_events(&id).unwrap();
+    let held_at = Instant::now();
+    engine
+        .update(&id, Leg::A, None, Direction::SendOnly)
+        .unwrap();
+    let ev = tokio::time::timeout(WAIT, events.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        matches!(ev, MediaEvent::Timeout { idle } if idle >= Duration::from_millis(50)),
+        "{ev:?}"
+    );
+    assert!(held_at.elapsed() >= Duration::from_millis(50));
 }

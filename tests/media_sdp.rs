@@ -139,6 +139,16 @@ fn real_phone_bodies_round_trip_byte_exact() {
 }
 
 #[test]
+fn trailing_blank_line_and_missing_final_newline_round_trip() {
+    let mut body = baresip();
+    body.extend_from_slice(b"\r\n");
+    let sdp = SessionDescription::parse(&body).unwrap();
+    assert_eq!(sdp.to_bytes(), body);
+    let body = b"v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0".to_vec();
+    assert_eq!(SessionDescription::parse(&body).unwrap().to_bytes(), body);
+}
+
+#[test]
 fn odd_spacing_survives_when_untouched() {
     let body = crlf(&[
         "v=0",

@@ -36,7 +36,9 @@ else
     as_pg() { "$@"; }
 fi
 
-tmp="$(mktemp -d "${TMPDIR:-/tmp}/switchboard-pg.XXXXXX")"
+# Always under /tmp: the postgres user must reach it (a root TMPDIR may be private) and the
+# Unix socket path inside it must stay under 108 bytes.
+tmp="$(mktemp -d /tmp/switchboard-pg.XXXXXX)"
 if [ "$(id -u)" -eq 0 ]; then chown postgres: "$tmp"; fi
 data="$tmp/data"
 log="$tmp/server.log"

@@ -780,3 +780,21 @@ fn duplicate_contact_in_one_request_counts_once() {
         "the last one wins"
     );
 }
+
+#[test]
+fn our_default_below_the_minimum_is_raised_not_refused() {
+    let c = clock();
+    let r = Registrar::new();
+    let p = RegistrarPolicy {
+        default_expires: 30,
+        ..policy()
+    };
+    let got = r
+        .register(
+            c.at(0),
+            req("c1", 1, None, vec![contact("sip:a@10.0.0.1")]),
+            &p,
+        )
+        .unwrap();
+    assert_eq!(got[0].expires_in(c.at(0)), 60);
+}

@@ -40,9 +40,10 @@ impl TestDb {
             return None;
         };
         sqlx::any::install_default_drivers();
+        // PostgreSQL names are at most 63 bytes.
         let name = format!(
             "sb_{}_{}",
-            test,
+            &test[..test.len().min(24)],
             CallRecordId::generate(0).as_str().to_ascii_lowercase()
         );
         let mut admin = AnyConnection::connect(&base).await.expect("connect to PG");
@@ -126,7 +127,33 @@ both_backends!(
     queries_filter_and_page_newest_first,
     migrations_are_idempotent,
     duplicates_are_refused_and_change_nothing,
+    concurrent_calls_all_land,
+    concurrent_opens_migrate_once,
+    restart_clock_behind_start_gives_zero_duration,
+    restart_closes_only_this_nodes_calls,
+    batch_is_all_or_nothing,
 );
+
+async fn batch_is_all_or_nothing(db: &TestDb) {
+    let store = db.open().await;
+    let a = start("batch-a", "cid-a", "alice", "100", T0);
+    let b = start("batch-b", "cid-b", "bob", "101", T0 + 10);
+    // A start and its end in the same batch, plus a call that stays in flight.
+    store
+        .record_batch(&[a.clone(), b.clone()], &[answered_cdr(&a, 1_000)])
+        .await
+        .expect("batch");
+    assert_eq!(store.cdr_count().await.expect("count"), 1);
+    assert_eq!(store.in_flight_count().await.expect("in flight"), 1);
+    // A batch holding a duplicate rolls back whole: b's CDR is not stored either.
+    let err = store
+        .record_batch(&[], &[answered_cdr(&b, 2_000), answered_cdr(&a, 1_000)])
+        .await
+        .expect_err("duplicate CDR in the batch");
+    assert!(matches!(err, StoreError::DuplicateCdr(_)), "{err}");
+    assert_eq!(store.cdr_count().await.expect("count"), 1);
+    assert_eq!(store.in_flight_count().await.expect("in flight"), 1);
+}
 
 fn start(id: &str, call_id: &str, caller: &str, callee: &str, at: i64) -> CallStart {
     CallStart {
@@ -217,6 +244,8 @@ async fn ended_call_is_stored_with_its_legs(db: &TestDb) {
     assert_eq!(got[0].legs.len(), 3);
     assert_eq!(reader.in_flight_count().await.expect("count"), 0);
     assert_eq!(reader.cdr_count().await.expect("count"), 1);
+    assert_eq!(reader.cdr(&cdr.id).await.expect("cdr"), Some(cdr.clone()));
+    assert_eq!(reader.cdr(&"no-such-id".into()).await.expect("cdr"), None);
     // Nothing left to close: the in-flight row went with the CDR's transaction.
     assert_eq!(
         reader
@@ -310,6 +339,54 @@ async fn restart_closes_in_flight_calls(db: &TestDb) {
         third_run.cdrs(&CdrQuery::default()).await.expect("cdrs"),
         all
     );
+}
+
+async fn restart_clock_behind_start_gives_zero_duration(db: &TestDb) {
+    let store = db.open().await;
+    let call = start("skewed", "cid-skew", "alice", "100", T0 + 5_000);
+    store.call_started(&call).await.expect("call_started");
+    // The restarted node's clock reads earlier than the call's start (another node's clock,
+    // or a clock step): the CDR must not get a negative duration.
+    assert_eq!(
+        store.close_in_flight("restart", T0).await.expect("close"),
+        1
+    );
+    let cdrs = store.cdrs(&CdrQuery::default()).await.expect("cdrs");
+    assert_eq!(cdrs.len(), 1);
+    assert_eq!(cdrs[0].ended_at_ms, T0 + 5_000);
+    assert_eq!(cdrs[0].duration_ms, 0);
+}
+
+async fn restart_closes_only_this_nodes_calls(db: &TestDb) {
+    // Two nodes share the database; node "a" restarts while node "b" has a live call.
+    let node_a = db.open().await.with_node("a");
+    let node_b = db.open().await.with_node("b");
+    assert_eq!(node_b.node(), "b");
+    let on_a = start("on-a", "cid-a", "alice", "100", T0);
+    let on_b = start("on-b", "cid-b", "bob", "200", T0 + 1);
+    node_a.call_started(&on_a).await.expect("call_started a");
+    node_b.call_started(&on_b).await.expect("call_started b");
+    drop(node_a);
+
+    let node_a = db.open().await.with_node("a");
+    assert_eq!(
+        node_a
+            .close_in_flight("restart", T0 + 10_000)
+            .await
+            .expect("close"),
+        1
+    );
+    let cdrs = node_a.cdrs(&CdrQuery::default()).await.expect("cdrs");
+    assert_eq!(cdrs.len(), 1);
+    assert_eq!(cdrs[0].id, on_a.id);
+    // Node b's call is still live, and it ends normally.
+    assert_eq!(node_b.in_flight_count().await.expect("count"), 1);
+    node_b
+        .call_ended(&answered_cdr(&on_b, 20_000))
+        .await
+        .expect("call_ended b");
+    assert_eq!(node_b.in_flight_count().await.expect("count"), 0);
+    assert_eq!(node_b.cdr_count().await.expect("count"), 2);
 }
 
 async fn queries_filter_and_page_newest_first(db: &TestDb) {
@@ -470,6 +547,57 @@ async fn duplicates_are_refused_and_change_nothing(db: &TestDb) {
     assert_eq!(store.in_flight_count().await.expect("count"), 1);
 }
 
+async fn concurrent_calls_all_land(db: &TestDb) {
+    const CALLS: usize = 64;
+    let store = db.open().await;
+    // Every call starts and ends on its own task: the pool's connections contend for the
+    // write lock (SQLite) or rows (PostgreSQL); none may fail or be lost.
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 0..CALLS {
+        let store = store.clone();
+        tasks.spawn(async move {
+            let at = T0 + n as i64;
+            let id = CallRecordId::generate(at);
+            let call = start(id.as_str(), &format!("cid-{n}"), "alice", "100", at);
+            store.call_started(&call).await?;
+            if n % 4 != 0 {
+                store.call_ended(&answered_cdr(&call, 1_000)).await?;
+            }
+            Ok::<_, StoreError>(())
+        });
+    }
+    while let Some(joined) = tasks.join_next().await {
+        joined.expect("task").expect("store call");
+    }
+    let ended = CALLS - CALLS / 4;
+    assert_eq!(store.cdr_count().await.expect("count"), ended as u64);
+    assert_eq!(
+        store.in_flight_count().await.expect("count"),
+        (CALLS / 4) as u64
+    );
+    let page = CdrQuery {
+        limit: Some(CdrQuery::MAX_LIMIT),
+        ..CdrQuery::default()
+    };
+    let cdrs = store.cdrs(&page).await.expect("cdrs");
+    assert_eq!(cdrs.len(), ended);
+    assert!(cdrs.iter().all(|c| c.legs.len() == 3));
+    assert!(cdrs
+        .windows(2)
+        .all(|w| w[0].started_at_ms > w[1].started_at_ms));
+}
+
+async fn concurrent_opens_migrate_once(db: &TestDb) {
+    // Two nodes (or a CLI command beside a running switch) opening a fresh database at once.
+    let (a, b) = tokio::join!(Store::open(&db.url), Store::open(&db.url));
+    let (a, b) = (a.expect("first open"), b.expect("second open"));
+    let call = start("both", "cid-both", "alice", "100", T0);
+    a.call_ended(&answered_cdr(&call, 1_000))
+        .await
+        .expect("call_ended");
+    assert_eq!(b.cdr_count().await.expect("count"), 1);
+}
+
 #[tokio::test]
 async fn sqlite_file_is_created_in_wal_mode() {
     let db = TestDb::sqlite();
@@ -530,6 +658,40 @@ async fn bad_urls_are_refused() {
         Store::open(&url).await,
         Err(StoreError::CreateDir { .. })
     ));
+}
+
+#[tokio::test]
+async fn edited_migration_is_refused_and_garbage_file_is_an_error() {
+    let db = TestDb::sqlite();
+    drop(db.open().await);
+    // Pretend the applied migration 1 differs from the one in this build.
+    let mut conn = AnyConnection::connect(&db.url).await.expect("connect");
+    sqlx::query("UPDATE _sqlx_migrations SET checksum = X'00' WHERE version = 1")
+        .execute(&mut conn)
+        .await
+        .expect("tamper");
+    conn.close().await.expect("close");
+    let err = Store::open(&db.url).await.expect_err("mismatch");
+    assert!(
+        matches!(
+            err,
+            StoreError::Migrate(sqlx::migrate::MigrateError::VersionMismatch(1))
+        ),
+        "{err}"
+    );
+
+    // A file that is not an SQLite database.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("not-a-db.sqlite");
+    std::fs::write(&file, vec![b'x'; 4096]).expect("write");
+    let err = Store::open(&format!("sqlite://{}", file.display()))
+        .await
+        .expect_err("garbage file");
+    // SQLite's own complaint, at once — not the pool's timeout after retrying for 30 s.
+    assert!(
+        matches!(&err, StoreError::Database(sqlx::Error::Database(e)) if e.message().contains("not a database")),
+        "{err}"
+    );
 }
 
 #[test]

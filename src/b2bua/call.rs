@@ -22,6 +22,7 @@ use super::{CallIo, CallKey, Side};
 use crate::sip::dialog::{
     cancel_for, contact_uri_of_request, contact_uri_of_response, new_request, Dialog, LocalContact,
 };
+use crate::sip::dialog_auth::answer_challenge;
 use crate::sip::layer::{ClientTsxId, Peer, ServerTsxId};
 use crate::sip::message::{reason_phrase, HasHeaders, HeaderName, Method, Request, Response, Uri};
 use crate::store::{HangupSide, LegRole};
@@ -35,6 +36,8 @@ pub struct Target {
     pub peer: Peer,
     /// To header URI (the dialled identity).
     pub to: Uri,
+    /// Digest credentials for a carrier that challenges our INVITE (username, password).
+    pub credentials: Option<(String, String)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,6 +57,8 @@ struct Fork {
     cancel_wanted: bool,
     cancel_sent: bool,
     early: Option<Dialog>,
+    /// We already answered one challenge on this fork (a second one is a failure).
+    authenticated: bool,
 }
 
 /// A relayed in-dialog request waiting for its response.
@@ -144,6 +149,7 @@ impl Call {
                 cancel_wanted: false,
                 cancel_sent: false,
                 early: None,
+                authenticated: false,
             });
         }
         Call {
@@ -228,9 +234,29 @@ impl Call {
         }
         if (200..300).contains(&status) {
             self.on_fork_answer(io, i, resp);
-        } else {
+        } else if !self.retry_with_credentials(io, i, &resp) {
             self.fork_failed(io, i, status);
         }
+    }
+
+    /// A carrier challenged our INVITE: send it again with credentials (once).
+    fn retry_with_credentials(&mut self, io: &mut CallIo<'_>, i: usize, resp: &Response) -> bool {
+        let fork = &mut self.forks[i];
+        let Some((user, pass)) = fork.target.credentials.as_ref() else {
+            return false;
+        };
+        if fork.authenticated || fork.cancel_wanted || self.state != CallState::Ringing {
+            return false;
+        }
+        let Some(retry) = answer_challenge(&fork.invite, resp, user, pass) else {
+            return false;
+        };
+        fork.authenticated = true;
+        fork.tsx = io
+            .layer
+            .send_request(io.now.at, retry.clone(), fork.target.peer, self.key.0);
+        fork.invite = retry;
+        true
     }
 
     fn on_fork_answer(&mut self, io: &mut CallIo<'_>, i: usize, resp: Response) {

@@ -19,6 +19,8 @@
 //! * `transfer` re-routes the call to `exten` in `context` when it is reached at run time
 //!   (after earlier actions such as an answered `dial` have finished), whereas `goto` is
 //!   followed by `route()` itself and never appears in a `Route`.
+//! * In `goto`, `transfer` and `ivr`, an omitted `context` means the context the action
+//!   is written in (not the including one), so the target can be checked at load.
 
 use serde::{Deserialize, Serialize};
 
@@ -51,6 +53,21 @@ impl HangupCause {
             HangupCause::Congestion => 34,
             HangupCause::NormalTemporaryFailure => 41,
         }
+    }
+}
+
+impl std::fmt::Display for HangupCause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            HangupCause::UnallocatedNumber => "unallocated_number",
+            HangupCause::NoRouteDestination => "no_route_destination",
+            HangupCause::NormalClearing => "normal_clearing",
+            HangupCause::UserBusy => "user_busy",
+            HangupCause::NoAnswer => "no_answer",
+            HangupCause::CallRejected => "call_rejected",
+            HangupCause::Congestion => "congestion",
+            HangupCause::NormalTemporaryFailure => "normal_temporary_failure",
+        })
     }
 }
 

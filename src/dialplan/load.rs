@@ -40,11 +40,22 @@ impl Reader<'_> {
 
     fn toml_error(&mut self, fallback: usize, subject: Option<&str>, e: toml::de::Error) {
         let at = e.span().map_or(fallback, |s| s.start);
-        self.error(
-            at,
-            subject,
-            PlanErrorKind::Toml(e.message().trim().to_string()),
-        );
+        let msg = e.message().trim();
+        // serde says "unknown field `x`, expected one of ..."; say it like our own walk.
+        let unknown = msg
+            .strip_prefix("unknown field `")
+            .and_then(|rest| rest.split_once('`'))
+            .map(|(key, _)| PlanErrorKind::UnknownKey(key.to_string()));
+        let kind = unknown.unwrap_or_else(|| PlanErrorKind::Toml(msg.to_string()));
+        let line = self.line(at);
+        if self
+            .errors
+            .last()
+            .is_some_and(|last| last.line == line && last.kind == kind)
+        {
+            return; // the TOML parser can report one mistake twice
+        }
+        self.error(at, subject, kind);
     }
 
     fn de<T: DeserializeOwned>(&mut self, v: &Value<'_>, subject: Option<&str>) -> Option<T> {
@@ -193,14 +204,11 @@ fn extension(r: &mut Reader<'_>, here: &str, item: &Value<'_>) -> Option<Extensi
             .find(|(k, _)| k.get_ref() == name)
             .map(|(_, v)| v)
     };
-    let exten = field("exten").and_then(|v| r.de::<String>(v, None).map(|s| (v, s, false)));
-    let regex = field("regex").and_then(|v| r.de::<String>(v, None).map(|s| (v, s, true)));
-    let (value, text, is_regex) = match (exten, regex) {
-        (Some(e), None) => e,
-        (None, Some(x)) => x,
-        (e, x) => {
-            let both = e.is_some() && x.is_some();
-            let kind = if both {
+    let (value, is_regex) = match (field("exten"), field("regex")) {
+        (Some(v), None) => (v, false),
+        (None, Some(v)) => (v, true),
+        (e, _) => {
+            let kind = if e.is_some() {
                 PlanErrorKind::BothMatchers
             } else {
                 PlanErrorKind::NoMatcher
@@ -209,6 +217,7 @@ fn extension(r: &mut Reader<'_>, here: &str, item: &Value<'_>) -> Option<Extensi
             return None;
         }
     };
+    let text: String = r.de(value, Some("extension"))?;
     let subject = format!("extension \"{text}\"");
     let subject = Some(subject.as_str());
     let line = r.line(value.span().start);

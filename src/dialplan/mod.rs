@@ -22,6 +22,16 @@
 //! whose conditions hold (or that has anti-actions) wins; a matching extension whose
 //! conditions fail and that has no anti-actions is skipped.
 //!
+//! Validation rejects, each with `file:line: reason` ([`PlanError`]): TOML syntax,
+//! unknown keys, wrong types, unknown actions, bad patterns and regexes, bad `${...}`,
+//! unknown contexts in include/goto/transfer/ivr, include cycles, bad time zones, weekdays,
+//! time and date ranges, literal goto/transfer/`on_failure` targets that match nothing,
+//! duplicate contexts across files, and an extension that repeats the pattern of an
+//! earlier *unconditional* one in its context (it could never match: an error, not a
+//! warning; after a conditional one the repeat is the normal FreeSWITCH fall-through).
+//! Trunk, endpoint and queue names are not checked here: see
+//! [`Dialplan::referenced_trunks`] and friends for the config's cross-check.
+//!
 //! [`route`] is pure: no IO, no clock (the instant comes in [`RouteContext::now`]).
 //! `goto` is followed during evaluation (at most [`MAX_GOTOS`]); everything else comes
 //! back as data in a [`Route`]. Loading reports every error as `file:line: reason`;

@@ -209,9 +209,16 @@ impl Matcher {
 
     /// Parses a `regex` value.
     pub fn regex(text: &str) -> Result<Matcher, PatternError> {
-        Regex::new(text)
-            .map(Matcher::Regex)
-            .map_err(|e| PatternError::Regex(e.to_string()))
+        Regex::new(text).map(Matcher::Regex).map_err(|e| {
+            // regex's message is a multi-line drawing; keep its last line, the reason.
+            let msg = e.to_string();
+            let reason = msg
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("");
+            PatternError::Regex(reason.trim().trim_start_matches("error: ").to_string())
+        })
     }
 
     /// Parses a caller condition: a `_` pattern when it starts with `_`, else a regex.

@@ -340,7 +340,12 @@ pub(crate) fn explain(plan: &Dialplan, ctx: &RouteContext) -> String {
             }
         }
         Err(e) => {
-            let _ = writeln!(out, "error: {e} (hangup {:?})", e.cause());
+            let cause = e.cause();
+            let _ = writeln!(
+                out,
+                "error: {e} (hangup {cause}, Q.850 cause {})",
+                cause.q850()
+            );
         }
     }
     out

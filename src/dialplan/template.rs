@@ -167,14 +167,14 @@ fn substring(value: &str, offset: i64, length: Option<i64>) -> String {
     let chars: Vec<char> = value.chars().collect();
     let n = chars.len() as i64;
     let start = if offset < 0 {
-        (n + offset).max(0)
+        n.saturating_add(offset).max(0)
     } else {
         offset.min(n)
     };
     let end = match length {
         None => n,
-        Some(l) if l < 0 => (n + l).max(start),
-        Some(l) => (start + l).min(n),
+        Some(l) if l < 0 => n.saturating_add(l).max(start),
+        Some(l) => start.saturating_add(l).min(n),
     };
     chars[start as usize..end as usize].iter().collect()
 }
@@ -222,6 +222,10 @@ mod tests {
         assert_eq!(exp("${EXTEN:20}"), "", "offset past the end is empty");
         assert_eq!(exp("${EXTEN:-20}"), "912345678", "clamped to the start");
         assert_eq!(exp("${EXTEN:3:-20}"), "", "length clamped");
+        let huge = format!("${{EXTEN:{}:{}}}", i64::MIN, i64::MAX);
+        assert_eq!(exp(&huge), "912345678", "no overflow");
+        let huge = format!("${{EXTEN:{}:{}}}", i64::MAX, i64::MIN);
+        assert_eq!(exp(&huge), "");
     }
 
     #[test]

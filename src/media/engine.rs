@@ -19,7 +19,7 @@ use std::time::Instant;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::session::{CallShared, Control, Patch, Session};
+use super::session::{CallShared, Control, Patch, Session, Timeouts};
 use super::stats::{CallMediaStats, LegCounters};
 use super::{
     Leg, LocalEndpoint, MediaCallId, MediaConfig, MediaError, MediaEvent, PortPool, RemoteMedia,
@@ -356,7 +356,10 @@ impl MediaEngine {
             events_tx,
             self.inner.pool.clone(),
             config.relatch,
-            config.media_timeout,
+            Timeouts {
+                media: config.media_timeout,
+                hold: config.hold_timeout,
+            },
         );
         let task = runtime.spawn(session.run(control_rx));
         Ok(CallEntry {

@@ -13,13 +13,18 @@
 //! events (DTMF, media timeout) come back on a bounded per-call channel that drops (and
 //! counts) rather than blocks.
 //!
-//! Hot path (one tokio task per call, [`session`]): receive into a buffer owned by the task →
+//! Hot path (one tokio task per call, `session`): receive into a buffer owned by the task →
 //! parse the RTP header in place ([`rtp`], RFC 3550 §5.1) → check the source against the
 //! latch → receiver statistics (RFC 3550 A.1/A.3/A.8, [`stats`]) → telephone-event
 //! detection (RFC 4733, [`dtmf`]) → direction check (hold, RFC 3264 §8.4) → payload-type
 //! remap for telephone-event in place → `try_send_to` from the other leg's own socket, so
-//! each phone sees symmetric ports. No allocation per packet; a full socket buffer drops
-//! the packet (counted) instead of waiting.
+//! each phone sees symmetric ports. No allocation per packet (`tests/media_alloc.rs` checks
+//! it with a counting allocator); a full socket buffer drops the packet (counted) instead of
+//! waiting; a backlog on one socket is drained with `try_recv_from` in small batches.
+//!
+//! Media timeout: once both legs have an address, RTP silence longer than
+//! [`MediaConfig::media_timeout`] (or [`MediaConfig::hold_timeout`] while either side holds)
+//! raises [`MediaEvent::Timeout`] once; the B2BUA decides whether to hang up.
 //!
 //! We parse RTP by hand rather than with the `rtp`/`webrtc` crates: a relay reads four
 //! header fields and rewrites one byte, and those crates unmarshal into owned
@@ -174,7 +179,6 @@ impl RemoteMedia {
     /// hold) comes out as `rtp: None` with a direction that does not receive.
     pub fn from_sdp(sdp: &SessionDescription, index: usize) -> Result<Self, SdpError> {
         let m = sdp.media().get(index).ok_or(SdpError::NoSuchMedia(index))?;
-        let te = m.telephone_event();
         let first_pt = m
             .media_line()
             .formats
@@ -187,6 +191,13 @@ impl RemoteMedia {
                     .or_else(|| static_clock_rate(pt))
             })
             .unwrap_or(8000);
+        // Several telephone-event mappings (Linphone offers 48000, 16000 and 8000): the one
+        // at the audio codec's rate is the one in use (RFC 4733 §2.1), else the first.
+        let te = m
+            .rtpmaps()
+            .filter(|r| r.encoding.eq_ignore_ascii_case("telephone-event"))
+            .find(|r| r.clock_rate == clock_rate)
+            .or_else(|| m.telephone_event());
         // RFC 3264 §8.4: a null c= (RFC 2543 hold) means "do not send to me"
         let mut direction = sdp.direction(index)?;
         if sdp.connection_for(index)?.is_null() {
@@ -223,7 +234,8 @@ fn static_clock_rate(pt: u8) -> Option<u32> {
 pub enum MediaEvent {
     /// A completed RFC 4733 event from `leg`'s phone.
     Dtmf { leg: Leg, dtmf: Dtmf },
-    /// No RTP from either phone for `idle` while not on hold (once per silence).
+    /// No RTP from either phone for `idle`: the media limit in conversation, the hold limit
+    /// on hold (once per silence).
     Timeout { idle: Duration },
 }
 
@@ -234,9 +246,14 @@ pub struct MediaConfig {
     pub local_ip: IpAddr,
     /// Address put in SDP, when different (behind 1:1 NAT); default `local_ip`.
     pub advertised_ip: Option<IpAddr>,
+    /// RTP/RTCP port range. Keep it outside the kernel's ephemeral range
+    /// (`net.ipv4.ip_local_port_range`, 32768–60999 by default): ports other sockets hold
+    /// are skipped, so overlap only shrinks the pool, but it does shrink it.
     pub ports: RangeInclusive<u16>,
     /// RTP silence (both directions, not on hold, both legs answered) that raises [`MediaEvent::Timeout`].
     pub media_timeout: Duration,
+    /// The same while either side holds (sendonly/inactive/recvonly); `None`: no limit on hold.
+    pub hold_timeout: Option<Duration>,
     pub relatch: RelatchPolicy,
     /// Capacity of each call's event channel.
     pub event_capacity: usize,
@@ -249,6 +266,7 @@ impl MediaConfig {
             advertised_ip: None,
             ports,
             media_timeout: Duration::from_secs(60),
+            hold_timeout: Some(Duration::from_secs(3600)),
             relatch: RelatchPolicy::default(),
             event_capacity: 64,
         }

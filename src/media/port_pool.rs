@@ -110,7 +110,7 @@ mod tests {
     #[test]
     fn allocate_until_exhausted_then_release() {
         let ip: IpAddr = "127.0.0.1".parse().unwrap();
-        let pool = PortPool::new(ip, 41000..=41003).unwrap();
+        let pool = PortPool::new(ip, 21000..=21003).unwrap();
         let a = pool.allocate().unwrap();
         let b = pool.allocate().unwrap();
         assert_eq!((a.port % 2, b.port % 2), (0, 0));
@@ -128,9 +128,9 @@ mod tests {
     #[test]
     fn ports_held_by_others_are_skipped() {
         let ip: IpAddr = "127.0.0.1".parse().unwrap();
-        let _squatter = UdpSocket::bind("127.0.0.1:41101").unwrap();
-        let pool = PortPool::new(ip, 41100..=41103).unwrap();
-        assert_eq!(pool.allocate().unwrap().port, 41102);
+        let _squatter = UdpSocket::bind("127.0.0.1:21101").unwrap();
+        let pool = PortPool::new(ip, 21100..=21103).unwrap();
+        assert_eq!(pool.allocate().unwrap().port, 21102);
         assert_eq!(
             pool.available(),
             1,

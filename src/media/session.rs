@@ -21,6 +21,9 @@ use crate::sip::sdp::Direction;
 /// under the path MTU, so this only cuts garbage).
 const DATAGRAM: usize = 2048;
 
+/// Datagrams read from a socket with `try_recv_from` after the one that woke the task.
+const DRAIN_BATCH: usize = 16;
+
 /// A change to one leg's remote side. `media` replaces everything; otherwise only the
 /// fields given change.
 #[derive(Debug, Default)]
@@ -105,9 +108,16 @@ pub(crate) struct Session {
     events: mpsc::Sender<MediaEvent>,
     pool: Arc<PortPool>,
     relatch: RelatchPolicy,
-    timeout: Duration,
+    timeouts: Timeouts,
     last_media: Instant,
     timed_out: bool,
+}
+
+/// RTP silence limits: in conversation, and while either side holds (`None`: never).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Timeouts {
+    pub media: Duration,
+    pub hold: Option<Duration>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -135,7 +145,7 @@ impl Session {
         events: mpsc::Sender<MediaEvent>,
         pool: Arc<PortPool>,
         relatch: RelatchPolicy,
-        timeout: Duration,
+        timeouts: Timeouts,
     ) -> Self {
         let last_media = shared.created;
         Session {
@@ -144,7 +154,7 @@ impl Session {
             events,
             pool,
             relatch,
-            timeout,
+            timeouts,
             last_media,
             timed_out: false,
         }
@@ -153,7 +163,7 @@ impl Session {
     /// The task body: until the engine drops the control sender (delete).
     pub(crate) async fn run(mut self, mut control: mpsc::UnboundedReceiver<Control>) {
         let mut bufs = Box::new([[0u8; DATAGRAM]; 4]);
-        let sleep = tokio::time::sleep(self.timeout);
+        let sleep = tokio::time::sleep(self.timeouts.media);
         tokio::pin!(sleep);
         loop {
             let [b0, b1, b2, b3] = &mut *bufs;
@@ -169,10 +179,24 @@ impl Session {
             };
             match wake {
                 Wake::Control(None) => break,
-                Wake::Control(Some(c)) => self.apply(c),
+                Wake::Control(Some(c)) => {
+                    self.apply(c);
+                    let next = self.on_timer(Instant::now());
+                    sleep.as_mut().reset(next.into());
+                }
                 Wake::Packet(i, stream, Ok((n, src))) => {
-                    let buf = &mut bufs[i * 2 + stream as usize][..n];
-                    self.on_datagram(i, stream, buf, src, Instant::now());
+                    let buf = &mut bufs[i * 2 + stream as usize];
+                    self.on_datagram(i, stream, &mut buf[..n], src, Instant::now());
+                    // a backlog is drained without going back through select!
+                    for _ in 0..DRAIN_BATCH {
+                        let Some(Ok((n, src))) = self.legs[i].as_ref().map(|l| match stream {
+                            Stream::Rtp => l.rtp.try_recv_from(buf),
+                            Stream::Rtcp => l.rtcp.try_recv_from(buf),
+                        }) else {
+                            break;
+                        };
+                        self.on_datagram(i, stream, &mut buf[..n], src, Instant::now());
+                    }
                 }
                 // ICMP errors surface here on some systems; the next recv is fine.
                 Wake::Packet(_, _, Err(e)) => tracing::trace!(error = %e, "media recv"),
@@ -185,16 +209,24 @@ impl Session {
         self.close();
     }
 
-    fn timeout_armed(&self) -> bool {
-        self.legs.iter().all(|l| {
-            l.as_ref().is_some_and(|l| {
-                l.rtp_latch.active().is_some() && l.media.direction == Direction::SendRecv
-            })
-        })
+    /// The silence limit in force: none until both legs have an address (ringing), the
+    /// hold limit while either side is not sendrecv, else the media limit.
+    fn limit(&self) -> Option<Duration> {
+        let mut conversation = true;
+        for l in &self.legs {
+            let l = l.as_ref()?;
+            l.rtp_latch.active()?;
+            conversation &= l.media.direction == Direction::SendRecv;
+        }
+        if conversation {
+            Some(self.timeouts.media)
+        } else {
+            self.timeouts.hold
+        }
     }
 
     fn apply(&mut self, c: Control) {
-        let armed = self.timeout_armed();
+        let limit = self.limit();
         match c {
             Control::AddLeg {
                 leg,
@@ -225,7 +257,8 @@ impl Session {
                 }
             }
         }
-        if !armed && self.timeout_armed() {
+        if self.limit() != limit {
+            // the clock for the new limit starts now (answer, hold, resume)
             self.last_media = Instant::now();
             self.timed_out = false;
         }
@@ -233,12 +266,12 @@ impl Session {
 
     /// Returns when to look again.
     fn on_timer(&mut self, now: Instant) -> Instant {
-        if !self.timeout_armed() {
-            return now + self.timeout;
-        }
+        let Some(limit) = self.limit() else {
+            return now + self.timeouts.media;
+        };
         let idle = now.saturating_duration_since(self.last_media);
-        if idle < self.timeout {
-            return self.last_media + self.timeout;
+        if idle < limit {
+            return self.last_media + limit;
         }
         if !self.timed_out {
             self.timed_out = true;
@@ -246,7 +279,7 @@ impl Session {
                 bump(&self.shared.counters[0].events_dropped);
             }
         }
-        now + self.timeout
+        now + limit
     }
 
     /// The per-packet pipeline. No allocation, no await.
@@ -265,7 +298,8 @@ impl Session {
         let (me, peer) = if i == 0 { (a, b) } else { (b, a) };
         let Some(me) = me.as_mut() else { return };
 
-        if stream == Stream::Rtcp || (me.media.rtcp_mux && rtp::is_rtcp(buf)) {
+        // RTCP on the RTP port is told apart by packet type (RFC 5761 §4), muxed or not.
+        if stream == Stream::Rtcp || rtp::is_rtcp(buf) {
             let latch = if stream == Stream::Rtcp {
                 &mut me.rtcp_latch
             } else {

@@ -33,6 +33,8 @@ pub async fn run(
     mut stop: watch::Receiver<Stop>,
     registrar: Arc<Registrar>,
 ) {
+    switch.start(now());
+    flush(&mut switch, &transports, &store);
     let mut drain_deadline: Option<Instant> = None;
     let mut next_purge = Instant::now() + PURGE_EVERY;
     loop {
@@ -71,17 +73,7 @@ pub async fn run(
                 }
             }
         }
-        while let Some(out) = switch.poll_output() {
-            match out {
-                SwitchOutput::Transmit(t) => transports.send(t.peer, t.bytes),
-                SwitchOutput::CallStarted(c) => {
-                    let _ = store.send(StoreJob::Started(c));
-                }
-                SwitchOutput::CallEnded(c) => {
-                    let _ = store.send(StoreJob::Ended(c));
-                }
-            }
-        }
+        flush(&mut switch, &transports, &store);
         if let Some(deadline) = drain_deadline {
             if switch.active_calls() == 0 || Instant::now() >= deadline {
                 break;
@@ -89,4 +81,19 @@ pub async fn run(
         }
     }
     let _ = store.send(StoreJob::Flush);
+}
+
+/// Carries out everything the switch asked for.
+fn flush(switch: &mut Switch, transports: &Transports, store: &mpsc::UnboundedSender<StoreJob>) {
+    while let Some(out) = switch.poll_output() {
+        match out {
+            SwitchOutput::Transmit(t) => transports.send(t.peer, t.bytes),
+            SwitchOutput::CallStarted(c) => {
+                let _ = store.send(StoreJob::Started(c));
+            }
+            SwitchOutput::CallEnded(c) => {
+                let _ = store.send(StoreJob::Ended(c));
+            }
+        }
+    }
 }

@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod dialog;
+pub mod dialog_auth;
 pub mod layer;
 pub mod message;
 pub mod registrar;

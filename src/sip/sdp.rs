@@ -354,7 +354,8 @@ pub struct SessionDescription {
     session: Vec<Line>,
     media: Vec<MediaDescription>,
     eol: &'static str,
-    final_eol: bool,
+    /// Line ending(s) after the last line, verbatim (some senders add a blank line).
+    tail: String,
 }
 
 fn attributes_of(lines: &[Line]) -> impl Iterator<Item = &Attribute> {
@@ -493,16 +494,14 @@ impl SessionDescription {
             Some(i) if i > 0 && text.as_bytes()[i - 1] == b'\r' => "\r\n",
             _ => "\n",
         };
-        let final_eol = text.ends_with('\n');
-        let mut session = Vec::new();
-        let mut media: Vec<MediaDescription> = Vec::new();
-        let mut raw_lines: Vec<&str> = text.split('\n').collect();
-        if final_eol {
-            raw_lines.pop();
-        }
-        if raw_lines.iter().all(|l| l.trim().is_empty()) {
+        let content = text.trim_end_matches(['\r', '\n']);
+        let tail = text[content.len()..].to_owned();
+        if content.trim().is_empty() {
             return Err(syntax(1, SdpSyntax::Empty));
         }
+        let mut session = Vec::new();
+        let mut media: Vec<MediaDescription> = Vec::new();
+        let raw_lines: Vec<&str> = content.split('\n').collect();
         for (i, raw) in raw_lines.iter().enumerate() {
             let n = i + 1;
             let raw = raw.strip_suffix('\r').unwrap_or(raw);
@@ -561,7 +560,7 @@ impl SessionDescription {
             session,
             media,
             eol,
-            final_eol,
+            tail,
         };
         if connection_of(&sdp.session).is_none() {
             if let Some(i) = sdp.media.iter().position(|m| m.connection().is_none()) {
@@ -778,9 +777,7 @@ impl fmt::Display for SessionDescription {
                 line.print(&mut out);
             }
         }
-        if self.final_eol {
-            out.push_str(self.eol);
-        }
+        out.push_str(&self.tail);
         f.write_str(&out)
     }
 }

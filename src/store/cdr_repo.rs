@@ -7,7 +7,9 @@ use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
 use sqlx::{Any, AnyConnection, AssertSqlSafe, Row};
 
-use super::{CallStart, Cdr, CdrLeg, CdrQuery, HangupSide, LegRole, Store, StoreError};
+use super::{
+    CallRecordId, CallStart, Cdr, CdrLeg, CdrQuery, HangupSide, LegRole, Store, StoreError,
+};
 
 const CDR_COLUMNS: &str = "id, call_id, caller, callee, direction, started_at_ms, \
      answered_at_ms, ended_at_ms, duration_ms, billable_ms, sip_status, hangup_side, hangup_cause";
@@ -19,21 +21,32 @@ impl Store {
     /// Records that a call has started. Committed before it returns, so a crash from here
     /// on leaves a row for [`Store::close_in_flight`] to find.
     pub async fn call_started(&self, call: &CallStart) -> Result<(), StoreError> {
-        let done = sqlx::query(
-            "INSERT INTO calls_in_flight (id, call_id, caller, callee, direction, started_at_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING",
-        )
-        .bind(call.id.as_str())
-        .bind(call.call_id.as_str())
-        .bind(call.caller.as_str())
-        .bind(call.callee.as_str())
-        .bind(call.direction.as_deref())
-        .bind(call.started_at_ms)
-        .execute(&self.pool)
-        .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::DuplicateCallStart(call.id.clone()));
+        let mut conn = self.pool.acquire().await?;
+        insert_in_flight(&mut conn, &self.node, call).await
+    }
+
+    /// Records a batch in ONE transaction, committed before this returns: the call starts
+    /// first, then the finished calls (each CDR with its legs, its in-flight row deleted).
+    /// The switch's store writer uses this to keep up with thousands of calls per second,
+    /// where a transaction per record (an fsync each) would fall behind. Any error rolls
+    /// back the whole batch; the caller then records item by item to isolate it.
+    pub async fn record_batch(
+        &self,
+        started: &[CallStart],
+        ended: &[Cdr],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for call in started {
+            insert_in_flight(&mut tx, &self.node, call).await?;
         }
+        for cdr in ended {
+            insert_cdr(&mut tx, cdr).await?;
+            sqlx::query("DELETE FROM calls_in_flight WHERE id = $1")
+                .bind(cdr.id.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -51,9 +64,10 @@ impl Store {
         Ok(())
     }
 
-    /// Turns every in-flight call into a CDR ended at `now_ms` by the system with
-    /// `hangup_cause = cause`, and returns how many there were. Meant for startup, after a
-    /// crash: such CDRs have no answer time, no legs, `billable_ms = 0` and `sip_status = 0`
+    /// Turns every in-flight call of this node ([`Store::with_node`]; with the default node
+    /// name, every in-flight call of a single-node setup) into a CDR ended at `now_ms` by the
+    /// system with `hangup_cause = cause`, and returns how many there were. Meant for
+    /// startup, after a crash, before the node takes calls: such CDRs have no answer time, no legs, `billable_ms = 0` and `sip_status = 0`
     /// (what the caller last got is unknown); `ended_at_ms` is the restart time, an upper
     /// bound on when the call really ended.
     pub async fn close_in_flight(&self, cause: &str, now_ms: i64) -> Result<u64, StoreError> {
@@ -61,9 +75,10 @@ impl Store {
         // Delete first: on SQLite the transaction takes the write lock at once, and on
         // PostgreSQL no row can slip in between reading the rows and removing them.
         let rows = sqlx::query(
-            "DELETE FROM calls_in_flight \
+            "DELETE FROM calls_in_flight WHERE node = $1 \
              RETURNING id, call_id, caller, callee, direction, started_at_ms",
         )
+        .bind(&*self.node)
         .fetch_all(&mut *tx)
         .await?;
         for row in &rows {
@@ -88,6 +103,14 @@ impl Store {
             insert_cdr(&mut tx, &cdr).await?;
         }
         tx.commit().await?;
+        if !rows.is_empty() {
+            tracing::warn!(
+                closed = rows.len(),
+                cause,
+                node = &*self.node,
+                "closed calls left in flight by the previous run"
+            );
+        }
         Ok(rows.len() as u64)
     }
 
@@ -134,8 +157,27 @@ impl Store {
             .iter()
             .map(cdr_from_row)
             .collect::<Result<Vec<_>, _>>()?;
+        // A second statement outside any transaction is safe: a CDR and its legs are
+        // inserted together and never change afterwards.
         self.attach_legs(&mut cdrs).await?;
         Ok(cdrs)
+    }
+
+    /// The CDR with this id, with its legs, if it is stored.
+    pub async fn cdr(&self, id: &CallRecordId) -> Result<Option<Cdr>, StoreError> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {CDR_COLUMNS} FROM cdrs WHERE id = $1"
+        )))
+        .bind(id.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let mut cdrs = [cdr_from_row(&row)?];
+        self.attach_legs(&mut cdrs).await?;
+        let [cdr] = cdrs;
+        Ok(Some(cdr))
     }
 
     /// How many CDRs are stored.
@@ -146,7 +188,7 @@ impl Store {
         Ok(u64::try_from(count).unwrap_or(0))
     }
 
-    /// How many calls are in flight (started, not yet ended or closed).
+    /// How many calls are in flight (started, not yet ended or closed), on all nodes.
     pub async fn in_flight_count(&self) -> Result<u64, StoreError> {
         let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM calls_in_flight")
             .fetch_one(&self.pool)
@@ -197,6 +239,31 @@ impl<'a> Param<'a> {
 }
 
 /// Inserts a CDR row and its legs inside the caller's transaction.
+async fn insert_in_flight(
+    conn: &mut AnyConnection,
+    node: &str,
+    call: &CallStart,
+) -> Result<(), StoreError> {
+    let done = sqlx::query(
+        "INSERT INTO calls_in_flight \
+         (id, node, call_id, caller, callee, direction, started_at_ms) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(call.id.as_str())
+    .bind(node)
+    .bind(call.call_id.as_str())
+    .bind(call.caller.as_str())
+    .bind(call.callee.as_str())
+    .bind(call.direction.as_deref())
+    .bind(call.started_at_ms)
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::DuplicateCallStart(call.id.clone()));
+    }
+    Ok(())
+}
+
 async fn insert_cdr(conn: &mut AnyConnection, cdr: &Cdr) -> Result<(), StoreError> {
     let done = sqlx::query(
         "INSERT INTO cdrs (id, call_id, caller, callee, direction, started_at_ms, answered_at_ms, \

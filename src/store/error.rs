@@ -26,6 +26,14 @@ pub enum StoreError {
         /// What the OS said.
         source: std::io::Error,
     },
+    /// The lock that serialises SQLite migrations between processes could not be taken.
+    #[error("cannot lock {path} for migrating: {source}")]
+    MigrationLock {
+        /// The lock file.
+        path: PathBuf,
+        /// What the OS said.
+        source: std::io::Error,
+    },
     /// The database (driver, connection, query, transaction) failed.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),

@@ -132,6 +132,7 @@ impl Switch {
                         transport: trunk.transport,
                         addr: trunk.host,
                     },
+                    credentials: trunk.username.clone().zip(trunk.password.clone()),
                 }]
             }
         };
@@ -171,6 +172,7 @@ impl Switch {
                         addr: b.source,
                     },
                     to: sip_uri(user, domain, None),
+                    credentials: None,
                 });
             }
         }

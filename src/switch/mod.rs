@@ -11,6 +11,7 @@ mod invite;
 pub mod pipeline;
 mod register;
 pub mod router;
+mod trunk_register;
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -28,6 +29,8 @@ use crate::sip::registrar::Registrar;
 use crate::sip::txn::TimerConfig;
 use crate::store::{CallStart, Cdr};
 use pipeline::{MethodRoute, Reject};
+pub use trunk_register::RegistrationState;
+use trunk_register::REGISTRATION_OWNER;
 
 /// What the runtime must do for the switch.
 #[derive(Debug)]
@@ -57,6 +60,7 @@ pub struct Switch {
     /// Our own sent-by values (host:port), for loop detection.
     ours: Vec<String>,
     draining: bool,
+    registrations: Vec<trunk_register::TrunkRegistration>,
     outputs: VecDeque<SwitchOutput>,
     pub stats: SwitchStats,
 }
@@ -88,6 +92,12 @@ impl Switch {
             locals,
             ours,
             draining: false,
+            registrations: cfg
+                .trunks
+                .iter()
+                .filter(|t| t.register)
+                .map(|t| trunk_register::TrunkRegistration::new(t.clone(), &cfg.sip.domain))
+                .collect(),
             outputs: VecDeque::new(),
             stats: SwitchStats::default(),
             cfg,
@@ -133,9 +143,23 @@ impl Switch {
         self.process(now);
     }
 
+    /// Starts what the switch does on its own (carrier registrations).
+    pub fn start(&mut self, now: Now) {
+        self.tick_registrations(now);
+    }
+
+    /// State of each carrier registration, by trunk name.
+    pub fn registrations(&self) -> Vec<(String, trunk_register::RegistrationState)> {
+        self.registrations
+            .iter()
+            .map(|r| (r.trunk_name().to_string(), r.state))
+            .collect()
+    }
+
     /// Timers due at `now`.
     pub fn on_timeout(&mut self, now: Now) {
         self.layer.on_timeout(now.at);
+        self.tick_registrations(now);
         self.with_calls(now, |calls, io| calls.on_tick(io));
         self.process(now);
     }
@@ -148,10 +172,11 @@ impl Switch {
     }
 
     pub fn poll_timeout(&mut self) -> Option<Instant> {
-        match (self.layer.poll_timeout(), self.calls.next_deadline()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [self.layer.poll_timeout(), self.calls.next_deadline()]
+            .into_iter()
+            .chain(self.registrations.iter().map(|r| r.next_at()))
+            .flatten()
+            .min()
     }
 
     fn io(&mut self, now: Now) -> CallIo<'_> {
@@ -180,6 +205,12 @@ impl Switch {
         while let Some(ev) = self.layer.poll_event() {
             match ev {
                 LayerEvent::Request { tsx, req, peer } => self.on_request(now, tsx, req, peer),
+                LayerEvent::Response { owner, resp, .. } if owner & REGISTRATION_OWNER != 0 => {
+                    self.on_registration_response(now, owner, Some(resp))
+                }
+                LayerEvent::Timeout { owner, .. } if owner & REGISTRATION_OWNER != 0 => {
+                    self.on_registration_response(now, owner, None)
+                }
                 LayerEvent::Response { tsx, owner, resp } => {
                     self.with_calls(now, |calls, io| calls.on_response(io, owner, tsx, resp))
                 }

@@ -36,6 +36,15 @@ name = "carrier"
 host = "127.0.0.1:5080"
 inbound = ["127.0.0.1:5080"]
 context = "internal"
+username = "acct"
+password = "s3cret"
+[[trunk]]
+name = "registering"
+host = "127.0.0.1:5090"
+context = "internal"
+username = "reguser"
+password = "regpass"
+register = true
 "#;
 
 struct TestRouter;
@@ -607,4 +616,104 @@ fn draining_switch_answers_503_with_retry_after() {
         })
         .expect("503");
     assert!(r.headers.get(&HeaderName::RETRY_AFTER).is_some());
+}
+
+/// A challenge from `realm` for `req`, as a carrier would send it.
+fn challenge_for(req: &Request, status: u16, realm: &str) -> String {
+    let v =
+        crate::sip::auth::Verifier::with_random_secret(crate::sip::auth::VerifierConfig::default());
+    let mut resp = Response::for_request(req, status, crate::sip::message::reason_phrase(status));
+    let header = if status == 401 {
+        HeaderName::WWW_AUTHENTICATE
+    } else {
+        HeaderName::PROXY_AUTHENTICATE
+    };
+    let mut to = resp.to().unwrap();
+    to.set_tag("ctag");
+    resp.headers.set(HeaderName::TO, to.to_string());
+    for c in v.challenges(realm, std::time::SystemTime::now(), false) {
+        resp.headers.push(header.clone(), c);
+    }
+    String::from_utf8(resp.to_bytes().to_vec())
+        .unwrap()
+        .replace("\r\n", "\n")
+}
+
+#[test]
+fn carrier_challenge_is_answered_with_the_trunk_credentials() {
+    let mut net = Net::new();
+    net.send(TRUNK, &invite_from_trunk("9441234", "tr1", true));
+    let out = net.sent();
+    let inv = requests(&out, TRUNK)[0].clone();
+    assert_eq!(
+        inv.uri.user.as_deref(),
+        Some("441234"),
+        "9 stripped by the route"
+    );
+    net.send(TRUNK, &challenge_for(&inv, 407, "carrier"));
+    let out = net.sent();
+    let reqs = requests(&out, TRUNK);
+    assert!(
+        reqs.iter().any(|r| r.method == Method::Ack),
+        "the 407 is ACKed"
+    );
+    let retry = reqs
+        .iter()
+        .find(|r| r.method == Method::Invite)
+        .expect("INVITE re-sent");
+    assert_eq!(retry.cseq().unwrap().seq, 2);
+    let auth = retry
+        .headers
+        .get(&HeaderName::PROXY_AUTHORIZATION)
+        .expect("credentials");
+    assert!(auth.contains("username=\"acct\""), "{auth}");
+    // A second challenge is a failure, not a loop.
+    net.send(TRUNK, &challenge_for(retry, 407, "carrier"));
+    assert!(statuses(&net.sent(), TRUNK).contains(&407));
+}
+
+#[test]
+fn registering_trunk_registers_with_digest_and_refreshes() {
+    let mut net = Net::new();
+    let now = net.clock();
+    net.sw.start(now);
+    let out = net.sent();
+    let reg = requests(&out, "127.0.0.1:5090")[0].clone();
+    assert_eq!(reg.method, Method::Register);
+    net.send("127.0.0.1:5090", &challenge_for(&reg, 401, "carrier"));
+    let out = net.sent();
+    let retry = requests(&out, "127.0.0.1:5090")[0].clone();
+    assert!(retry
+        .headers
+        .get(&HeaderName::AUTHORIZATION)
+        .unwrap()
+        .contains("reguser"));
+    let mut ok = Response::for_request(&retry, 200, "OK");
+    ok.headers.push(
+        HeaderName::CONTACT,
+        "<sip:reguser@127.0.0.1:5060>;expires=100",
+    );
+    net.send(
+        "127.0.0.1:5090",
+        &String::from_utf8(ok.to_bytes().to_vec())
+            .unwrap()
+            .replace("\r\n", "\n"),
+    );
+    assert_eq!(
+        net.sw.registrations()[0].1,
+        RegistrationState::Registered { expires: 100 }
+    );
+    net.advance(Duration::from_secs(79));
+    assert!(
+        requests(&net.sent(), "127.0.0.1:5090").is_empty(),
+        "no refresh before 80 %"
+    );
+    net.advance(Duration::from_secs(2));
+    let refresh = requests(&net.sent(), "127.0.0.1:5090")[0].clone();
+    assert_eq!(
+        refresh.call_id().unwrap(),
+        reg.call_id().unwrap(),
+        "same Call-ID"
+    );
+    assert!(refresh.cseq().unwrap().seq > retry.cseq().unwrap().seq);
 }

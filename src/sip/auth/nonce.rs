@@ -140,7 +140,7 @@ impl ReplayTracker {
         ReplayTracker {
             seen: DashMap::new(),
             max_entries: max_entries.max(1),
-            lifetime_secs,
+            lifetime_secs: lifetime_secs.max(1),
             floor: AtomicU64::new(0),
             last_purge: AtomicU64::new(0),
         }

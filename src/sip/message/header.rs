@@ -2,93 +2,118 @@
 //! expanded, values kept as raw unfolded [`Bytes`] slices of the datagram until a typed
 //! accessor asks for them.
 
-use std::borrow::Cow;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 
 use bytes::Bytes;
 
 /// A header name in canonical form (compact forms expanded, known names in their
-/// RFC spelling). Equality and hashing ignore ASCII case.
-#[derive(Debug, Clone)]
-pub struct HeaderName(Cow<'static, str>);
+/// RFC spelling). Equality and hashing ignore ASCII case; known names compare as
+/// small integers, which keeps header look-ups cheap on the hot path.
+#[derive(Clone)]
+pub struct HeaderName(Repr);
+
+#[derive(Clone)]
+enum Repr {
+    /// Index into `CANONICAL`.
+    Known(u8),
+    /// Never the spelling of a known name (constructors canonicalise).
+    Other(Box<str>),
+}
 
 macro_rules! known_headers {
-    ($( $konst:ident = $name:literal $(, $compact:literal)? ;)*) => {
+    ($( $konst:ident = $name:literal $lower:literal $(, $compact:literal)? ;)*) => {
+        #[allow(non_camel_case_types, clippy::upper_case_acronyms)]
+        #[repr(u8)]
+        enum Known { $( $konst, )* }
+
         impl HeaderName {
-            $( pub const $konst: HeaderName = HeaderName(Cow::Borrowed($name)); )*
+            $( pub const $konst: HeaderName = HeaderName(Repr::Known(Known::$konst as u8)); )*
         }
-        /// (canonical name, compact form or 0)
-        static KNOWN: &[(&str, u8)] = &[ $( ($name, known_headers!(@c $($compact)?)) ),* ];
+
+        /// Canonical spellings, indexed by `Known`.
+        static CANONICAL: &[&str] = &[ $( $name ),* ];
+
+        /// Index of a lower-case long name.
+        fn lookup_long(lower: &[u8]) -> Option<u8> {
+            match lower {
+                $( $lower => Some(Known::$konst as u8), )*
+                _ => None,
+            }
+        }
+
+        /// Index of a compact form (RFC 3261 §7.3.3 and extensions), lower case.
+        fn lookup_compact(c: u8) -> Option<u8> {
+            $( $( if c == $compact { return Some(Known::$konst as u8); } )? )*
+            None
+        }
     };
-    (@c $c:literal) => { $c };
-    (@c) => { 0u8 };
 }
 
 known_headers! {
-    VIA = "Via", b'v';
-    FROM = "From", b'f';
-    TO = "To", b't';
-    CALL_ID = "Call-ID", b'i';
-    CSEQ = "CSeq";
-    CONTACT = "Contact", b'm';
-    MAX_FORWARDS = "Max-Forwards";
-    CONTENT_LENGTH = "Content-Length", b'l';
-    CONTENT_TYPE = "Content-Type", b'c';
-    CONTENT_ENCODING = "Content-Encoding", b'e';
-    CONTENT_DISPOSITION = "Content-Disposition";
-    CONTENT_LANGUAGE = "Content-Language";
-    SUBJECT = "Subject", b's';
-    SUPPORTED = "Supported", b'k';
-    EVENT = "Event", b'o';
-    REFER_TO = "Refer-To", b'r';
-    REFERRED_BY = "Referred-By", b'b';
-    ALLOW_EVENTS = "Allow-Events", b'u';
-    SESSION_EXPIRES = "Session-Expires", b'x';
-    ROUTE = "Route";
-    RECORD_ROUTE = "Record-Route";
-    EXPIRES = "Expires";
-    MIN_EXPIRES = "Min-Expires";
-    MIN_SE = "Min-SE";
-    AUTHORIZATION = "Authorization";
-    WWW_AUTHENTICATE = "WWW-Authenticate";
-    PROXY_AUTHORIZATION = "Proxy-Authorization";
-    PROXY_AUTHENTICATE = "Proxy-Authenticate";
-    AUTHENTICATION_INFO = "Authentication-Info";
-    USER_AGENT = "User-Agent";
-    SERVER = "Server";
-    ALLOW = "Allow";
-    REQUIRE = "Require";
-    PROXY_REQUIRE = "Proxy-Require";
-    UNSUPPORTED = "Unsupported";
-    RETRY_AFTER = "Retry-After";
-    REASON = "Reason";
-    ACCEPT = "Accept";
-    ACCEPT_ENCODING = "Accept-Encoding";
-    ACCEPT_LANGUAGE = "Accept-Language";
-    ALERT_INFO = "Alert-Info";
-    CALL_INFO = "Call-Info";
-    DATE = "Date";
-    ERROR_INFO = "Error-Info";
-    IN_REPLY_TO = "In-Reply-To";
-    MIME_VERSION = "MIME-Version";
-    ORGANIZATION = "Organization";
-    PRIORITY = "Priority";
-    REPLY_TO = "Reply-To";
-    TIMESTAMP = "Timestamp";
-    WARNING = "Warning";
-    RSEQ = "RSeq";
-    RACK = "RAck";
-    PATH = "Path";
-    SERVICE_ROUTE = "Service-Route";
-    PRIVACY = "Privacy";
-    P_ASSERTED_IDENTITY = "P-Asserted-Identity";
-    P_PREFERRED_IDENTITY = "P-Preferred-Identity";
-    DIVERSION = "Diversion";
-    REPLACES = "Replaces";
-    SUBSCRIPTION_STATE = "Subscription-State";
-    SIP_ETAG = "SIP-ETag";
-    SIP_IF_MATCH = "SIP-If-Match";
+    VIA = "Via" b"via", b'v';
+    FROM = "From" b"from", b'f';
+    TO = "To" b"to", b't';
+    CALL_ID = "Call-ID" b"call-id", b'i';
+    CSEQ = "CSeq" b"cseq";
+    CONTACT = "Contact" b"contact", b'm';
+    MAX_FORWARDS = "Max-Forwards" b"max-forwards";
+    CONTENT_LENGTH = "Content-Length" b"content-length", b'l';
+    CONTENT_TYPE = "Content-Type" b"content-type", b'c';
+    CONTENT_ENCODING = "Content-Encoding" b"content-encoding", b'e';
+    CONTENT_DISPOSITION = "Content-Disposition" b"content-disposition";
+    CONTENT_LANGUAGE = "Content-Language" b"content-language";
+    SUBJECT = "Subject" b"subject", b's';
+    SUPPORTED = "Supported" b"supported", b'k';
+    EVENT = "Event" b"event", b'o';
+    REFER_TO = "Refer-To" b"refer-to", b'r';
+    REFERRED_BY = "Referred-By" b"referred-by", b'b';
+    ALLOW_EVENTS = "Allow-Events" b"allow-events", b'u';
+    SESSION_EXPIRES = "Session-Expires" b"session-expires", b'x';
+    ROUTE = "Route" b"route";
+    RECORD_ROUTE = "Record-Route" b"record-route";
+    EXPIRES = "Expires" b"expires";
+    MIN_EXPIRES = "Min-Expires" b"min-expires";
+    MIN_SE = "Min-SE" b"min-se";
+    AUTHORIZATION = "Authorization" b"authorization";
+    WWW_AUTHENTICATE = "WWW-Authenticate" b"www-authenticate";
+    PROXY_AUTHORIZATION = "Proxy-Authorization" b"proxy-authorization";
+    PROXY_AUTHENTICATE = "Proxy-Authenticate" b"proxy-authenticate";
+    AUTHENTICATION_INFO = "Authentication-Info" b"authentication-info";
+    USER_AGENT = "User-Agent" b"user-agent";
+    SERVER = "Server" b"server";
+    ALLOW = "Allow" b"allow";
+    REQUIRE = "Require" b"require";
+    PROXY_REQUIRE = "Proxy-Require" b"proxy-require";
+    UNSUPPORTED = "Unsupported" b"unsupported";
+    RETRY_AFTER = "Retry-After" b"retry-after";
+    REASON = "Reason" b"reason";
+    ACCEPT = "Accept" b"accept";
+    ACCEPT_ENCODING = "Accept-Encoding" b"accept-encoding";
+    ACCEPT_LANGUAGE = "Accept-Language" b"accept-language";
+    ALERT_INFO = "Alert-Info" b"alert-info";
+    CALL_INFO = "Call-Info" b"call-info";
+    DATE = "Date" b"date";
+    ERROR_INFO = "Error-Info" b"error-info";
+    IN_REPLY_TO = "In-Reply-To" b"in-reply-to";
+    MIME_VERSION = "MIME-Version" b"mime-version";
+    ORGANIZATION = "Organization" b"organization";
+    PRIORITY = "Priority" b"priority";
+    REPLY_TO = "Reply-To" b"reply-to";
+    TIMESTAMP = "Timestamp" b"timestamp";
+    WARNING = "Warning" b"warning";
+    RSEQ = "RSeq" b"rseq";
+    RACK = "RAck" b"rack";
+    PATH = "Path" b"path";
+    SERVICE_ROUTE = "Service-Route" b"service-route";
+    PRIVACY = "Privacy" b"privacy";
+    P_ASSERTED_IDENTITY = "P-Asserted-Identity" b"p-asserted-identity";
+    P_PREFERRED_IDENTITY = "P-Preferred-Identity" b"p-preferred-identity";
+    DIVERSION = "Diversion" b"diversion";
+    REPLACES = "Replaces" b"replaces";
+    SUBSCRIPTION_STATE = "Subscription-State" b"subscription-state";
+    SIP_ETAG = "SIP-ETag" b"sip-etag";
+    SIP_IF_MATCH = "SIP-If-Match" b"sip-if-match";
 }
 
 impl HeaderName {
@@ -97,49 +122,74 @@ impl HeaderName {
     pub fn new(name: &str) -> HeaderName {
         match Self::known(name) {
             Some(h) => h,
-            None => HeaderName(Cow::Owned(name.to_owned())),
+            None => HeaderName(Repr::Other(name.into())),
         }
     }
 
     /// The canonical name for `name` if it is a known header or compact form.
     pub(crate) fn known(name: &str) -> Option<HeaderName> {
         let nb = name.as_bytes();
-        if nb.len() == 1 {
-            let c = nb[0].to_ascii_lowercase();
-            return KNOWN
-                .iter()
-                .find(|(_, k)| *k == c)
-                .map(|(n, _)| HeaderName(Cow::Borrowed(*n)));
-        }
-        KNOWN
-            .iter()
-            .find(|(n, _)| n.len() == nb.len() && n.as_bytes().eq_ignore_ascii_case(nb))
-            .map(|(n, _)| HeaderName(Cow::Borrowed(*n)))
+        let idx = if nb.len() == 1 {
+            lookup_compact(nb[0].to_ascii_lowercase())
+        } else {
+            let mut buf = [0u8; 24];
+            let lower = buf.get_mut(..nb.len())?;
+            for (d, s) in lower.iter_mut().zip(nb) {
+                *d = s.to_ascii_lowercase();
+            }
+            lookup_long(lower)
+        };
+        idx.map(|i| HeaderName(Repr::Known(i)))
     }
 
     pub fn as_str(&self) -> &str {
-        &self.0
+        match &self.0 {
+            Repr::Known(i) => CANONICAL[usize::from(*i)],
+            Repr::Other(s) => s,
+        }
     }
 }
 
 impl PartialEq for HeaderName {
+    #[inline]
     fn eq(&self, other: &Self) -> bool {
-        self.0.eq_ignore_ascii_case(&other.0)
+        match (&self.0, &other.0) {
+            (Repr::Known(a), Repr::Known(b)) => a == b,
+            (Repr::Other(a), Repr::Other(b)) => other_eq(a, b),
+            _ => false,
+        }
     }
 }
+
+#[cold]
+fn other_eq(a: &str, b: &str) -> bool {
+    a.eq_ignore_ascii_case(b)
+}
+
 impl Eq for HeaderName {}
 
 impl Hash for HeaderName {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        for b in self.0.bytes() {
-            state.write_u8(b.to_ascii_lowercase());
+        match &self.0 {
+            Repr::Known(i) => state.write_u16(u16::from(*i)),
+            Repr::Other(s) => {
+                for b in s.bytes() {
+                    state.write_u8(b.to_ascii_lowercase());
+                }
+            }
         }
+    }
+}
+
+impl fmt::Debug for HeaderName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "HeaderName({:?})", self.as_str())
     }
 }
 
 impl fmt::Display for HeaderName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
     }
 }
 
@@ -272,6 +322,12 @@ impl<'a> IntoIterator for &'a Headers {
     type IntoIter = std::slice::Iter<'a, Header>;
     fn into_iter(self) -> Self::IntoIter {
         self.0.iter()
+    }
+}
+
+impl From<Vec<Header>> for Headers {
+    fn from(v: Vec<Header>) -> Self {
+        Self(v)
     }
 }
 

@@ -14,10 +14,33 @@
 //! Content-Length) is a [`ParseError`] and the message is dropped; everything that can be
 //! answered is parsed and left to [`validate`].
 //!
-//! Fuzzing: `fuzz/` holds a cargo-fuzz target `parse` (`cargo +nightly fuzz run parse`,
-//! after `cargo install cargo-fuzz`); it feeds arbitrary bytes to [`parse`], [`frame`],
-//! [`validate`] and the typed accessors and checks that printing a parsed message
-//! re-parses.
+//! ```
+//! use bytes::Bytes;
+//! use switchboard::sip::message::{parse, validate, reason_phrase, HasHeaders, Response, SipMessage};
+//!
+//! let datagram = Bytes::from_static(b"OPTIONS sip:bob@example.com SIP/2.0\r\n\
+//!     v: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK74bf9;rport\r\n\
+//!     Max-Forwards: 70\r\nf: <sip:alice@example.com>;tag=9fxced76sl\r\n\
+//!     t: <sip:bob@example.com>\r\ni: 3848276298220188511@192.0.2.1\r\n\
+//!     CSeq: 63104 OPTIONS\r\nl: 0\r\n\r\n");
+//! let SipMessage::Request(req) = parse(datagram)? else { unreachable!() };
+//! validate(&SipMessage::Request(req.clone())).expect("a well-formed OPTIONS");
+//! assert_eq!(req.top_via()?.branch(), Some("z9hG4bK74bf9"));
+//! let mut ok = Response::for_request(&req, 200, reason_phrase(200));
+//! let mut to = ok.to()?;
+//! to.set_tag("8321234356");
+//! ok.headers.set(switchboard::sip::message::HeaderName::TO, to.to_string());
+//! assert!(ok.to_bytes().starts_with(b"SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 192.0.2.1;"));
+//! # Ok::<(), switchboard::sip::message::ParseError>(())
+//! ```
+//!
+//! Fuzzing: `fuzz/` holds a cargo-fuzz target `parse`. With `cargo install cargo-fuzz`
+//! and a nightly toolchain, from the crate root:
+//! `cargo +nightly fuzz run parse fuzz/corpus/parse -- -max_total_time=300` (seed the
+//! corpus directory with `tests/data/rfc4475/*.dat`). It feeds arbitrary bytes to
+//! [`skip_keepalive`], [`frame`], [`parse`], [`validate`], [`Uri::parse`] and every typed
+//! accessor, and checks that whatever parses prints to bytes that parse to the same
+//! headers and body.
 
 mod error;
 mod header;

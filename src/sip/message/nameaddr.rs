@@ -5,8 +5,8 @@ use std::fmt;
 
 use super::error::{err, ParseError};
 use super::scan::{
-    find_param, is_token_byte, parse_params, quote, quoted_len, set_param, trim_ws, unquote,
-    write_params, Params,
+    find_param, find_unquoted, is_token_byte, parse_params, quote, quoted_len, set_param, trim_ws,
+    unquote, write_params, Params,
 };
 use super::uri::Uri;
 
@@ -29,7 +29,7 @@ impl NameAddr {
         let (display, after_display) = if b.first() == Some(&b'"') {
             let q = quoted_len(b)?;
             (Some(unquote(&s[..q])), trim_ws(&s[q..]))
-        } else if let Some(lt) = s.find('<') {
+        } else if let Some(lt) = find_unquoted(s, b'<') {
             let d = trim_ws(&s[..lt]);
             if !d
                 .bytes()
@@ -41,7 +41,7 @@ impl NameAddr {
             (d, &s[lt..])
         } else {
             // addr-spec
-            let end = s.find(';').unwrap_or(s.len());
+            let end = memchr::memchr(b';', b).unwrap_or(s.len());
             let u = trim_ws(&s[..end]);
             if u.contains('?') {
                 return Err(err("URI with headers must be enclosed in <>"));
@@ -55,7 +55,7 @@ impl NameAddr {
         let inner = after_display
             .strip_prefix('<')
             .ok_or(err("expected '<' after display name"))?;
-        let gt = inner.find('>').ok_or(err("missing '>'"))?;
+        let gt = memchr::memchr(b'>', inner.as_bytes()).ok_or(err("missing '>'"))?;
         Ok(NameAddr {
             display,
             uri: Uri::parse(&inner[..gt])?,
@@ -107,6 +107,10 @@ mod tests {
             (n.display.as_deref(), n.tag(), n.param("expires")),
             (None, Some("1"), Some(Some("60")))
         );
+        let n = NameAddr::parse("sip:a@b;+sip.instance=\"<urn:uuid:1>\"").unwrap();
+        assert_eq!(n.param("+sip.instance"), Some(Some("\"<urn:uuid:1>\"")));
+        let n = NameAddr::parse("<sip:*97#@pbx>;+sip.instance=\"<urn:uuid:1>\"").unwrap();
+        assert_eq!(n.uri.user.as_deref(), Some("*97#"));
         let n = NameAddr::parse("Bob  Smith <sip:b@c;lr>").unwrap();
         assert_eq!(n.display.as_deref(), Some("Bob Smith"));
         assert_eq!(n.uri.param("lr"), Some(None));

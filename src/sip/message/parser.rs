@@ -31,10 +31,7 @@ pub fn skip_keepalive(buf: &[u8]) -> usize {
 
 /// Index of the next `\n` at or after `from`.
 fn find_lf(b: &[u8], from: usize) -> Option<usize> {
-    b.get(from..)?
-        .iter()
-        .position(|&c| c == b'\n')
-        .map(|p| p + from)
+    memchr::memchr(b'\n', b.get(from..)?).map(|p| p + from)
 }
 
 /// End of the line content ending at the LF at `lf` (drops a preceding CR).
@@ -83,17 +80,14 @@ pub fn parse(data: Bytes) -> Result<SipMessage, ParseError> {
         if is_ws(b[pos]) {
             return Err(err("continuation line without a header"));
         }
-        let colon = pos
-            + b[pos..end]
-                .iter()
-                .position(|&c| c == b':')
-                .ok_or(err("header line without ':'"))?;
+        let colon =
+            pos + memchr::memchr(b':', &b[pos..end]).ok_or(err("header line without ':'"))?;
         let (ns, ne) = trim_range(b, pos, colon);
         if ns != pos || ne == ns || !b[ns..ne].iter().all(|&c| is_token_byte(c)) {
             return Err(err("bad header name"));
         }
         let name_str = std::str::from_utf8(&b[ns..ne]).map_err(|_| err("bad header name"))?;
-        let name = HeaderName::known(name_str).unwrap_or_else(|| HeaderName::new(name_str));
+        let name = HeaderName::new(name_str);
 
         // Extend over continuation lines (folding, RFC 3261 §7.3.1).
         let mut last_lf = lf;
@@ -151,8 +145,8 @@ fn parse_length(v: &[u8]) -> Result<usize, ParseError> {
     if v.is_empty() || v.len() > 10 || !v.iter().all(u8::is_ascii_digit) {
         return Err(err("bad Content-Length"));
     }
-    Ok(v.iter()
-        .fold(0usize, |n, &d| n * 10 + usize::from(d - b'0')))
+    let n = v.iter().fold(0u64, |n, &d| n * 10 + u64::from(d - b'0'));
+    usize::try_from(n).map_err(|_| err("bad Content-Length"))
 }
 
 /// Value bytes from `from` to the LF at `last_lf`, with every `*WSP [CR] LF 1*WSP`
@@ -180,7 +174,7 @@ fn check_version(v: &str) -> Result<(), ParseError> {
         return Ok(());
     }
     let rest = v.get(4..).unwrap_or("");
-    let looks_sip = v.len() > 4 && v[..4].eq_ignore_ascii_case("SIP/");
+    let looks_sip = v.len() > 4 && v.as_bytes()[..4].eq_ignore_ascii_case(b"SIP/");
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
     match rest.split_once('.') {
         Some((a, b)) if looks_sip && digits(a) && digits(b) => {
@@ -381,6 +375,12 @@ mod tests {
         }
         let e = parse(Bytes::from_static(b"SIP/3.0 200 OK\r\n\r\n")).unwrap_err();
         assert_eq!(e.status(), 505);
+        // Found by the fuzzer: a multi-byte character across the "SIP/" prefix.
+        let e = parse(Bytes::from_static(
+            "OPTIONS sip:a@b SIPҥ\r\n\r\n".as_bytes(),
+        ))
+        .unwrap_err();
+        assert_eq!(e.reason(), "bad SIP version");
     }
 
     #[test]

@@ -68,35 +68,84 @@ pub(crate) fn quote(s: &str) -> String {
     out
 }
 
-/// Splits a header value at top-level commas (outside quoted strings and `<...>`),
-/// trimming LWS around each element. Empty elements are an error (`a,,b`).
-pub(crate) fn split_commas(s: &str) -> Result<Vec<&str>, ParseError> {
+/// Position of the first `needle` outside quoted strings.
+pub(crate) fn find_unquoted(s: &str, needle: u8) -> Option<usize> {
     let b = s.as_bytes();
-    let mut out = Vec::new();
-    let mut start = 0;
     let mut i = 0;
-    let mut angle = false;
     while i < b.len() {
         match b[i] {
-            b'"' => {
-                i += quoted_len(&b[i..])?;
-                continue;
-            }
-            b'<' => angle = true,
-            b'>' => angle = false,
-            b',' if !angle => {
-                out.push(non_empty(&s[start..i])?);
-                start = i + 1;
-            }
-            _ => {}
+            b'"' => i += quoted_len(&b[i..]).ok()?,
+            c if c == needle => return Some(i),
+            _ => i += 1,
         }
-        i += 1;
     }
-    if angle {
-        return Err(err("unbalanced '<'"));
+    None
+}
+
+/// Splits a header value at top-level commas (outside quoted strings and `<...>`),
+/// trimming LWS around each element. Empty elements are an error (`a,,b`).
+#[cfg(test)]
+pub(crate) fn split_commas(s: &str) -> Result<Vec<&str>, ParseError> {
+    comma_items(s).collect()
+}
+
+/// The elements of a comma-separated header value, lazily (no allocation); yields one
+/// error and stops on an empty element or an unbalanced quote or `<`.
+pub(crate) fn comma_items(s: &str) -> CommaItems<'_> {
+    CommaItems {
+        s,
+        pos: 0,
+        done: false,
     }
-    out.push(non_empty(&s[start..])?);
-    Ok(out)
+}
+
+pub(crate) struct CommaItems<'a> {
+    s: &'a str,
+    pos: usize,
+    done: bool,
+}
+
+impl<'a> Iterator for CommaItems<'a> {
+    type Item = Result<&'a str, ParseError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let b = self.s.as_bytes();
+        let start = self.pos;
+        let mut i = start;
+        let mut angle = false;
+        while i < b.len() {
+            match b[i] {
+                b'"' => match quoted_len(&b[i..]) {
+                    Ok(n) => {
+                        i += n;
+                        continue;
+                    }
+                    Err(e) => {
+                        self.done = true;
+                        return Some(Err(e));
+                    }
+                },
+                b'<' => angle = true,
+                b'>' => angle = false,
+                b',' if !angle => {
+                    self.pos = i + 1;
+                    let item = non_empty(&self.s[start..i]);
+                    self.done = item.is_err();
+                    return Some(item);
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        self.done = true;
+        if angle {
+            return Some(Err(err("unbalanced '<'")));
+        }
+        Some(non_empty(&self.s[start..]))
+    }
 }
 
 fn non_empty(s: &str) -> Result<&str, ParseError> {

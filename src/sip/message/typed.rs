@@ -8,7 +8,7 @@ use super::error::{err, ParseError};
 use super::header::{HeaderName, Headers};
 use super::method::Method;
 use super::nameaddr::NameAddr;
-use super::scan::{is_token, split_commas, trim_ws};
+use super::scan::{comma_items, is_token, trim_ws};
 use super::via::Via;
 
 /// `CSeq: 4711 INVITE` (RFC 3261 §20.16).
@@ -77,8 +77,8 @@ fn utf8<'a>(
 fn name_addr_list(h: &Headers, name: &HeaderName) -> Result<Vec<NameAddr>, ParseError> {
     let mut out = Vec::new();
     for line in h.get_all(name) {
-        for v in split_commas(line)? {
-            out.push(NameAddr::parse(v)?);
+        for v in comma_items(line) {
+            out.push(NameAddr::parse(v?)?);
         }
     }
     Ok(out)
@@ -101,11 +101,10 @@ pub trait HasHeaders {
     /// The topmost Via (first value of the first line).
     fn top_via(&self) -> Result<Via, ParseError> {
         let line = utf8(self.headers(), &HeaderName::VIA, "bad Via")?.ok_or(err("missing Via"))?;
-        let first = split_commas(line)?
-            .into_iter()
+        comma_items(line)
             .next()
-            .ok_or(err("missing Via"))?;
-        Via::parse(first)
+            .ok_or(err("missing Via"))?
+            .and_then(Via::parse)
     }
 
     fn from(&self) -> Result<NameAddr, ParseError> {
@@ -225,6 +224,71 @@ mod tests {
         ] {
             assert!(CSeq::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    fn msg(headers: &str) -> crate::sip::message::SipMessage {
+        let text = format!("REGISTER sip:example.com SIP/2.0\r\n{headers}\r\n");
+        crate::sip::message::parse(bytes::Bytes::from(text)).unwrap()
+    }
+
+    #[test]
+    fn accessors_over_several_lines() {
+        let m = msg(
+            "Via: SIP/2.0/UDP a;branch=z9hG4bK1, SIP/2.0/UDP b;branch=z9hG4bK2\r\n\
+                     v: SIP/2.0/TCP c;branch=z9hG4bK3\r\n\
+                     Route: <sip:p1;lr>, <sip:p2;lr>\r\nRoute: <sip:p3;lr>\r\n\
+                     Record-Route: <sip:rr@[2001:db8::1]:5080;lr>\r\n\
+                     m: <sip:u@h1>;expires=60, \"U\" <sip:u@h2>;q=0.5\r\nContact: <sip:u@h3>\r\n\
+                     Max-Forwards: 0\r\nExpires: 3600\r\n",
+        );
+        let branches: Vec<_> = m
+            .vias()
+            .unwrap()
+            .iter()
+            .map(|v| v.branch().unwrap().to_owned())
+            .collect();
+        assert_eq!(branches, ["z9hG4bK1", "z9hG4bK2", "z9hG4bK3"]);
+        assert_eq!(m.top_via().unwrap().host.to_string(), "a");
+        let routes: Vec<_> = m
+            .routes()
+            .unwrap()
+            .iter()
+            .map(|r| r.uri.host.to_string())
+            .collect();
+        assert_eq!(routes, ["p1", "p2", "p3"]);
+        assert_eq!(
+            m.record_routes().unwrap()[0].uri.host_port(),
+            "[2001:db8::1]:5080"
+        );
+        let Some(Contact::Addrs(c)) = m.contacts().unwrap() else {
+            panic!("contacts")
+        };
+        assert_eq!(c.len(), 3);
+        assert_eq!(
+            (
+                c[0].param("expires"),
+                c[1].display.as_deref(),
+                c[1].param("q")
+            ),
+            (Some(Some("60")), Some("U"), Some(Some("0.5")))
+        );
+        assert_eq!(m.max_forwards().unwrap(), Some(0));
+        assert_eq!(m.expires().unwrap(), Some(3600));
+        assert_eq!(m.content_length().unwrap(), None);
+        assert!(m.call_id().is_err());
+        assert!(m.from().is_err());
+    }
+
+    #[test]
+    fn contact_star() {
+        assert_eq!(
+            msg("Contact: *\r\n").contacts().unwrap(),
+            Some(Contact::Star)
+        );
+        assert!(msg("Contact: *\r\nContact: <sip:a@b>\r\n")
+            .contacts()
+            .is_err());
+        assert_eq!(msg("Expires: 0\r\n").contacts().unwrap(), None);
     }
 
     #[test]

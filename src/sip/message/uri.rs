@@ -5,6 +5,8 @@
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
+use memchr::{memchr, memchr2, memchr3};
+
 use super::error::{err, ParseError};
 use super::scan::{find_param, write_params, Params};
 
@@ -97,9 +99,10 @@ pub struct Uri {
     pub headers: Vec<(String, String)>,
 }
 
-/// `user-unreserved` + `unreserved` + `%` (escapes are kept raw), RFC 3261 §25.1.
+/// `user-unreserved` + `unreserved` + `%` (escapes are kept raw), RFC 3261 §25.1, plus
+/// a raw `#`, which the grammar wants escaped but phones send when dialling `*97#`.
 fn is_user_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"-_.!~*'()%&=+$,;?/".contains(&b)
+    b.is_ascii_alphanumeric() || b"-_.!~*'()%&=+$,;?/#".contains(&b)
 }
 
 /// Characters allowed in URI parameters and headers (`paramchar`, `hnv-unreserved`).
@@ -110,7 +113,7 @@ fn is_param_byte(b: u8) -> bool {
 impl Uri {
     /// Parses an `addr-spec` / `Request-URI`. No whitespace is allowed anywhere.
     pub fn parse(s: &str) -> Result<Uri, ParseError> {
-        let colon = s.find(':').ok_or(err("URI without scheme"))?;
+        let colon = memchr(b':', s.as_bytes()).ok_or(err("URI without scheme"))?;
         let scheme_s = &s[..colon];
         let sb = scheme_s.as_bytes();
         if sb.is_empty()
@@ -147,7 +150,7 @@ impl Uri {
             });
         };
         if scheme == Scheme::Tel {
-            let end = rest.find([';', '?']).unwrap_or(rest.len());
+            let end = memchr2(b';', b'?', rest.as_bytes()).unwrap_or(rest.len());
             let (params, headers) = params_and_headers(&rest[end..])?;
             return Ok(Uri {
                 scheme,
@@ -159,14 +162,14 @@ impl Uri {
                 headers,
             });
         }
-        let (userinfo, hostpart) = match rest.find('@') {
+        let (userinfo, hostpart) = match memchr(b'@', rest.as_bytes()) {
             Some(at) => (Some(&rest[..at]), &rest[at + 1..]),
             None => (None, rest),
         };
         let (user, password) = match userinfo {
             None => (None, None),
             Some(ui) => {
-                let (u, p) = match ui.find(':') {
+                let (u, p) = match memchr(b':', ui.as_bytes()) {
                     Some(c) => (&ui[..c], Some(&ui[c + 1..])),
                     None => (ui, None),
                 };
@@ -183,12 +186,9 @@ impl Uri {
         };
         let hb = hostpart.as_bytes();
         let host_end = if hb.first() == Some(&b'[') {
-            hostpart
-                .find(']')
-                .ok_or(err("unterminated IPv6 reference"))?
-                + 1
+            memchr(b']', hb).ok_or(err("unterminated IPv6 reference"))? + 1
         } else {
-            hostpart.find([':', ';', '?']).unwrap_or(hostpart.len())
+            memchr3(b':', b';', b'?', hb).unwrap_or(hb.len())
         };
         let host = Host::parse(&hostpart[..host_end])?;
         let mut i = host_end;
@@ -233,7 +233,7 @@ impl Uri {
 
 /// `*( ";" uri-parameter ) [ "?" header *( "&" header ) ]`.
 fn params_and_headers(s: &str) -> Result<(Params, Vec<(String, String)>), ParseError> {
-    let (p, h) = match s.find('?') {
+    let (p, h) = match memchr(b'?', s.as_bytes()) {
         Some(q) => (&s[..q], Some(&s[q + 1..])),
         None => (s, None),
     };

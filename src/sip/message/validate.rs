@@ -10,76 +10,91 @@
 use super::error::{Invalid, ParseError};
 use super::header::HeaderName;
 use super::msg::SipMessage;
-use super::scan::{split_commas, trim_ws};
-use super::typed::{parse_scalar, Contact, HasHeaders};
+use super::nameaddr::NameAddr;
+use super::scan::{comma_items, trim_ws};
+use super::typed::{parse_scalar, CSeq, HasHeaders};
 use super::uri::Scheme;
+use super::via::Via;
 
 fn bad(what: &str, e: ParseError) -> Invalid {
     Invalid::bad(format!("Bad {what}: {}", e.reason()))
 }
 
-fn exactly_one(msg: &SipMessage, name: &HeaderName) -> Result<(), Invalid> {
-    match msg.headers().count(name) {
-        0 => Err(Invalid::bad(format!("Missing {name} header"))),
-        1 => Ok(()),
-        _ => Err(Invalid::bad(format!("Multiple {name} headers"))),
-    }
-}
-
-/// Checks `msg`; `Ok(())` means a proxy or UAS may act on it.
+/// Checks `msg`; `Ok(())` means a proxy or UAS may act on it. One pass over the header
+/// lines: each line of a header this module knows is parsed once, then the counts of
+/// the single-valued headers and the start line are checked.
 pub fn validate(msg: &SipMessage) -> Result<(), Invalid> {
-    let h = msg.headers();
-    if !h.contains(&HeaderName::VIA) {
-        return Err(Invalid::bad("Missing Via header"));
-    }
-    msg.vias().map_err(|e| bad("Via", e))?;
-    for name in [
+    let single = [
         HeaderName::FROM,
         HeaderName::TO,
         HeaderName::CALL_ID,
         HeaderName::CSEQ,
-    ] {
-        exactly_one(msg, &name)?;
-    }
-    msg.from().map_err(|e| bad("From", e))?;
-    msg.to().map_err(|e| bad("To", e))?;
-    msg.call_id().map_err(|e| bad("Call-ID", e))?;
-    let cseq = msg.cseq().map_err(|e| bad("CSeq", e))?;
-    if h.count(&HeaderName::CONTENT_LENGTH) > 1 {
-        return Err(Invalid::bad("Multiple Content-Length headers"));
-    }
-    if h.count(&HeaderName::MAX_FORWARDS) > 1 {
-        return Err(Invalid::bad("Multiple Max-Forwards headers"));
-    }
-    msg.max_forwards().map_err(|e| bad("Max-Forwards", e))?;
-    msg.expires().map_err(|e| bad("Expires", e))?;
-    if let Some(Contact::Addrs(list)) = msg.contacts().map_err(|e| bad("Contact", e))? {
-        for c in &list {
-            if let Some(v) = c.param("expires") {
-                parse_scalar::<u32>(v.unwrap_or(""), "bad expires parameter")
-                    .map_err(|e| bad("Contact", e))?;
+        HeaderName::MAX_FORWARDS,
+        HeaderName::CONTENT_LENGTH,
+        HeaderName::EXPIRES,
+    ];
+    let mut counts = [0usize; 7];
+    let mut vias = 0;
+    let mut cseq = None;
+    for hdr in msg.headers().iter() {
+        let name = &hdr.name;
+        if let Some(i) = single.iter().position(|n| n == name) {
+            counts[i] += 1;
+            if counts[i] > 1 {
+                return Err(Invalid::bad(format!("Multiple {name} headers")));
+            }
+        }
+        if !is_checked(name) {
+            continue;
+        }
+        let v = hdr
+            .value_str()
+            .ok_or_else(|| Invalid::bad(format!("Bad {name}: not UTF-8")))?;
+        let what = name.as_str();
+        if *name == HeaderName::VIA {
+            vias += 1;
+            Via::parse_list(v).map_err(|e| bad(what, e))?;
+        } else if *name == HeaderName::FROM || *name == HeaderName::TO {
+            NameAddr::parse(v).map_err(|e| bad(what, e))?;
+        } else if *name == HeaderName::CALL_ID {
+            check_call_id(v)?;
+        } else if *name == HeaderName::CSEQ {
+            cseq = Some(CSeq::parse(v).map_err(|e| bad(what, e))?);
+        } else if *name == HeaderName::MAX_FORWARDS {
+            parse_scalar::<u8>(v, "not 0-255").map_err(|e| bad(what, e))?;
+        } else if *name == HeaderName::EXPIRES {
+            parse_scalar::<u32>(v, "not a 32-bit delta-seconds").map_err(|e| bad(what, e))?;
+        } else if *name == HeaderName::CONTACT {
+            check_contact(msg, v)?;
+        } else if *name == HeaderName::ROUTE || *name == HeaderName::RECORD_ROUTE {
+            for r in comma_items(v) {
+                r.and_then(NameAddr::parse).map_err(|e| bad(what, e))?;
+            }
+        } else if *name == HeaderName::DATE {
+            check_date(v)?;
+        } else if *name == HeaderName::RETRY_AFTER {
+            let delta = trim_ws(v).split([' ', '\t', '(', ';']).next().unwrap_or("");
+            parse_scalar::<u32>(delta, "bad delta-seconds").map_err(|e| bad(what, e))?;
+        } else if *name == HeaderName::WARNING {
+            for w in comma_items(v) {
+                let w = w.map_err(|e| bad(what, e))?;
+                let code = w.split(' ').next().unwrap_or("");
+                if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(Invalid::bad("Bad Warning: warn-code is not 3 digits"));
+                }
             }
         }
     }
-    msg.routes().map_err(|e| bad("Route", e))?;
-    msg.record_routes().map_err(|e| bad("Record-Route", e))?;
-    if let Some(d) = h.get(&HeaderName::DATE) {
-        check_date(d)?;
+    if vias == 0 {
+        return Err(Invalid::bad("Missing Via header"));
     }
-    if let Some(r) = h.get(&HeaderName::RETRY_AFTER) {
-        let delta = trim_ws(r).split([' ', '\t', '(', ';']).next().unwrap_or("");
-        parse_scalar::<u32>(delta, "bad delta-seconds").map_err(|e| bad("Retry-After", e))?;
-    }
-    for line in h.get_all(&HeaderName::WARNING) {
-        for w in split_commas(line).map_err(|e| bad("Warning", e))? {
-            let code = w.split(' ').next().unwrap_or("");
-            if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(Invalid::bad("Bad Warning: warn-code is not 3 digits"));
-            }
+    for (i, name) in single.iter().enumerate().take(4) {
+        if counts[i] == 0 {
+            return Err(Invalid::bad(format!("Missing {name} header")));
         }
     }
     if let SipMessage::Request(req) = msg {
-        if cseq.method != req.method {
+        if cseq.is_some_and(|c| c.method != req.method) {
             return Err(Invalid::bad("Bad CSeq: method does not match request line"));
         }
         match req.uri.scheme {
@@ -95,6 +110,54 @@ pub fn validate(msg: &SipMessage) -> Result<(), Invalid> {
                     reason: "Unsupported URI Scheme".into(),
                 })
             }
+        }
+    }
+    Ok(())
+}
+
+/// Headers whose values [`validate`] parses.
+fn is_checked(name: &HeaderName) -> bool {
+    [
+        HeaderName::VIA,
+        HeaderName::FROM,
+        HeaderName::TO,
+        HeaderName::CALL_ID,
+        HeaderName::CSEQ,
+        HeaderName::MAX_FORWARDS,
+        HeaderName::EXPIRES,
+        HeaderName::CONTACT,
+        HeaderName::ROUTE,
+        HeaderName::RECORD_ROUTE,
+        HeaderName::DATE,
+        HeaderName::RETRY_AFTER,
+        HeaderName::WARNING,
+    ]
+    .contains(name)
+}
+
+/// `callid = word [ "@" word ]` (RFC 3261 §25.1): visible ASCII, no LWS.
+fn check_call_id(v: &str) -> Result<(), Invalid> {
+    if v.is_empty() || v.bytes().any(|b| b <= b' ' || b >= 0x7f) {
+        return Err(Invalid::bad("Bad Call-ID"));
+    }
+    Ok(())
+}
+
+/// `Contact: *` (alone, REGISTER only in practice) or name-addrs whose `expires` fits
+/// 32 bits (RFC 4475 §3.1.2.4).
+fn check_contact(msg: &SipMessage, v: &str) -> Result<(), Invalid> {
+    if v == "*" {
+        return if msg.headers().count(&HeaderName::CONTACT) == 1 {
+            Ok(())
+        } else {
+            Err(Invalid::bad("Bad Contact: '*' mixed with addresses"))
+        };
+    }
+    for c in comma_items(v) {
+        let c = c.and_then(NameAddr::parse).map_err(|e| bad("Contact", e))?;
+        if let Some(e) = c.param("expires") {
+            parse_scalar::<u32>(e.unwrap_or(""), "bad expires parameter")
+                .map_err(|e| bad("Contact", e))?;
         }
     }
     Ok(())
@@ -126,6 +189,96 @@ fn check_date(d: &str) -> Result<(), Invalid> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::sip::message::parse;
+
+    const BASE: &str =
+        "Via: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:c@d>\r\n\
+                        Call-ID: x@y\r\nCSeq: 1 INVITE\r\n";
+
+    fn check(start: &str, extra: &str) -> Result<(), Invalid> {
+        let text = format!("{start}\r\n{BASE}{extra}\r\n");
+        validate(&parse(bytes::Bytes::from(text)).unwrap())
+    }
+
+    fn reason(start: &str, extra: &str) -> String {
+        check(start, extra).unwrap_err().reason
+    }
+
+    #[test]
+    fn accepts_minimal_and_tel() {
+        assert_eq!(check("INVITE sip:u@h SIP/2.0", ""), Ok(()));
+        assert_eq!(
+            check("INVITE tel:+15551234567 SIP/2.0", "Max-Forwards: 70\r\n"),
+            Ok(())
+        );
+        assert_eq!(check("SIP/2.0 180 Ringing", ""), Ok(()));
+        assert_eq!(
+            check("SIP/2.0 180 Ringing", "CSeq: 1 INVITE\r\n")
+                .unwrap_err()
+                .reason,
+            "Multiple CSeq headers"
+        );
+    }
+
+    #[test]
+    fn names_the_defect() {
+        let r = "INVITE sip:u@h SIP/2.0";
+        assert_eq!(
+            reason("BYE sip:u@h SIP/2.0", ""),
+            "Bad CSeq: method does not match request line"
+        );
+        assert_eq!(
+            reason(r, "Max-Forwards: 256\r\n"),
+            "Bad Max-Forwards: not 0-255"
+        );
+        assert_eq!(
+            reason(r, "Expires: 1\r\nExpires: 2\r\n"),
+            "Multiple Expires headers"
+        );
+        assert_eq!(
+            reason(r, "Contact: *\r\nContact: <sip:a@b>\r\n"),
+            "Bad Contact: '*' mixed with addresses"
+        );
+        assert_eq!(
+            reason(r, "Contact: <sip:a@b>;expires=4294967296\r\n"),
+            "Bad Contact: bad expires parameter"
+        );
+        assert_eq!(
+            reason(r, "Route: <sip:p;lr>,\r\n"),
+            "Bad Route: empty element in comma-separated list"
+        );
+        assert_eq!(
+            reason(r, "Warning: 1812 overture \"x\"\r\n"),
+            "Bad Warning: warn-code is not 3 digits"
+        );
+        assert_eq!(
+            reason(r, "Retry-After: 99999999999\r\n"),
+            "Bad Retry-After: bad delta-seconds"
+        );
+        assert_eq!(
+            reason("INVITE sip:u@h?Subject=x SIP/2.0", ""),
+            "Bad Request-URI: headers are not allowed"
+        );
+        let text = "INVITE sip:u@h SIP/2.0\r\nFrom: <sip:a@b>\r\n\r\n";
+        assert_eq!(
+            validate(&parse(bytes::Bytes::from_static(text.as_bytes())).unwrap())
+                .unwrap_err()
+                .reason,
+            "Missing Via header"
+        );
+        let e = check("OPTIONS urn:x SIP/2.0", "CSeq: 1 OPTIONS\r\n").unwrap_err();
+        assert_eq!(e.reason, "Multiple CSeq headers");
+        let text = format!(
+            "OPTIONS urn:x SIP/2.0\r\n{}CSeq: 1 OPTIONS\r\n\r\n",
+            BASE.replace("CSeq: 1 INVITE\r\n", "")
+        );
+        let e = validate(&parse(bytes::Bytes::from(text)).unwrap()).unwrap_err();
+        assert_eq!(
+            (e.status, e.reason.as_str()),
+            (416, "Unsupported URI Scheme")
+        );
+    }
 
     #[test]
     fn dates() {

@@ -6,7 +6,7 @@ use std::fmt;
 
 use super::error::{err, ParseError};
 use super::scan::{
-    find_param, is_token_byte, parse_params, set_param, skip_ws, split_commas, write_params, Params,
+    comma_items, find_param, is_token_byte, parse_params, set_param, skip_ws, write_params, Params,
 };
 use super::uri::Host;
 
@@ -31,7 +31,7 @@ fn token(b: &[u8], i: usize) -> usize {
 impl Via {
     /// Parses a Via header value: one or more comma-separated `via-parm`s.
     pub fn parse_list(s: &str) -> Result<Vec<Via>, ParseError> {
-        split_commas(s)?.into_iter().map(Via::parse).collect()
+        comma_items(s).map(|v| v.and_then(Via::parse)).collect()
     }
 
     /// Parses a single `via-parm`.

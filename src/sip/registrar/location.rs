@@ -110,7 +110,8 @@ impl Registrar {
             let asked = spec
                 .expires_param
                 .or(req.header_expires)
-                .unwrap_or(policy.default_expires);
+                // Our own default never earns the UA a 423.
+                .unwrap_or_else(|| policy.default_expires.max(policy.min_expires));
             if asked != 0 && asked < policy.min_expires {
                 return Err(RegisterError::IntervalTooBrief {
                     min_expires: policy.min_expires,

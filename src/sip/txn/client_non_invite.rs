@@ -270,6 +270,15 @@ mod tests {
     }
 
     #[test]
+    fn custom_t4_scales_timer_k() {
+        let t0 = Instant::now();
+        let mut tsx = ClientNonInviteTsx::new(t0, &fast(), false, bytes("OPTIONS"));
+        drain(&mut tsx, t0, t0);
+        assert_eq!(tsx.on_response(at(t0, 50), 200), Delivery::ToTu);
+        assert_eq!(run_to_end(&mut tsx, t0), vec![(1050, Terminated)]);
+    }
+
+    #[test]
     fn final_response_over_reliable_transport_terminates_at_once() {
         let t0 = Instant::now();
         let mut tsx = ClientNonInviteTsx::new(t0, &TimerConfig::default(), true, bytes("BYE"));

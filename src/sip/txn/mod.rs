@@ -21,10 +21,36 @@
 //!
 //! `on_timer` fires every due timer, earliest first (on a tie, the timeout B/F/H before the
 //! retransmission A/E/G, so nothing is sent just before giving up) and each at most once per
-//! call;
-//! retransmission timers are re-armed relative to `now`, so a late wake-up never causes a
-//! burst. Linger timers that are zero on reliable transports (D, I, J, K) are not armed:
-//! the transaction terminates at once.
+//! call; retransmission timers are re-armed relative to `now`, so a late wake-up never
+//! causes a burst. Linger timers that are zero on reliable transports (D, I, J, K) are not
+//! armed: the transaction terminates at once.
+//!
+//! ```
+//! use std::time::{Duration, Instant};
+//! use bytes::Bytes;
+//! use switchboard::sip::txn::{ClientNonInviteTsx, TimerConfig, TsxOutput};
+//!
+//! let t0 = Instant::now();
+//! let options = Bytes::from_static(b"OPTIONS sip:carrier.example SIP/2.0\r\n...");
+//! let mut tsx = ClientNonInviteTsx::new(t0, &TimerConfig::default(), false, options);
+//! let (mut sends, mut now) = (Vec::new(), t0);
+//! loop {
+//!     while let Some(output) = tsx.poll_output() {
+//!         match output {
+//!             TsxOutput::Transmit(_bytes) => sends.push(now - t0), // socket.send_to(..)
+//!             TsxOutput::Timeout => { /* the TU acts on a 408 */ }
+//!             TsxOutput::TransportError => { /* the TU acts on a 503 */ }
+//!             TsxOutput::Terminated => { /* remove it from the transaction map */ }
+//!         }
+//!     }
+//!     // A real driver selects on the socket too and calls `on_response` when one matches.
+//!     let Some(deadline) = tsx.poll_timeout() else { break };
+//!     now = deadline;
+//!     tsx.on_timer(now);
+//! }
+//! assert_eq!(sends.len(), 11); // 0, 0.5, 1.5, 3.5, 7.5, 11.5 … 31.5 s
+//! assert_eq!(now - t0, Duration::from_secs(32)); // Timer F
+//! ```
 //!
 //! # Client INVITE ([`ClientInviteTsx`]; RFC 3261 Figure 5 as amended by RFC 6026 §7.2)
 //!

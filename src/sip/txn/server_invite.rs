@@ -270,6 +270,21 @@ mod tests {
     }
 
     #[test]
+    fn custom_t1_and_t4_scale_timers_i_and_l() {
+        let t0 = Instant::now();
+        let mut rejected = ServerInviteTsx::new(t0, &fast(), false);
+        send(&mut rejected, t0, 486, "486");
+        assert_eq!(rejected.on_ack(at(t0, 50)), Delivery::Absorb);
+        drain(&mut rejected, t0, at(t0, 50));
+        assert_eq!(run_to_end(&mut rejected, t0), vec![(1050, Terminated)]);
+
+        let mut accepted = ServerInviteTsx::new(t0, &fast(), false);
+        send(&mut accepted, t0, 200, "200");
+        drain(&mut accepted, t0, t0);
+        assert_eq!(run_to_end(&mut accepted, t0), vec![(6400, Terminated)]);
+    }
+
+    #[test]
     fn ack_confirms_stops_timer_g_and_timer_i_ends_it() {
         let t0 = Instant::now();
         let mut tsx = udp(t0);

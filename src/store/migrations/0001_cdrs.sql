@@ -3,9 +3,11 @@
 -- number (unix milliseconds, durations, SIP status codes), no SERIAL/AUTOINCREMENT.
 
 -- One row per call that has started and not yet ended. Deleted in the same transaction
--- that inserts the call's CDR; rows left over after a crash are closed at the next start.
+-- that inserts the call's CDR; rows left over after a crash are closed at the next start
+-- of the node that wrote them (`node`: "" for a single node).
 CREATE TABLE calls_in_flight (
     id            TEXT   NOT NULL PRIMARY KEY,
+    node          TEXT   NOT NULL,
     call_id       TEXT   NOT NULL,
     caller        TEXT   NOT NULL,
     callee        TEXT   NOT NULL,
