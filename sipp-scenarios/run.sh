@@ -27,7 +27,8 @@ MODE=switchboard
 
 ALL_TESTS=(register_auth register_auth_tcp register_wrong_password register_refresh_unregister
   call_caller_bye call_callee_bye call_cancel call_busy call_noanswer call_hold_unhold
-  call_unknown_ext call_trunk call_caller_bye_tcp call_concurrent_50)
+  call_unknown_ext call_wrong_password call_trunk call_from_trunk call_caller_bye_tcp
+  call_tcp_callee call_concurrent_50)
 
 TESTS=()
 for a in "$@"; do
@@ -55,7 +56,8 @@ cleanup() {
     kill -9 "$SWITCH_PID" 2>/dev/null
   fi
   wait 2>/dev/null
-  [ -f "$DB" ] && cp "$DB" "$ART/sb.db" 2>/dev/null
+  # .backup folds in the WAL (a plain cp of sb.db can miss the last commits)
+  [ -f "$DB" ] && { sqlite3 "$DB" ".backup '$ART/sb.db'" 2>/dev/null || cp "$DB"* "$ART/" 2>/dev/null; }
   [ -z "${KEEP_TMP:-}" ] && rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -92,16 +94,17 @@ sipp_bg() {
   BG_PIDS+=("$BG")
   sleep 0.3   # let it bind its port
 }
-# why RC LOGBASE  one-line reason from a SIPp exit code and its error log.
+# why RC LOGBASE  prints a one-line reason from a SIPp exit code and its error log; returns 1.
 why() {
   local rc=$1 base=$2 msg
-  msg=$(grep -v -E 'The following events|Failed to delete FD from epoll' "$base.errors.log" 2>/dev/null \
-        | grep -m1 -o -E '[A-Za-z].{0,150}' || true)
+  msg=$(sed -n 's/^[0-9-]*	[0-9:.]*	[0-9.]*: //p' "$base.errors.log" 2>/dev/null \
+        | grep -v 'Failed to delete FD from epoll' | head -1 | cut -c1-160)
   case $rc in
     124|137) echo "timed out${msg:+: $msg}" ;;
     1) echo "SIPp: call failed${msg:+: $msg}" ;;
     *) echo "SIPp exit $rc${msg:+: $msg}" ;;
   esac
+  return 1   # callers end with `|| why $? ...`: a failed SIPp must fail the test
 }
 # first Call-ID in a SIPp message log
 call_id_of() { grep -m1 -i '^Call-ID:' "$1" 2>/dev/null | sed 's/^[^:]*: *//; s/\r$//'; }
@@ -145,6 +148,15 @@ cdr_expect() {
   [ "$row" != "$want_status|$want_side" ] && { echo "CDR $row, want $want_status|$want_side"; return 1; }
   return 0
 }
+# b_leg_expect A_CALL_ID B_CALL_ID  the CDR's B leg (cdr_legs) is the dialog the callee saw.
+b_leg_expect() {
+  [ $MODE = standin ] && return 0
+  local legs
+  legs=$(sql "SELECT l.sip_call_id FROM cdr_legs l JOIN cdrs c ON c.id = l.cdr_id WHERE c.call_id = '$1' AND l.role = 'B';")
+  [ -z "$legs" ] && { echo "CDR has no B leg"; return 1; }
+  printf '%s\n' "$legs" | grep -qxF "$2" || { echo "CDR B leg(s) $(echo $legs) != callee's Call-ID $2"; return 1; }
+  return 0
+}
 # b2bua_check NAME USER  the callee must see a Call-ID of its own (new dialog), not the caller's.
 b2bua_check() {
   [ $MODE = standin ] && return 0
@@ -152,6 +164,9 @@ b2bua_check() {
   a=$(call_id_of "$ART/$1.caller.messages.log"); b=$(call_id_of "$ART/$1.uas$2.messages.log")
   [ -z "$b" ] && { echo "callee saw no INVITE"; return 1; }
   [ "$a" = "$b" ] && { echo "B leg reuses the caller's Call-ID $a"; return 1; }
+  # topology hiding: the caller's dialog targets the switch, never the callee's own Contact
+  grep -q -i '^Contact:.*@127\.0\.0\.1:'"$((23100 + $2))" "$ART/$1.caller.messages.log" \
+    && { echo "the caller saw the callee's Contact (127.0.0.1:$((23100 + $2)))"; return 1; }
   return 0
 }
 
@@ -183,10 +198,16 @@ two_party() {
   caller "$name" 60 "$cscen" 2002 -m 1 "$@" || { why $? "$ART/$name.caller"; return 1; }
   wait_bg $upid || { echo "callee: $(why $? "$ART/$name.uas2002")"; return 1; }
   b2bua_check "$name" 2002 || return 1
-  cdr_expect "$(call_id_of "$ART/$name.caller.messages.log")" "$status" "$side"
+  local a_cid; a_cid=$(call_id_of "$ART/$name.caller.messages.log")
+  cdr_expect "$a_cid" "$status" "$side" || return 1
+  b_leg_expect "$a_cid" "$(call_id_of "$ART/$name.uas2002.messages.log")"
 }
 
-t_call_caller_bye() { two_party call_caller_bye call_caller_bye.xml uas_answer.xml 200 caller -d 1000; }
+t_call_caller_bye() {
+  two_party call_caller_bye call_caller_bye.xml uas_answer.xml 200 caller -d 1000 || return 1
+  # RFC 3261 16.2/17.2.1: the switch answers the (authenticated) INVITE with 100 Trying itself
+  grep -q '^SIP/2.0 100 ' "$ART/call_caller_bye.caller.messages.log" || { echo "no 100 Trying"; return 1; }
+}
 t_call_callee_bye() { two_party call_callee_bye call_callee_bye.xml uas_answer_bye.xml 200 callee; }
 t_call_cancel() { two_party call_cancel call_cancel.xml uas_ring_forever.xml 487 caller; }
 t_call_busy() { two_party call_busy call_busy.xml uas_busy.xml 486 callee; }
@@ -195,6 +216,29 @@ t_call_hold_unhold() { two_party call_hold_unhold call_hold_unhold.xml uas_hold.
 
 t_call_caller_bye_tcp() {
   two_party call_caller_bye_tcp call_caller_bye.xml uas_answer.xml 200 caller -d 500 -t t1
+}
+
+# the callee registers over TCP with ;transport=tcp and listens on TCP: the B leg must use TCP
+t_call_tcp_callee() {
+  local name=call_tcp_callee
+  # only the TCP binding may exist, or the switch also forks to the UDP one (same port, nobody
+  # listening) and retransmits that INVITE until Timer B, into the next test's UAS
+  sipp_fg 15 $name unreg2002 -sf "$S/unregister_all.xml" -inf "$S/csv/ep2002.csv" -auth_uri "$DOMAIN" \
+    "$SW" -p 25102 -m 1 || { why $? "$ART/$name.unreg2002"; return 1; }
+  sipp_fg 15 $name reg2002 -t t1 -sf "$S/register_auth_tcp.xml" -inf "$S/csv/ep2002.csv" \
+    -auth_uri "$DOMAIN" "$SW" -p 25102 -m 1 || { why $? "$ART/$name.reg2002"; return 1; }
+  sipp_bg 40 $name uas2002 -t t1 -sf "$S/uas_answer_tcp.xml" -inf "$S/csv/ep2002.csv" -p 25102 -m 1 \
+    -recv_timeout 30000
+  local upid=$BG
+  caller $name 30 call_caller_bye.xml 2002 -m 1 -d 500 || { why $? "$ART/$name.caller"; return 1; }
+  wait_bg $upid || { echo "callee: $(why $? "$ART/$name.uas2002")"; return 1; }
+  b2bua_check $name 2002 || return 1
+  local a_cid; a_cid=$(call_id_of "$ART/$name.caller.messages.log")
+  cdr_expect "$a_cid" 200 caller || return 1
+  # drop the TCP binding (Contact: *) and re-register 2002 over UDP for the later tests
+  sipp_fg 15 $name unreg2002b -sf "$S/unregister_all.xml" -inf "$S/csv/ep2002.csv" -auth_uri "$DOMAIN" \
+    "$SW" -p 25102 -m 1 || { why $? "$ART/$name.unreg2002b"; return 1; }
+  register 2002 $name || why $? "$ART/$name.reg2002"
 }
 
 t_call_unknown_ext() {
@@ -209,12 +253,33 @@ t_call_unknown_ext() {
   return 0
 }
 
+t_call_wrong_password() {
+  sipp_fg 20 call_wrong_password caller -sf "$S/call_wrong_password.xml" -inf "$S/csv/ep2003_wrong.csv" \
+    -s 2002 -auth_uri "2002@$DOMAIN" "$SW" -p 25103 -m 1 || why $? "$ART/call_wrong_password.caller"
+}
+
+# the carrier (a trunk inbound source, no auth) calls DID 15550001; from-trunk rings 2002
+t_call_from_trunk() {
+  local name=call_from_trunk
+  callee $name 40 2002 uas_answer.xml -m 1 -recv_timeout 30000 || { why $? "$ART/$name.reg2002"; return 1; }
+  local upid=$BG
+  sipp_fg 30 $name caller -sf "$S/bench_uac.xml" -s 15550001 "$SW" -p 25080 -m 1 -d 500 \
+    || { why $? "$ART/$name.caller"; return 1; }
+  wait_bg $upid || { echo "callee: $(why $? "$ART/$name.uas2002")"; return 1; }
+  b2bua_check $name 2002 || return 1
+  local a_cid; a_cid=$(call_id_of "$ART/$name.caller.messages.log")
+  cdr_expect "$a_cid" 200 caller || return 1
+  b_leg_expect "$a_cid" "$(call_id_of "$ART/$name.uas2002.messages.log")"
+}
+
 t_call_trunk() {
   sipp_bg 40 call_trunk carrier -sf "$S/uas_carrier.xml" -p 25080 -m 1 -recv_timeout 30000
   local upid=$BG
   caller call_trunk 30 call_trunk.xml 915551234567 -m 1 -d 500 || { why $? "$ART/call_trunk.caller"; return 1; }
   wait_bg $upid || { echo "carrier: $(why $? "$ART/call_trunk.carrier")"; return 1; }
-  cdr_expect "$(call_id_of "$ART/call_trunk.caller.messages.log")" 200 caller
+  local a_cid; a_cid=$(call_id_of "$ART/call_trunk.caller.messages.log")
+  cdr_expect "$a_cid" 200 caller || return 1
+  b_leg_expect "$a_cid" "$(call_id_of "$ART/call_trunk.carrier.messages.log")"
 }
 
 t_call_concurrent_50() {
@@ -271,7 +336,9 @@ wait_up() {
 }
 
 REASON=
-if [ $MODE = standin ]; then start_standin; else start_switchboard; fi || REASON=${REASON:-cannot start}
+busy=$(ss -Hltun 2>/dev/null | awk '{print $5}' | grep -E ':(25060|25080|2510[1-4]|25111|25199)$' | sort -u)
+[ -n "$busy" ] && REASON="port(s) already in use: $(echo $busy) (a leftover switch or SIPp?)"
+[ -z "$REASON" ] && if [ $MODE = standin ]; then start_standin; else start_switchboard; fi || REASON=${REASON:-cannot start}
 [ -z "$REASON" ] && wait_up 20
 if [ -n "$REASON" ]; then
   echo "switch did not start: $REASON (logs: $ART/)"
