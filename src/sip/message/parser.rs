@@ -376,7 +376,10 @@ mod tests {
         let e = parse(Bytes::from_static(b"SIP/3.0 200 OK\r\n\r\n")).unwrap_err();
         assert_eq!(e.status(), 505);
         // Found by the fuzzer: a multi-byte character across the "SIP/" prefix.
-        let e = parse(Bytes::from_static("OPTIONS sip:a@b SIPҥ\r\n\r\n".as_bytes())).unwrap_err();
+        let e = parse(Bytes::from_static(
+            "OPTIONS sip:a@b SIPҥ\r\n\r\n".as_bytes(),
+        ))
+        .unwrap_err();
         assert_eq!(e.reason(), "bad SIP version");
     }
 
