@@ -3,10 +3,10 @@
 
 CARGO ?= cargo
 # Debian packages the build and the test suite need.
-APT_PACKAGES := sip-tester libopus-dev pkg-config sqlite3 postgresql
+APT_PACKAGES := sip-tester libopus-dev pkg-config sqlite3 postgresql baresip-core
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps build run test test-unit test-sipp lint bench bench-cps check
+.PHONY: deps build run test test-unit test-pg test-sipp test-baresip lint bench bench-cps check
 
 deps:
 	@missing=""; \
@@ -33,10 +33,24 @@ lint:
 test-unit: deps
 	$(CARGO) test --all-targets
 
+# The store tests again on a throwaway PostgreSQL (loopback) started by tests/pg.sh.
+test-pg: deps
+	bash tests/pg.sh $(CARGO) test --test store_cdr
+
 test-sipp: build
 	bash sipp-scenarios/run.sh
 
-test: lint test-unit test-sipp
+# Two real softphones (baresip from Debian) register and call each other through the switch.
+test-baresip: build
+	bash sipp-scenarios/baresip.sh
+
+test: lint test-unit test-pg test-sipp test-baresip
 
 bench: deps
 	$(CARGO) bench --bench sip_message
+
+# SIP calls per second, SIPp -> switch -> SIPp, side by side with Kamailio (see BENCHMARKS.md).
+# CPS_ARGS=--quick for a 5 s-per-step smoke run.
+bench-cps: build
+	@command -v kamailio >/dev/null || DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends kamailio
+	bash benches/cps.sh $(CPS_ARGS)

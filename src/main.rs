@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use switchboard::config::Config;
 
 #[derive(Parser)]
 #[command(
@@ -28,19 +29,88 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// Simulate one dialer shift (workload TOML, seed, pacing policy); prints JSON metrics.
+    Simulate(switchboard::dialer::sim::cli::SimulateArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Run { config } => {
-            let _ = config;
-            eprintln!("switchboard: run is not wired yet");
-            ExitCode::FAILURE
-        }
-        Command::Check { config } => {
-            let _ = config;
-            ExitCode::SUCCESS
-        }
+        Command::Run { config } => run(config.as_deref()),
+        Command::Check { config } => check(config.as_deref()),
+        Command::Simulate(args) => switchboard::dialer::sim::cli::cli(args),
     }
+}
+
+/// Loads the config named on the command line, or the embedded default.
+fn load_config(
+    path: Option<&std::path::Path>,
+) -> Result<Config, Vec<switchboard::config::ConfigError>> {
+    match path {
+        Some(p) => Config::load(p),
+        None => Ok(Config::embedded_default()),
+    }
+}
+
+fn run(path: Option<&std::path::Path>) -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "switchboard=info".into()),
+        )
+        .init();
+    let cfg = match load_config(path) {
+        Ok(cfg) => cfg,
+        Err(errors) => return report(&errors),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("switchboard: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let dialplan_dir = cfg.dialplan_dir.clone();
+        let source = cfg.source.clone();
+        match switchboard::runtime::start(cfg).await {
+            Ok(running) => {
+                tracing::info!(config = %source, udp = ?running.bound.udp, tcp = ?running.bound.tcp, "switchboard running");
+                switchboard::runtime::run_until_signalled(running, dialplan_dir).await;
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("switchboard: {e}");
+                ExitCode::FAILURE
+            }
+        }
+    })
+}
+
+fn report<E: std::fmt::Display>(errors: &[E]) -> ExitCode {
+    for e in errors {
+        eprintln!("{e}");
+    }
+    ExitCode::FAILURE
+}
+
+fn check(path: Option<&std::path::Path>) -> ExitCode {
+    let cfg = match load_config(path) {
+        Ok(cfg) => cfg,
+        Err(errors) => return report(&errors),
+    };
+    if let Err(errors) = switchboard::dialplan::Dialplan::load_dir(&cfg.dialplan_dir) {
+        return report(&errors);
+    }
+    println!(
+        "{}: ok ({} endpoints, {} trunks, dialplans in {})",
+        cfg.source,
+        cfg.endpoints.len(),
+        cfg.trunks.len(),
+        cfg.dialplan_dir.display()
+    );
+    ExitCode::SUCCESS
 }

@@ -1,0 +1,251 @@
+//! The call model: a back-to-back user agent. Each [`Call`] bridges an inbound leg to
+//! outbound forks and relays signalling between them (provisional and final responses,
+//! ACK, CANCEL, BYE, re-INVITE, UPDATE, INFO); it emits CDR records as it goes.
+//!
+//! Calls are sans-IO: they act through a [`CallIo`] (the transaction layer, the time,
+//! our addresses) and never touch sockets or the clock. [`Calls`] owns every call and
+//! the index that maps dialogs (Call-ID + our tag) and transactions back to them. It
+//! does not parse SIP text and does not decide routing (see [`route`]).
+
+mod call;
+mod cdr;
+pub mod route;
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+pub use call::{best_final, cause_for, Call, CallState, Target};
+
+use crate::config::Transport;
+use crate::sip::dialog::LocalContact;
+use crate::sip::layer::{ClientTsxId, Peer, ServerTsxId, TimerHeap, TransactionLayer};
+use crate::sip::message::{NameAddr, Request, Response};
+use crate::store::{CallStart, Cdr};
+
+/// Methods we accept, for Allow headers.
+pub const ALLOW: &str =
+    "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO, MESSAGE, NOTIFY, REGISTER";
+
+/// Identifies a call inside this switch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CallKey(pub u64);
+
+/// The two sides of a bridged call: A (the caller's leg) and B (the answered fork).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Side {
+    A,
+    B,
+}
+
+impl Side {
+    pub fn index(self) -> usize {
+        match self {
+            Side::A => 0,
+            Side::B => 1,
+        }
+    }
+
+    pub fn other(self) -> Side {
+        match self {
+            Side::A => Side::B,
+            Side::B => Side::A,
+        }
+    }
+}
+
+/// The wall clock and the monotonic clock, read once per input by the runtime.
+#[derive(Debug, Clone, Copy)]
+pub struct Now {
+    pub at: Instant,
+    pub unix_ms: i64,
+}
+
+/// Our Via/Contact identity per transport.
+#[derive(Debug, Clone)]
+pub struct Locals {
+    pub udp: LocalContact,
+    pub tcp: Option<LocalContact>,
+}
+
+impl Locals {
+    pub fn for_peer(&self, peer: Peer) -> &LocalContact {
+        match peer.transport {
+            Transport::Tcp => self.tcp.as_ref().unwrap_or(&self.udp),
+            Transport::Udp => &self.udp,
+        }
+    }
+}
+
+/// A dialog index change: (Call-ID, our tag, `Some(owner)` to add / `None` to remove).
+pub type IndexChange = (String, String, Option<(CallKey, Side)>);
+
+/// What a call may act upon while handling one input.
+pub struct CallIo<'a> {
+    pub layer: &'a mut TransactionLayer,
+    pub now: Now,
+    pub locals: &'a Locals,
+    pub domain: &'a str,
+    /// Dialog index changes.
+    pub index: Vec<IndexChange>,
+    pub started: Vec<CallStart>,
+    pub ended: Vec<Cdr>,
+}
+
+/// Every live call and the indexes to find them.
+#[derive(Default)]
+pub struct Calls {
+    next: u64,
+    calls: HashMap<CallKey, Call>,
+    dialogs: HashMap<(String, String), (CallKey, Side)>,
+    invites: HashMap<ServerTsxId, CallKey>,
+    deadlines: TimerHeap<CallKey>,
+}
+
+impl Calls {
+    pub fn len(&self) -> usize {
+        self.calls.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.calls.is_empty()
+    }
+
+    /// Starts a new call for an authenticated, routed INVITE.
+    #[allow(clippy::too_many_arguments)]
+    pub fn start(
+        &mut self,
+        io: &mut CallIo<'_>,
+        a_tsx: ServerTsxId,
+        invite: Request,
+        a_peer: Peer,
+        caller: NameAddr,
+        callee: &str,
+        direction: &str,
+        targets: Vec<Target>,
+        dial_deadline: Option<Instant>,
+    ) {
+        self.next += 1;
+        let key = CallKey(self.next);
+        let call = Call::start(
+            io,
+            key,
+            a_tsx,
+            invite,
+            a_peer,
+            caller,
+            callee,
+            direction,
+            targets,
+            dial_deadline,
+        );
+        self.invites.insert(a_tsx, key);
+        if let Some(at) = dial_deadline {
+            self.deadlines.schedule(at, key);
+        }
+        self.calls.insert(key, call);
+        self.apply(io, key);
+    }
+
+    /// The call and side an in-dialog request or response belongs to.
+    pub fn find_dialog(&self, call_id: &str, local_tag: &str) -> Option<(CallKey, Side)> {
+        self.dialogs
+            .get(&(call_id.to_string(), local_tag.to_string()))
+            .copied()
+    }
+
+    pub fn on_request(
+        &mut self,
+        io: &mut CallIo<'_>,
+        key: CallKey,
+        side: Side,
+        tsx: Option<ServerTsxId>,
+        req: Request,
+    ) {
+        if let Some(c) = self.calls.get_mut(&key) {
+            c.on_request(io, side, tsx, req);
+        }
+        self.apply(io, key);
+    }
+
+    pub fn on_response(
+        &mut self,
+        io: &mut CallIo<'_>,
+        owner: u64,
+        tsx: ClientTsxId,
+        resp: Response,
+    ) {
+        let key = CallKey(owner);
+        if let Some(c) = self.calls.get_mut(&key) {
+            c.on_response(io, tsx, resp);
+        }
+        self.apply(io, key);
+    }
+
+    pub fn on_timeout(&mut self, io: &mut CallIo<'_>, owner: u64, tsx: ClientTsxId) {
+        let key = CallKey(owner);
+        if let Some(c) = self.calls.get_mut(&key) {
+            c.on_timeout(io, tsx);
+        }
+        self.apply(io, key);
+    }
+
+    pub fn on_cancelled(&mut self, io: &mut CallIo<'_>, tsx: ServerTsxId) {
+        if let Some(&key) = self.invites.get(&tsx) {
+            if let Some(c) = self.calls.get_mut(&key) {
+                c.on_cancelled(io);
+            }
+            self.apply(io, key);
+        }
+    }
+
+    pub fn on_stray_2xx(&mut self, io: &mut CallIo<'_>, key: CallKey, resp: &Response) {
+        if let Some(c) = self.calls.get_mut(&key) {
+            c.on_stray_2xx(io, resp);
+        }
+    }
+
+    pub fn on_answer_timeout(&mut self, io: &mut CallIo<'_>, call_id: &str, local_tag: &str) {
+        if let Some((key, _)) = self.find_dialog(call_id, local_tag) {
+            if let Some(c) = self.calls.get_mut(&key) {
+                c.on_answer_timeout(io);
+            }
+            self.apply(io, key);
+        }
+    }
+
+    /// Fires dial timeouts due at `now`.
+    pub fn on_tick(&mut self, io: &mut CallIo<'_>) {
+        while let Some(key) = self.deadlines.pop_due(io.now.at) {
+            if let Some(c) = self.calls.get_mut(&key) {
+                if c.dial_deadline.is_some_and(|d| d <= io.now.at) {
+                    c.on_dial_timeout(io);
+                }
+            }
+            self.apply(io, key);
+        }
+    }
+
+    /// The earliest dial deadline (possibly of a call that no longer needs it).
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.deadlines.next()
+    }
+
+    /// Applies index changes from `io` and drops the call if it finished.
+    fn apply(&mut self, io: &mut CallIo<'_>, key: CallKey) {
+        for (cid, tag, owner) in io.index.drain(..) {
+            match owner {
+                Some(o) => {
+                    self.dialogs.insert((cid, tag), o);
+                }
+                None => {
+                    self.dialogs.remove(&(cid, tag));
+                }
+            }
+        }
+        if self.calls.get(&key).is_some_and(|c| c.is_finished()) {
+            if let Some(call) = self.calls.remove(&key) {
+                self.invites.remove(&call.a_tsx());
+            }
+        }
+    }
+}

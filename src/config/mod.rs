@@ -1,0 +1,158 @@
+//! `switchboard.toml`: the switch's configuration, parsed and validated at load.
+//!
+//! Every error carries the file, the 1-based line and a reason (`switchboard.toml:12: …`),
+//! whether it is a TOML syntax error, a wrong type, an unknown key or a semantic problem
+//! (a duplicate endpoint, a trunk without a host, an unparseable listen address). The
+//! loaded [`Config`] holds only checked values: addresses are `SocketAddr`s, timers are
+//! `Duration`s, and nothing downstream re-validates.
+//!
+//! The embedded default (`default.toml` beside this file) is what `switchboard run` uses
+//! without `--config`; it is also the complete, commented example the README shows.
+
+mod raw;
+
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use raw::Transport;
+
+/// The embedded default configuration text.
+pub const DEFAULT_TOML: &str = include_str!("default.toml");
+
+/// One validation error: `file:line: reason`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub file: String,
+    pub line: usize,
+    pub reason: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: {}", self.file, self.line, self.reason)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// A listen address with its transport.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Listen {
+    pub transport: Transport,
+    pub addr: SocketAddr,
+}
+
+#[derive(Debug, Clone)]
+pub struct SipConfig {
+    pub listen: Vec<Listen>,
+    pub domain: String,
+    pub max_calls: usize,
+    pub t1: Duration,
+    pub t2: Duration,
+    pub t4: Duration,
+    /// Digest algorithms offered in challenges, most preferred first (RFC 8760 §2.4).
+    pub digest_algorithms: Vec<crate::sip::auth::DigestAlgorithm>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RegistrarConfig {
+    pub min_expires: u32,
+    pub max_expires: u32,
+    pub default_expires: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    pub user: String,
+    pub password: String,
+    pub caller_id: Option<String>,
+    pub context: String,
+}
+
+/// Where a trunk accepts calls from: an IP (any port) or an exact address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InboundSource {
+    Ip(IpAddr),
+    Addr(SocketAddr),
+}
+
+impl InboundSource {
+    pub fn matches(&self, src: SocketAddr) -> bool {
+        match self {
+            InboundSource::Ip(ip) => src.ip() == *ip,
+            InboundSource::Addr(a) => src == *a,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Trunk {
+    pub name: String,
+    pub host: SocketAddr,
+    pub transport: Transport,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub register: bool,
+    pub inbound: Vec<InboundSource>,
+    pub context: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file this came from (`<embedded default>` for the built-in one).
+    pub source: String,
+    pub sip: SipConfig,
+    pub registrar: RegistrarConfig,
+    pub store_url: String,
+    pub dialplan_dir: PathBuf,
+    pub endpoints: Vec<Endpoint>,
+    pub trunks: Vec<Trunk>,
+}
+
+impl Config {
+    /// Reads and validates a config file.
+    pub fn load(path: &Path) -> Result<Config, Vec<ConfigError>> {
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            vec![ConfigError {
+                file: name.clone(),
+                line: 0,
+                reason: format!("cannot read: {e}"),
+            }]
+        })?;
+        Config::parse(&name, &text)
+    }
+
+    /// The embedded default configuration.
+    pub fn embedded_default() -> Config {
+        Config::parse("<embedded default>", DEFAULT_TOML)
+            .expect("the embedded default config is valid (tested)")
+    }
+
+    /// Parses and validates config text; `file` names it in errors.
+    pub fn parse(file: &str, text: &str) -> Result<Config, Vec<ConfigError>> {
+        raw::parse(file, text)
+    }
+
+    /// The endpoint with this user name.
+    pub fn endpoint(&self, user: &str) -> Option<&Endpoint> {
+        self.endpoints.iter().find(|e| e.user == user)
+    }
+
+    /// The trunk with this name.
+    pub fn trunk(&self, name: &str) -> Option<&Trunk> {
+        self.trunks.iter().find(|t| t.name == name)
+    }
+
+    /// The trunk whose inbound sources include `src`.
+    pub fn trunk_for_source(&self, src: SocketAddr) -> Option<&Trunk> {
+        self.trunks
+            .iter()
+            .find(|t| t.inbound.iter().any(|s| s.matches(src)))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,404 @@
+//! The TOML shape of `switchboard.toml` (serde, with spans) and its validation into
+//! [`super::Config`]. Unknown keys are errors, so a typo never passes silently.
+
+use std::collections::HashSet;
+use std::net::{IpAddr, SocketAddr};
+use std::ops::Range;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::sip::auth::DigestAlgorithm;
+use toml::Spanned;
+
+use super::{
+    Config, ConfigError, Endpoint, InboundSource, Listen, RegistrarConfig, SipConfig, Trunk,
+};
+
+/// SIP transports we listen on and send over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    Udp,
+    Tcp,
+}
+
+impl Transport {
+    pub fn as_via(&self) -> &'static str {
+        match self {
+            Transport::Udp => "UDP",
+            Transport::Tcp => "TCP",
+        }
+    }
+
+    pub fn is_reliable(&self) -> bool {
+        matches!(self, Transport::Tcp)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    sip: RawSip,
+    #[serde(default)]
+    registrar: RawRegistrar,
+    #[serde(default)]
+    store: RawStore,
+    #[serde(default)]
+    dialplan: RawDialplan,
+    #[serde(default)]
+    endpoint: Vec<Spanned<RawEndpoint>>,
+    #[serde(default)]
+    trunk: Vec<Spanned<RawTrunk>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSip {
+    listen: Vec<Spanned<String>>,
+    domain: String,
+    #[serde(default = "default_max_calls")]
+    max_calls: usize,
+    #[serde(default)]
+    timers: RawTimers,
+    #[serde(default = "default_digest")]
+    digest_algorithms: Vec<Spanned<String>>,
+}
+
+fn default_digest() -> Vec<Spanned<String>> {
+    ["SHA-256", "MD5"]
+        .iter()
+        .map(|a| Spanned::new(0..0, a.to_string()))
+        .collect()
+}
+
+fn default_max_calls() -> usize {
+    20_000
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTimers {
+    t1_ms: Spanned<u64>,
+    t2_ms: Spanned<u64>,
+    t4_ms: Spanned<u64>,
+}
+
+impl Default for RawTimers {
+    fn default() -> Self {
+        RawTimers {
+            t1_ms: Spanned::new(0..0, 500),
+            t2_ms: Spanned::new(0..0, 4000),
+            t4_ms: Spanned::new(0..0, 5000),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRegistrar {
+    min_expires: u32,
+    max_expires: u32,
+    default_expires: u32,
+}
+
+impl Default for RawRegistrar {
+    fn default() -> Self {
+        RawRegistrar {
+            min_expires: 60,
+            max_expires: 3600,
+            default_expires: 3600,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStore {
+    url: String,
+}
+
+impl Default for RawStore {
+    fn default() -> Self {
+        RawStore {
+            url: "sqlite://data/switchboard.db".into(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDialplan {
+    dir: PathBuf,
+}
+
+impl Default for RawDialplan {
+    fn default() -> Self {
+        RawDialplan {
+            dir: PathBuf::from("dialplans"),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEndpoint {
+    user: Spanned<String>,
+    password: String,
+    caller_id: Option<String>,
+    context: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTrunk {
+    name: Spanned<String>,
+    host: Spanned<String>,
+    #[serde(default = "default_transport")]
+    transport: Transport,
+    username: Option<String>,
+    password: Option<Spanned<String>>,
+    register: Option<Spanned<bool>>,
+    #[serde(default)]
+    inbound: Vec<Spanned<String>>,
+    context: String,
+}
+
+fn default_transport() -> Transport {
+    Transport::Udp
+}
+
+/// Collects errors with line numbers computed from byte spans.
+struct Errors<'a> {
+    file: &'a str,
+    text: &'a str,
+    list: Vec<ConfigError>,
+}
+
+impl Errors<'_> {
+    fn at(&mut self, span: Range<usize>, reason: impl Into<String>) {
+        let line = self.text[..span.start.min(self.text.len())]
+            .bytes()
+            .filter(|b| *b == b'\n')
+            .count()
+            + 1;
+        self.list.push(ConfigError {
+            file: self.file.to_string(),
+            line,
+            reason: reason.into(),
+        });
+    }
+}
+
+pub(super) fn parse(file: &str, text: &str) -> Result<Config, Vec<ConfigError>> {
+    let mut errors = Errors {
+        file,
+        text,
+        list: Vec::new(),
+    };
+    let raw: RawConfig = match toml::from_str(text) {
+        Ok(raw) => raw,
+        Err(e) => {
+            let reason = e.message().to_string();
+            errors.at(e.span().unwrap_or(0..0), reason);
+            return Err(errors.list);
+        }
+    };
+
+    let listen = raw
+        .sip
+        .listen
+        .iter()
+        .filter_map(|l| match parse_listen(l.get_ref()) {
+            Ok(listen) => Some(listen),
+            Err(reason) => {
+                errors.at(l.span(), reason);
+                None
+            }
+        })
+        .collect::<Vec<_>>();
+    if raw.sip.listen.is_empty() {
+        errors.at(0..0, "[sip] listen: at least one address is required");
+    }
+    for t in [&raw.sip.timers.t1_ms, &raw.sip.timers.t2_ms] {
+        if *t.get_ref() == 0 {
+            errors.at(t.span(), "timer must be greater than 0 ms");
+        }
+    }
+    if raw.sip.timers.t2_ms.get_ref() < raw.sip.timers.t1_ms.get_ref() {
+        errors.at(raw.sip.timers.t2_ms.span(), "t2_ms must be at least t1_ms");
+    }
+
+    let digest_algorithms: Vec<DigestAlgorithm> = raw
+        .sip
+        .digest_algorithms
+        .iter()
+        .filter_map(|a| match a.get_ref().parse::<DigestAlgorithm>() {
+            Ok(alg) => Some(alg),
+            Err(_) => {
+                errors.at(
+                    a.span(),
+                    format!(
+                        "unknown digest algorithm {:?} (SHA-256, MD5, SHA-256-sess, MD5-sess)",
+                        a.get_ref()
+                    ),
+                );
+                None
+            }
+        })
+        .collect();
+    if raw.sip.digest_algorithms.is_empty() {
+        errors.at(
+            0..0,
+            "[sip] digest_algorithms: at least one algorithm is required",
+        );
+    }
+
+    let mut users = HashSet::new();
+    let endpoints = raw
+        .endpoint
+        .iter()
+        .map(|e| {
+            let e = e.get_ref();
+            let user = e.user.get_ref();
+            if user.is_empty() || !user.chars().all(is_user_char) {
+                errors.at(
+                    e.user.span(),
+                    format!("endpoint user {user:?} is not a valid SIP user"),
+                );
+            }
+            if !users.insert(user.clone()) {
+                errors.at(e.user.span(), format!("duplicate endpoint {user:?}"));
+            }
+            Endpoint {
+                user: user.clone(),
+                password: e.password.clone(),
+                caller_id: e.caller_id.clone(),
+                context: e.context.clone(),
+            }
+        })
+        .collect();
+
+    let mut names = HashSet::new();
+    let trunks = raw
+        .trunk
+        .iter()
+        .filter_map(|t| {
+            let t = t.get_ref();
+            let name = t.name.get_ref();
+            if !names.insert(name.clone()) {
+                errors.at(t.name.span(), format!("duplicate trunk {name:?}"));
+            }
+            let register = t.register.as_ref().is_some_and(|r| *r.get_ref());
+            if let Some(r) = t.register.as_ref().filter(|_| register) {
+                if t.username.is_none() || t.password.is_none() {
+                    errors.at(
+                        r.span(),
+                        format!("trunk {name:?}: register needs username and password"),
+                    );
+                }
+            }
+            if let Some(pw) = &t.password {
+                if t.username.is_none() {
+                    errors.at(
+                        pw.span(),
+                        format!("trunk {name:?}: password without username"),
+                    );
+                }
+            }
+            let inbound = t
+                .inbound
+                .iter()
+                .filter_map(|s| match parse_inbound(s.get_ref()) {
+                    Some(src) => Some(src),
+                    None => {
+                        errors.at(
+                            s.span(),
+                            format!(
+                                "trunk {name:?}: inbound {:?} is not an IP or IP:port",
+                                s.get_ref()
+                            ),
+                        );
+                        None
+                    }
+                })
+                .collect();
+            let host = match t.host.get_ref().parse::<SocketAddr>() {
+                Ok(h) => h,
+                Err(_) => {
+                    errors.at(
+                        t.host.span(),
+                        format!("trunk {name:?}: host {:?} is not IP:port", t.host.get_ref()),
+                    );
+                    return None;
+                }
+            };
+            Some(Trunk {
+                name: name.clone(),
+                host,
+                transport: t.transport,
+                username: t.username.clone(),
+                password: t.password.as_ref().map(|p| p.get_ref().clone()),
+                register,
+                inbound,
+                context: t.context.clone(),
+            })
+        })
+        .collect();
+
+    if !errors.list.is_empty() {
+        return Err(errors.list);
+    }
+    Ok(Config {
+        source: file.to_string(),
+        sip: SipConfig {
+            listen,
+            domain: raw.sip.domain,
+            max_calls: raw.sip.max_calls,
+            t1: Duration::from_millis(*raw.sip.timers.t1_ms.get_ref()),
+            t2: Duration::from_millis(*raw.sip.timers.t2_ms.get_ref()),
+            t4: Duration::from_millis(*raw.sip.timers.t4_ms.get_ref()),
+            digest_algorithms,
+        },
+        registrar: RegistrarConfig {
+            min_expires: raw.registrar.min_expires,
+            max_expires: raw.registrar.max_expires,
+            default_expires: raw.registrar.default_expires,
+        },
+        store_url: raw.store.url,
+        dialplan_dir: raw.dialplan.dir,
+        endpoints,
+        trunks,
+    })
+}
+
+fn is_user_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "-_.!~*'()&=+$,;?/".contains(c)
+}
+
+fn parse_listen(s: &str) -> Result<Listen, String> {
+    let (proto, addr) = s
+        .split_once(':')
+        .ok_or_else(|| format!("listen {s:?}: expected \"udp:IP:PORT\" or \"tcp:IP:PORT\""))?;
+    let transport = match proto {
+        "udp" => Transport::Udp,
+        "tcp" => Transport::Tcp,
+        other => {
+            return Err(format!(
+                "listen {s:?}: unknown transport {other:?} (udp or tcp)"
+            ))
+        }
+    };
+    let addr = addr
+        .parse()
+        .map_err(|_| format!("listen {s:?}: {addr:?} is not IP:PORT"))?;
+    Ok(Listen { transport, addr })
+}
+
+fn parse_inbound(s: &str) -> Option<InboundSource> {
+    s.parse::<SocketAddr>()
+        .map(InboundSource::Addr)
+        .or_else(|_| s.parse::<IpAddr>().map(InboundSource::Ip))
+        .ok()
+}

@@ -1,0 +1,108 @@
+use super::*;
+
+#[test]
+fn embedded_default_is_valid() {
+    let c = Config::embedded_default();
+    assert_eq!(c.sip.domain, "switchboard.local");
+    assert_eq!(c.sip.t1, Duration::from_millis(500));
+    assert!(c.endpoint("1001").is_some());
+    let carrier = c.trunk("carrier").expect("carrier trunk");
+    assert_eq!(carrier.host, "127.0.0.1:5080".parse().unwrap());
+    assert!(c
+        .trunk_for_source("127.0.0.1:5080".parse().unwrap())
+        .is_some());
+    assert!(c
+        .trunk_for_source("127.0.0.1:5081".parse().unwrap())
+        .is_none());
+}
+
+fn errors(text: &str) -> Vec<String> {
+    Config::parse("t.toml", text)
+        .expect_err("config should be refused")
+        .iter()
+        .map(|e| e.to_string())
+        .collect()
+}
+
+#[test]
+fn syntax_error_has_line() {
+    let e = errors("[sip]\nlisten = [\"udp:127.0.0.1:5060\"]\ndomain = \n");
+    assert_eq!(e.len(), 1);
+    assert!(e[0].starts_with("t.toml:3: "), "{e:?}");
+}
+
+#[test]
+fn unknown_key_is_refused_with_line() {
+    let e = errors("[sip]\nlisten = [\"udp:127.0.0.1:5060\"]\ndomain = \"x\"\nlisen = 1\n");
+    assert!(
+        e[0].starts_with("t.toml:4: ") && e[0].contains("lisen"),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn semantic_errors_are_all_reported_with_lines() {
+    let text = r#"[sip]
+listen = ["udp:127.0.0.1:5060", "sctp:1.2.3.4:5060"]
+domain = "x"
+
+[[endpoint]]
+user = "1001"
+password = "a"
+context = "internal"
+
+[[endpoint]]
+user = "1001"
+password = "b"
+context = "internal"
+
+[[trunk]]
+name = "t"
+host = "carrier.example"
+context = "from-trunk"
+inbound = ["10.0.0.300"]
+"#;
+    let e = errors(text);
+    assert!(
+        e.contains(
+            &"t.toml:2: listen \"sctp:1.2.3.4:5060\": unknown transport \"sctp\" (udp or tcp)"
+                .to_string()
+        ),
+        "{e:?}"
+    );
+    assert!(
+        e.contains(&"t.toml:11: duplicate endpoint \"1001\"".to_string()),
+        "{e:?}"
+    );
+    assert!(
+        e.iter()
+            .any(|l| l.starts_with("t.toml:17: trunk \"t\": host")),
+        "{e:?}"
+    );
+    assert!(
+        e.iter()
+            .any(|l| l.starts_with("t.toml:19: trunk \"t\": inbound")),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn ipv6_listen_and_timers() {
+    let c = Config::parse(
+        "t.toml",
+        "[sip]\nlisten = [\"udp:[::1]:5060\", \"tcp:127.0.0.1:5060\"]\ndomain = \"x\"\n[sip.timers]\nt1_ms = 100\nt2_ms = 400\nt4_ms = 500\n",
+    )
+    .unwrap();
+    assert_eq!(c.sip.listen[0].addr, "[::1]:5060".parse().unwrap());
+    assert_eq!(c.sip.listen[1].transport, Transport::Tcp);
+    assert_eq!(c.sip.t1, Duration::from_millis(100));
+}
+
+#[test]
+fn register_without_credentials_is_refused() {
+    let e = errors("[sip]\nlisten = [\"udp:127.0.0.1:5060\"]\ndomain = \"x\"\n[[trunk]]\nname = \"t\"\nhost = \"127.0.0.1:5080\"\ncontext = \"c\"\nregister = true\n");
+    assert_eq!(
+        e,
+        vec!["t.toml:8: trunk \"t\": register needs username and password".to_string()]
+    );
+}

@@ -1,0 +1,273 @@
+//! The campaign floor as a pacer may see it: agent states, calls in flight and
+//! answered calls waiting for an agent, plus today's counters.
+//!
+//! It is a pure fold over [`Observation`]s, the events a real dialer gets from SIP
+//! (final responses, 200 OK), the bridge, the safe-harbor drop and the ACD (agent state
+//! changes, dispositions). Ground truth (human or machine, greeting end) never enters.
+
+use std::collections::BTreeMap;
+
+use super::{AgentId, CallRef, Millis};
+
+/// Agent states the ACD reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AgentState {
+    LoggedOut,
+    /// Idle, waiting for a call (VICIdial READY/DONE).
+    Ready,
+    /// Bridged to a live (or machine) call.
+    InCall,
+    /// After-call work.
+    WrapUp,
+    /// On a break.
+    Paused,
+}
+
+/// Why an attempt ended without an answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailCause {
+    /// 486/600, SIT, 404: resolved before ringing out.
+    Rejected,
+    /// Ring-no-answer timeout.
+    NoAnswer,
+}
+
+/// An observable event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Observation {
+    Dialed {
+        call: CallRef,
+    },
+    /// 200 OK after `ring`.
+    Answered {
+        call: CallRef,
+        ring: Millis,
+    },
+    Failed {
+        call: CallRef,
+        ring: Millis,
+        cause: FailCause,
+    },
+    Bridged {
+        call: CallRef,
+        agent: AgentId,
+    },
+    /// The safe-harbor message was played and the call hung up.
+    Dropped {
+        call: CallRef,
+    },
+    Agent {
+        agent: AgentId,
+        state: AgentState,
+    },
+    /// The agent's disposition: a person (`human`) or an answering machine.
+    Disposition {
+        agent: AgentId,
+        human: bool,
+    },
+}
+
+/// One agent as seen by the pacer.
+#[derive(Clone, Copy, Debug)]
+pub struct AgentView {
+    pub state: AgentState,
+    /// When the agent entered `state`.
+    pub since: Millis,
+}
+
+/// Today's counters (VICIdial's `calculate_drops` inputs).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Totals {
+    pub dials: u64,
+    pub answered: u64,
+    pub failed: u64,
+    pub drops: u64,
+    pub agent_humans: u64,
+    pub agent_machines: u64,
+}
+
+/// Observable campaign state.
+#[derive(Clone, Debug, Default)]
+pub struct Floor {
+    agents: Vec<AgentView>,
+    in_flight: BTreeMap<CallRef, Millis>,
+    waiting: u32,
+    counts: [u32; 5],
+    pub totals: Totals,
+}
+
+fn slot(s: AgentState) -> usize {
+    match s {
+        AgentState::LoggedOut => 0,
+        AgentState::Ready => 1,
+        AgentState::InCall => 2,
+        AgentState::WrapUp => 3,
+        AgentState::Paused => 4,
+    }
+}
+
+impl Floor {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Fold one observation.
+    pub fn apply(&mut self, now: Millis, obs: &Observation) {
+        match *obs {
+            Observation::Dialed { call } => {
+                self.totals.dials += 1;
+                self.in_flight.insert(call, now);
+            }
+            Observation::Answered { call, .. } => {
+                if self.in_flight.remove(&call).is_some() {
+                    self.totals.answered += 1;
+                    self.waiting += 1;
+                }
+            }
+            Observation::Failed { call, .. } => {
+                if self.in_flight.remove(&call).is_some() {
+                    self.totals.failed += 1;
+                }
+            }
+            Observation::Bridged { .. } => self.waiting = self.waiting.saturating_sub(1),
+            Observation::Dropped { .. } => {
+                self.waiting = self.waiting.saturating_sub(1);
+                self.totals.drops += 1;
+            }
+            Observation::Agent { agent, state } => self.set_agent(now, agent, state),
+            Observation::Disposition { human, .. } => {
+                if human {
+                    self.totals.agent_humans += 1;
+                } else {
+                    self.totals.agent_machines += 1;
+                }
+            }
+        }
+    }
+
+    fn set_agent(&mut self, now: Millis, agent: AgentId, state: AgentState) {
+        let i = agent.0 as usize;
+        if i >= self.agents.len() {
+            let grow = i + 1 - self.agents.len();
+            self.counts[0] += grow as u32;
+            self.agents.resize(
+                i + 1,
+                AgentView {
+                    state: AgentState::LoggedOut,
+                    since: now,
+                },
+            );
+        }
+        let old = self.agents[i].state;
+        self.counts[slot(old)] -= 1;
+        self.counts[slot(state)] += 1;
+        self.agents[i] = AgentView { state, since: now };
+    }
+
+    pub fn agents(&self) -> &[AgentView] {
+        &self.agents
+    }
+
+    /// Calls dialed and not yet answered or failed, with their dial instants.
+    pub fn in_flight(&self) -> impl Iterator<Item = (CallRef, Millis)> + '_ {
+        self.in_flight.iter().map(|(c, t)| (*c, *t))
+    }
+
+    pub fn in_flight_count(&self) -> u32 {
+        self.in_flight.len() as u32
+    }
+
+    /// Answered calls waiting for an agent.
+    pub fn waiting(&self) -> u32 {
+        self.waiting
+    }
+
+    pub fn ready(&self) -> u32 {
+        self.counts[1]
+    }
+
+    pub fn in_call(&self) -> u32 {
+        self.counts[2]
+    }
+
+    pub fn wrap_up(&self) -> u32 {
+        self.counts[3]
+    }
+
+    pub fn paused(&self) -> u32 {
+        self.counts[4]
+    }
+
+    /// Everyone not logged out (paused included, as in `vicidial_live_agents`).
+    pub fn logged_in(&self) -> u32 {
+        self.counts[1] + self.counts[2] + self.counts[3] + self.counts[4]
+    }
+
+    /// Lines in use: ringing, answered-waiting and bridged calls.
+    pub fn lines(&self) -> u32 {
+        self.in_flight_count() + self.waiting + self.in_call()
+    }
+
+    /// What progressive 1:1 would dial now: idle agents not yet covered by a call.
+    pub fn progressive_need(&self) -> u32 {
+        self.ready()
+            .saturating_sub(self.in_flight_count() + self.waiting)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fold_counts_calls_and_agents() {
+        let mut f = Floor::new();
+        let t = Millis(0);
+        f.apply(
+            t,
+            &Observation::Agent {
+                agent: AgentId(1),
+                state: AgentState::Ready,
+            },
+        );
+        assert_eq!((f.ready(), f.logged_in(), f.agents().len()), (1, 1, 2));
+        f.apply(t, &Observation::Dialed { call: CallRef(7) });
+        assert_eq!(f.progressive_need(), 0);
+        f.apply(
+            t,
+            &Observation::Answered {
+                call: CallRef(7),
+                ring: Millis(5),
+            },
+        );
+        assert_eq!((f.in_flight_count(), f.waiting()), (0, 1));
+        f.apply(
+            t,
+            &Observation::Bridged {
+                call: CallRef(7),
+                agent: AgentId(1),
+            },
+        );
+        f.apply(
+            t,
+            &Observation::Agent {
+                agent: AgentId(1),
+                state: AgentState::InCall,
+            },
+        );
+        assert_eq!(
+            (f.waiting(), f.ready(), f.in_call(), f.lines()),
+            (0, 0, 1, 1)
+        );
+        // an answer for an unknown call is ignored, never underflows
+        f.apply(
+            t,
+            &Observation::Answered {
+                call: CallRef(99),
+                ring: Millis(5),
+            },
+        );
+        f.apply(t, &Observation::Dropped { call: CallRef(99) });
+        assert_eq!(f.waiting(), 0);
+    }
+}

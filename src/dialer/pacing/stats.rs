@@ -1,0 +1,140 @@
+//! Online empirical estimates for the predictor: sliding windows of observed durations
+//! with conditional (hazard-style) queries, re-sorted lazily.
+
+use std::collections::VecDeque;
+
+fn rank(sorted: &[f64], x: f64) -> usize {
+    sorted.partition_point(|v| *v <= x)
+}
+
+/// A sliding window of durations (seconds).
+#[derive(Clone, Debug)]
+pub struct Durations {
+    cap: usize,
+    buf: VecDeque<f64>,
+    sorted: Vec<f64>,
+    dirty: bool,
+}
+
+impl Durations {
+    pub fn new(cap: usize) -> Self {
+        Durations {
+            cap,
+            buf: VecDeque::with_capacity(cap),
+            sorted: Vec::new(),
+            dirty: false,
+        }
+    }
+
+    pub fn push(&mut self, x: f64) {
+        if self.buf.len() == self.cap {
+            self.buf.pop_front();
+        }
+        self.buf.push_back(x);
+        self.dirty = true;
+    }
+
+    pub fn len(&self) -> usize {
+        self.buf.len()
+    }
+
+    pub fn refresh(&mut self) {
+        if self.dirty {
+            self.sorted.clear();
+            self.sorted.extend(self.buf.iter().copied());
+            self.sorted.sort_by(f64::total_cmp);
+            self.dirty = false;
+        }
+    }
+
+    /// P(D ≤ e + h | D > e) from the last `refresh`; `None` when no sample exceeds `e`
+    /// (the caller decides what an unseen long duration means).
+    pub fn cond_within(&self, elapsed: f64, h: f64) -> Option<f64> {
+        let s = &self.sorted;
+        let i = rank(s, elapsed);
+        let surv = s.len() - i;
+        if surv == 0 {
+            return None;
+        }
+        Some((rank(s, elapsed + h) - i) as f64 / surv as f64)
+    }
+}
+
+/// Resolution times of dials (answered or not), for P(answer within h | unresolved at e).
+#[derive(Clone, Debug)]
+pub struct Resolutions {
+    all: Durations,
+    answered: Durations,
+    log: VecDeque<bool>,
+}
+
+impl Resolutions {
+    pub fn new(cap: usize) -> Self {
+        Resolutions {
+            all: Durations::new(cap),
+            answered: Durations::new(cap),
+            log: VecDeque::with_capacity(cap),
+        }
+    }
+
+    pub fn push(&mut self, ring: f64, answered: bool) {
+        // keep `answered` aligned with the same window as `all`
+        if self.log.len() == self.all.cap && self.log.pop_front() == Some(true) {
+            self.answered.buf.pop_front();
+            self.answered.dirty = true;
+        }
+        self.log.push_back(answered);
+        self.all.push(ring);
+        if answered {
+            self.answered.buf.push_back(ring);
+            self.answered.dirty = true;
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.all.len()
+    }
+
+    pub fn refresh(&mut self) {
+        self.all.refresh();
+        self.answered.refresh();
+    }
+
+    /// P(answered within (e, e+h] | unresolved at e).
+    pub fn answer_within(&self, elapsed: f64, h: f64) -> f64 {
+        let a = &self.all.sorted;
+        let i = rank(a, elapsed);
+        let surv = a.len() - i;
+        if surv == 0 {
+            return 0.0;
+        }
+        let s = &self.answered.sorted;
+        (rank(s, elapsed + h) - rank(s, elapsed)) as f64 / surv as f64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conditional_queries() {
+        let mut d = Durations::new(4);
+        for x in [10.0, 20.0, 30.0, 40.0, 50.0] {
+            d.push(x);
+        }
+        d.refresh();
+        // window is 20..50; busy for 25 s: 30, 40, 50 survive; within 10 s: only 30
+        assert_eq!(d.cond_within(25.0, 10.0), Some(1.0 / 3.0));
+        assert_eq!(d.cond_within(60.0, 10.0), None);
+        let mut r = Resolutions::new(3);
+        r.push(5.0, true);
+        r.push(3.0, false);
+        r.push(8.0, true);
+        r.push(20.0, false); // evicts the 5 s answer
+        r.refresh();
+        assert_eq!(r.len(), 3);
+        assert!((r.answer_within(0.0, 10.0) - 1.0 / 3.0).abs() < 1e-12);
+        assert!((r.answer_within(4.0, 10.0) - 0.5).abs() < 1e-12);
+    }
+}

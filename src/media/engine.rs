@@ -1,0 +1,373 @@
+//! [`MediaEngine`]: the control side. A cheap `Clone` handle the B2BUA keeps; every
+//! command is idempotent and keyed by (call, leg), returns at once, and never waits for
+//! media. The call table is locked only for the duration of a command (never across an
+//! `.await`), and the packet path never touches it.
+//!
+//! Typical use by the B2BUA (A calls B):
+//! 1. INVITE from A: `offer(call, A, a_sdp_addr)` → A's endpoint (goes in the 200 to A);
+//!    `offer(call, B, None)` → B's endpoint (goes in the INVITE to B).
+//! 2. 200 from B: `answer(call, B, b_sdp_addr)`.
+//! 3. re-INVITE (hold): `update(call, leg, addr, direction)`.
+//! 4. BYE: `delete(call).await` — ports are back in the pool when it returns.
+
+use std::collections::HashMap;
+use std::net::{SocketAddr, SocketAddrV4, SocketAddrV6};
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::session::{CallShared, Control, Patch, Session, Timeouts};
+use super::stats::{CallMediaStats, LegCounters};
+use super::{
+    Leg, LocalEndpoint, MediaCallId, MediaConfig, MediaError, MediaEvent, PortPool, RemoteMedia,
+};
+use crate::sip::sdp::Direction;
+
+/// Handle to the relay. Clone freely.
+#[derive(Clone)]
+pub struct MediaEngine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: MediaConfig,
+    pool: Arc<PortPool>,
+    calls: Mutex<HashMap<MediaCallId, CallEntry>>,
+    epoch: Instant,
+}
+
+struct CallEntry {
+    control: mpsc::UnboundedSender<Control>,
+    endpoints: [Option<LocalEndpoint>; 2],
+    shared: Arc<CallShared>,
+    task: JoinHandle<()>,
+    events: Option<mpsc::Receiver<MediaEvent>>,
+}
+
+/// How a command treats a call or leg that does not exist yet.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Create {
+    CallAndLeg,
+    Leg,
+    Nothing,
+}
+
+impl MediaEngine {
+    pub fn new(config: MediaConfig) -> Result<Self, MediaError> {
+        let pool = Arc::new(PortPool::new(config.local_ip, config.ports.clone())?);
+        Ok(MediaEngine {
+            inner: Arc::new(Inner {
+                config,
+                pool,
+                calls: Mutex::new(HashMap::new()),
+                epoch: Instant::now(),
+            }),
+        })
+    }
+
+    pub fn config(&self) -> &MediaConfig {
+        &self.inner.config
+    }
+    /// Free RTP/RTCP pairs in the pool.
+    pub fn ports_available(&self) -> usize {
+        self.inner.pool.available()
+    }
+    /// Calls with a media session.
+    pub fn calls(&self) -> usize {
+        self.lock().len()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<MediaCallId, CallEntry>> {
+        self.inner.calls.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// `leg`'s phone offered media at `remote` (or the leg is being prepared for an offer we
+    /// will send it, `None`). Creates the call and allocates the leg's ports on first use;
+    /// returns the leg's endpoint, the same one every time.
+    pub fn offer(
+        &self,
+        call: &MediaCallId,
+        leg: Leg,
+        remote: Option<SocketAddr>,
+    ) -> Result<LocalEndpoint, MediaError> {
+        self.command(
+            call,
+            leg,
+            Create::CallAndLeg,
+            Patch {
+                rtp: remote,
+                ..Default::default()
+            },
+        )
+    }
+
+    /// As [`Self::offer`], with everything the SDP says (RTCP, rtcp-mux, direction, telephone-event).
+    pub fn offer_media(
+        &self,
+        call: &MediaCallId,
+        leg: Leg,
+        media: RemoteMedia,
+    ) -> Result<LocalEndpoint, MediaError> {
+        self.command(
+            call,
+            leg,
+            Create::CallAndLeg,
+            Patch {
+                media: Some(media),
+                ..Default::default()
+            },
+        )
+    }
+
+    /// `leg`'s phone answered with media at `remote`. The call must exist (an offer came first).
+    pub fn answer(
+        &self,
+        call: &MediaCallId,
+        leg: Leg,
+        remote: Option<SocketAddr>,
+    ) -> Result<LocalEndpoint, MediaError> {
+        self.command(
+            call,
+            leg,
+            Create::Leg,
+            Patch {
+                rtp: remote,
+                ..Default::default()
+            },
+        )
+    }
+
+    pub fn answer_media(
+        &self,
+        call: &MediaCallId,
+        leg: Leg,
+        media: RemoteMedia,
+    ) -> Result<LocalEndpoint, MediaError> {
+        self.command(
+            call,
+            leg,
+            Create::Leg,
+            Patch {
+                media: Some(media),
+                ..Default::default()
+            },
+        )
+    }
+
+    /// Re-INVITE / UPDATE from `leg`'s phone: new address (`None` keeps the old one) and the
+    /// direction it wrote. sendonly/inactive stop media *to* that phone; recvonly/inactive
+    /// stop media *from* it.
+    pub fn update(
+        &self,
+        call: &MediaCallId,
+        leg: Leg,
+        remote: Option<SocketAddr>,
+        direction: Direction,
+    ) -> Result<(), MediaError> {
+        self.command(
+            call,
+            leg,
+            Create::Nothing,
+            Patch {
+                rtp: remote,
+                direction: Some(direction),
+                media: None,
+            },
+        )
+        .map(|_| ())
+    }
+
+    pub fn update_media(
+        &self,
+        call: &MediaCallId,
+        leg: Leg,
+        media: RemoteMedia,
+    ) -> Result<(), MediaError> {
+        self.command(
+            call,
+            leg,
+            Create::Nothing,
+            Patch {
+                media: Some(media),
+                ..Default::default()
+            },
+        )
+        .map(|_| ())
+    }
+
+    /// The leg's endpoint, if allocated.
+    pub fn endpoint(&self, call: &MediaCallId, leg: Leg) -> Option<LocalEndpoint> {
+        self.lock().get(call).and_then(|e| e.endpoints[leg.index()])
+    }
+
+    /// The call's DTMF/timeout events; `Some` once per call.
+    pub fn take_events(&self, call: &MediaCallId) -> Option<mpsc::Receiver<MediaEvent>> {
+        self.lock().get_mut(call).and_then(|e| e.events.take())
+    }
+
+    pub fn stats(&self, call: &MediaCallId) -> Option<CallMediaStats> {
+        let shared = self.lock().get(call).map(|e| e.shared.clone())?;
+        let epoch = self.inner.epoch;
+        Some(CallMediaStats {
+            legs: [
+                shared.counters[0].snapshot(epoch),
+                shared.counters[1].snapshot(epoch),
+            ],
+        })
+    }
+
+    /// When RTP last arrived from either phone (the call's creation if never).
+    pub fn idle_since(&self, call: &MediaCallId) -> Option<Instant> {
+        let shared = self.lock().get(call).map(|e| e.shared.clone())?;
+        let epoch = self.inner.epoch;
+        let last = shared
+            .counters
+            .iter()
+            .filter_map(|c| c.last_packet(epoch))
+            .max();
+        Some(last.unwrap_or(shared.created).max(shared.created))
+    }
+
+    /// End the call's media; its ports are back in the pool when this returns. Idempotent:
+    /// `false` if there was no such call.
+    pub async fn delete(&self, call: &MediaCallId) -> bool {
+        let Some(entry) = self.lock().remove(call) else {
+            return false;
+        };
+        drop(entry.control);
+        // the task releases the ports after closing the sockets
+        let _ = entry.task.await;
+        true
+    }
+
+    fn command(
+        &self,
+        call: &MediaCallId,
+        leg: Leg,
+        create: Create,
+        patch: Patch,
+    ) -> Result<LocalEndpoint, MediaError> {
+        let mut calls = self.lock();
+        let new_call = !calls.contains_key(call);
+        if new_call {
+            if create != Create::CallAndLeg {
+                return Err(MediaError::NoSuchCall(call.clone()));
+            }
+            let entry = self.spawn_call()?;
+            calls.insert(call.clone(), entry);
+        }
+        let result = self.command_on(calls.get_mut(call), call, leg, create, patch);
+        if result.is_err() && new_call {
+            // dropping the entry closes the control channel: the task ends on its own
+            calls.remove(call);
+        }
+        result
+    }
+
+    fn command_on(
+        &self,
+        entry: Option<&mut CallEntry>,
+        call: &MediaCallId,
+        leg: Leg,
+        create: Create,
+        patch: Patch,
+    ) -> Result<LocalEndpoint, MediaError> {
+        let entry = entry.ok_or_else(|| MediaError::NoSuchCall(call.clone()))?;
+        let endpoint = match entry.endpoints[leg.index()] {
+            Some(ep) => ep,
+            None if create == Create::Nothing => {
+                return Err(MediaError::NoSuchLeg(call.clone(), leg))
+            }
+            None => {
+                let (ep, add) = self.allocate_leg(leg)?;
+                entry
+                    .control
+                    .send(add)
+                    .map_err(|_| MediaError::NoSuchCall(call.clone()))?;
+                entry.endpoints[leg.index()] = Some(ep);
+                ep
+            }
+        };
+        entry
+            .control
+            .send(Control::Remote { leg, patch })
+            .map_err(|_| MediaError::NoSuchCall(call.clone()))?;
+        Ok(endpoint)
+    }
+
+    fn allocate_leg(&self, leg: Leg) -> Result<(LocalEndpoint, Control), MediaError> {
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| MediaError::NoRuntime)?;
+        let _guard = runtime.enter();
+        let pool = &self.inner.pool;
+        let pair = pool.allocate()?;
+        let port = pair.port;
+        let sockets = tokio::net::UdpSocket::from_std(pair.rtp)
+            .and_then(|rtp| Ok((rtp, tokio::net::UdpSocket::from_std(pair.rtcp)?)));
+        let (rtp, rtcp) = match sockets {
+            Ok(s) => s,
+            Err(e) => {
+                pool.release(port);
+                return Err(e.into());
+            }
+        };
+        let ip = self
+            .inner
+            .config
+            .advertised_ip
+            .unwrap_or(self.inner.config.local_ip);
+        let at = |p: u16| match ip {
+            std::net::IpAddr::V4(v4) => SocketAddr::V4(SocketAddrV4::new(v4, p)),
+            std::net::IpAddr::V6(v6) => SocketAddr::V6(SocketAddrV6::new(v6, p, 0, 0)),
+        };
+        let ep = LocalEndpoint {
+            rtp: at(port),
+            rtcp: at(port + 1),
+        };
+        Ok((
+            ep,
+            Control::AddLeg {
+                leg,
+                port,
+                rtp,
+                rtcp,
+            },
+        ))
+    }
+
+    fn spawn_call(&self) -> Result<CallEntry, MediaError> {
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| MediaError::NoRuntime)?;
+        let config = &self.inner.config;
+        let counters: [LegCounters; 2] = Default::default();
+        for c in &counters {
+            c.clock_rate.store(8000, Relaxed);
+        }
+        let shared = Arc::new(CallShared {
+            counters,
+            epoch: self.inner.epoch,
+            created: Instant::now(),
+        });
+        let (control, control_rx) = mpsc::unbounded_channel();
+        let (events_tx, events) = mpsc::channel(config.event_capacity.max(1));
+        let session = Session::new(
+            shared.clone(),
+            events_tx,
+            self.inner.pool.clone(),
+            config.relatch,
+            Timeouts {
+                media: config.media_timeout,
+                hold: config.hold_timeout,
+            },
+        );
+        let task = runtime.spawn(session.run(control_rx));
+        Ok(CallEntry {
+            control,
+            endpoints: [None, None],
+            shared,
+            task,
+            events: Some(events),
+        })
+    }
+}

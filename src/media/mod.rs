@@ -1,0 +1,274 @@
+//! Media anchoring: the RTP/RTCP relay of the switch.
+//!
+//! Owns the port pool, the per-call relay tasks and their counters. The object graph is
+//! rtpengine's, cut to what a B2BUA needs: call → leg (one phone; [`Leg::A`] and [`Leg::B`])
+//! → streams (RTP, RTCP) → the sink is the other leg. Each stream knows its advertised
+//! address (from SDP), its learned address (latching, symmetric RTP behind NAT) and the
+//! active one ([`latch`]).
+//!
+//! Control: the B2BUA drives a [`MediaEngine`] (a cheap `Clone` handle) through
+//! idempotent commands keyed by call and leg — `offer`, `answer`, `update`, `delete`,
+//! `stats`. Commands never wait for media; media never waits for signalling: commands go
+//! to the call's task over a channel, counters are atomics the control side reads, and
+//! events (DTMF, media timeout) come back on a bounded per-call channel that drops (and
+//! counts) rather than blocks.
+//!
+//! Hot path (one tokio task per call, `session`): receive into a buffer owned by the task →
+//! parse the RTP header in place ([`rtp`], RFC 3550 §5.1) → check the source against the
+//! latch → receiver statistics (RFC 3550 A.1/A.3/A.8, [`stats`]) → telephone-event
+//! detection (RFC 4733, [`dtmf`]) → direction check (hold, RFC 3264 §8.4) → payload-type
+//! remap for telephone-event in place → `try_send_to` from the other leg's own socket, so
+//! each phone sees symmetric ports. No allocation per packet (`tests/media_alloc.rs` checks
+//! it with a counting allocator); a full socket buffer drops the packet (counted) instead of
+//! waiting; a backlog on one socket is drained with `try_recv_from` in small batches.
+//!
+//! Media timeout: once both legs have an address, RTP silence longer than
+//! [`MediaConfig::media_timeout`] (or [`MediaConfig::hold_timeout`] while either side holds)
+//! raises [`MediaEvent::Timeout`] once; the B2BUA decides whether to hang up.
+//!
+//! We parse RTP by hand rather than with the `rtp`/`webrtc` crates: a relay reads four
+//! header fields and rewrites one byte, and those crates unmarshal into owned
+//! `Bytes`/`Vec` (CSRCs, extensions, payload) per packet — an allocation we do not need.
+
+pub mod dtmf;
+pub mod latch;
+pub mod port_pool;
+pub mod rtp;
+mod session;
+pub mod stats;
+
+mod engine;
+
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::ops::RangeInclusive;
+use std::time::Duration;
+
+pub use dtmf::Dtmf;
+pub use engine::MediaEngine;
+pub use latch::RelatchPolicy;
+pub use port_pool::PortPool;
+pub use stats::{CallMediaStats, LegStats};
+
+use crate::sip::sdp::{Direction, SdpError, SessionDescription};
+
+/// Errors of the media layer; each knows the SIP status the switch answers with.
+#[derive(Debug, thiserror::Error)]
+pub enum MediaError {
+    #[error("no free RTP port pair ({capacity} in the range)")]
+    PortsExhausted { capacity: usize },
+    #[error("port range {lo}-{hi} holds no even RTP/RTCP pair")]
+    EmptyPortRange { lo: u16, hi: u16 },
+    #[error("no media session for call {0}")]
+    NoSuchCall(MediaCallId),
+    #[error("call {0} has no leg {1:?}")]
+    NoSuchLeg(MediaCallId, Leg),
+    #[error("media commands need a tokio runtime")]
+    NoRuntime,
+    #[error("socket setup failed: {0}")]
+    Socket(#[from] std::io::Error),
+}
+
+impl MediaError {
+    pub fn status_code(&self) -> u16 {
+        match self {
+            MediaError::PortsExhausted { .. } => 503,
+            _ => 500,
+        }
+    }
+}
+
+/// The key of a media session (the B2BUA's call id; opaque here).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MediaCallId(pub String);
+
+impl From<&str> for MediaCallId {
+    fn from(s: &str) -> Self {
+        MediaCallId(s.to_owned())
+    }
+}
+
+impl From<String> for MediaCallId {
+    fn from(s: String) -> Self {
+        MediaCallId(s)
+    }
+}
+
+impl fmt::Display for MediaCallId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// One side of a call. Media from one leg goes to the other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Leg {
+    A,
+    B,
+}
+
+impl Leg {
+    pub fn index(self) -> usize {
+        match self {
+            Leg::A => 0,
+            Leg::B => 1,
+        }
+    }
+    pub fn peer(self) -> Leg {
+        match self {
+            Leg::A => Leg::B,
+            Leg::B => Leg::A,
+        }
+    }
+    pub(crate) fn from_index(i: usize) -> Leg {
+        if i == 0 {
+            Leg::A
+        } else {
+            Leg::B
+        }
+    }
+}
+
+/// Where a leg's phone must send: put these in the SDP sent *to that phone*.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LocalEndpoint {
+    pub rtp: SocketAddr,
+    pub rtcp: SocketAddr,
+}
+
+/// What a phone's SDP says about one media stream, as the relay needs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RemoteMedia {
+    /// `None`: unknown yet or on hold with 0.0.0.0 — keep what was known.
+    pub rtp: Option<SocketAddr>,
+    /// `None`: RTP port + 1 (or the RTP address with `rtcp_mux`).
+    pub rtcp: Option<SocketAddr>,
+    pub rtcp_mux: bool,
+    /// As written by this phone.
+    pub direction: Direction,
+    /// This phone's telephone-event payload type (DTMF detection and PT remapping).
+    pub telephone_event: Option<u8>,
+    pub telephone_event_rate: u32,
+    /// Clock rate of the main codec (jitter in ms).
+    pub clock_rate: u32,
+}
+
+impl Default for RemoteMedia {
+    fn default() -> Self {
+        RemoteMedia {
+            rtp: None,
+            rtcp: None,
+            rtcp_mux: false,
+            direction: Direction::SendRecv,
+            telephone_event: None,
+            telephone_event_rate: 8000,
+            clock_rate: 8000,
+        }
+    }
+}
+
+impl RemoteMedia {
+    pub fn rtp(addr: Option<SocketAddr>) -> Self {
+        RemoteMedia {
+            rtp: addr,
+            ..Default::default()
+        }
+    }
+
+    /// Read media description `index` of a phone's SDP. A null connection address (old-style
+    /// hold) comes out as `rtp: None` with a direction that does not receive.
+    pub fn from_sdp(sdp: &SessionDescription, index: usize) -> Result<Self, SdpError> {
+        let m = sdp.media().get(index).ok_or(SdpError::NoSuchMedia(index))?;
+        let first_pt = m
+            .media_line()
+            .formats
+            .iter()
+            .find_map(|f| f.parse::<u8>().ok());
+        let clock_rate = first_pt
+            .and_then(|pt| {
+                m.rtpmap(pt)
+                    .map(|r| r.clock_rate)
+                    .or_else(|| static_clock_rate(pt))
+            })
+            .unwrap_or(8000);
+        // Several telephone-event mappings (Linphone offers 48000, 16000 and 8000): the one
+        // at the audio codec's rate is the one in use (RFC 4733 §2.1), else the first.
+        let te = m
+            .rtpmaps()
+            .filter(|r| r.encoding.eq_ignore_ascii_case("telephone-event"))
+            .find(|r| r.clock_rate == clock_rate)
+            .or_else(|| m.telephone_event());
+        // RFC 3264 §8.4: a null c= (RFC 2543 hold) means "do not send to me"
+        let mut direction = sdp.direction(index)?;
+        if sdp.connection_for(index)?.is_null() {
+            direction = match direction {
+                Direction::SendRecv | Direction::SendOnly => Direction::SendOnly,
+                Direction::RecvOnly | Direction::Inactive => Direction::Inactive,
+            };
+        }
+        Ok(RemoteMedia {
+            rtp: sdp.remote_rtp(index)?,
+            rtcp: sdp.remote_rtcp(index)?,
+            rtcp_mux: m.rtcp_mux(),
+            direction,
+            telephone_event: te.map(|t| t.payload_type),
+            telephone_event_rate: te.map_or(8000, |t| t.clock_rate),
+            clock_rate,
+        })
+    }
+}
+
+/// RFC 3551 §6 static payload types' clock rates.
+fn static_clock_rate(pt: u8) -> Option<u32> {
+    match pt {
+        0..=8 | 12 | 13 | 15 | 18 => Some(8000),
+        9 => Some(8000), // G.722: 8000 in SDP by historical error (RFC 3551 §4.5.2)
+        10 | 11 => Some(44100),
+        14 | 25 | 26 | 28 | 31..=34 => Some(90000),
+        _ => None,
+    }
+}
+
+/// Something the B2BUA should hear about, on the call's event channel.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum MediaEvent {
+    /// A completed RFC 4733 event from `leg`'s phone.
+    Dtmf { leg: Leg, dtmf: Dtmf },
+    /// No RTP from either phone for `idle`: the media limit in conversation, the hold limit
+    /// on hold (once per silence).
+    Timeout { idle: Duration },
+}
+
+/// Engine settings (from `switchboard.toml`'s media section).
+#[derive(Debug, Clone)]
+pub struct MediaConfig {
+    /// Address the sockets bind to.
+    pub local_ip: IpAddr,
+    /// Address put in SDP, when different (behind 1:1 NAT); default `local_ip`.
+    pub advertised_ip: Option<IpAddr>,
+    /// RTP/RTCP port range. Keep it outside the kernel's ephemeral range
+    /// (`net.ipv4.ip_local_port_range`, 32768–60999 by default): ports other sockets hold
+    /// are skipped, so overlap only shrinks the pool, but it does shrink it.
+    pub ports: RangeInclusive<u16>,
+    /// RTP silence (both directions, not on hold, both legs answered) that raises [`MediaEvent::Timeout`].
+    pub media_timeout: Duration,
+    /// The same while either side holds (sendonly/inactive/recvonly); `None`: no limit on hold.
+    pub hold_timeout: Option<Duration>,
+    pub relatch: RelatchPolicy,
+    /// Capacity of each call's event channel.
+    pub event_capacity: usize,
+}
+
+impl MediaConfig {
+    pub fn new(local_ip: IpAddr, ports: RangeInclusive<u16>) -> Self {
+        MediaConfig {
+            local_ip,
+            advertised_ip: None,
+            ports,
+            media_timeout: Duration::from_secs(60),
+            hold_timeout: Some(Duration::from_secs(3600)),
+            relatch: RelatchPolicy::default(),
+            event_capacity: 64,
+        }
+    }
+}

@@ -1,0 +1,412 @@
+//! One call's relay task: owns both legs' sockets, latches, receiver statistics and DTMF
+//! detectors, and runs the per-packet pipeline described in [`super`]. The control side
+//! talks to it only through [`Control`] messages and reads its atomics.
+
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+
+use super::dtmf::DtmfDetector;
+use super::latch::{Latch, RelatchPolicy, Verdict};
+use super::rtp::{self, RtpHeader, TelephoneEvent};
+use super::stats::{bump, LegCounters, Reception};
+use super::{Leg, MediaEvent, PortPool, RemoteMedia};
+use crate::sip::sdp::Direction;
+
+/// Largest datagram relayed whole; longer ones are truncated by the kernel (RTP stays
+/// under the path MTU, so this only cuts garbage).
+const DATAGRAM: usize = 2048;
+
+/// Datagrams read from a socket with `try_recv_from` after the one that woke the task.
+const DRAIN_BATCH: usize = 16;
+
+/// A change to one leg's remote side. `media` replaces everything; otherwise only the
+/// fields given change.
+#[derive(Debug, Default)]
+pub(crate) struct Patch {
+    pub rtp: Option<SocketAddr>,
+    pub direction: Option<Direction>,
+    pub media: Option<RemoteMedia>,
+}
+
+#[derive(Debug)]
+pub(crate) enum Control {
+    AddLeg {
+        leg: Leg,
+        port: u16,
+        rtp: UdpSocket,
+        rtcp: UdpSocket,
+    },
+    Remote {
+        leg: Leg,
+        patch: Patch,
+    },
+}
+
+/// What the control side shares with the task: counters, read any time.
+#[derive(Debug)]
+pub(crate) struct CallShared {
+    pub counters: [LegCounters; 2],
+    pub epoch: Instant,
+    pub created: Instant,
+}
+
+struct LegRuntime {
+    port: u16,
+    rtp: UdpSocket,
+    rtcp: UdpSocket,
+    rtp_latch: Latch,
+    rtcp_latch: Latch,
+    media: RemoteMedia,
+    reception: Reception,
+    dtmf: DtmfDetector,
+}
+
+impl LegRuntime {
+    fn set_rtp(&mut self, rtp: Option<SocketAddr>, rtcp: Option<SocketAddr>) {
+        self.rtp_latch.set_advertised(rtp);
+        let rtcp_dst = match self.media.rtcp_mux {
+            true => None,
+            false => rtcp.or(rtp.map(|a| SocketAddr::new(a.ip(), a.port().wrapping_add(1)))),
+        };
+        self.rtcp_latch.set_advertised(rtcp_dst);
+        if rtp.is_some() {
+            self.media.rtp = rtp;
+            self.media.rtcp = rtcp;
+        }
+    }
+
+    fn apply(&mut self, patch: Patch, counters: &LegCounters) {
+        if let Some(m) = patch.media {
+            let (rtp, rtcp) = (m.rtp, m.rtcp);
+            self.dtmf.set_clock_rate(m.telephone_event_rate);
+            counters.clock_rate.store(m.clock_rate, Relaxed);
+            self.media = RemoteMedia {
+                rtp: self.media.rtp,
+                rtcp: self.media.rtcp,
+                ..m
+            };
+            self.set_rtp(rtp, rtcp);
+        } else {
+            if patch.rtp.is_some() {
+                self.set_rtp(patch.rtp, None);
+            }
+            if let Some(d) = patch.direction {
+                self.media.direction = d;
+            }
+        }
+    }
+}
+
+pub(crate) struct Session {
+    legs: [Option<LegRuntime>; 2],
+    shared: Arc<CallShared>,
+    events: mpsc::Sender<MediaEvent>,
+    pool: Arc<PortPool>,
+    relatch: RelatchPolicy,
+    timeouts: Timeouts,
+    last_media: Instant,
+    timed_out: bool,
+}
+
+/// RTP silence limits: in conversation, and while either side holds (`None`: never).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Timeouts {
+    pub media: Duration,
+    pub hold: Option<Duration>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Stream {
+    Rtp = 0,
+    Rtcp = 1,
+}
+
+enum Wake {
+    Control(Option<Control>),
+    Packet(usize, Stream, std::io::Result<(usize, SocketAddr)>),
+    Timer,
+}
+
+async fn recv(sock: Option<&UdpSocket>, buf: &mut [u8]) -> std::io::Result<(usize, SocketAddr)> {
+    match sock {
+        Some(s) => s.recv_from(buf).await,
+        None => std::future::pending().await,
+    }
+}
+
+impl Session {
+    pub(crate) fn new(
+        shared: Arc<CallShared>,
+        events: mpsc::Sender<MediaEvent>,
+        pool: Arc<PortPool>,
+        relatch: RelatchPolicy,
+        timeouts: Timeouts,
+    ) -> Self {
+        let last_media = shared.created;
+        Session {
+            legs: [None, None],
+            shared,
+            events,
+            pool,
+            relatch,
+            timeouts,
+            last_media,
+            timed_out: false,
+        }
+    }
+
+    /// The task body: until the engine drops the control sender (delete).
+    pub(crate) async fn run(mut self, mut control: mpsc::UnboundedReceiver<Control>) {
+        let mut bufs = Box::new([[0u8; DATAGRAM]; 4]);
+        let sleep = tokio::time::sleep(self.timeouts.media);
+        tokio::pin!(sleep);
+        loop {
+            let [b0, b1, b2, b3] = &mut *bufs;
+            let (l0, l1) = (self.legs[0].as_ref(), self.legs[1].as_ref());
+            let wake = tokio::select! {
+                biased;
+                c = control.recv() => Wake::Control(c),
+                r = recv(l0.map(|l| &l.rtp), b0) => Wake::Packet(0, Stream::Rtp, r),
+                r = recv(l0.map(|l| &l.rtcp), b1) => Wake::Packet(0, Stream::Rtcp, r),
+                r = recv(l1.map(|l| &l.rtp), b2) => Wake::Packet(1, Stream::Rtp, r),
+                r = recv(l1.map(|l| &l.rtcp), b3) => Wake::Packet(1, Stream::Rtcp, r),
+                () = &mut sleep => Wake::Timer,
+            };
+            match wake {
+                Wake::Control(None) => break,
+                Wake::Control(Some(c)) => {
+                    self.apply(c);
+                    let next = self.on_timer(Instant::now());
+                    sleep.as_mut().reset(next.into());
+                }
+                Wake::Packet(i, stream, Ok((n, src))) => {
+                    let buf = &mut bufs[i * 2 + stream as usize];
+                    self.on_datagram(i, stream, &mut buf[..n], src, Instant::now());
+                    // a backlog is drained without going back through select!
+                    for _ in 0..DRAIN_BATCH {
+                        let Some(Ok((n, src))) = self.legs[i].as_ref().map(|l| match stream {
+                            Stream::Rtp => l.rtp.try_recv_from(buf),
+                            Stream::Rtcp => l.rtcp.try_recv_from(buf),
+                        }) else {
+                            break;
+                        };
+                        self.on_datagram(i, stream, &mut buf[..n], src, Instant::now());
+                    }
+                }
+                // ICMP errors surface here on some systems; the next recv is fine.
+                Wake::Packet(_, _, Err(e)) => tracing::trace!(error = %e, "media recv"),
+                Wake::Timer => {
+                    let next = self.on_timer(Instant::now());
+                    sleep.as_mut().reset(next.into());
+                }
+            }
+        }
+        self.close();
+    }
+
+    /// The silence limit in force: none until both legs have an address (ringing), the
+    /// hold limit while either side is not sendrecv, else the media limit.
+    fn limit(&self) -> Option<Duration> {
+        let mut conversation = true;
+        for l in &self.legs {
+            let l = l.as_ref()?;
+            l.rtp_latch.active()?;
+            conversation &= l.media.direction == Direction::SendRecv;
+        }
+        if conversation {
+            Some(self.timeouts.media)
+        } else {
+            self.timeouts.hold
+        }
+    }
+
+    fn apply(&mut self, c: Control) {
+        let limit = self.limit();
+        match c {
+            Control::AddLeg {
+                leg,
+                port,
+                rtp,
+                rtcp,
+            } => {
+                let slot = &mut self.legs[leg.index()];
+                if slot.is_some() {
+                    drop((rtp, rtcp));
+                    self.pool.release(port);
+                    return;
+                }
+                *slot = Some(LegRuntime {
+                    port,
+                    rtp,
+                    rtcp,
+                    rtp_latch: Latch::new(self.relatch),
+                    rtcp_latch: Latch::new(self.relatch),
+                    media: RemoteMedia::default(),
+                    reception: Reception::default(),
+                    dtmf: DtmfDetector::new(8000),
+                });
+            }
+            Control::Remote { leg, patch } => {
+                if let Some(l) = self.legs[leg.index()].as_mut() {
+                    l.apply(patch, &self.shared.counters[leg.index()]);
+                }
+            }
+        }
+        if self.limit() != limit {
+            // the clock for the new limit starts now (answer, hold, resume)
+            self.last_media = Instant::now();
+            self.timed_out = false;
+        }
+    }
+
+    /// Returns when to look again.
+    fn on_timer(&mut self, now: Instant) -> Instant {
+        let Some(limit) = self.limit() else {
+            return now + self.timeouts.media;
+        };
+        let idle = now.saturating_duration_since(self.last_media);
+        if idle < limit {
+            return self.last_media + limit;
+        }
+        if !self.timed_out {
+            self.timed_out = true;
+            if self.events.try_send(MediaEvent::Timeout { idle }).is_err() {
+                bump(&self.shared.counters[0].events_dropped);
+            }
+        }
+        now + limit
+    }
+
+    /// The per-packet pipeline. No allocation, no await.
+    fn on_datagram(
+        &mut self,
+        i: usize,
+        stream: Stream,
+        buf: &mut [u8],
+        src: SocketAddr,
+        now: Instant,
+    ) {
+        let shared = &*self.shared;
+        let c = &shared.counters[i];
+        let out = &shared.counters[1 - i];
+        let [a, b] = &mut self.legs;
+        let (me, peer) = if i == 0 { (a, b) } else { (b, a) };
+        let Some(me) = me.as_mut() else { return };
+
+        // RTCP on the RTP port is told apart by packet type (RFC 5761 §4), muxed or not.
+        if stream == Stream::Rtcp || rtp::is_rtcp(buf) {
+            let latch = if stream == Stream::Rtcp {
+                &mut me.rtcp_latch
+            } else {
+                &mut me.rtp_latch
+            };
+            if latch.on_packet(src) == Verdict::Stranger {
+                bump(&c.dropped_stranger);
+                return;
+            }
+            bump(&c.rtcp_in);
+            // RTCP keeps flowing on hold (RFC 3264 §5.1).
+            let Some(peer) = peer.as_ref() else {
+                return bump(&c.dropped_no_peer);
+            };
+            let (sock, dst) = if peer.media.rtcp_mux {
+                (&peer.rtp, peer.rtp_latch.active())
+            } else {
+                (&peer.rtcp, peer.rtcp_latch.active())
+            };
+            let Some(dst) = dst else {
+                return bump(&c.dropped_no_peer);
+            };
+            return send(sock, buf, dst, c, out);
+        }
+
+        let Ok(hdr) = RtpHeader::parse(buf) else {
+            return bump(&c.dropped_malformed);
+        };
+        if me.rtp_latch.on_packet(src) == Verdict::Stranger {
+            return bump(&c.dropped_stranger);
+        }
+        c.packets_in.fetch_add(1, Relaxed);
+        c.bytes_in.fetch_add(buf.len() as u64, Relaxed);
+        c.touch(shared.epoch, now);
+        self.last_media = now;
+        self.timed_out = false;
+
+        let pt = hdr.payload_type();
+        let is_event = me.media.telephone_event == Some(pt);
+        let rate = if is_event {
+            me.media.telephone_event_rate
+        } else {
+            me.media.clock_rate
+        };
+        let since = now.saturating_duration_since(shared.epoch).as_micros() as u64;
+        let arrival = (since.wrapping_mul(u64::from(rate)) / 1_000_000) as u32;
+        let seen = me.reception.on_packet(
+            hdr.ssrc(),
+            hdr.sequence(),
+            hdr.timestamp(),
+            arrival,
+            !is_event,
+        );
+        if seen.ssrc_changed {
+            bump(&c.ssrc_changes);
+        }
+        if seen.gap {
+            bump(&c.seq_gaps);
+        }
+        c.lost.store(me.reception.lost(), Relaxed);
+        c.jitter.store(me.reception.jitter(), Relaxed);
+        if is_event {
+            if let Some(ev) = TelephoneEvent::parse(hdr.payload()) {
+                let events = &self.events;
+                let leg = Leg::from_index(i);
+                me.dtmf.on_packet(hdr.timestamp(), ev, |dtmf| {
+                    if events.try_send(MediaEvent::Dtmf { leg, dtmf }).is_err() {
+                        bump(&c.events_dropped);
+                    }
+                });
+            }
+        }
+
+        let Some(peer) = peer.as_ref() else {
+            return bump(&c.dropped_no_peer);
+        };
+        if !me.media.direction.sends() || !peer.media.direction.receives() {
+            return bump(&c.dropped_hold);
+        }
+        let Some(dst) = peer.rtp_latch.active() else {
+            return bump(&c.dropped_no_peer);
+        };
+        if is_event {
+            if let Some(theirs) = peer.media.telephone_event.filter(|&p| p != pt) {
+                rtp::set_payload_type(buf, theirs);
+            }
+        }
+        send(&peer.rtp, buf, dst, c, out)
+    }
+
+    fn close(self) {
+        let pool = self.pool;
+        for leg in self.legs.into_iter().flatten() {
+            let port = leg.port;
+            drop(leg);
+            pool.release(port);
+        }
+    }
+}
+
+/// Never waits: a full socket buffer drops the packet (counted on the sending side).
+fn send(sock: &UdpSocket, buf: &[u8], dst: SocketAddr, from: &LegCounters, to: &LegCounters) {
+    match sock.try_send_to(buf, dst) {
+        Ok(n) => {
+            to.packets_out.fetch_add(1, Relaxed);
+            to.bytes_out.fetch_add(n as u64, Relaxed);
+        }
+        Err(_) => bump(&from.dropped_send),
+    }
+}

@@ -1,0 +1,99 @@
+//! The core task: feeds inbound messages and timer wake-ups into the [`Switch`] and
+//! carries out its outputs (transmit, store a CDR). One task owns the switch, so no
+//! lock is ever taken on the signalling path.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::{mpsc, watch};
+
+use super::{now_unix_ms, Stop, DRAIN_LIMIT};
+use crate::b2bua::Now;
+use crate::sip::registrar::Registrar;
+use crate::sip::transport::{Inbound, Transports};
+use crate::switch::{Switch, SwitchOutput};
+
+use super::store_writer::StoreJob;
+
+fn now() -> Now {
+    Now {
+        at: Instant::now(),
+        unix_ms: now_unix_ms(),
+    }
+}
+
+/// How often expired registrations are purged.
+const PURGE_EVERY: Duration = Duration::from_secs(30);
+
+pub async fn run(
+    mut switch: Switch,
+    mut inbound: mpsc::Receiver<Inbound>,
+    transports: Transports,
+    store: mpsc::UnboundedSender<StoreJob>,
+    mut stop: watch::Receiver<Stop>,
+    registrar: Arc<Registrar>,
+) {
+    switch.start(now());
+    flush(&mut switch, &transports, &store);
+    let mut drain_deadline: Option<Instant> = None;
+    let mut next_purge = Instant::now() + PURGE_EVERY;
+    loop {
+        let wake = switch
+            .poll_timeout()
+            .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600))
+            .min(next_purge);
+        tokio::select! {
+            msg = inbound.recv() => {
+                let Some(msg) = msg else { break };
+                switch.on_message(now(), msg.data, msg.peer);
+                // Take what is already queued without re-arming timers each time.
+                for _ in 0..256 {
+                    match inbound.try_recv() {
+                        Ok(m) => switch.on_message(now(), m.data, m.peer),
+                        Err(_) => break,
+                    }
+                }
+            }
+            _ = tokio::time::sleep_until(wake.into()) => {
+                switch.on_timeout(now());
+                if Instant::now() >= next_purge {
+                    registrar.purge_expired(Instant::now());
+                    next_purge = Instant::now() + PURGE_EVERY;
+                }
+            }
+            changed = stop.changed() => {
+                if changed.is_err() { break; }
+                match *stop.borrow() {
+                    Stop::Run => {}
+                    Stop::Drain => {
+                        switch.drain();
+                        drain_deadline = Some(Instant::now() + DRAIN_LIMIT);
+                    }
+                    Stop::Now => break,
+                }
+            }
+        }
+        flush(&mut switch, &transports, &store);
+        if let Some(deadline) = drain_deadline {
+            if switch.active_calls() == 0 || Instant::now() >= deadline {
+                break;
+            }
+        }
+    }
+    let _ = store.send(StoreJob::Flush);
+}
+
+/// Carries out everything the switch asked for.
+fn flush(switch: &mut Switch, transports: &Transports, store: &mpsc::UnboundedSender<StoreJob>) {
+    while let Some(out) = switch.poll_output() {
+        match out {
+            SwitchOutput::Transmit(t) => transports.send(t.peer, t.bytes),
+            SwitchOutput::CallStarted(c) => {
+                let _ = store.send(StoreJob::Started(c));
+            }
+            SwitchOutput::CallEnded(c) => {
+                let _ = store.send(StoreJob::Ended(c));
+            }
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! Wiring: binds the transports, opens the store, loads the dialplans, and runs the
+//! tokio tasks that drive the sans-IO [`Switch`]: the core task (the only reader of the
+//! clock for signalling), the transport tasks, and the store writer.
+//!
+//! Shutdown: the first SIGINT/SIGTERM stops new calls (503) and waits up to
+//! `DRAIN_LIMIT` for calls in progress; a second one stops at once. SIGHUP reloads the
+//! dialplans, keeping the running plan when the new one is invalid.
+
+mod core;
+mod locals;
+mod store_writer;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+use crate::config::Config;
+use crate::dialplan::{PlanError, PlanHandle};
+use crate::sip::registrar::Registrar;
+use crate::sip::transport::{Bound, Transports};
+use crate::store::{Store, StoreError};
+use crate::switch::router::PlanRouter;
+use crate::switch::Switch;
+
+/// How long a graceful shutdown waits for calls to end.
+pub const DRAIN_LIMIT: Duration = Duration::from_secs(30);
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot bind SIP listeners: {0}")]
+    Bind(#[from] std::io::Error),
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    #[error("dialplan errors:\n{}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))]
+    Dialplan(Vec<PlanError>),
+}
+
+/// A running switch.
+pub struct Running {
+    pub bound: Bound,
+    pub store: Store,
+    pub plans: Arc<PlanHandle>,
+    pub registrar: Arc<Registrar>,
+    stop: watch::Sender<Stop>,
+    core: JoinHandle<()>,
+    writer: JoinHandle<()>,
+}
+
+/// What the core task is asked to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    Run,
+    Drain,
+    Now,
+}
+
+impl Running {
+    /// Stop taking calls and end when the last call ends (or after [`DRAIN_LIMIT`]).
+    pub fn drain(&self) {
+        let _ = self.stop.send(Stop::Drain);
+    }
+
+    /// Stop at once.
+    pub fn stop_now(&self) {
+        let _ = self.stop.send(Stop::Now);
+    }
+
+    /// Waits for the core task to end (after `drain` or `stop_now`).
+    pub async fn wait(self) {
+        let _ = self.core.await;
+        let _ = self.writer.await;
+        self.store.close().await;
+    }
+}
+
+/// Starts the switch on `cfg`. Listen ports may be 0 (tests): see [`Running::bound`].
+pub async fn start(cfg: Config) -> Result<Running, StartError> {
+    let cfg = Arc::new(cfg);
+    let plans = Arc::new(PlanHandle::load_dir(&cfg.dialplan_dir).map_err(StartError::Dialplan)?);
+    let store = Store::open(&cfg.store_url).await?;
+    let closed = store.close_in_flight("restart", now_unix_ms()).await?;
+    if closed > 0 {
+        tracing::warn!(
+            closed,
+            "calls in flight at the last stop were closed with cause restart"
+        );
+    }
+    let (in_tx, in_rx) = mpsc::channel(65_536);
+    let (transports, bound) = Transports::bind(&cfg.sip.listen, in_tx).await?;
+    let locals = locals::locals(&cfg, &bound);
+    let registrar = Arc::new(Registrar::new());
+    let router = Arc::new(PlanRouter {
+        plans: plans.clone(),
+    });
+    let switch = Switch::new(cfg.clone(), locals, registrar.clone(), router);
+    let (cdrs, writer) = store_writer::spawn(store.clone());
+    let (stop, stop_rx) = watch::channel(Stop::Run);
+    let core = tokio::spawn(core::run(
+        switch,
+        in_rx,
+        transports,
+        cdrs,
+        stop_rx,
+        registrar.clone(),
+    ));
+    Ok(Running {
+        bound,
+        store,
+        plans,
+        registrar,
+        stop,
+        core,
+        writer,
+    })
+}
+
+/// Runs until SIGINT/SIGTERM (graceful, then immediate on a second signal).
+pub async fn run_until_signalled(running: Running, dialplan_dir: std::path::PathBuf) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("signal handler");
+    let mut hup = signal(SignalKind::hangup()).expect("signal handler");
+    let mut signals = 0;
+    let stop = running.stop.clone();
+    let plans = running.plans.clone();
+    let waiter = tokio::spawn(running.wait());
+    tokio::pin!(waiter);
+    loop {
+        tokio::select! {
+            _ = &mut waiter => return,
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+            _ = hup.recv() => {
+                match plans.reload_dir(&dialplan_dir) {
+                    Ok(()) => tracing::info!("dialplans reloaded"),
+                    Err(errors) => for e in errors { tracing::error!("dialplan reload refused: {e}") },
+                }
+                continue;
+            }
+        }
+        signals += 1;
+        let _ = stop.send(if signals == 1 { Stop::Drain } else { Stop::Now });
+        if signals == 1 {
+            tracing::info!("draining: new calls get 503; signal again to stop at once");
+        }
+    }
+}
+
+/// Milliseconds since the Unix epoch (the runtime is the place that reads the clock).
+pub fn now_unix_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

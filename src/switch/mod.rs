@@ -1,0 +1,338 @@
+//! The switch core: one sans-IO state machine that owns the transaction layer, the
+//! registrar front, digest authentication and every call, and turns datagrams into
+//! datagrams. The runtime feeds it ([`Switch::on_message`], [`Switch::on_timeout`]) and
+//! drains it ([`Switch::poll_output`], [`Switch::poll_timeout`]); it never reads the
+//! clock or touches a socket, so whole call flows run in tests on a virtual clock.
+//!
+//! Requests walk the named steps in [`pipeline`]; REGISTER goes to [`register`];
+//! INVITE is authenticated and routed in [`invite`] and becomes a [`crate::b2bua::Call`].
+
+mod invite;
+pub mod pipeline;
+mod register;
+pub mod router;
+mod trunk_register;
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+
+use crate::b2bua::route::Router;
+use crate::b2bua::{CallIo, Calls, Locals, Now, ALLOW};
+use crate::config::Config;
+use crate::sip::auth::{Verifier, VerifierConfig};
+use crate::sip::layer::{LayerEvent, Peer, ServerTsxId, TransactionLayer, Transmit};
+use crate::sip::message::{parse, HasHeaders, HeaderName, Method, Request, Response, SipMessage};
+use crate::sip::registrar::Registrar;
+use crate::sip::txn::TimerConfig;
+use crate::store::{CallStart, Cdr};
+use pipeline::{MethodRoute, Reject};
+pub use trunk_register::RegistrationState;
+use trunk_register::REGISTRATION_OWNER;
+
+/// What the runtime must do for the switch.
+#[derive(Debug)]
+pub enum SwitchOutput {
+    Transmit(Transmit),
+    CallStarted(CallStart),
+    CallEnded(Cdr),
+}
+
+/// Counters an operator watches (exported to metrics by the runtime).
+#[derive(Debug, Default, Clone)]
+pub struct SwitchStats {
+    pub dropped_unparseable: u64,
+    pub rejected_invalid: u64,
+    pub calls_started: u64,
+    pub calls_ended: u64,
+}
+
+pub struct Switch {
+    cfg: Arc<Config>,
+    layer: TransactionLayer,
+    registrar: Arc<Registrar>,
+    verifier: Verifier,
+    router: Arc<dyn Router>,
+    calls: Calls,
+    locals: Locals,
+    /// Our own sent-by values (host:port), for loop detection.
+    ours: Vec<String>,
+    draining: bool,
+    registrations: Vec<trunk_register::TrunkRegistration>,
+    outputs: VecDeque<SwitchOutput>,
+    pub stats: SwitchStats,
+}
+
+impl Switch {
+    pub fn new(
+        cfg: Arc<Config>,
+        locals: Locals,
+        registrar: Arc<Registrar>,
+        router: Arc<dyn Router>,
+    ) -> Switch {
+        let timers = TimerConfig {
+            t1: cfg.sip.t1,
+            t2: cfg.sip.t2,
+            t4: cfg.sip.t4,
+            d: (cfg.sip.t1 * 64).max(std::time::Duration::from_secs(32)),
+        };
+        let mut ours = vec![locals.udp.host_port.clone()];
+        ours.extend(locals.tcp.iter().map(|l| l.host_port.clone()));
+        Switch {
+            layer: TransactionLayer::new(timers),
+            registrar,
+            verifier: Verifier::with_random_secret(VerifierConfig {
+                algorithms: cfg.sip.digest_algorithms.clone(),
+                ..VerifierConfig::default()
+            }),
+            router,
+            calls: Calls::default(),
+            locals,
+            ours,
+            draining: false,
+            registrations: cfg
+                .trunks
+                .iter()
+                .filter(|t| t.register)
+                .map(|t| trunk_register::TrunkRegistration::new(t.clone(), &cfg.sip.domain))
+                .collect(),
+            outputs: VecDeque::new(),
+            stats: SwitchStats::default(),
+            cfg,
+        }
+    }
+
+    /// Live calls.
+    pub fn active_calls(&self) -> usize {
+        self.calls.len()
+    }
+
+    /// Stop taking new calls (503); calls in progress go on.
+    pub fn drain(&mut self) {
+        self.draining = true;
+    }
+
+    /// One datagram (or one framed stream message) from `peer`.
+    pub fn on_message(&mut self, now: Now, data: Bytes, peer: Peer) {
+        let msg = match parse(data) {
+            Ok(m) => m,
+            Err(e) => {
+                self.stats.dropped_unparseable += 1;
+                tracing::debug!(%e, from = %peer.addr, "dropped unparseable message");
+                return;
+            }
+        };
+        if let Err(reject) = pipeline::sanity(&msg) {
+            self.stats.rejected_invalid += 1;
+            if let SipMessage::Request(req) = &msg {
+                if req.method != Method::Ack {
+                    self.reply_stateless(req, peer, &reject);
+                }
+            }
+            return;
+        }
+        match msg {
+            SipMessage::Request(mut req) => {
+                pipeline::nat_fixup(&mut req, peer.addr);
+                self.layer.on_request(now.at, req, peer);
+            }
+            SipMessage::Response(resp) => self.layer.on_response(now.at, resp, peer),
+        }
+        self.process(now);
+    }
+
+    /// Starts what the switch does on its own (carrier registrations).
+    pub fn start(&mut self, now: Now) {
+        self.tick_registrations(now);
+    }
+
+    /// State of each carrier registration, by trunk name.
+    pub fn registrations(&self) -> Vec<(String, trunk_register::RegistrationState)> {
+        self.registrations
+            .iter()
+            .map(|r| (r.trunk_name().to_string(), r.state))
+            .collect()
+    }
+
+    /// Timers due at `now`.
+    pub fn on_timeout(&mut self, now: Now) {
+        self.layer.on_timeout(now.at);
+        self.tick_registrations(now);
+        self.with_calls(now, |calls, io| calls.on_tick(io));
+        self.process(now);
+    }
+
+    pub fn poll_output(&mut self) -> Option<SwitchOutput> {
+        if let Some(t) = self.layer.poll_transmit() {
+            return Some(SwitchOutput::Transmit(t));
+        }
+        self.outputs.pop_front()
+    }
+
+    pub fn poll_timeout(&mut self) -> Option<Instant> {
+        [self.layer.poll_timeout(), self.calls.next_deadline()]
+            .into_iter()
+            .chain(self.registrations.iter().map(|r| r.next_at()))
+            .flatten()
+            .min()
+    }
+
+    fn io(&mut self, now: Now) -> CallIo<'_> {
+        CallIo {
+            layer: &mut self.layer,
+            now,
+            locals: &self.locals,
+            domain: &self.cfg.sip.domain,
+            index: Vec::new(),
+            started: Vec::new(),
+            ended: Vec::new(),
+        }
+    }
+
+    fn emit(&mut self, started: Vec<CallStart>, ended: Vec<Cdr>) {
+        self.stats.calls_started += started.len() as u64;
+        self.stats.calls_ended += ended.len() as u64;
+        self.outputs
+            .extend(started.into_iter().map(SwitchOutput::CallStarted));
+        self.outputs
+            .extend(ended.into_iter().map(SwitchOutput::CallEnded));
+    }
+
+    /// Handles everything the layer reported.
+    fn process(&mut self, now: Now) {
+        while let Some(ev) = self.layer.poll_event() {
+            match ev {
+                LayerEvent::Request { tsx, req, peer } => self.on_request(now, tsx, req, peer),
+                LayerEvent::Response { owner, resp, .. } if owner & REGISTRATION_OWNER != 0 => {
+                    self.on_registration_response(now, owner, Some(resp))
+                }
+                LayerEvent::Timeout { owner, .. } if owner & REGISTRATION_OWNER != 0 => {
+                    self.on_registration_response(now, owner, None)
+                }
+                LayerEvent::Response { tsx, owner, resp } => {
+                    self.with_calls(now, |calls, io| calls.on_response(io, owner, tsx, resp))
+                }
+                LayerEvent::Timeout { tsx, owner } => {
+                    self.with_calls(now, |calls, io| calls.on_timeout(io, owner, tsx))
+                }
+                LayerEvent::Cancelled { tsx } => {
+                    self.with_calls(now, |calls, io| calls.on_cancelled(io, tsx))
+                }
+                LayerEvent::StrayResponse { resp, .. } => self.on_stray_response(now, resp),
+                LayerEvent::AnswerTimeout { call_id, local_tag } => self
+                    .with_calls(now, |calls, io| {
+                        calls.on_answer_timeout(io, &call_id, &local_tag)
+                    }),
+            }
+        }
+    }
+
+    fn with_calls(&mut self, now: Now, f: impl FnOnce(&mut Calls, &mut CallIo<'_>)) {
+        let mut calls = std::mem::take(&mut self.calls);
+        let mut io = self.io(now);
+        f(&mut calls, &mut io);
+        let (started, ended) = (
+            std::mem::take(&mut io.started),
+            std::mem::take(&mut io.ended),
+        );
+        self.calls = calls;
+        self.emit(started, ended);
+    }
+
+    fn on_stray_response(&mut self, now: Now, resp: Response) {
+        let is_invite_2xx = (200..300).contains(&resp.status)
+            && resp
+                .cseq()
+                .map(|c| c.method == Method::Invite)
+                .unwrap_or(false);
+        if !is_invite_2xx {
+            return;
+        }
+        let (Ok(cid), Ok(from)) = (resp.call_id(), resp.from()) else {
+            return;
+        };
+        if let Some((key, _)) = self.calls.find_dialog(cid, from.tag().unwrap_or("")) {
+            self.with_calls(now, |calls, io| calls.on_stray_2xx(io, key, &resp));
+        }
+    }
+
+    fn on_request(&mut self, now: Now, tsx: Option<ServerTsxId>, req: Request, peer: Peer) {
+        // In-dialog: the To tag names one of our dialogs.
+        if let Ok(to) = req.to() {
+            if let Some(tag) = to.tag() {
+                let cid = req.call_id().unwrap_or("").to_string();
+                match self.calls.find_dialog(&cid, tag) {
+                    Some((key, side)) => {
+                        self.with_calls(now, |calls, io| calls.on_request(io, key, side, tsx, req));
+                    }
+                    None => {
+                        if let Some(tsx) = tsx {
+                            self.answer(
+                                now,
+                                tsx,
+                                &req,
+                                &Reject::new(481, "Call/Transaction Does Not Exist"),
+                            );
+                        }
+                    }
+                }
+                return;
+            }
+        }
+        let Some(tsx) = tsx else {
+            // A stray ACK, or a request without a usable branch.
+            if req.method != Method::Ack {
+                self.reply_stateless(&req, peer, &Reject::new(400, "Bad Via: missing branch"));
+            }
+            return;
+        };
+        match pipeline::method(&req, ALLOW) {
+            Ok(MethodRoute::Register) => self.on_register(now, tsx, req, peer),
+            Ok(MethodRoute::Options) => {
+                let mut resp = Response::for_request(&req, 200, "OK");
+                resp.headers.push(HeaderName::ALLOW, ALLOW);
+                resp.headers.push(HeaderName::ACCEPT, "application/sdp");
+                self.respond_tagged(now, tsx, resp);
+            }
+            Ok(MethodRoute::Invite) => self.on_invite(now, tsx, req, peer),
+            Ok(MethodRoute::Drop) => {}
+            Err(reject) => self.answer(now, tsx, &req, &reject),
+        }
+    }
+
+    /// Answers a request on its transaction with a reject (adds our To tag).
+    fn answer(&mut self, now: Now, tsx: ServerTsxId, req: &Request, reject: &Reject) {
+        let mut resp = Response::for_request(req, reject.status, &reject.reason);
+        for (n, v) in &reject.headers {
+            resp.headers.push(n.clone(), v.clone());
+        }
+        self.respond_tagged(now, tsx, resp);
+    }
+
+    fn respond_tagged(&mut self, now: Now, tsx: ServerTsxId, mut resp: Response) {
+        if let Ok(mut to) = resp.to() {
+            if to.tag().is_none() {
+                to.set_tag(&crate::sip::dialog::new_tag());
+                resp.headers.set(HeaderName::TO, to.to_string());
+            }
+        }
+        self.layer.respond(now.at, tsx, resp);
+    }
+
+    /// A 400 (or other reject) for a request that has no transaction.
+    fn reply_stateless(&mut self, req: &Request, peer: Peer, reject: &Reject) {
+        if req.top_via().is_err() {
+            return; // nowhere to send it
+        }
+        let mut resp = Response::for_request(req, reject.status, &reject.reason);
+        for (n, v) in &reject.headers {
+            resp.headers.push(n.clone(), v.clone());
+        }
+        self.layer.send_stateless(peer, resp.to_bytes());
+    }
+}
+
+#[cfg(test)]
+mod tests;
