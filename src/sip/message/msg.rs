@@ -316,6 +316,44 @@ mod tests {
     }
 
     #[test]
+    fn request_built_from_parts_prints_and_reparses() {
+        use crate::sip::message::{Method, NameAddr, Uri, Via};
+        let mut headers = Headers::new();
+        let mut via = Via::parse("SIP/2.0/UDP [2001:db8::5]:5070;branch=z9hG4bKnew;rport").unwrap();
+        via.set_param("received", Some("2001:db8::6"));
+        headers.push(HeaderName::VIA, via.to_string());
+        headers.push(HeaderName::MAX_FORWARDS, "70");
+        let mut from = NameAddr::parse("\"Queue 7\" <sip:q7@pbx.example.com>").unwrap();
+        from.set_tag("f1");
+        headers.push(HeaderName::FROM, from.to_string());
+        headers.push(HeaderName::TO, "<tel:+15551234567>");
+        headers.push(HeaderName::CALL_ID, "c1@pbx");
+        headers.push(HeaderName::CSEQ, "1 INVITE");
+        let req = Request {
+            method: Method::Invite,
+            uri: Uri::parse("sip:+15551234567@[2001:db8::1]:5060;user=phone").unwrap(),
+            headers,
+            body: Bytes::from_static(b"v=0\r\n"),
+        };
+        let out = req.to_bytes();
+        assert!(
+            out.starts_with(b"INVITE sip:+15551234567@[2001:db8::1]:5060;user=phone SIP/2.0\r\n")
+        );
+        let SipMessage::Request(back) = parse(out).unwrap() else {
+            panic!()
+        };
+        assert_eq!(back.uri, req.uri);
+        assert_eq!(back.top_via().unwrap(), via);
+        assert_eq!(back.from().unwrap(), from);
+        assert_eq!(back.to().unwrap().uri.user.as_deref(), Some("+15551234567"));
+        assert_eq!(back.content_length().unwrap(), Some(5));
+        assert_eq!(
+            crate::sip::message::validate(&SipMessage::Request(back)),
+            Ok(())
+        );
+    }
+
+    #[test]
     fn phrases() {
         assert_eq!(reason_phrase(200), "OK");
         assert_eq!(reason_phrase(481), "Call/Transaction Does Not Exist");

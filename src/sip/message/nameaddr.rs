@@ -5,10 +5,10 @@ use std::fmt;
 
 use super::error::{err, ParseError};
 use super::scan::{
-    find_param, find_unquoted, is_token_byte, parse_params, quote, quoted_len, set_param, trim_ws,
-    unquote, write_params, Params,
+    find_param, find_unquoted, is_token_byte, parse_params, quote, quoted_len, scan_params,
+    set_param, trim_ws, unquote, write_params, Params,
 };
-use super::uri::Uri;
+use super::uri::{scan_uri, Uri, UriParts};
 
 /// A name-addr (or bare addr-spec) plus its header parameters (`tag`, `expires`, `q` …).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,48 +19,85 @@ pub struct NameAddr {
     pub params: Params,
 }
 
+/// A name-addr as scanned: validated, nothing allocated.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct NameAddrParts<'a> {
+    /// Quoted display name, quotes included.
+    quoted: Option<&'a str>,
+    /// Unquoted display name (tokens and LWS), trimmed.
+    tokens: Option<&'a str>,
+    pub(crate) uri: UriParts<'a>,
+    /// Header parameters, from the first `;`.
+    pub(crate) params: &'a str,
+}
+
+/// Validates one name-addr / addr-spec with its parameters without allocating.
+pub(crate) fn scan_name_addr(s: &str) -> Result<NameAddrParts<'_>, ParseError> {
+    let s = trim_ws(s);
+    let b = s.as_bytes();
+    let (quoted, tokens, after_display) = if b.first() == Some(&b'"') {
+        let q = quoted_len(b)?;
+        (Some(&s[..q]), None, trim_ws(&s[q..]))
+    } else if let Some(lt) = find_unquoted(s, b'<') {
+        let d = trim_ws(&s[..lt]);
+        if !d
+            .bytes()
+            .all(|c| is_token_byte(c) || c == b' ' || c == b'\t')
+        {
+            return Err(err("bad display name"));
+        }
+        (None, (!d.is_empty()).then_some(d), &s[lt..])
+    } else {
+        // addr-spec
+        let end = memchr::memchr(b';', b).unwrap_or(s.len());
+        let u = trim_ws(&s[..end]);
+        if u.contains('?') {
+            return Err(err("URI with headers must be enclosed in <>"));
+        }
+        let params = &s[end..];
+        scan_params(params, |_, _| {})?;
+        return Ok(NameAddrParts {
+            quoted: None,
+            tokens: None,
+            uri: scan_uri(u)?,
+            params,
+        });
+    };
+    let inner = after_display
+        .strip_prefix('<')
+        .ok_or(err("expected '<' after display name"))?;
+    let gt = memchr::memchr(b'>', inner.as_bytes()).ok_or(err("missing '>'"))?;
+    let params = &inner[gt + 1..];
+    scan_params(params, |_, _| {})?;
+    Ok(NameAddrParts {
+        quoted,
+        tokens,
+        uri: scan_uri(&inner[..gt])?,
+        params,
+    })
+}
+
+impl NameAddrParts<'_> {
+    pub(crate) fn to_name_addr(self) -> Result<NameAddr, ParseError> {
+        let display = match (self.quoted, self.tokens) {
+            (Some(q), _) => Some(unquote(q)),
+            (None, Some(t)) => Some(t.split_whitespace().collect::<Vec<_>>().join(" ")),
+            (None, None) => None,
+        };
+        Ok(NameAddr {
+            display,
+            uri: self.uri.to_uri(),
+            params: parse_params(self.params)?,
+        })
+    }
+}
+
 impl NameAddr {
     /// Parses one value (no top-level commas). A bare addr-spec may not carry URI
     /// parameters or headers: `;` starts the header parameters and `?` is an error, as
     /// RFC 3261 §20.10 demands angle brackets for such URIs.
     pub fn parse(s: &str) -> Result<NameAddr, ParseError> {
-        let s = trim_ws(s);
-        let b = s.as_bytes();
-        let (display, after_display) = if b.first() == Some(&b'"') {
-            let q = quoted_len(b)?;
-            (Some(unquote(&s[..q])), trim_ws(&s[q..]))
-        } else if let Some(lt) = find_unquoted(s, b'<') {
-            let d = trim_ws(&s[..lt]);
-            if !d
-                .bytes()
-                .all(|c| is_token_byte(c) || c == b' ' || c == b'\t')
-            {
-                return Err(err("bad display name"));
-            }
-            let d = (!d.is_empty()).then(|| d.split_whitespace().collect::<Vec<_>>().join(" "));
-            (d, &s[lt..])
-        } else {
-            // addr-spec
-            let end = memchr::memchr(b';', b).unwrap_or(s.len());
-            let u = trim_ws(&s[..end]);
-            if u.contains('?') {
-                return Err(err("URI with headers must be enclosed in <>"));
-            }
-            return Ok(NameAddr {
-                display: None,
-                uri: Uri::parse(u)?,
-                params: parse_params(&s[end..])?,
-            });
-        };
-        let inner = after_display
-            .strip_prefix('<')
-            .ok_or(err("expected '<' after display name"))?;
-        let gt = memchr::memchr(b'>', inner.as_bytes()).ok_or(err("missing '>'"))?;
-        Ok(NameAddr {
-            display,
-            uri: Uri::parse(&inner[..gt])?,
-            params: parse_params(&inner[gt + 1..])?,
-        })
+        scan_name_addr(s)?.to_name_addr()
     }
 
     /// The `tag` parameter (RFC 3261 §19.3).

@@ -165,6 +165,15 @@ pub type Params = Vec<(String, Option<String>)>;
 /// tokens; values are tokens, host names (incl. `[v6]`) or quoted strings.
 pub(crate) fn parse_params(s: &str) -> Result<Params, ParseError> {
     let mut out = Vec::new();
+    scan_params(s, |n, v| out.push((n.to_owned(), v.map(str::to_owned))))?;
+    Ok(out)
+}
+
+/// The grammar of [`parse_params`] without allocating: `f` sees each `(name, value)`.
+pub(crate) fn scan_params<'a>(
+    s: &'a str,
+    mut f: impl FnMut(&'a str, Option<&'a str>),
+) -> Result<(), ParseError> {
     let b = s.as_bytes();
     let mut i = skip_ws(b, 0);
     while i < b.len() {
@@ -195,12 +204,12 @@ pub(crate) fn parse_params(s: &str) -> Result<Params, ParseError> {
                     return Err(err("empty parameter value"));
                 }
             }
-            value = Some(s[vs..i].to_owned());
+            value = Some(&s[vs..i]);
             i = skip_ws(b, i);
         }
-        out.push((name.to_owned(), value));
+        f(name, value);
     }
-    Ok(out)
+    Ok(())
 }
 
 pub(crate) fn skip_ws(b: &[u8], mut i: usize) -> usize {

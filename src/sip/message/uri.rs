@@ -49,31 +49,53 @@ pub enum Host {
 impl Host {
     /// Parses `hostname / IPv4address / IPv6reference` (the brackets are required for v6).
     pub fn parse(s: &str) -> Result<Host, ParseError> {
-        if let Some(inner) = s.strip_prefix('[') {
-            let inner = inner
-                .strip_suffix(']')
-                .ok_or(err("unterminated IPv6 reference"))?;
-            return inner
-                .parse()
-                .map(Host::V6)
-                .map_err(|_| err("bad IPv6 address"));
-        }
-        if s.is_empty() {
-            return Err(err("empty host"));
-        }
-        if s.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
-            if let Ok(v4) = s.parse() {
-                return Ok(Host::V4(v4));
-            }
-        }
-        if !s
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_')
-        {
-            return Err(err("bad host name"));
-        }
-        Ok(Host::Domain(s.to_owned()))
+        scan_host(s).map(HostRef::to_host)
     }
+}
+
+/// A host as scanned, borrowing the domain name.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum HostRef<'a> {
+    Domain(&'a str),
+    V4(Ipv4Addr),
+    V6(Ipv6Addr),
+}
+
+impl HostRef<'_> {
+    pub(crate) fn to_host(self) -> Host {
+        match self {
+            HostRef::Domain(d) => Host::Domain(d.to_owned()),
+            HostRef::V4(a) => Host::V4(a),
+            HostRef::V6(a) => Host::V6(a),
+        }
+    }
+}
+
+pub(crate) fn scan_host(s: &str) -> Result<HostRef<'_>, ParseError> {
+    if let Some(inner) = s.strip_prefix('[') {
+        let inner = inner
+            .strip_suffix(']')
+            .ok_or(err("unterminated IPv6 reference"))?;
+        return inner
+            .parse()
+            .map(HostRef::V6)
+            .map_err(|_| err("bad IPv6 address"));
+    }
+    if s.is_empty() {
+        return Err(err("empty host"));
+    }
+    if s.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        if let Ok(v4) = s.parse() {
+            return Ok(HostRef::V4(v4));
+        }
+    }
+    if !s
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_')
+    {
+        return Err(err("bad host name"));
+    }
+    Ok(HostRef::Domain(s))
 }
 
 impl fmt::Display for Host {
@@ -110,111 +132,167 @@ fn is_param_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"-_.!~*'()%[]/:&+$?".contains(&b)
 }
 
+/// A URI as scanned: every part validated, nothing allocated.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct UriParts<'a> {
+    scheme: &'a str,
+    kind: Kind,
+    user: Option<&'a str>,
+    password: Option<&'a str>,
+    host: Option<HostRef<'a>>,
+    port: Option<u16>,
+    /// `*( ";" uri-parameter )`, leading `;` included.
+    params: &'a str,
+    /// After the `?`.
+    headers: Option<&'a str>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Sip,
+    Sips,
+    Tel,
+    Other,
+}
+
+/// Validates an `addr-spec` / `Request-URI` without allocating.
+pub(crate) fn scan_uri(s: &str) -> Result<UriParts<'_>, ParseError> {
+    let colon = memchr(b':', s.as_bytes()).ok_or(err("URI without scheme"))?;
+    let scheme = &s[..colon];
+    let sb = scheme.as_bytes();
+    if sb.is_empty()
+        || !sb[0].is_ascii_alphabetic()
+        || !sb
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+    {
+        return Err(err("bad URI scheme"));
+    }
+    let rest = &s[colon + 1..];
+    if rest.is_empty()
+        || rest
+            .bytes()
+            .any(|b| b <= b' ' || b == 0x7f || b == b'<' || b == b'>' || b == b'"')
+    {
+        return Err(err("bad character in URI"));
+    }
+    let kind = if scheme.eq_ignore_ascii_case("sip") {
+        Kind::Sip
+    } else if scheme.eq_ignore_ascii_case("sips") {
+        Kind::Sips
+    } else if scheme.eq_ignore_ascii_case("tel") {
+        Kind::Tel
+    } else {
+        Kind::Other
+    };
+    let mut parts = UriParts {
+        scheme,
+        kind,
+        user: Some(rest),
+        password: None,
+        host: None,
+        port: None,
+        params: "",
+        headers: None,
+    };
+    match kind {
+        Kind::Other => return Ok(parts),
+        Kind::Tel => {
+            let end = memchr2(b';', b'?', rest.as_bytes()).unwrap_or(rest.len());
+            parts.user = Some(&rest[..end]);
+            (parts.params, parts.headers) = scan_params_and_headers(&rest[end..])?;
+            return Ok(parts);
+        }
+        Kind::Sip | Kind::Sips => {}
+    }
+    let (userinfo, hostpart) = match memchr(b'@', rest.as_bytes()) {
+        Some(at) => (Some(&rest[..at]), &rest[at + 1..]),
+        None => (None, rest),
+    };
+    parts.user = None;
+    if let Some(ui) = userinfo {
+        let (u, p) = match memchr(b':', ui.as_bytes()) {
+            Some(c) => (&ui[..c], Some(&ui[c + 1..])),
+            None => (ui, None),
+        };
+        if u.is_empty() || !u.bytes().all(is_user_byte) {
+            return Err(err("bad URI user part"));
+        }
+        if p.is_some_and(|p| !p.bytes().all(is_user_byte)) {
+            return Err(err("bad URI password"));
+        }
+        parts.user = Some(u);
+        parts.password = p;
+    }
+    let hb = hostpart.as_bytes();
+    let host_end = if hb.first() == Some(&b'[') {
+        memchr(b']', hb).ok_or(err("unterminated IPv6 reference"))? + 1
+    } else {
+        memchr3(b':', b';', b'?', hb).unwrap_or(hb.len())
+    };
+    parts.host = Some(scan_host(&hostpart[..host_end])?);
+    let mut i = host_end;
+    if hb.get(i) == Some(&b':') {
+        let ps = i + 1;
+        i = ps;
+        while i < hb.len() && hb[i].is_ascii_digit() {
+            i += 1;
+        }
+        parts.port = Some(
+            hostpart[ps..i]
+                .parse::<u16>()
+                .map_err(|_| err("bad URI port"))?,
+        );
+    }
+    (parts.params, parts.headers) = scan_params_and_headers(&hostpart[i..])?;
+    Ok(parts)
+}
+
+impl UriParts<'_> {
+    pub(crate) fn to_uri(self) -> Uri {
+        let scheme = match self.kind {
+            Kind::Sip => Scheme::Sip,
+            Kind::Sips => Scheme::Sips,
+            Kind::Tel => Scheme::Tel,
+            Kind::Other => Scheme::Other(self.scheme.to_owned()),
+        };
+        let mut params = Vec::new();
+        if let Some(p) = self.params.strip_prefix(';') {
+            for item in p.split(';') {
+                let (n, v) = split_param(item);
+                params.push((n.to_owned(), v.map(str::to_owned)));
+            }
+        }
+        let mut headers = Vec::new();
+        for item in self.headers.into_iter().flat_map(|h| h.split('&')) {
+            let (n, v) = item.split_once('=').unwrap_or((item, ""));
+            headers.push((n.to_owned(), v.to_owned()));
+        }
+        Uri {
+            scheme,
+            user: self.user.map(str::to_owned),
+            password: self.password.map(str::to_owned),
+            host: self
+                .host
+                .map_or(Host::Domain(String::new()), HostRef::to_host),
+            port: self.port,
+            params,
+            headers,
+        }
+    }
+}
+
+fn split_param(item: &str) -> (&str, Option<&str>) {
+    match memchr(b'=', item.as_bytes()) {
+        Some(e) => (&item[..e], Some(&item[e + 1..])),
+        None => (item, None),
+    }
+}
+
 impl Uri {
     /// Parses an `addr-spec` / `Request-URI`. No whitespace is allowed anywhere.
     pub fn parse(s: &str) -> Result<Uri, ParseError> {
-        let colon = memchr(b':', s.as_bytes()).ok_or(err("URI without scheme"))?;
-        let scheme_s = &s[..colon];
-        let sb = scheme_s.as_bytes();
-        if sb.is_empty()
-            || !sb[0].is_ascii_alphabetic()
-            || !sb
-                .iter()
-                .all(|&b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
-        {
-            return Err(err("bad URI scheme"));
-        }
-        let rest = &s[colon + 1..];
-        if rest.is_empty()
-            || rest
-                .bytes()
-                .any(|b| b <= b' ' || b == 0x7f || b == b'<' || b == b'>' || b == b'"')
-        {
-            return Err(err("bad character in URI"));
-        }
-        let scheme = if scheme_s.eq_ignore_ascii_case("sip") {
-            Scheme::Sip
-        } else if scheme_s.eq_ignore_ascii_case("sips") {
-            Scheme::Sips
-        } else if scheme_s.eq_ignore_ascii_case("tel") {
-            Scheme::Tel
-        } else {
-            return Ok(Uri {
-                scheme: Scheme::Other(scheme_s.to_owned()),
-                user: Some(rest.to_owned()),
-                password: None,
-                host: Host::Domain(String::new()),
-                port: None,
-                params: Vec::new(),
-                headers: Vec::new(),
-            });
-        };
-        if scheme == Scheme::Tel {
-            let end = memchr2(b';', b'?', rest.as_bytes()).unwrap_or(rest.len());
-            let (params, headers) = params_and_headers(&rest[end..])?;
-            return Ok(Uri {
-                scheme,
-                user: Some(rest[..end].to_owned()),
-                password: None,
-                host: Host::Domain(String::new()),
-                port: None,
-                params,
-                headers,
-            });
-        }
-        let (userinfo, hostpart) = match memchr(b'@', rest.as_bytes()) {
-            Some(at) => (Some(&rest[..at]), &rest[at + 1..]),
-            None => (None, rest),
-        };
-        let (user, password) = match userinfo {
-            None => (None, None),
-            Some(ui) => {
-                let (u, p) = match memchr(b':', ui.as_bytes()) {
-                    Some(c) => (&ui[..c], Some(&ui[c + 1..])),
-                    None => (ui, None),
-                };
-                if u.is_empty() || !u.bytes().all(is_user_byte) {
-                    return Err(err("bad URI user part"));
-                }
-                if let Some(p) = p {
-                    if !p.bytes().all(is_user_byte) {
-                        return Err(err("bad URI password"));
-                    }
-                }
-                (Some(u.to_owned()), p.map(str::to_owned))
-            }
-        };
-        let hb = hostpart.as_bytes();
-        let host_end = if hb.first() == Some(&b'[') {
-            memchr(b']', hb).ok_or(err("unterminated IPv6 reference"))? + 1
-        } else {
-            memchr3(b':', b';', b'?', hb).unwrap_or(hb.len())
-        };
-        let host = Host::parse(&hostpart[..host_end])?;
-        let mut i = host_end;
-        let mut port = None;
-        if hb.get(i) == Some(&b':') {
-            let ps = i + 1;
-            i = ps;
-            while i < hb.len() && hb[i].is_ascii_digit() {
-                i += 1;
-            }
-            port = Some(
-                hostpart[ps..i]
-                    .parse::<u16>()
-                    .map_err(|_| err("bad URI port"))?,
-            );
-        }
-        let (params, headers) = params_and_headers(&hostpart[i..])?;
-        Ok(Uri {
-            scheme,
-            user,
-            password,
-            host,
-            port,
-            params,
-            headers,
-        })
+        scan_uri(s).map(UriParts::to_uri)
     }
 
     /// A URI parameter by name (case-insensitive): `Some(None)` when present without value.
@@ -231,40 +309,34 @@ impl Uri {
     }
 }
 
-/// `*( ";" uri-parameter ) [ "?" header *( "&" header ) ]`.
-fn params_and_headers(s: &str) -> Result<(Params, Vec<(String, String)>), ParseError> {
+/// Validates `*( ";" uri-parameter ) [ "?" header *( "&" header ) ]`, returning the
+/// parameter part (leading `;` included) and the header part (after `?`).
+fn scan_params_and_headers(s: &str) -> Result<(&str, Option<&str>), ParseError> {
     let (p, h) = match memchr(b'?', s.as_bytes()) {
         Some(q) => (&s[..q], Some(&s[q + 1..])),
         None => (s, None),
     };
-    let mut params = Vec::new();
     if !p.is_empty() {
-        let p = p.strip_prefix(';').ok_or(err("junk after URI host"))?;
-        for item in p.split(';') {
-            let (n, v) = match item.find('=') {
-                Some(e) => (&item[..e], Some(&item[e + 1..])),
-                None => (item, None),
-            };
+        let list = p.strip_prefix(';').ok_or(err("junk after URI host"))?;
+        for item in list.split(';') {
+            let (n, v) = split_param(item);
             if n.is_empty()
                 || !n.bytes().all(is_param_byte)
                 || !v.unwrap_or("").bytes().all(is_param_byte)
             {
                 return Err(err("bad URI parameter"));
             }
-            params.push((n.to_owned(), v.map(str::to_owned)));
         }
     }
-    let mut headers = Vec::new();
     if let Some(h) = h {
         for item in h.split('&') {
             let (n, v) = item.split_once('=').ok_or(err("URI header without '='"))?;
             if n.is_empty() || !n.bytes().all(is_param_byte) || !v.bytes().all(is_param_byte) {
                 return Err(err("bad URI header"));
             }
-            headers.push((n.to_owned(), v.to_owned()));
         }
     }
-    Ok((params, headers))
+    Ok((p, h))
 }
 
 impl fmt::Display for Uri {

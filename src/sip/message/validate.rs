@@ -10,11 +10,11 @@
 use super::error::{Invalid, ParseError};
 use super::header::HeaderName;
 use super::msg::SipMessage;
-use super::nameaddr::NameAddr;
-use super::scan::{comma_items, trim_ws};
+use super::nameaddr::scan_name_addr;
+use super::scan::{comma_items, scan_params, trim_ws};
 use super::typed::{parse_scalar, CSeq, HasHeaders};
 use super::uri::Scheme;
-use super::via::Via;
+use super::via::scan_via;
 
 fn bad(what: &str, e: ParseError) -> Invalid {
     Invalid::bad(format!("Bad {what}: {}", e.reason()))
@@ -53,9 +53,11 @@ pub fn validate(msg: &SipMessage) -> Result<(), Invalid> {
         let what = name.as_str();
         if *name == HeaderName::VIA {
             vias += 1;
-            Via::parse_list(v).map_err(|e| bad(what, e))?;
+            for via in comma_items(v) {
+                via.and_then(scan_via).map_err(|e| bad(what, e))?;
+            }
         } else if *name == HeaderName::FROM || *name == HeaderName::TO {
-            NameAddr::parse(v).map_err(|e| bad(what, e))?;
+            scan_name_addr(v).map_err(|e| bad(what, e))?;
         } else if *name == HeaderName::CALL_ID {
             check_call_id(v)?;
         } else if *name == HeaderName::CSEQ {
@@ -68,7 +70,7 @@ pub fn validate(msg: &SipMessage) -> Result<(), Invalid> {
             check_contact(msg, v)?;
         } else if *name == HeaderName::ROUTE || *name == HeaderName::RECORD_ROUTE {
             for r in comma_items(v) {
-                r.and_then(NameAddr::parse).map_err(|e| bad(what, e))?;
+                r.and_then(scan_name_addr).map_err(|e| bad(what, e))?;
             }
         } else if *name == HeaderName::DATE {
             check_date(v)?;
@@ -154,10 +156,16 @@ fn check_contact(msg: &SipMessage, v: &str) -> Result<(), Invalid> {
         };
     }
     for c in comma_items(v) {
-        let c = c.and_then(NameAddr::parse).map_err(|e| bad("Contact", e))?;
-        if let Some(e) = c.param("expires") {
-            parse_scalar::<u32>(e.unwrap_or(""), "bad expires parameter")
-                .map_err(|e| bad("Contact", e))?;
+        let c = c.and_then(scan_name_addr).map_err(|e| bad("Contact", e))?;
+        let mut expires = None;
+        scan_params(c.params, |n, v| {
+            if n.eq_ignore_ascii_case("expires") {
+                expires = Some(v.unwrap_or(""));
+            }
+        })
+        .map_err(|e| bad("Contact", e))?;
+        if let Some(e) = expires {
+            parse_scalar::<u32>(e, "bad expires parameter").map_err(|e| bad("Contact", e))?;
         }
     }
     Ok(())

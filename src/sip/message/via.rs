@@ -6,9 +6,10 @@ use std::fmt;
 
 use super::error::{err, ParseError};
 use super::scan::{
-    comma_items, find_param, is_token_byte, parse_params, set_param, skip_ws, write_params, Params,
+    comma_items, find_param, is_token_byte, parse_params, scan_params, set_param, skip_ws,
+    write_params, Params,
 };
-use super::uri::Host;
+use super::uri::{scan_host, Host, HostRef};
 
 /// One `via-parm`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +29,75 @@ fn token(b: &[u8], i: usize) -> usize {
     j
 }
 
+/// A via-parm as scanned: validated, nothing allocated.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ViaParts<'a> {
+    transport: &'a str,
+    host: HostRef<'a>,
+    port: Option<u16>,
+    /// From the first `;`.
+    pub(crate) params: &'a str,
+}
+
+/// Validates one `via-parm` without allocating.
+pub(crate) fn scan_via(s: &str) -> Result<ViaParts<'_>, ParseError> {
+    let b = s.as_bytes();
+    let mut i = skip_ws(b, 0);
+    let mut parts = [""; 3];
+    for (k, part) in parts.iter_mut().enumerate() {
+        if k > 0 {
+            i = skip_ws(b, i);
+            if b.get(i) != Some(&b'/') {
+                return Err(err("bad Via sent-protocol"));
+            }
+            i = skip_ws(b, i + 1);
+        }
+        let e = token(b, i);
+        if e == i {
+            return Err(err("bad Via sent-protocol"));
+        }
+        *part = &s[i..e];
+        i = e;
+    }
+    if !parts[0].eq_ignore_ascii_case("SIP") || parts[1] != "2.0" {
+        return Err(err("Via protocol is not SIP/2.0"));
+    }
+    let hs = skip_ws(b, i);
+    if hs == i {
+        return Err(err("missing LWS before Via sent-by"));
+    }
+    i = hs;
+    let he = if b.get(i) == Some(&b'[') {
+        memchr::memchr(b']', &b[i..]).ok_or(err("unterminated IPv6 reference"))? + i + 1
+    } else {
+        let mut j = i;
+        while j < b.len() && (b[j].is_ascii_alphanumeric() || b"-._".contains(&b[j])) {
+            j += 1;
+        }
+        j
+    };
+    let host = scan_host(&s[i..he])?;
+    i = skip_ws(b, he);
+    let mut port = None;
+    if b.get(i) == Some(&b':') {
+        let ps = skip_ws(b, i + 1);
+        let mut pe = ps;
+        while pe < b.len() && b[pe].is_ascii_digit() {
+            pe += 1;
+        }
+        port = Some(s[ps..pe].parse::<u16>().map_err(|_| err("bad Via port"))?);
+        i = pe;
+    }
+    let params = &s[i..];
+    scan_params(params, |_, _| {})?;
+    Ok(ViaParts {
+        transport: parts[2],
+        host,
+        port,
+        params,
+    })
+}
+
 impl Via {
     /// Parses a Via header value: one or more comma-separated `via-parm`s.
     pub fn parse_list(s: &str) -> Result<Vec<Via>, ParseError> {
@@ -36,59 +106,12 @@ impl Via {
 
     /// Parses a single `via-parm`.
     pub fn parse(s: &str) -> Result<Via, ParseError> {
-        let b = s.as_bytes();
-        let mut i = skip_ws(b, 0);
-        let mut parts = [""; 3];
-        for (k, part) in parts.iter_mut().enumerate() {
-            if k > 0 {
-                i = skip_ws(b, i);
-                if b.get(i) != Some(&b'/') {
-                    return Err(err("bad Via sent-protocol"));
-                }
-                i = skip_ws(b, i + 1);
-            }
-            let e = token(b, i);
-            if e == i {
-                return Err(err("bad Via sent-protocol"));
-            }
-            *part = &s[i..e];
-            i = e;
-        }
-        if !parts[0].eq_ignore_ascii_case("SIP") || parts[1] != "2.0" {
-            return Err(err("Via protocol is not SIP/2.0"));
-        }
-        let transport = parts[2].to_ascii_uppercase();
-        let hs = skip_ws(b, i);
-        if hs == i {
-            return Err(err("missing LWS before Via sent-by"));
-        }
-        i = hs;
-        let he = if b.get(i) == Some(&b'[') {
-            s[i..].find(']').ok_or(err("unterminated IPv6 reference"))? + i + 1
-        } else {
-            let mut j = i;
-            while j < b.len() && (b[j].is_ascii_alphanumeric() || b"-._".contains(&b[j])) {
-                j += 1;
-            }
-            j
-        };
-        let host = Host::parse(&s[i..he])?;
-        i = skip_ws(b, he);
-        let mut port = None;
-        if b.get(i) == Some(&b':') {
-            let ps = skip_ws(b, i + 1);
-            let mut pe = ps;
-            while pe < b.len() && b[pe].is_ascii_digit() {
-                pe += 1;
-            }
-            port = Some(s[ps..pe].parse::<u16>().map_err(|_| err("bad Via port"))?);
-            i = pe;
-        }
+        let p = scan_via(s)?;
         Ok(Via {
-            transport,
-            host,
-            port,
-            params: parse_params(&s[i..])?,
+            transport: p.transport.to_ascii_uppercase(),
+            host: p.host.to_host(),
+            port: p.port,
+            params: parse_params(p.params)?,
         })
     }
 
