@@ -104,6 +104,37 @@ enum Client {
     NonInvite(ClientNonInviteTsx),
 }
 
+/// The calls every transaction machine shares, dispatched over the two kinds of each side.
+macro_rules! dispatch {
+    ($ty:ident) => {
+        impl $ty {
+            fn poll_output(&mut self) -> Option<TsxOutput> {
+                match self {
+                    $ty::Invite(t) => t.poll_output(),
+                    $ty::NonInvite(t) => t.poll_output(),
+                }
+            }
+
+            fn poll_timeout(&self) -> Option<Instant> {
+                match self {
+                    $ty::Invite(t) => t.poll_timeout(),
+                    $ty::NonInvite(t) => t.poll_timeout(),
+                }
+            }
+
+            fn on_timer(&mut self, now: Instant) {
+                match self {
+                    $ty::Invite(t) => t.on_timer(now),
+                    $ty::NonInvite(t) => t.on_timer(now),
+                }
+            }
+        }
+    };
+}
+
+dispatch!(Server);
+dispatch!(Client);
+
 struct ClientEntry {
     tsx: Client,
     key: ClientKey,
@@ -468,19 +499,13 @@ impl TransactionLayer {
             match owner {
                 TimerOwner::Server(id) => {
                     if let Some(e) = self.servers.get_mut(&id) {
-                        match &mut e.tsx {
-                            Server::Invite(t) => t.on_timer(now),
-                            Server::NonInvite(t) => t.on_timer(now),
-                        }
+                        e.tsx.on_timer(now);
                         self.drain_server(now, id);
                     }
                 }
                 TimerOwner::Client(id) => {
                     if let Some(e) = self.clients.get_mut(&id) {
-                        match &mut e.tsx {
-                            Client::Invite(t) => t.on_timer(now),
-                            Client::NonInvite(t) => t.on_timer(now),
-                        }
+                        e.tsx.on_timer(now);
                         self.drain_client(now, id);
                     }
                 }
@@ -513,11 +538,7 @@ impl TransactionLayer {
         };
         let mut terminated = false;
         loop {
-            let out = match &mut entry.tsx {
-                Server::Invite(t) => t.poll_output(),
-                Server::NonInvite(t) => t.poll_output(),
-            };
-            match out {
+            match entry.tsx.poll_output() {
                 Some(TsxOutput::Transmit(bytes)) => self.transmits.push_back(Transmit {
                     peer: entry.peer,
                     bytes,
@@ -527,10 +548,7 @@ impl TransactionLayer {
                 None => break,
             }
         }
-        let next = match &entry.tsx {
-            Server::Invite(t) => t.poll_timeout(),
-            Server::NonInvite(t) => t.poll_timeout(),
-        };
+        let next = entry.tsx.poll_timeout();
         if terminated {
             let key = entry.key.clone();
             if let Some(invite) = &entry.invite {
@@ -549,11 +567,7 @@ impl TransactionLayer {
         };
         let mut terminated = false;
         loop {
-            let out = match &mut entry.tsx {
-                Client::Invite(t) => t.poll_output(),
-                Client::NonInvite(t) => t.poll_output(),
-            };
-            match out {
+            match entry.tsx.poll_output() {
                 Some(TsxOutput::Transmit(bytes)) => self.transmits.push_back(Transmit {
                     peer: entry.peer,
                     bytes,
@@ -568,10 +582,7 @@ impl TransactionLayer {
                 None => break,
             }
         }
-        let next = match &entry.tsx {
-            Client::Invite(t) => t.poll_timeout(),
-            Client::NonInvite(t) => t.poll_timeout(),
-        };
+        let next = entry.tsx.poll_timeout();
         if terminated {
             let key = entry.key.clone();
             self.clients.remove(&id);
