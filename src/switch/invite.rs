@@ -13,12 +13,16 @@ use crate::sip::layer::{Peer, ServerTsxId};
 use crate::sip::message::{HasHeaders, Host, NameAddr, Request, Response, Scheme, Uri};
 use crate::sip::registrar::{self, Aor};
 
+/// How long a call may ring when its route sets no dial timeout (RFC 3261 §16.6 Timer C
+/// is "greater than 3 minutes"): after a 1xx no transaction timer ends a ringing INVITE.
+const RING_LIMIT: std::time::Duration = std::time::Duration::from_secs(181);
+
 struct Admitted {
     direction: &'static str,
     caller: NameAddr,
     callee: String,
     targets: Vec<Target>,
-    deadline: Option<std::time::Instant>,
+    deadline: std::time::Instant,
 }
 
 fn from_registrar_transport(t: registrar::Transport) -> Transport {
@@ -62,7 +66,7 @@ impl Switch {
                     &a.callee,
                     a.direction,
                     a.targets,
-                    a.deadline,
+                    Some(a.deadline),
                 )
             }),
             Err(reject) => self.answer(now, tsx, &req, &reject),
@@ -141,7 +145,7 @@ impl Switch {
             caller,
             callee,
             targets,
-            deadline: timeout.map(|t| now.at + t),
+            deadline: now.at + timeout.unwrap_or(RING_LIMIT),
         })
     }
 
