@@ -57,6 +57,10 @@ impl Router for TestRouter {
         };
         match callee {
             "1002" => dial(Destination::Endpoints(vec!["1002".into()])),
+            "1002-forever" => Routing::Dial {
+                dest: Destination::Endpoints(vec!["1002".into()]),
+                timeout: None,
+            },
             "group" => dial(Destination::Endpoints(vec!["1002".into(), "1003".into()])),
             n if n.starts_with('9') => dial(Destination::Trunk {
                 name: "carrier".into(),
@@ -716,4 +720,26 @@ fn registering_trunk_registers_with_digest_and_refreshes() {
         "same Call-ID"
     );
     assert!(refresh.cseq().unwrap().seq > retry.cseq().unwrap().seq);
+}
+
+#[test]
+fn ringing_without_a_dial_timeout_ends_at_the_ring_limit() {
+    let mut net = Net::new();
+    net.bind("1002", B);
+    net.send(TRUNK, &invite_from_trunk("1002-forever", "rl", true));
+    let b_inv = requests(&net.sent(), B)[0].clone();
+    net.send(B, &reply(&b_inv, 180, "btag", B, ""));
+    net.sent();
+    net.advance(Duration::from_secs(180));
+    assert!(
+        !statuses(&net.sent(), TRUNK).contains(&480),
+        "still ringing at 180 s"
+    );
+    net.advance(Duration::from_secs(2));
+    let out = net.sent();
+    assert!(
+        statuses(&out, TRUNK).contains(&480),
+        "Timer C: 480 after the ring limit"
+    );
+    assert!(requests(&out, B).iter().any(|r| r.method == Method::Cancel));
 }
