@@ -228,7 +228,6 @@ impl Call {
             if self.state == CallState::Ringing {
                 let relay = self.response_to_a(status, resp.reason.as_str(), &resp, io);
                 io.layer.respond(io.now.at, self.a_tsx, relay);
-                self.cdr.leg_ringing(i);
             }
             return;
         }

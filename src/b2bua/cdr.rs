@@ -77,9 +77,6 @@ impl CdrBuilder {
         });
     }
 
-    /// A fork rang (nothing recorded yet beyond the leg; kept for future ring time).
-    pub fn leg_ringing(&mut self, _fork: usize) {}
-
     pub fn answered(&mut self, fork: usize, now_ms: i64, status: u16) {
         self.answered_at_ms = Some(now_ms);
         self.status = status;
