@@ -138,38 +138,14 @@ impl ClientInviteTsx {
         }
     }
 
-    pub fn poll_output(&mut self) -> Option<TsxOutput> {
-        self.core.poll_output()
-    }
-
-    pub fn poll_timeout(&self) -> Option<Instant> {
-        self.core.poll_timeout()
-    }
-
-    /// The next timer to fire and when, for logs.
-    pub fn next_timer(&self) -> Option<(TsxTimer, Instant)> {
-        self.core.timers.next()
-    }
-
-    pub fn state(&self) -> ClientInviteState {
-        self.state
-    }
-
-    pub fn is_terminated(&self) -> bool {
-        self.state == ClientInviteState::Terminated
-    }
-
     fn leave_calling(&mut self) {
         self.core.timers.clear(TsxTimer::A);
         self.core.timers.clear(TsxTimer::B);
         self.invite = None;
     }
-
-    fn terminate(&mut self) {
-        self.state = ClientInviteState::Terminated;
-        self.core.terminate();
-    }
 }
+
+super::driving_contract!(ClientInviteTsx, ClientInviteState);
 
 #[cfg(test)]
 mod tests {

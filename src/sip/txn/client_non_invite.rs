@@ -113,33 +113,9 @@ impl ClientNonInviteTsx {
             self.terminate();
         }
     }
-
-    pub fn poll_output(&mut self) -> Option<TsxOutput> {
-        self.core.poll_output()
-    }
-
-    pub fn poll_timeout(&self) -> Option<Instant> {
-        self.core.poll_timeout()
-    }
-
-    /// The next timer to fire and when, for logs.
-    pub fn next_timer(&self) -> Option<(TsxTimer, Instant)> {
-        self.core.timers.next()
-    }
-
-    pub fn state(&self) -> ClientNonInviteState {
-        self.state
-    }
-
-    pub fn is_terminated(&self) -> bool {
-        self.state == ClientNonInviteState::Terminated
-    }
-
-    fn terminate(&mut self) {
-        self.state = ClientNonInviteState::Terminated;
-        self.core.terminate();
-    }
 }
+
+super::driving_contract!(ClientNonInviteTsx, ClientNonInviteState);
 
 #[cfg(test)]
 mod tests {

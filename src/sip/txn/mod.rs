@@ -209,6 +209,42 @@
 //! until the ACK arrives. After 64·T1 without an ACK it reports
 //! [`TsxOutput::Timeout`] and the TU ends the session with a BYE.
 
+/// The driving contract every transaction machine shares (`poll_output`, `poll_timeout`,
+/// `next_timer`, `state`, `is_terminated`) and its private `terminate`, written once over
+/// the machine's `core` and `state` fields.
+macro_rules! driving_contract {
+    ($tsx:ident, $state:ident) => {
+        impl $tsx {
+            pub fn poll_output(&mut self) -> Option<TsxOutput> {
+                self.core.poll_output()
+            }
+
+            pub fn poll_timeout(&self) -> Option<Instant> {
+                self.core.poll_timeout()
+            }
+
+            /// The next timer to fire and when, for logs.
+            pub fn next_timer(&self) -> Option<(TsxTimer, Instant)> {
+                self.core.timers.next()
+            }
+
+            pub fn state(&self) -> $state {
+                self.state
+            }
+
+            pub fn is_terminated(&self) -> bool {
+                self.state == $state::Terminated
+            }
+
+            fn terminate(&mut self) {
+                self.state = $state::Terminated;
+                self.core.terminate();
+            }
+        }
+    };
+}
+pub(crate) use driving_contract;
+
 mod answer;
 mod client_invite;
 mod client_non_invite;

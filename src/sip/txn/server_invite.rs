@@ -173,33 +173,9 @@ impl ServerInviteTsx {
             self.core.emit(TsxOutput::TransportError);
         }
     }
-
-    pub fn poll_output(&mut self) -> Option<TsxOutput> {
-        self.core.poll_output()
-    }
-
-    pub fn poll_timeout(&self) -> Option<Instant> {
-        self.core.poll_timeout()
-    }
-
-    /// The next timer to fire and when, for logs.
-    pub fn next_timer(&self) -> Option<(TsxTimer, Instant)> {
-        self.core.timers.next()
-    }
-
-    pub fn state(&self) -> ServerInviteState {
-        self.state
-    }
-
-    pub fn is_terminated(&self) -> bool {
-        self.state == ServerInviteState::Terminated
-    }
-
-    fn terminate(&mut self) {
-        self.state = ServerInviteState::Terminated;
-        self.core.terminate();
-    }
 }
+
+super::driving_contract!(ServerInviteTsx, ServerInviteState);
 
 #[cfg(test)]
 mod tests {

@@ -117,33 +117,9 @@ impl ServerNonInviteTsx {
             self.terminate();
         }
     }
-
-    pub fn poll_output(&mut self) -> Option<TsxOutput> {
-        self.core.poll_output()
-    }
-
-    pub fn poll_timeout(&self) -> Option<Instant> {
-        self.core.poll_timeout()
-    }
-
-    /// The next timer to fire and when, for logs.
-    pub fn next_timer(&self) -> Option<(TsxTimer, Instant)> {
-        self.core.timers.next()
-    }
-
-    pub fn state(&self) -> ServerNonInviteState {
-        self.state
-    }
-
-    pub fn is_terminated(&self) -> bool {
-        self.state == ServerNonInviteState::Terminated
-    }
-
-    fn terminate(&mut self) {
-        self.state = ServerNonInviteState::Terminated;
-        self.core.terminate();
-    }
 }
+
+super::driving_contract!(ServerNonInviteTsx, ServerNonInviteState);
 
 #[cfg(test)]
 mod tests {
