@@ -4,8 +4,8 @@
 //! drains it ([`Switch::poll_output`], [`Switch::poll_timeout`]); it never reads the
 //! clock or touches a socket, so whole call flows run in tests on a virtual clock.
 //!
-//! Requests walk the named steps in [`pipeline`]; REGISTER goes to [`register`];
-//! INVITE is authenticated and routed in [`invite`] and becomes a [`crate::b2bua::Call`].
+//! Requests walk the named steps in [`pipeline`]; REGISTER goes to `register`;
+//! INVITE is authenticated and routed in `invite` and becomes a [`crate::b2bua::Call`].
 
 mod invite;
 pub mod pipeline;

@@ -1,5 +1,5 @@
 //! Shift simulator: a discrete-event world on a virtual clock that drives the dialer's
-//! real code — a [`Pacer`](crate::dialer::pacing::Pacer), the [`Floor`](crate::dialer::floor::Floor)
+//! real code — a [`Pacer`], the [`Floor`](crate::dialer::floor::Floor)
 //! fold, the [`compliance`](crate::dialer::compliance) 2-second rule and the
 //! [`Hopper`](crate::dialer::hopper::Hopper) — and measures ground truth.
 //!
