@@ -109,6 +109,11 @@ impl Switch {
         self.calls.len()
     }
 
+    /// Live transactions (for metrics, and tests that check nothing leaks).
+    pub fn transactions(&self) -> usize {
+        self.layer.len()
+    }
+
     /// Stop taking new calls (503); calls in progress go on.
     pub fn drain(&mut self) {
         self.draining = true;
