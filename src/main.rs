@@ -31,6 +31,20 @@ enum Command {
     },
     /// Simulate one dialer shift (workload TOML, seed, pacing policy); prints JSON metrics.
     Simulate(switchboard::dialer::sim::cli::SimulateArgs),
+    /// Dry-run the dialplans: how would a call from CALLER to CALLEE in CONTEXT be routed?
+    Route {
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        context: String,
+        #[arg(long, default_value = "")]
+        caller: String,
+        #[arg(long)]
+        callee: String,
+        /// The instant to evaluate time conditions at (RFC 3339); default now.
+        #[arg(long)]
+        at: Option<chrono::DateTime<chrono::Utc>>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -39,6 +53,48 @@ fn main() -> ExitCode {
         Command::Run { config } => run(config.as_deref()),
         Command::Check { config } => check(config.as_deref()),
         Command::Simulate(args) => switchboard::dialer::sim::cli::cli(args),
+        Command::Route {
+            config,
+            context,
+            caller,
+            callee,
+            at,
+        } => {
+            let ctx = switchboard::dialplan::RouteContext {
+                context,
+                caller,
+                callee,
+                vars: Default::default(),
+                now: at.unwrap_or_else(chrono::Utc::now),
+            };
+            route(config.as_deref(), &ctx)
+        }
+    }
+}
+
+/// Prints the evaluation trace and the resulting route as JSON (or the routing error).
+fn route(path: Option<&std::path::Path>, ctx: &switchboard::dialplan::RouteContext) -> ExitCode {
+    let cfg = match load_config(path) {
+        Ok(cfg) => cfg,
+        Err(errors) => return report(&errors),
+    };
+    let plan = match switchboard::dialplan::Dialplan::load_dir(&cfg.dialplan_dir) {
+        Ok(plan) => plan,
+        Err(errors) => return report(&errors),
+    };
+    println!("{}", plan.explain(ctx));
+    match plan.route(ctx) {
+        Ok(route) => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&route).unwrap_or_default()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("no route: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 
