@@ -38,6 +38,10 @@ max_calls = 100000
 url = "sqlite://$TMP/sb.db"
 [dialplan]
 dir = "$TMP/dialplans"
+
+# Signalling benchmark: SDP passes through (media relay load is benches/media_load.rs).
+[media]
+mode = "bypass"
 [[trunk]]
 name = "uac"
 host = "127.0.0.1:$UAC_PORT"

@@ -240,6 +240,9 @@ call() {
 call 3001 3002 3001   # the caller hangs up
 for u in 3001 3002; do
   grep -q "incoming rtp for 'audio' established" "$ART/phone$u.log" || fail "no RTP reached $u"
+  # Media is anchored: the RTP each phone receives comes from the switch's relay ports.
+  grep -Eq "incoming rtp for 'audio' established, receiving from 127\.0\.0\.1:265[0-9][0-9]" "$ART/phone$u.log" \
+    || fail "RTP reached $u, but not from the relay (26500-26599)"
 done
 call 3002 3001 3001   # and back; the callee hangs up
 echo "PASS $NAME"

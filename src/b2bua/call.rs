@@ -18,7 +18,9 @@ use std::time::Instant;
 use bytes::Bytes;
 
 use super::cdr::CdrBuilder;
+use super::media::CallMedia;
 use super::{CallIo, CallKey, Side};
+use crate::media::MediaCallId;
 use crate::sip::dialog::{
     cancel_for, contact_uri_of_request, contact_uri_of_response, new_request, Dialog, LocalContact,
 };
@@ -90,6 +92,8 @@ pub struct Call {
     last_b_ack: Option<(u32, Bytes)>,
     pub dial_deadline: Option<Instant>,
     cdr: CdrBuilder,
+    /// The relay session, when the switch anchors this call's media.
+    media: Option<CallMedia>,
     finished: bool,
 }
 
@@ -132,10 +136,35 @@ impl Call {
             .flatten()
             .unwrap_or(70)
             .saturating_sub(1);
+        let media = match io.media {
+            Some((ctl, ip)) => match CallMedia::new(ctl, MediaCallId(cdr.id().to_string()), ip) {
+                Ok(m) => Some(m),
+                Err(e) => {
+                    tracing::warn!(%e, "no media ports: call refused");
+                    return Call::refused(
+                        io,
+                        key,
+                        a_tsx,
+                        a_invite,
+                        a_dialog,
+                        cdr,
+                        dial_deadline,
+                        e.status_code(),
+                    );
+                }
+            },
+            None => None,
+        };
+        let b_body = match (&media, io.media) {
+            (Some(m), Some((ctl, _))) => m.relay_body(ctl, Side::A, &a_invite.body),
+            _ => a_invite.body.clone(),
+        };
         let mut forks = Vec::with_capacity(targets.len());
         for target in targets {
             let me = io.locals.for_peer(target.peer);
-            let invite = build_b_invite(&a_invite, &target, &caller, me, max_forwards, io.domain);
+            let mut invite =
+                build_b_invite(&a_invite, &target, &caller, me, max_forwards, io.domain);
+            invite.body = b_body.clone();
             cdr.add_leg(LegRole::B, &target.label, &invite, io.now.unix_ms);
             let tsx = io
                 .layer
@@ -166,7 +195,51 @@ impl Call {
             last_b_ack: None,
             dial_deadline,
             cdr,
+            media,
             finished: false,
+        }
+    }
+
+    /// A call the switch cannot take (no media ports): answered at once, already finished.
+    #[allow(clippy::too_many_arguments)]
+    fn refused(
+        io: &mut CallIo<'_>,
+        key: CallKey,
+        a_tsx: ServerTsxId,
+        a_invite: Request,
+        a_dialog: Option<Dialog>,
+        cdr: CdrBuilder,
+        dial_deadline: Option<Instant>,
+        status: u16,
+    ) -> Call {
+        let mut call = Call {
+            key,
+            state: CallState::Ringing,
+            a_invite,
+            a_tsx,
+            dialogs: [a_dialog, None],
+            forks: Vec::new(),
+            winner: None,
+            relays: HashMap::new(),
+            byes: HashMap::new(),
+            pending_ack: None,
+            last_b_ack: None,
+            dial_deadline,
+            cdr,
+            media: None,
+            finished: false,
+        };
+        call.fail_a(io, status, "congestion", HangupSide::System);
+        call.maybe_finish(io);
+        call
+    }
+
+    /// A body from `from`'s phone on its way to the other phone, anchored at the relay
+    /// when this call's media is relayed.
+    fn anchor(&self, io: &CallIo<'_>, from: Side, body: &Bytes) -> Bytes {
+        match (&self.media, io.media) {
+            (Some(m), Some((ctl, _))) => m.relay_body(ctl, from, body),
+            _ => body.clone(),
         }
     }
 
@@ -460,10 +533,12 @@ impl Call {
             io.layer.ack_received(&d.call_id, d.local_tag());
         }
         if let Some(p) = self.pending_ack.take_if(|p| p.to == from.other()) {
+            let body = self.anchor(io, from, &req.body);
             if let Some(d) = self.dialogs[p.to.index()].as_ref() {
                 let me = io.locals.for_peer(d.peer);
                 let mut ack = d.ack(p.cseq, me);
                 copy_body(&req, &mut ack);
+                ack.body = body;
                 let bytes = ack.to_bytes();
                 io.layer.send_stateless(d.peer, bytes.clone());
                 if p.to == Side::B {
@@ -495,10 +570,12 @@ impl Call {
                 src.refresh_target(Some(c));
             }
         }
+        let body = self.anchor(io, from, &req.body);
         let d = self.dialogs[to.index()].as_mut().expect("checked above");
         let me = io.locals.for_peer(d.peer);
         let mut out = d.request(req.method.clone(), me);
         copy_body(&req, &mut out);
+        out.body = body;
         let peer = d.peer;
         let relay = Relay {
             from,
@@ -517,10 +594,11 @@ impl Call {
         resp: Response,
     ) {
         let to = relay.from.other();
-        let out = with_body_of(
+        let mut out = with_body_of(
             Response::for_request(&relay.request, resp.status, &resp.reason),
             &resp,
         );
+        out.body = self.anchor(io, to, &out.body);
         if resp.status < 200 {
             if resp.status > 100 {
                 io.layer.respond(io.now.at, relay.server, out);
@@ -568,6 +646,9 @@ impl Call {
             return;
         }
         self.finished = true;
+        if let (Some(m), Some((ctl, _))) = (&self.media, io.media) {
+            m.release(ctl);
+        }
         for d in self.dialogs.iter().flatten() {
             io.index
                 .push((d.call_id.clone(), d.local_tag().to_string(), None));
@@ -592,7 +673,9 @@ impl Call {
             resp.headers
                 .push(HeaderName::CONTACT, io.locals.for_peer(d.peer).contact());
         }
-        with_body_of(resp, b)
+        let mut resp = with_body_of(resp, b);
+        resp.body = self.anchor(io, Side::B, &resp.body);
+        resp
     }
 }
 

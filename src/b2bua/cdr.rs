@@ -53,6 +53,11 @@ impl CdrBuilder {
         }
     }
 
+    /// The call record's id (also names the call's media session).
+    pub fn id(&self) -> &str {
+        self.id.as_str()
+    }
+
     pub fn start_record(&self) -> CallStart {
         CallStart {
             id: self.id.clone(),

@@ -9,6 +9,7 @@
 
 mod call;
 mod cdr;
+pub mod media;
 pub mod route;
 
 use std::collections::HashMap;
@@ -89,6 +90,8 @@ pub struct CallIo<'a> {
     pub index: Vec<IndexChange>,
     pub started: Vec<CallStart>,
     pub ended: Vec<Cdr>,
+    /// The media relay and the address to put in rewritten SDP, when media is anchored.
+    pub media: Option<(&'a dyn media::MediaControl, std::net::IpAddr)>,
 }
 
 /// Every live call and the indexes to find them.

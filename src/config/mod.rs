@@ -16,7 +16,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-pub use raw::Transport;
+pub use raw::{MediaMode, Transport};
 
 /// The embedded default configuration text.
 pub const DEFAULT_TOML: &str = include_str!("default.toml");
@@ -63,6 +63,13 @@ pub struct RegistrarConfig {
     pub default_expires: u32,
 }
 
+/// `[media]`: whether and where calls' RTP is relayed.
+#[derive(Debug, Clone)]
+pub struct MediaSettings {
+    pub mode: MediaMode,
+    pub rtp_ports: std::ops::RangeInclusive<u16>,
+}
+
 #[derive(Debug, Clone)]
 pub struct Endpoint {
     pub user: String,
@@ -107,6 +114,7 @@ pub struct Config {
     pub registrar: RegistrarConfig,
     pub store_url: String,
     pub dialplan_dir: PathBuf,
+    pub media: MediaSettings,
     pub endpoints: Vec<Endpoint>,
     pub trunks: Vec<Trunk>,
 }

@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 use std::net::{IpAddr, SocketAddr};
-use std::ops::Range;
+use std::ops::{Range, RangeInclusive};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -13,7 +13,8 @@ use crate::sip::auth::DigestAlgorithm;
 use toml::Spanned;
 
 use super::{
-    Config, ConfigError, Endpoint, InboundSource, Listen, RegistrarConfig, SipConfig, Trunk,
+    Config, ConfigError, Endpoint, InboundSource, Listen, MediaSettings, RegistrarConfig,
+    SipConfig, Trunk,
 };
 
 /// SIP transports we listen on and send over.
@@ -47,6 +48,8 @@ struct RawConfig {
     store: RawStore,
     #[serde(default)]
     dialplan: RawDialplan,
+    #[serde(default)]
+    media: RawMedia,
     #[serde(default)]
     endpoint: Vec<Spanned<RawEndpoint>>,
     #[serde(default)]
@@ -139,6 +142,49 @@ impl Default for RawDialplan {
             dir: PathBuf::from("dialplans"),
         }
     }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMedia {
+    #[serde(default = "default_media_mode")]
+    mode: MediaMode,
+    #[serde(default = "default_rtp_ports")]
+    rtp_ports: Spanned<String>,
+}
+
+fn default_media_mode() -> MediaMode {
+    MediaMode::Relay
+}
+
+fn default_rtp_ports() -> Spanned<String> {
+    Spanned::new(0..0, "20000-29999".to_string())
+}
+
+impl Default for RawMedia {
+    fn default() -> Self {
+        RawMedia {
+            mode: default_media_mode(),
+            rtp_ports: default_rtp_ports(),
+        }
+    }
+}
+
+/// Whether calls' media flows through the switch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MediaMode {
+    /// Every call's RTP is anchored at the switch (NAT-safe; needed for prompts, recording, DTMF).
+    Relay,
+    /// SDP passes through untouched; RTP flows phone to phone.
+    Bypass,
+}
+
+/// `"20000-29999"` → an even-aligned range of at least two RTP/RTCP pairs.
+fn parse_port_range(s: &str) -> Option<RangeInclusive<u16>> {
+    let (lo, hi) = s.split_once('-')?;
+    let (lo, hi): (u16, u16) = (lo.trim().parse().ok()?, hi.trim().parse().ok()?);
+    (lo >= 1024 && hi >= lo.checked_add(3)?).then_some(lo..=hi)
 }
 
 #[derive(Deserialize)]
@@ -347,6 +393,14 @@ pub(super) fn parse(file: &str, text: &str) -> Result<Config, Vec<ConfigError>> 
         })
         .collect();
 
+    let rtp_ports = parse_port_range(raw.media.rtp_ports.get_ref());
+    if rtp_ports.is_none() {
+        errors.at(
+            raw.media.rtp_ports.span(),
+            format!("[media] rtp_ports {:?}: expected \"LOW-HIGH\" with 1024 <= LOW and room for two RTP/RTCP pairs", raw.media.rtp_ports.get_ref()),
+        );
+    }
+
     if !errors.list.is_empty() {
         return Err(errors.list);
     }
@@ -368,6 +422,10 @@ pub(super) fn parse(file: &str, text: &str) -> Result<Config, Vec<ConfigError>> 
         },
         store_url: raw.store.url,
         dialplan_dir: raw.dialplan.dir,
+        media: MediaSettings {
+            mode: raw.media.mode,
+            rtp_ports: rtp_ports.unwrap_or(20000..=29999),
+        },
         endpoints,
         trunks,
     })

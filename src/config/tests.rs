@@ -106,3 +106,27 @@ fn register_without_credentials_is_refused() {
         vec!["t.toml:8: trunk \"t\": register needs username and password".to_string()]
     );
 }
+
+#[test]
+fn media_section_defaults_to_relay_and_checks_the_port_range() {
+    let c = Config::embedded_default();
+    assert_eq!(c.media.mode, MediaMode::Relay);
+    assert_eq!(c.media.rtp_ports, 20000..=29999);
+    let base = "[sip]\nlisten = [\"udp:127.0.0.1:5060\"]\ndomain = \"x\"\n[media]\n";
+    let c = Config::parse(
+        "t.toml",
+        &format!("{base}mode = \"bypass\"\nrtp_ports = \"30000-30009\"\n"),
+    )
+    .unwrap();
+    assert_eq!(
+        (c.media.mode, c.media.rtp_ports),
+        (MediaMode::Bypass, 30000..=30009)
+    );
+    let e = errors(&format!("{base}rtp_ports = \"9000-8000\"\n"));
+    assert!(
+        e[0].starts_with("t.toml:5: [media] rtp_ports \"9000-8000\""),
+        "{e:?}"
+    );
+    let e = errors(&format!("{base}mode = \"mirror\"\n"));
+    assert!(e[0].starts_with("t.toml:5: "), "{e:?}");
+}

@@ -45,3 +45,13 @@ pub fn locals(_cfg: &Config, bound: &Bound) -> Locals {
         }),
     }
 }
+
+/// The address the relay binds and advertises: the one our SIP Contact names.
+pub fn media_ip(locals: &Locals) -> IpAddr {
+    locals
+        .udp
+        .host_port
+        .parse::<SocketAddr>()
+        .map(|a| a.ip())
+        .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST))
+}

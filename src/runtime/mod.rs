@@ -16,8 +16,9 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use crate::config::Config;
+use crate::config::{Config, MediaMode};
 use crate::dialplan::{PlanError, PlanHandle};
+use crate::media::{MediaConfig, MediaEngine};
 use crate::sip::registrar::Registrar;
 use crate::sip::transport::{Bound, Transports};
 use crate::store::{Store, StoreError};
@@ -33,6 +34,8 @@ pub enum StartError {
     Bind(#[from] std::io::Error),
     #[error("store: {0}")]
     Store(#[from] StoreError),
+    #[error("media relay: {0}")]
+    Media(#[from] crate::media::MediaError),
     #[error("dialplan errors:\n{}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))]
     Dialplan(Vec<PlanError>),
 }
@@ -94,7 +97,12 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
     let router = Arc::new(PlanRouter {
         plans: plans.clone(),
     });
-    let switch = Switch::new(cfg.clone(), locals, registrar.clone(), router);
+    let media_ip = locals::media_ip(&locals);
+    let mut switch = Switch::new(cfg.clone(), locals, registrar.clone(), router);
+    if cfg.media.mode == MediaMode::Relay {
+        let engine = MediaEngine::new(MediaConfig::new(media_ip, cfg.media.rtp_ports.clone()))?;
+        switch = switch.with_media(Arc::new(engine), media_ip);
+    }
     let (cdrs, writer) = store_writer::spawn(store.clone());
     let (stop, stop_rx) = watch::channel(Stop::Run);
     let core = tokio::spawn(core::run(

@@ -80,6 +80,10 @@ impl Switch {
         let from = req
             .from()
             .map_err(|e| Reject::new(400, format!("Bad From: {e}")))?;
+        if self.media.is_some() && !req.body.is_empty() {
+            crate::sip::sdp::SessionDescription::parse(&req.body)
+                .map_err(|e| Reject::new(488, format!("Not Acceptable Here ({e})")))?;
+        }
         let domain = self.cfg.sip.domain.clone();
         let from_trunk = self.cfg.trunk_for_source(peer.addr).is_some();
         let (context, caller) = match self.cfg.trunk_for_source(peer.addr) {

@@ -19,6 +19,9 @@ use std::time::Instant;
 
 use bytes::Bytes;
 
+use std::net::IpAddr;
+
+use crate::b2bua::media::MediaControl;
 use crate::b2bua::route::Router;
 use crate::b2bua::{CallIo, Calls, Locals, Now, ALLOW};
 use crate::config::Config;
@@ -61,6 +64,8 @@ pub struct Switch {
     ours: Vec<String>,
     draining: bool,
     registrations: Vec<trunk_register::TrunkRegistration>,
+    /// The media relay and the address it advertises, when calls' media is anchored.
+    media: Option<(Arc<dyn MediaControl>, IpAddr)>,
     outputs: VecDeque<SwitchOutput>,
     pub stats: SwitchStats,
 }
@@ -98,6 +103,7 @@ impl Switch {
                 .filter(|t| t.register)
                 .map(|t| trunk_register::TrunkRegistration::new(t.clone(), &cfg.sip.domain))
                 .collect(),
+            media: None,
             outputs: VecDeque::new(),
             stats: SwitchStats::default(),
             cfg,
@@ -148,6 +154,12 @@ impl Switch {
         self.process(now);
     }
 
+    /// Anchors every call's media at `relay`, advertising `ip` in rewritten SDP.
+    pub fn with_media(mut self, relay: Arc<dyn MediaControl>, ip: IpAddr) -> Switch {
+        self.media = Some((relay, ip));
+        self
+    }
+
     /// Starts what the switch does on its own (carrier registrations).
     pub fn start(&mut self, now: Now) {
         self.tick_registrations(now);
@@ -193,6 +205,7 @@ impl Switch {
             index: Vec::new(),
             started: Vec::new(),
             ended: Vec::new(),
+            media: self.media.as_ref().map(|(c, ip)| (c.as_ref(), *ip)),
         }
     }
 

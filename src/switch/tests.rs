@@ -813,3 +813,136 @@ fn mutated_messages_never_panic_or_leak_transactions() {
     assert_eq!(net.sw.active_calls(), 0, "calls left behind");
     assert_eq!(net.sw.transactions(), 0, "transactions leaked");
 }
+
+/// A relay that hands out fixed endpoints and records what the B2BUA told it.
+#[derive(Default)]
+struct FakeRelay {
+    updates: std::sync::Mutex<
+        Vec<(
+            crate::media::Leg,
+            Option<SocketAddr>,
+            crate::sip::sdp::Direction,
+        )>,
+    >,
+    released: std::sync::Mutex<usize>,
+}
+
+impl crate::b2bua::media::MediaControl for FakeRelay {
+    fn allocate(
+        &self,
+        _call: &crate::media::MediaCallId,
+    ) -> Result<[crate::media::LocalEndpoint; 2], crate::media::MediaError> {
+        let ep = |p: u16| crate::media::LocalEndpoint {
+            rtp: addr(&format!("192.0.2.50:{p}")),
+            rtcp: addr(&format!("192.0.2.50:{}", p + 1)),
+        };
+        Ok([ep(20000), ep(20002)])
+    }
+    fn update(
+        &self,
+        _call: &crate::media::MediaCallId,
+        leg: crate::media::Leg,
+        media: crate::media::RemoteMedia,
+    ) -> Result<(), crate::media::MediaError> {
+        self.updates
+            .lock()
+            .unwrap()
+            .push((leg, media.rtp, media.direction));
+        Ok(())
+    }
+    fn release(&self, _call: &crate::media::MediaCallId) {
+        *self.released.lock().unwrap() += 1;
+    }
+}
+
+fn relayed_net() -> (Net, Arc<FakeRelay>) {
+    let mut net = Net::new();
+    let relay = Arc::new(FakeRelay::default());
+    let sw = std::mem::replace(&mut net.sw, Net::new().sw);
+    net.sw = sw.with_media(relay.clone(), "192.0.2.50".parse().unwrap());
+    (net, relay)
+}
+
+#[test]
+fn relayed_call_points_each_phone_at_its_own_relay_endpoint() {
+    use crate::media::Leg;
+    use crate::sip::sdp::Direction;
+    let (mut net, relay) = relayed_net();
+    let b_inv = ring_b(&mut net, "m1");
+    let offer = std::str::from_utf8(&b_inv.body).unwrap().to_string();
+    assert!(
+        offer.contains("c=IN IP4 192.0.2.50") && offer.contains("m=audio 20002 "),
+        "B is offered B's endpoint: {offer}"
+    );
+    assert!(
+        !offer.contains("4000"),
+        "the caller's port never reaches B: {offer}"
+    );
+    net.send(B, &reply(&b_inv, 200, "btag", B, SDP_B));
+    let out = net.sent();
+    let ok = out
+        .iter()
+        .find_map(|(a, m)| match m {
+            SipMessage::Response(r) if *a == addr(TRUNK) && r.status == 200 => Some(r.clone()),
+            _ => None,
+        })
+        .unwrap();
+    let answer = std::str::from_utf8(&ok.body).unwrap().to_string();
+    assert!(
+        answer.contains("c=IN IP4 192.0.2.50") && answer.contains("m=audio 20000 "),
+        "A gets A's endpoint: {answer}"
+    );
+    assert_eq!(
+        relay.updates.lock().unwrap().clone(),
+        vec![
+            (Leg::A, Some(addr("127.0.0.1:4000")), Direction::SendRecv),
+            (Leg::B, Some(addr("127.0.0.1:5000")), Direction::SendRecv),
+        ]
+    );
+    // Hold from A: the relay learns sendonly, B sees the relay's address.
+    net.send(TRUNK, &in_dialog("ACK", &ok, 1, true, TRUNK));
+    let hold = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\na=sendonly\r\n";
+    let reinv = in_dialog("INVITE", &ok, 2, true, TRUNK).replace(
+        "Content-Length: 0\n\n",
+        &format!(
+            "Content-Type: application/sdp\nContent-Length: {}\n\n{}",
+            hold.len(),
+            hold.replace("\r\n", "\n")
+        ),
+    );
+    net.send(TRUNK, &reinv);
+    let out = net.sent();
+    let b_reinv = requests(&out, B)
+        .into_iter()
+        .find(|r| r.method == Method::Invite)
+        .unwrap()
+        .clone();
+    let body = std::str::from_utf8(&b_reinv.body).unwrap();
+    assert!(
+        body.contains("m=audio 20002 ") && body.contains("a=sendonly"),
+        "{body}"
+    );
+    assert_eq!(
+        relay.updates.lock().unwrap().last().unwrap().2,
+        Direction::SendOnly
+    );
+    // Hang up: the media session is released.
+    net.send(TRUNK, &in_dialog("BYE", &ok, 3, true, TRUNK));
+    let bye = requests(&net.sent(), B)
+        .into_iter()
+        .find(|r| r.method == Method::Bye)
+        .unwrap()
+        .clone();
+    net.send(B, &reply(&bye, 200, "btag", B, ""));
+    assert_eq!(*relay.released.lock().unwrap(), 1);
+}
+
+#[test]
+fn unparseable_sdp_is_refused_with_488_when_media_is_relayed() {
+    let (mut net, _relay) = relayed_net();
+    net.bind("1002", B);
+    let bad = invite_from_trunk("1002", "m2", true)
+        .replace("m=audio 4000 RTP/AVP 0", "m=audio notaport RTP/AVP 0");
+    net.send(TRUNK, &bad);
+    assert!(statuses(&net.sent(), TRUNK).contains(&488));
+}

@@ -1,0 +1,124 @@
+//! Media anchoring for a call: the B2BUA asks the relay for one endpoint per leg and
+//! rewrites every SDP body that crosses the bridge, so each phone sends its RTP to the
+//! switch (RFC 3264 offer/answer through a relay, as rtpengine's offer/answer commands).
+//!
+//! The relay is reached through [`MediaControl`], a narrow synchronous interface: the
+//! switch core stays sans-IO and tests drive it with a fake; production uses
+//! [`crate::media::MediaEngine`]. Which endpoint goes where: the endpoint allocated for a
+//! leg is where *that leg's phone* must send, so it goes into the SDP sent to that phone.
+//!
+//! The first audio stream (`m=` index 0) is relayed; further streams (video) are left as
+//! the phones wrote them.
+
+use std::net::IpAddr;
+
+use bytes::Bytes;
+
+use super::Side;
+use crate::media::{Leg, LocalEndpoint, MediaCallId, MediaEngine, MediaError, RemoteMedia};
+use crate::sip::sdp::{SdpError, SessionDescription};
+
+/// What the B2BUA needs from a media relay.
+pub trait MediaControl: Send + Sync {
+    /// Allocates both legs' endpoints for a new call: `[A, B]`.
+    fn allocate(&self, call: &MediaCallId) -> Result<[LocalEndpoint; 2], MediaError>;
+    /// A phone described its media (offer or answer, re-INVITE, UPDATE, ACK).
+    fn update(&self, call: &MediaCallId, leg: Leg, media: RemoteMedia) -> Result<(), MediaError>;
+    /// The call ended: free its ports (idempotent, never blocks).
+    fn release(&self, call: &MediaCallId);
+}
+
+impl MediaControl for MediaEngine {
+    fn allocate(&self, call: &MediaCallId) -> Result<[LocalEndpoint; 2], MediaError> {
+        let a = self.offer(call, Leg::A, None)?;
+        match self.offer(call, Leg::B, None) {
+            Ok(b) => Ok([a, b]),
+            Err(e) => {
+                self.release(call);
+                Err(e)
+            }
+        }
+    }
+
+    fn update(&self, call: &MediaCallId, leg: Leg, media: RemoteMedia) -> Result<(), MediaError> {
+        self.update_media(call, leg, media)
+    }
+
+    fn release(&self, call: &MediaCallId) {
+        let engine = self.clone();
+        let call = call.clone();
+        tokio::spawn(async move {
+            engine.delete(&call).await;
+        });
+    }
+}
+
+fn leg(side: Side) -> Leg {
+    match side {
+        Side::A => Leg::A,
+        Side::B => Leg::B,
+    }
+}
+
+/// A call's anchored media: its relay session and the address put in rewritten SDP.
+pub struct CallMedia {
+    id: MediaCallId,
+    ip: IpAddr,
+    endpoints: [LocalEndpoint; 2],
+}
+
+impl CallMedia {
+    pub fn new(
+        ctl: &dyn MediaControl,
+        id: MediaCallId,
+        ip: IpAddr,
+    ) -> Result<CallMedia, MediaError> {
+        let endpoints = ctl.allocate(&id)?;
+        Ok(CallMedia { id, ip, endpoints })
+    }
+
+    /// An SDP body from `from`'s phone on its way to the other phone: tell the relay where
+    /// `from` receives (and how), then point the body at the other phone's endpoint. A
+    /// body that is not valid SDP is passed on untouched (and logged): the call still sets
+    /// up, only its media is not anchored.
+    pub fn relay_body(&self, ctl: &dyn MediaControl, from: Side, body: &Bytes) -> Bytes {
+        if body.is_empty() {
+            return body.clone();
+        }
+        match self.rewrite(ctl, from, body) {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::warn!(%e, call = %self.id.0, "SDP not anchored");
+                body.clone()
+            }
+        }
+    }
+
+    fn rewrite(
+        &self,
+        ctl: &dyn MediaControl,
+        from: Side,
+        body: &Bytes,
+    ) -> Result<Bytes, RewriteError> {
+        let mut sdp = SessionDescription::parse(body)?;
+        if sdp.media().is_empty() {
+            return Ok(body.clone());
+        }
+        ctl.update(&self.id, leg(from), RemoteMedia::from_sdp(&sdp, 0)?)?;
+        let to = self.endpoints[from.other().index()];
+        sdp.rewrite_for_relay(0, self.ip, to.rtp.port(), Some(to.rtcp.port()))?;
+        Ok(Bytes::from(sdp.to_bytes()))
+    }
+
+    pub fn release(&self, ctl: &dyn MediaControl) {
+        ctl.release(&self.id);
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+enum RewriteError {
+    #[error("bad SDP: {0}")]
+    Sdp(#[from] SdpError),
+    #[error("relay: {0}")]
+    Media(#[from] MediaError),
+}
