@@ -136,24 +136,23 @@ impl Call {
             .flatten()
             .unwrap_or(70)
             .saturating_sub(1);
+        // No media ports: the call is refused at once (503) and no fork is sent.
+        let mut refusal = None;
         let media = match io.media {
             Some((ctl, ip)) => match CallMedia::new(ctl, MediaCallId(cdr.id().to_string()), ip) {
                 Ok(m) => Some(m),
                 Err(e) => {
                     tracing::warn!(%e, "no media ports: call refused");
-                    return Call::refused(
-                        io,
-                        key,
-                        a_tsx,
-                        a_invite,
-                        a_dialog,
-                        cdr,
-                        dial_deadline,
-                        e.status_code(),
-                    );
+                    refusal = Some(e.status_code());
+                    None
                 }
             },
             None => None,
+        };
+        let targets = if refusal.is_some() {
+            Vec::new()
+        } else {
+            targets
         };
         let b_body = match (&media, io.media) {
             (Some(m), Some((ctl, _))) => m.relay_body(ctl, Side::A, &a_invite.body),
@@ -181,7 +180,7 @@ impl Call {
                 authenticated: false,
             });
         }
-        Call {
+        let mut call = Call {
             key,
             state: CallState::Ringing,
             a_invite,
@@ -197,40 +196,11 @@ impl Call {
             cdr,
             media,
             finished: false,
-        }
-    }
-
-    /// A call the switch cannot take (no media ports): answered at once, already finished.
-    #[allow(clippy::too_many_arguments)]
-    fn refused(
-        io: &mut CallIo<'_>,
-        key: CallKey,
-        a_tsx: ServerTsxId,
-        a_invite: Request,
-        a_dialog: Option<Dialog>,
-        cdr: CdrBuilder,
-        dial_deadline: Option<Instant>,
-        status: u16,
-    ) -> Call {
-        let mut call = Call {
-            key,
-            state: CallState::Ringing,
-            a_invite,
-            a_tsx,
-            dialogs: [a_dialog, None],
-            forks: Vec::new(),
-            winner: None,
-            relays: HashMap::new(),
-            byes: HashMap::new(),
-            pending_ack: None,
-            last_b_ack: None,
-            dial_deadline,
-            cdr,
-            media: None,
-            finished: false,
         };
-        call.fail_a(io, status, "congestion", HangupSide::System);
-        call.maybe_finish(io);
+        if let Some(status) = refusal {
+            call.fail_a(io, status, "congestion", HangupSide::System);
+            call.maybe_finish(io);
+        }
         call
     }
 

@@ -817,6 +817,8 @@ fn mutated_messages_never_panic_or_leak_transactions() {
 /// A relay that hands out fixed endpoints and records what the B2BUA told it.
 #[derive(Default)]
 struct FakeRelay {
+    /// Every allocation fails as if the port range were used up.
+    exhausted: bool,
     updates: std::sync::Mutex<
         Vec<(
             crate::media::Leg,
@@ -832,6 +834,9 @@ impl crate::b2bua::media::MediaControl for FakeRelay {
         &self,
         _call: &crate::media::MediaCallId,
     ) -> Result<[crate::media::LocalEndpoint; 2], crate::media::MediaError> {
+        if self.exhausted {
+            return Err(crate::media::MediaError::PortsExhausted { capacity: 0 });
+        }
         let ep = |p: u16| crate::media::LocalEndpoint {
             rtp: addr(&format!("192.0.2.50:{p}")),
             rtcp: addr(&format!("192.0.2.50:{}", p + 1)),
@@ -856,8 +861,12 @@ impl crate::b2bua::media::MediaControl for FakeRelay {
 }
 
 fn relayed_net() -> (Net, Arc<FakeRelay>) {
+    relayed_net_with(FakeRelay::default())
+}
+
+fn relayed_net_with(relay: FakeRelay) -> (Net, Arc<FakeRelay>) {
     let mut net = Net::new();
-    let relay = Arc::new(FakeRelay::default());
+    let relay = Arc::new(relay);
     let sw = std::mem::replace(&mut net.sw, Net::new().sw);
     net.sw = sw.with_media(relay.clone(), "192.0.2.50".parse().unwrap());
     (net, relay)
@@ -945,4 +954,23 @@ fn unparseable_sdp_is_refused_with_488_when_media_is_relayed() {
         .replace("m=audio 4000 RTP/AVP 0", "m=audio notaport RTP/AVP 0");
     net.send(TRUNK, &bad);
     assert!(statuses(&net.sent(), TRUNK).contains(&488));
+}
+
+#[test]
+fn no_media_ports_refuses_the_call_with_503_and_a_cdr() {
+    let (mut net, _relay) = relayed_net_with(FakeRelay {
+        exhausted: true,
+        ..FakeRelay::default()
+    });
+    net.bind("1002", B);
+    net.send(TRUNK, &invite_from_trunk("1002", "m3", true));
+    let out = net.sent();
+    assert!(statuses(&out, TRUNK).contains(&503));
+    assert!(requests(&out, B).is_empty(), "no fork without media");
+    let cdrs = net.cdrs();
+    assert_eq!(
+        (cdrs[0].sip_status, cdrs[0].hangup_cause.as_str()),
+        (503, "congestion")
+    );
+    assert_eq!(net.sw.active_calls(), 0);
 }
