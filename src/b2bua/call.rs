@@ -424,6 +424,18 @@ impl Call {
         }
     }
 
+    /// The relay saw no RTP for its limit: hang up both sides (cause `media_timeout`).
+    pub fn on_media_timeout(&mut self, io: &mut CallIo<'_>) {
+        if self.state == CallState::Answered {
+            self.hangup(io, None, "media_timeout", HangupSide::System);
+        }
+    }
+
+    /// The call's media session, when its media is relayed.
+    pub fn media_id(&self) -> Option<&MediaCallId> {
+        self.media.as_ref().map(CallMedia::id)
+    }
+
     /// We answered A but its ACK never came: hang up both sides.
     pub fn on_answer_timeout(&mut self, io: &mut CallIo<'_>) {
         if self.state == CallState::Answered {

@@ -3,8 +3,8 @@
 //! switch (RFC 3264 offer/answer through a relay, as rtpengine's offer/answer commands).
 //!
 //! The relay is reached through [`MediaControl`], a narrow synchronous interface: the
-//! switch core stays sans-IO and tests drive it with a fake; production uses
-//! [`crate::media::MediaEngine`]. Which endpoint goes where: the endpoint allocated for a
+//! switch core stays sans-IO and tests drive it with a fake; production uses the
+//! runtime's adapter over [`crate::media::MediaEngine`]. Which endpoint goes where: the endpoint allocated for a
 //! leg is where *that leg's phone* must send, so it goes into the SDP sent to that phone.
 //!
 //! The first audio stream (`m=` index 0) is relayed; further streams (video) are left as
@@ -15,7 +15,7 @@ use std::net::IpAddr;
 use bytes::Bytes;
 
 use super::Side;
-use crate::media::{Leg, LocalEndpoint, MediaCallId, MediaEngine, MediaError, RemoteMedia};
+use crate::media::{Leg, LocalEndpoint, MediaCallId, MediaError, RemoteMedia};
 use crate::sip::sdp::{SdpError, SessionDescription};
 
 /// What the B2BUA needs from a media relay.
@@ -26,31 +26,6 @@ pub trait MediaControl: Send + Sync {
     fn update(&self, call: &MediaCallId, leg: Leg, media: RemoteMedia) -> Result<(), MediaError>;
     /// The call ended: free its ports (idempotent, never blocks).
     fn release(&self, call: &MediaCallId);
-}
-
-impl MediaControl for MediaEngine {
-    fn allocate(&self, call: &MediaCallId) -> Result<[LocalEndpoint; 2], MediaError> {
-        let a = self.offer(call, Leg::A, None)?;
-        match self.offer(call, Leg::B, None) {
-            Ok(b) => Ok([a, b]),
-            Err(e) => {
-                self.release(call);
-                Err(e)
-            }
-        }
-    }
-
-    fn update(&self, call: &MediaCallId, leg: Leg, media: RemoteMedia) -> Result<(), MediaError> {
-        self.update_media(call, leg, media)
-    }
-
-    fn release(&self, call: &MediaCallId) {
-        let engine = self.clone();
-        let call = call.clone();
-        tokio::spawn(async move {
-            engine.delete(&call).await;
-        });
-    }
 }
 
 fn leg(side: Side) -> Leg {
@@ -112,6 +87,10 @@ impl CallMedia {
 
     pub fn release(&self, ctl: &dyn MediaControl) {
         ctl.release(&self.id);
+    }
+
+    pub fn id(&self) -> &MediaCallId {
+        &self.id
     }
 }
 

@@ -102,6 +102,8 @@ pub struct Calls {
     dialogs: HashMap<(String, String), (CallKey, Side)>,
     invites: HashMap<ServerTsxId, CallKey>,
     deadlines: TimerHeap<CallKey>,
+    /// Calls by their media session, for the relay's events.
+    by_media: HashMap<crate::media::MediaCallId, CallKey>,
 }
 
 impl Calls {
@@ -144,6 +146,9 @@ impl Calls {
         self.invites.insert(a_tsx, key);
         if let Some(at) = dial_deadline {
             self.deadlines.schedule(at, key);
+        }
+        if let Some(id) = call.media_id() {
+            self.by_media.insert(id.clone(), key);
         }
         self.calls.insert(key, call);
         self.apply(io, key);
@@ -216,6 +221,16 @@ impl Calls {
         }
     }
 
+    /// The relay saw no RTP for too long on this call's media.
+    pub fn on_media_timeout(&mut self, io: &mut CallIo<'_>, media: &crate::media::MediaCallId) {
+        if let Some(&key) = self.by_media.get(media) {
+            if let Some(c) = self.calls.get_mut(&key) {
+                c.on_media_timeout(io);
+            }
+            self.apply(io, key);
+        }
+    }
+
     /// Fires dial timeouts due at `now`.
     pub fn on_tick(&mut self, io: &mut CallIo<'_>) {
         while let Some(key) = self.deadlines.pop_due(io.now.at) {
@@ -248,6 +263,9 @@ impl Calls {
         if self.calls.get(&key).is_some_and(|c| c.is_finished()) {
             if let Some(call) = self.calls.remove(&key) {
                 self.invites.remove(&call.a_tsx());
+                if let Some(id) = call.media_id() {
+                    self.by_media.remove(id);
+                }
             }
         }
     }

@@ -68,6 +68,8 @@ pub struct RegistrarConfig {
 pub struct MediaSettings {
     pub mode: MediaMode,
     pub rtp_ports: std::ops::RangeInclusive<u16>,
+    /// No RTP either way for this long (not on hold) hangs the call up (`media_timeout`).
+    pub timeout: Duration,
 }
 
 #[derive(Debug, Clone)]

@@ -151,6 +151,12 @@ struct RawMedia {
     mode: MediaMode,
     #[serde(default = "default_rtp_ports")]
     rtp_ports: Spanned<String>,
+    #[serde(default = "default_media_timeout")]
+    timeout_s: u64,
+}
+
+fn default_media_timeout() -> u64 {
+    60
 }
 
 fn default_media_mode() -> MediaMode {
@@ -166,6 +172,7 @@ impl Default for RawMedia {
         RawMedia {
             mode: default_media_mode(),
             rtp_ports: default_rtp_ports(),
+            timeout_s: default_media_timeout(),
         }
     }
 }
@@ -425,6 +432,7 @@ pub(super) fn parse(file: &str, text: &str) -> Result<Config, Vec<ConfigError>> 
         media: MediaSettings {
             mode: raw.media.mode,
             rtp_ports: rtp_ports.unwrap_or(20000..=29999),
+            timeout: Duration::from_secs(raw.media.timeout_s.max(1)),
         },
         endpoints,
         trunks,

@@ -9,6 +9,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::{now_unix_ms, Stop, DRAIN_LIMIT};
 use crate::b2bua::Now;
+use crate::media::{MediaCallId, MediaEvent};
 use crate::sip::registrar::Registrar;
 use crate::sip::transport::{Inbound, Transports};
 use crate::switch::{Switch, SwitchOutput};
@@ -28,6 +29,7 @@ const PURGE_EVERY: Duration = Duration::from_secs(30);
 pub async fn run(
     mut switch: Switch,
     mut inbound: mpsc::Receiver<Inbound>,
+    mut media: mpsc::UnboundedReceiver<(MediaCallId, MediaEvent)>,
     transports: Transports,
     store: mpsc::UnboundedSender<StoreJob>,
     mut stop: watch::Receiver<Stop>,
@@ -54,6 +56,7 @@ pub async fn run(
                     }
                 }
             }
+            Some((call, event)) = media.recv() => switch.on_media_event(now(), &call, event),
             _ = tokio::time::sleep_until(wake.into()) => {
                 switch.on_timeout(now());
                 if Instant::now() >= next_purge {

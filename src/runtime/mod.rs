@@ -8,6 +8,7 @@
 
 mod core;
 mod locals;
+mod media_relay;
 mod store_writer;
 
 use std::sync::Arc;
@@ -99,15 +100,23 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
     });
     let media_ip = locals::media_ip(&locals);
     let mut switch = Switch::new(cfg.clone(), locals, registrar.clone(), router);
+    let (media_tx, media_rx) = mpsc::unbounded_channel();
     if cfg.media.mode == MediaMode::Relay {
-        let engine = MediaEngine::new(MediaConfig::new(media_ip, cfg.media.rtp_ports.clone()))?;
-        switch = switch.with_media(Arc::new(engine), media_ip);
+        let mut media = MediaConfig::new(media_ip, cfg.media.rtp_ports.clone());
+        media.media_timeout = cfg.media.timeout;
+        let engine = MediaEngine::new(media)?;
+        let relay = media_relay::EngineRelay {
+            engine,
+            events: media_tx,
+        };
+        switch = switch.with_media(Arc::new(relay), media_ip);
     }
     let (cdrs, writer) = store_writer::spawn(store.clone());
     let (stop, stop_rx) = watch::channel(Stop::Run);
     let core = tokio::spawn(core::run(
         switch,
         in_rx,
+        media_rx,
         transports,
         cdrs,
         stop_rx,

@@ -173,6 +173,23 @@ impl Switch {
             .collect()
     }
 
+    /// An event from the media relay for one call's session.
+    pub fn on_media_event(
+        &mut self,
+        now: Now,
+        media: &crate::media::MediaCallId,
+        event: crate::media::MediaEvent,
+    ) {
+        match event {
+            crate::media::MediaEvent::Timeout { idle } => {
+                tracing::info!(call = %media.0, ?idle, "no RTP: hanging up");
+                self.with_calls(now, |calls, io| calls.on_media_timeout(io, media));
+            }
+            // DTMF is reported to the call; IVR menus consume it with the IVR issue.
+            crate::media::MediaEvent::Dtmf { .. } => {}
+        }
+    }
+
     /// Timers due at `now`.
     pub fn on_timeout(&mut self, now: Now) {
         self.layer.on_timeout(now.at);

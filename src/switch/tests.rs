@@ -974,3 +974,47 @@ fn no_media_ports_refuses_the_call_with_503_and_a_cdr() {
     );
     assert_eq!(net.sw.active_calls(), 0);
 }
+
+#[test]
+fn media_timeout_hangs_up_both_sides_with_the_cause_in_the_cdr() {
+    let (mut net, relay) = relayed_net();
+    let b_inv = ring_b(&mut net, "m4");
+    net.send(B, &reply(&b_inv, 200, "btag", B, SDP_B));
+    net.sent();
+    let id = crate::media::MediaCallId(
+        net.records
+            .iter()
+            .find_map(|o| match o {
+                SwitchOutput::CallStarted(c) => Some(c.id.as_str().to_string()),
+                _ => None,
+            })
+            .unwrap(),
+    );
+    let now = net.clock();
+    net.sw.on_media_event(
+        now,
+        &id,
+        crate::media::MediaEvent::Timeout {
+            idle: Duration::from_secs(60),
+        },
+    );
+    let out = net.sent();
+    assert!(requests(&out, B).iter().any(|r| r.method == Method::Bye));
+    assert!(requests(&out, TRUNK)
+        .iter()
+        .any(|r| r.method == Method::Bye));
+    let cdr = net.cdrs().pop().unwrap();
+    assert_eq!(
+        (cdr.hangup_cause.as_str(), cdr.hangup_side),
+        ("media_timeout", crate::store::HangupSide::System)
+    );
+    // Both BYEs answered: the call and its media session are gone.
+    for (to, bye) in [
+        (B, requests(&out, B)[0].clone()),
+        (TRUNK, requests(&out, TRUNK)[0].clone()),
+    ] {
+        net.send(to, &reply(&bye, 200, "x", to, ""));
+    }
+    assert_eq!(net.sw.active_calls(), 0);
+    assert_eq!(*relay.released.lock().unwrap(), 1);
+}
