@@ -22,39 +22,11 @@ cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/n
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-mkdir -p "$TMP/dialplans"
-cat >"$TMP/dialplans/bench.toml" <<'EOF2'
-[context.bench]
-[[context.bench.extension]]
-exten = "_X."
-actions = [{ dial = { trunk = "carrier", number = "${EXTEN}", timeout = 30 } }]
-EOF2
-cat >"$TMP/sb.toml" <<EOF2
-[sip]
-listen = ["udp:127.0.0.1:$SB_PORT"]
-domain = "bench.test"
-max_calls = 100000
-[store]
-url = "sqlite://$TMP/sb.db"
-[dialplan]
-dir = "$TMP/dialplans"
+# shellcheck source=benches/bench-config.sh
+. "$ROOT/benches/bench-config.sh"
+bench_config "$TMP" "$SB_PORT" "$UAC_PORT" "$UAS_PORT"
 
-# Signalling benchmark: SDP passes through (media relay load is benches/media_load.rs).
-[media]
-mode = "bypass"
-[[trunk]]
-name = "uac"
-host = "127.0.0.1:$UAC_PORT"
-inbound = ["127.0.0.1:$UAC_PORT"]
-context = "bench"
-[[trunk]]
-name = "carrier"
-host = "127.0.0.1:$UAS_PORT"
-inbound = ["127.0.0.1:$UAS_PORT"]
-context = "bench"
-EOF2
-
-(cd "$TMP" && RUST_LOG=warn exec "$BIN" run --config "$TMP/sb.toml") >"$OUT/switch.log" 2>&1 &
+(cd "$TMP" && RUST_LOG=warn exec "$BIN" run --config "$TMP/bench.toml") >"$OUT/switch.log" 2>&1 &
 SW=$!; PIDS+=("$SW")
 sleep 1
 kill -0 "$SW" 2>/dev/null || { echo "switch did not start: $(tail -1 "$OUT/switch.log")"; exit 1; }

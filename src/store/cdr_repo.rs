@@ -54,14 +54,7 @@ impl Store {
     /// row, in one transaction committed before this returns. A CDR whose id is already
     /// stored is refused with [`StoreError::DuplicateCdr`] and changes nothing.
     pub async fn call_ended(&self, cdr: &Cdr) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        insert_cdr(&mut tx, cdr).await?;
-        sqlx::query("DELETE FROM calls_in_flight WHERE id = $1")
-            .bind(cdr.id.as_str())
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
+        self.record_batch(&[], std::slice::from_ref(cdr)).await
     }
 
     /// Turns every in-flight call of this node ([`Store::with_node`]; with the default node
