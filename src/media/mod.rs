@@ -30,6 +30,7 @@
 //! header fields and rewrites one byte, and those crates unmarshal into owned
 //! `Bytes`/`Vec` (CSRCs, extensions, payload) per packet — an allocation we do not need.
 
+pub mod audio;
 pub mod dtmf;
 pub mod latch;
 pub mod port_pool;
