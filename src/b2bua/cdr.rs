@@ -93,6 +93,22 @@ impl CdrBuilder {
         }
     }
 
+    /// The switch answered the caller itself (IVR, queue).
+    pub fn answered_by_switch(&mut self, now_ms: i64) {
+        self.answered_at_ms = Some(now_ms);
+        self.status = 200;
+        self.legs[0].answered_at_ms = Some(now_ms);
+        self.legs[0].final_status = Some(200);
+    }
+
+    /// A fork answered a call the switch had already answered (agent, transfer target).
+    pub fn leg_answered(&mut self, fork: usize, now_ms: i64, status: u16) {
+        if let Some(leg) = self.legs.get_mut(fork + 1) {
+            leg.answered_at_ms = Some(now_ms);
+            leg.final_status = Some(status);
+        }
+    }
+
     pub fn leg_ended(&mut self, fork: usize, now_ms: i64, status: Option<u16>) {
         if let Some(leg) = self.legs.get_mut(fork + 1) {
             leg.ended_at_ms = now_ms;

@@ -26,9 +26,23 @@ pub trait MediaControl: Send + Sync {
     fn update(&self, call: &MediaCallId, leg: Leg, media: RemoteMedia) -> Result<(), MediaError>;
     /// The call ended: free its ports (idempotent, never blocks).
     fn release(&self, call: &MediaCallId);
+    /// Play `prompt` to `leg`'s phone (a prompt name, or `tone:<name>`), once or in a
+    /// loop; [`crate::media::MediaEvent::PlayDone`] with `id` when it ends.
+    fn play(
+        &self,
+        call: &MediaCallId,
+        leg: Leg,
+        prompt: &str,
+        looping: bool,
+        id: u64,
+    ) -> Result<(), MediaError>;
+    /// Stop what plays to `leg` (nothing if nothing plays).
+    fn stop_play(&self, call: &MediaCallId, leg: Leg);
+    /// Start recording both directions to `file` (`None`: stop).
+    fn record(&self, call: &MediaCallId, file: Option<&str>) -> Result<(), MediaError>;
 }
 
-fn leg(side: Side) -> Leg {
+pub(super) fn leg(side: Side) -> Leg {
     match side {
         Side::A => Leg::A,
         Side::B => Leg::B,
@@ -91,6 +105,16 @@ impl CallMedia {
 
     pub fn id(&self) -> &MediaCallId {
         &self.id
+    }
+
+    /// Where `side`'s phone must send (goes in the SDP sent to that phone).
+    pub fn endpoint(&self, side: Side) -> LocalEndpoint {
+        self.endpoints[side.index()]
+    }
+
+    /// The address put in SDP.
+    pub fn ip(&self) -> IpAddr {
+        self.ip
     }
 }
 

@@ -8,14 +8,18 @@
 //! does not parse SIP text and does not decide routing (see [`route`]).
 
 mod call;
+mod call_app;
 mod cdr;
+pub mod local_sdp;
 pub mod media;
 pub mod route;
+mod script;
 
 use std::collections::HashMap;
 use std::time::Instant;
 
 pub use call::{best_final, cause_for, Call, CallState, Target};
+pub use script::status_for_cause;
 
 use crate::config::Transport;
 use crate::sip::dialog::LocalContact;
@@ -92,6 +96,10 @@ pub struct CallIo<'a> {
     pub ended: Vec<Cdr>,
     /// The media relay and the address to put in rewritten SDP, when media is anchored.
     pub media: Option<(&'a dyn media::MediaControl, std::net::IpAddr)>,
+    /// Routing asked mid-call (IVR choices, transfers).
+    pub router: &'a dyn route::Router,
+    /// Dial targets to INVITE destinations.
+    pub resolver: &'a dyn route::Resolver,
 }
 
 /// Every live call and the indexes to find them.
@@ -124,29 +132,21 @@ impl Calls {
         invite: Request,
         a_peer: Peer,
         caller: NameAddr,
-        callee: &str,
         direction: &str,
-        targets: Vec<Target>,
-        dial_deadline: Option<Instant>,
+        route: route::Routing,
+        context: &str,
+        callee: &str,
     ) {
+        let (actions, vars) = match route {
+            route::Routing::Actions { actions, vars } => (actions, vars),
+            route::Routing::Reject { .. } => (Vec::new(), Default::default()),
+        };
+        let caller_user = caller.uri.user.clone().unwrap_or_default();
+        let program = script::Script::new(actions, vars, context, &caller_user, callee);
         self.next += 1;
         let key = CallKey(self.next);
-        let call = Call::start(
-            io,
-            key,
-            a_tsx,
-            invite,
-            a_peer,
-            caller,
-            callee,
-            direction,
-            targets,
-            dial_deadline,
-        );
+        let call = Call::start(io, key, a_tsx, invite, a_peer, caller, direction, program);
         self.invites.insert(a_tsx, key);
-        if let Some(at) = dial_deadline {
-            self.deadlines.schedule(at, key);
-        }
         if let Some(id) = call.media_id() {
             self.by_media.insert(id.clone(), key);
         }
@@ -221,29 +221,44 @@ impl Calls {
         }
     }
 
-    /// The relay saw no RTP for too long on this call's media.
-    pub fn on_media_timeout(&mut self, io: &mut CallIo<'_>, media: &crate::media::MediaCallId) {
-        if let Some(&key) = self.by_media.get(media) {
-            if let Some(c) = self.calls.get_mut(&key) {
-                c.on_media_timeout(io);
+    /// An event of the relay for this call's media: no RTP for too long, a DTMF digit, a
+    /// prompt that ended.
+    pub fn on_media_event(
+        &mut self,
+        io: &mut CallIo<'_>,
+        media: &crate::media::MediaCallId,
+        event: crate::media::MediaEvent,
+    ) {
+        use crate::media::MediaEvent;
+        let Some(&key) = self.by_media.get(media) else {
+            return;
+        };
+        if let Some(c) = self.calls.get_mut(&key) {
+            match event {
+                MediaEvent::Timeout { .. } => c.on_media_timeout(io),
+                MediaEvent::Dtmf { leg, dtmf } => {
+                    if let Some(digit) = dtmf.digit {
+                        c.on_dtmf(io, leg, digit);
+                    }
+                }
+                MediaEvent::PlayDone { leg, id, .. } => c.on_play_done(io, leg, id),
             }
-            self.apply(io, key);
         }
+        self.apply(io, key);
     }
 
-    /// Fires dial timeouts due at `now`.
+    /// Fires call deadlines (ring time, digit timeouts) due at `now`.
     pub fn on_tick(&mut self, io: &mut CallIo<'_>) {
         while let Some(key) = self.deadlines.pop_due(io.now.at) {
             if let Some(c) = self.calls.get_mut(&key) {
-                if c.dial_deadline.is_some_and(|d| d <= io.now.at) {
-                    c.on_dial_timeout(io);
-                }
+                c.scheduled = None;
+                c.on_deadline(io);
             }
             self.apply(io, key);
         }
     }
 
-    /// The earliest dial deadline (possibly of a call that no longer needs it).
+    /// The earliest call deadline (possibly of a call that no longer needs it).
     pub fn next_deadline(&self) -> Option<Instant> {
         self.deadlines.next()
     }
@@ -258,6 +273,12 @@ impl Calls {
                 None => {
                     self.dialogs.remove(&(cid, tag));
                 }
+            }
+        }
+        if let Some(c) = self.calls.get_mut(&key) {
+            if let Some(at) = c.deadline().filter(|at| c.scheduled != Some(*at)) {
+                c.scheduled = Some(at);
+                self.deadlines.schedule(at, key);
             }
         }
         if self.calls.get(&key).is_some_and(|c| c.is_finished()) {

@@ -64,6 +64,10 @@ pub enum MediaError {
     NoSuchCall(MediaCallId),
     #[error("call {0} has no leg {1:?}")]
     NoSuchLeg(MediaCallId, Leg),
+    #[error("no such prompt: {0}")]
+    NoSuchPrompt(String),
+    #[error("the relay cannot {0} yet")]
+    NotSupported(&'static str),
     #[error("media commands need a tokio runtime")]
     NoRuntime,
     #[error("socket setup failed: {0}")]
@@ -238,6 +242,13 @@ pub enum MediaEvent {
     /// No RTP from either phone for `idle`: the media limit in conversation, the hold limit
     /// on hold (once per silence).
     Timeout { idle: Duration },
+    /// What played to `leg` (see `MediaEngine::play`) ended: by itself, or stopped or
+    /// replaced (`interrupted`).
+    PlayDone {
+        leg: Leg,
+        id: u64,
+        interrupted: bool,
+    },
 }
 
 /// Engine settings (from `switchboard.toml`'s media section).

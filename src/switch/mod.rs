@@ -11,6 +11,7 @@ mod invite;
 pub mod pipeline;
 mod register;
 pub mod router;
+mod targets;
 mod trunk_register;
 
 use std::collections::VecDeque;
@@ -58,6 +59,7 @@ pub struct Switch {
     registrar: Arc<Registrar>,
     verifier: Verifier,
     router: Arc<dyn Router>,
+    targets: targets::Targets,
     calls: Calls,
     locals: Locals,
     /// Our own sent-by values (host:port), for loop detection.
@@ -87,12 +89,16 @@ impl Switch {
         ours.extend(locals.tcp.iter().map(|l| l.host_port.clone()));
         Switch {
             layer: TransactionLayer::new(timers),
-            registrar,
+            registrar: registrar.clone(),
             verifier: Verifier::with_random_secret(VerifierConfig {
                 algorithms: cfg.sip.digest_algorithms.clone(),
                 ..VerifierConfig::default()
             }),
             router,
+            targets: targets::Targets {
+                cfg: cfg.clone(),
+                registrar,
+            },
             calls: Calls::default(),
             locals,
             ours,
@@ -180,14 +186,10 @@ impl Switch {
         media: &crate::media::MediaCallId,
         event: crate::media::MediaEvent,
     ) {
-        match event {
-            crate::media::MediaEvent::Timeout { idle } => {
-                tracing::info!(call = %media.0, ?idle, "no RTP: hanging up");
-                self.with_calls(now, |calls, io| calls.on_media_timeout(io, media));
-            }
-            // DTMF is reported to the call; IVR menus consume it with the IVR issue.
-            crate::media::MediaEvent::Dtmf { .. } => {}
+        if let crate::media::MediaEvent::Timeout { idle } = event {
+            tracing::info!(call = %media.0, ?idle, "no RTP: hanging up");
         }
+        self.with_calls(now, |calls, io| calls.on_media_event(io, media, event));
     }
 
     /// Timers due at `now`.
@@ -223,6 +225,8 @@ impl Switch {
             started: Vec::new(),
             ended: Vec::new(),
             media: self.media.as_ref().map(|(c, ip)| (c.as_ref(), *ip)),
+            router: self.router.as_ref(),
+            resolver: &self.targets,
         }
     }
 

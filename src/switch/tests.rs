@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 use super::*;
-use crate::b2bua::route::{Destination, Routing};
+use crate::b2bua::route::{RouteQuery, Routing};
 use crate::config::Transport;
+use crate::dialplan::{Action, DialTarget, HangupCause, IvrMenu, RingStrategy};
 use crate::sip::dialog::LocalContact;
 use crate::sip::message::{parse, HasHeaders, SipMessage};
 use crate::sip::registrar::{Aor, ContactSet, ContactSpec, RegisterRequest, RegistrarPolicy};
@@ -50,22 +51,112 @@ register = true
 struct TestRouter;
 
 impl Router for TestRouter {
-    fn route(&self, _context: &str, _caller: &str, callee: &str, _now: i64) -> Routing {
-        let dial = |dest| Routing::Dial {
-            dest,
-            timeout: Some(Duration::from_secs(20)),
+    fn route(&self, q: &RouteQuery<'_>) -> Routing {
+        let twenty = Some(Duration::from_secs(20));
+        let dial = |targets: Vec<DialTarget>, strategy| Routing::Actions {
+            actions: vec![Action::Dial {
+                targets,
+                strategy,
+                timeout_secs: 20,
+                caller_id: None,
+            }],
+            vars: Default::default(),
         };
-        match callee {
-            "1002" => dial(Destination::Endpoints(vec!["1002".into()])),
-            "1002-forever" => Routing::Dial {
-                dest: Destination::Endpoints(vec!["1002".into()]),
-                timeout: None,
+        let ep = |e: &str| DialTarget::Endpoint(e.to_string());
+        match (q.context, q.callee) {
+            (_, "1002") => Routing::dial_endpoints(&["1002"], twenty),
+            (_, "1002-forever") => Routing::dial_endpoints(&["1002"], None),
+            (_, "group") => Routing::dial_endpoints(&["1002", "1003"], twenty),
+            (_, "hunt") => dial(vec![ep("1002"), ep("1003")], RingStrategy::Sequence),
+            (_, "fallback") => Routing::Actions {
+                actions: vec![
+                    Action::Dial {
+                        targets: vec![ep("1002")],
+                        strategy: RingStrategy::Parallel,
+                        timeout_secs: 10,
+                        caller_id: None,
+                    },
+                    Action::Dial {
+                        targets: vec![ep("1003")],
+                        strategy: RingStrategy::Parallel,
+                        timeout_secs: 10,
+                        caller_id: None,
+                    },
+                ],
+                vars: Default::default(),
             },
-            "group" => dial(Destination::Endpoints(vec!["1002".into(), "1003".into()])),
-            n if n.starts_with('9') => dial(Destination::Trunk {
-                name: "carrier".into(),
-                number: n[1..].into(),
-            }),
+            (_, "menu") => Routing::Actions {
+                actions: vec![
+                    Action::Answer,
+                    Action::Ivr(IvrMenu {
+                        context: "menu".into(),
+                        prompt: "main-menu".into(),
+                        invalid_prompt: Some("invalid".into()),
+                        timeout_secs: 5,
+                        max_digits: 1,
+                        attempts: 2,
+                        on_failure: "i".into(),
+                    }),
+                ],
+                vars: Default::default(),
+            },
+            ("menu", "1") => Routing::Actions {
+                actions: vec![
+                    Action::Playback {
+                        prompt: "connecting".into(),
+                    },
+                    Action::Dial {
+                        targets: vec![ep("1002")],
+                        strategy: RingStrategy::Parallel,
+                        timeout_secs: 20,
+                        caller_id: None,
+                    },
+                    Action::Playback {
+                        prompt: "nobody-there".into(),
+                    },
+                ],
+                vars: Default::default(),
+            },
+            ("menu", "i") => Routing::Actions {
+                actions: vec![
+                    Action::Playback {
+                        prompt: "goodbye".into(),
+                    },
+                    Action::Hangup {
+                        cause: HangupCause::NormalClearing,
+                    },
+                ],
+                vars: Default::default(),
+            },
+            (_, "pin") => Routing::Actions {
+                actions: vec![
+                    Action::Collect {
+                        var: "pin".into(),
+                        prompt: Some("enter-pin".into()),
+                        max_digits: 4,
+                        timeout_secs: 3,
+                        terminator: Some("#".into()),
+                    },
+                    Action::Transfer {
+                        context: "pins".into(),
+                        exten: "${pin}".into(),
+                    },
+                ],
+                vars: Default::default(),
+            },
+            ("pins", "42") => Routing::dial_endpoints(&["1003"], twenty),
+            (_, n) if n.starts_with('9') => Routing::Actions {
+                actions: vec![Action::Dial {
+                    targets: vec![DialTarget::Trunk {
+                        trunk: "carrier".into(),
+                        number: n[1..].into(),
+                    }],
+                    strategy: RingStrategy::Parallel,
+                    timeout_secs: 20,
+                    caller_id: None,
+                }],
+                vars: Default::default(),
+            },
             _ => Routing::Reject {
                 status: 404,
                 reason: "Not Found".into(),
@@ -827,13 +918,18 @@ struct FakeRelay {
         )>,
     >,
     released: std::sync::Mutex<usize>,
+    /// (prompt, looping, id) of every play, and the stops, in order.
+    plays: std::sync::Mutex<Vec<(String, bool, u64)>>,
+    stops: std::sync::Mutex<usize>,
+    calls: std::sync::Mutex<Vec<crate::media::MediaCallId>>,
 }
 
 impl crate::b2bua::media::MediaControl for FakeRelay {
     fn allocate(
         &self,
-        _call: &crate::media::MediaCallId,
+        call: &crate::media::MediaCallId,
     ) -> Result<[crate::media::LocalEndpoint; 2], crate::media::MediaError> {
+        self.calls.lock().unwrap().push(call.clone());
         if self.exhausted {
             return Err(crate::media::MediaError::PortsExhausted { capacity: 0 });
         }
@@ -857,6 +953,30 @@ impl crate::b2bua::media::MediaControl for FakeRelay {
     }
     fn release(&self, _call: &crate::media::MediaCallId) {
         *self.released.lock().unwrap() += 1;
+    }
+    fn play(
+        &self,
+        _call: &crate::media::MediaCallId,
+        _leg: crate::media::Leg,
+        prompt: &str,
+        looping: bool,
+        id: u64,
+    ) -> Result<(), crate::media::MediaError> {
+        self.plays
+            .lock()
+            .unwrap()
+            .push((prompt.to_string(), looping, id));
+        Ok(())
+    }
+    fn stop_play(&self, _call: &crate::media::MediaCallId, _leg: crate::media::Leg) {
+        *self.stops.lock().unwrap() += 1;
+    }
+    fn record(
+        &self,
+        _call: &crate::media::MediaCallId,
+        _file: Option<&str>,
+    ) -> Result<(), crate::media::MediaError> {
+        Ok(())
     }
 }
 
@@ -1018,3 +1138,5 @@ fn media_timeout_hangs_up_both_sides_with_the_cause_in_the_cdr() {
     assert_eq!(net.sw.active_calls(), 0);
     assert_eq!(*relay.released.lock().unwrap(), 1);
 }
+
+mod ivr;
