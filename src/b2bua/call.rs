@@ -456,12 +456,17 @@ impl Call {
             self.launch_fork(io, next);
             return;
         }
-        let statuses: Vec<u16> = self.forks[first..]
+        // Given up by us (ring time) when no target answered with a final status.
+        let rejected: Vec<u16> = self.forks[first..]
             .iter()
-            .map(|f| f.final_status.unwrap_or(480))
+            .filter(|f| !f.cancel_wanted)
+            .filter_map(|f| f.final_status)
             .collect();
         self.round = None;
-        self.dial_failed(io, best_final(statuses.into_iter()));
+        match rejected.is_empty() {
+            true => self.dial_failed(io, 480, HangupSide::System),
+            false => self.dial_failed(io, best_final(rejected.into_iter()), HangupSide::Callee),
+        }
     }
 
     /// Sends a final error to A and ends the call record.

@@ -46,8 +46,11 @@ impl Call {
     fn script_finished(&mut self, io: &mut CallIo<'_>) {
         self.script.stop();
         if !self.a_answered {
-            let status = self.script.last_failure.unwrap_or(480);
-            self.fail_a(io, status, super::cause_for(status), HangupSide::System);
+            let (status, side) = self
+                .script
+                .last_failure
+                .unwrap_or((480, HangupSide::System));
+            self.fail_a(io, status, super::cause_for(status), side);
         } else {
             self.hangup(io, None, "normal_clearing", HangupSide::System);
         }
@@ -466,7 +469,8 @@ impl Call {
             .flat_map(|t| io.resolver.resolve(&t, io.now.at))
             .collect();
         if resolved.is_empty() {
-            self.script.last_failure = Some(480);
+            // nobody to ring (not registered): as if nobody answered
+            self.script.last_failure = Some((480, HangupSide::System));
             return;
         }
         let timeout = match timeout_secs {
@@ -494,8 +498,8 @@ impl Call {
     }
 
     /// Nobody answered the dial: the next action runs.
-    pub(super) fn dial_failed(&mut self, io: &mut CallIo<'_>, status: u16) {
-        self.script.last_failure = Some(status);
+    pub(super) fn dial_failed(&mut self, io: &mut CallIo<'_>, status: u16, side: HangupSide) {
+        self.script.last_failure = Some((status, side));
         self.script.wait = Wait::Nothing;
         self.script.deadline = None;
         if let (Some(media), Some((ctl, _))) = (&self.media, io.media) {

@@ -97,8 +97,9 @@ pub(super) struct Script {
     pub wait: Wait,
     /// When the current wait times out (digit timeout, dial timeout).
     pub deadline: Option<Instant>,
-    /// The status of the last failed dial (the caller's final response if nothing follows).
-    pub last_failure: Option<u16>,
+    /// The status of the last failed dial and whose doing it was (the caller's final
+    /// response if nothing follows).
+    pub last_failure: Option<(u16, crate::store::HangupSide)>,
 }
 
 impl Script {
