@@ -494,8 +494,7 @@ impl Call {
         let resp = self.with_a_tag(resp);
         io.layer.respond(io.now.at, self.a_tsx, resp);
         self.state = CallState::Ending;
-        io.ended
-            .push(self.cdr.finish(io.now.unix_ms, status, side, cause));
+        io.ended.push(self.finish_record(io, status, side, cause));
         self.cancel_pending_forks(io);
     }
 
@@ -525,10 +524,8 @@ impl Call {
         }
         self.state = CallState::Ending;
         self.script.stop();
-        io.ended.push(
-            self.cdr
-                .finish(io.now.unix_ms, 487, HangupSide::Caller, "cancelled"),
-        );
+        io.ended
+            .push(self.finish_record(io, 487, HangupSide::Caller, "cancelled"));
         self.cancel_pending_forks(io);
         self.maybe_finish(io);
     }
@@ -600,10 +597,8 @@ impl Call {
         self.state = CallState::Ending;
         self.script.stop();
         self.cancel_pending_forks(io);
-        io.ended.push(
-            self.cdr
-                .finish(io.now.unix_ms, self.cdr.status(), side, cause),
-        );
+        io.ended
+            .push(self.finish_record(io, self.cdr.status(), side, cause));
         for s in [Side::A, Side::B] {
             if Some(s) == from {
                 continue;
@@ -780,6 +775,21 @@ impl Call {
             io.layer
                 .respond_2xx_reliably(io.now.at, relay.server, out, &cid, &tag);
         }
+    }
+
+    /// The call record, with the relay's RTP counters when the media was anchored.
+    fn finish_record(
+        &mut self,
+        io: &CallIo<'_>,
+        status: u16,
+        side: HangupSide,
+        cause: &str,
+    ) -> crate::store::Cdr {
+        let mut cdr = self.cdr.finish(io.now.unix_ms, status, side, cause);
+        if let (Some(m), Some((ctl, _))) = (&self.media, io.media) {
+            cdr.media = m.cdr_media(ctl);
+        }
+        cdr
     }
 
     pub(super) fn maybe_finish(&mut self, io: &mut CallIo<'_>) {

@@ -148,6 +148,7 @@ impl CdrBuilder {
             hangup_side: side,
             hangup_cause: cause.to_string(),
             legs: self.legs.clone(),
+            media: Vec::new(),
         }
     }
 }

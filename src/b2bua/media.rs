@@ -40,6 +40,8 @@ pub trait MediaControl: Send + Sync {
     fn stop_play(&self, call: &MediaCallId, leg: Leg);
     /// Start recording both directions to `file` (`None`: stop).
     fn record(&self, call: &MediaCallId, file: Option<&str>) -> Result<(), MediaError>;
+    /// The call's RTP counters so far.
+    fn stats(&self, call: &MediaCallId) -> Option<crate::media::CallMediaStats>;
 }
 
 pub(super) fn leg(side: Side) -> Leg {
@@ -97,6 +99,27 @@ impl CallMedia {
         let to = self.endpoints[from.other().index()];
         sdp.rewrite_for_relay(0, self.ip, to.rtp.port(), Some(to.rtcp.port()))?;
         Ok(Bytes::from(sdp.to_bytes()))
+    }
+
+    /// The relay's counters for the call record, A then B.
+    pub fn cdr_media(&self, ctl: &dyn MediaControl) -> Vec<crate::store::CdrMedia> {
+        let Some(stats) = ctl.stats(&self.id) else {
+            return Vec::new();
+        };
+        [crate::store::LegRole::A, crate::store::LegRole::B]
+            .into_iter()
+            .zip(stats.legs)
+            .map(|(role, s)| crate::store::CdrMedia {
+                role,
+                packets_in: s.packets_in,
+                bytes_in: s.bytes_in,
+                packets_out: s.packets_out,
+                bytes_out: s.bytes_out,
+                rtcp_in: s.rtcp_in,
+                lost: s.lost,
+                jitter_us: (s.jitter_ms * 1000.0) as u64,
+            })
+            .collect()
     }
 
     pub fn release(&self, ctl: &dyn MediaControl) {

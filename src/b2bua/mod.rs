@@ -136,6 +136,7 @@ impl Calls {
         route: route::Routing,
         context: &str,
         callee: &str,
+        relay: bool,
     ) {
         let (actions, vars) = match route {
             route::Routing::Actions { actions, vars } => (actions, vars),
@@ -145,7 +146,11 @@ impl Calls {
         let program = script::Script::new(actions, vars, context, &caller_user, callee);
         self.next += 1;
         let key = CallKey(self.next);
+        let bypassed = io.media.take_if(|_| !relay);
         let call = Call::start(io, key, a_tsx, invite, a_peer, caller, direction, program);
+        if bypassed.is_some() {
+            io.media = bypassed;
+        }
         self.invites.insert(a_tsx, key);
         if let Some(id) = call.media_id() {
             self.by_media.insert(id.clone(), key);

@@ -70,6 +70,12 @@ pub struct MediaSettings {
     pub rtp_ports: std::ops::RangeInclusive<u16>,
     /// No RTP either way for this long (not on hold) hangs the call up (`media_timeout`).
     pub timeout: Duration,
+    /// Where `playback = "name"` finds `name.wav`.
+    pub prompts_dir: PathBuf,
+    /// Where `record_start` and voicemail write (relative file names land here).
+    pub recordings_dir: PathBuf,
+    /// Call-progress tone set: "us", "uk" or "eu".
+    pub tones: String,
 }
 
 #[derive(Debug, Clone)]
@@ -78,6 +84,8 @@ pub struct Endpoint {
     pub password: String,
     pub caller_id: Option<String>,
     pub context: String,
+    /// Overrides `[media] mode` for calls from this endpoint.
+    pub media: Option<MediaMode>,
 }
 
 /// Where a trunk accepts calls from: an IP (any port) or an exact address.
@@ -106,6 +114,8 @@ pub struct Trunk {
     pub register: bool,
     pub inbound: Vec<InboundSource>,
     pub context: String,
+    /// Overrides `[media] mode` for calls from this trunk.
+    pub media: Option<MediaMode>,
 }
 
 #[derive(Debug, Clone)]

@@ -153,6 +153,24 @@ struct RawMedia {
     rtp_ports: Spanned<String>,
     #[serde(default = "default_media_timeout")]
     timeout_s: u64,
+    #[serde(default = "default_prompts_dir")]
+    prompts_dir: PathBuf,
+    #[serde(default = "default_recordings_dir")]
+    recordings_dir: PathBuf,
+    #[serde(default = "default_tones")]
+    tones: Spanned<String>,
+}
+
+fn default_prompts_dir() -> PathBuf {
+    PathBuf::from("prompts")
+}
+
+fn default_recordings_dir() -> PathBuf {
+    PathBuf::from("data/recordings")
+}
+
+fn default_tones() -> Spanned<String> {
+    Spanned::new(0..0, "us".to_string())
 }
 
 fn default_media_timeout() -> u64 {
@@ -173,6 +191,9 @@ impl Default for RawMedia {
             mode: default_media_mode(),
             rtp_ports: default_rtp_ports(),
             timeout_s: default_media_timeout(),
+            prompts_dir: default_prompts_dir(),
+            recordings_dir: default_recordings_dir(),
+            tones: default_tones(),
         }
     }
 }
@@ -201,6 +222,7 @@ struct RawEndpoint {
     password: String,
     caller_id: Option<String>,
     context: String,
+    media: Option<MediaMode>,
 }
 
 #[derive(Deserialize)]
@@ -216,6 +238,7 @@ struct RawTrunk {
     #[serde(default)]
     inbound: Vec<Spanned<String>>,
     context: String,
+    media: Option<MediaMode>,
 }
 
 fn default_transport() -> Transport {
@@ -329,6 +352,7 @@ pub(super) fn parse(file: &str, text: &str) -> Result<Config, Vec<ConfigError>> 
                 password: e.password.clone(),
                 caller_id: e.caller_id.clone(),
                 context: e.context.clone(),
+                media: e.media,
             }
         })
         .collect();
@@ -396,6 +420,7 @@ pub(super) fn parse(file: &str, text: &str) -> Result<Config, Vec<ConfigError>> 
                 register,
                 inbound,
                 context: t.context.clone(),
+                media: t.media,
             })
         })
         .collect();
@@ -405,6 +430,14 @@ pub(super) fn parse(file: &str, text: &str) -> Result<Config, Vec<ConfigError>> 
         errors.at(
             raw.media.rtp_ports.span(),
             format!("[media] rtp_ports {:?}: expected \"LOW-HIGH\" with 1024 <= LOW and room for two RTP/RTCP pairs", raw.media.rtp_ports.get_ref()),
+        );
+    }
+
+    let tones = raw.media.tones.get_ref().to_ascii_lowercase();
+    if !["us", "uk", "eu"].contains(&tones.as_str()) {
+        errors.at(
+            raw.media.tones.span(),
+            format!("[media] tones {tones:?}: expected \"us\", \"uk\" or \"eu\""),
         );
     }
 
@@ -433,6 +466,9 @@ pub(super) fn parse(file: &str, text: &str) -> Result<Config, Vec<ConfigError>> 
             mode: raw.media.mode,
             rtp_ports: rtp_ports.unwrap_or(20000..=29999),
             timeout: Duration::from_secs(raw.media.timeout_s.max(1)),
+            prompts_dir: raw.media.prompts_dir,
+            recordings_dir: raw.media.recordings_dir,
+            tones,
         },
         endpoints,
         trunks,

@@ -62,6 +62,10 @@ impl MediaControl for EngineRelay {
 
     fn stop_play(&self, _call: &MediaCallId, _leg: Leg) {}
 
+    fn stats(&self, call: &MediaCallId) -> Option<crate::media::CallMediaStats> {
+        self.engine.stats(call)
+    }
+
     fn record(&self, _call: &MediaCallId, _file: Option<&str>) -> Result<(), MediaError> {
         Err(MediaError::NotSupported("record"))
     }

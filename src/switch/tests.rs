@@ -185,7 +185,11 @@ fn addr(s: &str) -> SocketAddr {
 
 impl Net {
     fn new() -> Net {
-        let cfg = Arc::new(Config::parse("t.toml", CONFIG).unwrap());
+        Net::with_config(CONFIG)
+    }
+
+    fn with_config(text: &str) -> Net {
+        let cfg = Arc::new(Config::parse("t.toml", text).unwrap());
         let locals = Locals {
             udp: LocalContact {
                 transport: "UDP",
@@ -971,6 +975,12 @@ impl crate::b2bua::media::MediaControl for FakeRelay {
     fn stop_play(&self, _call: &crate::media::MediaCallId, _leg: crate::media::Leg) {
         *self.stops.lock().unwrap() += 1;
     }
+    fn stats(&self, _call: &crate::media::MediaCallId) -> Option<crate::media::CallMediaStats> {
+        let mut stats = crate::media::CallMediaStats::default();
+        stats.legs[0].packets_in = 150;
+        stats.legs[1].packets_in = 149;
+        Some(stats)
+    }
     fn record(
         &self,
         _call: &crate::media::MediaCallId,
@@ -985,9 +995,13 @@ fn relayed_net() -> (Net, Arc<FakeRelay>) {
 }
 
 fn relayed_net_with(relay: FakeRelay) -> (Net, Arc<FakeRelay>) {
-    let mut net = Net::new();
+    relayed_net_config(relay, CONFIG)
+}
+
+fn relayed_net_config(relay: FakeRelay, config: &str) -> (Net, Arc<FakeRelay>) {
+    let mut net = Net::with_config(config);
     let relay = Arc::new(relay);
-    let sw = std::mem::replace(&mut net.sw, Net::new().sw);
+    let sw = std::mem::replace(&mut net.sw, Net::with_config(config).sw);
     net.sw = sw.with_media(relay.clone(), "192.0.2.50".parse().unwrap());
     (net, relay)
 }
@@ -1128,6 +1142,12 @@ fn media_timeout_hangs_up_both_sides_with_the_cause_in_the_cdr() {
         (cdr.hangup_cause.as_str(), cdr.hangup_side),
         ("media_timeout", crate::store::HangupSide::System)
     );
+    let media: Vec<u64> = cdr.media.iter().map(|m| m.packets_in).collect();
+    assert_eq!(
+        media,
+        [150, 149],
+        "the relay's counters go in the CDR, A then B"
+    );
     // Both BYEs answered: the call and its media session are gone.
     for (to, bye) in [
         (B, requests(&out, B)[0].clone()),
@@ -1137,6 +1157,23 @@ fn media_timeout_hangs_up_both_sides_with_the_cause_in_the_cdr() {
     }
     assert_eq!(net.sw.active_calls(), 0);
     assert_eq!(*relay.released.lock().unwrap(), 1);
+}
+
+#[test]
+fn a_trunk_in_bypass_mode_keeps_its_sdp_untouched_while_others_are_relayed() {
+    let config = CONFIG.replace(
+        "inbound = [\"127.0.0.1:5080\"]\ncontext = \"internal\"",
+        "inbound = [\"127.0.0.1:5080\"]\ncontext = \"internal\"\nmedia = \"bypass\"",
+    );
+    assert_ne!(config, CONFIG);
+    let (mut net, relay) = relayed_net_config(FakeRelay::default(), &config);
+    let b_inv = ring_b(&mut net, "bp1");
+    let offer = std::str::from_utf8(&b_inv.body).unwrap();
+    assert!(
+        offer.contains("m=audio 4000 ") && !offer.contains("192.0.2.50"),
+        "bypass: the caller's SDP reaches B as written: {offer}"
+    );
+    assert!(relay.calls.lock().unwrap().is_empty(), "no relay session");
 }
 
 mod ivr;
