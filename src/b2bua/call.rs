@@ -63,6 +63,8 @@ pub(super) struct Fork {
     early: Option<Dialog>,
     /// We already answered one challenge on this fork (a second one is a failure).
     authenticated: bool,
+    /// The queue agent this fork rings (the ACD decides about its answer).
+    pub(super) agent: Option<String>,
 }
 
 /// A relayed in-dialog request waiting for its response.
@@ -114,6 +116,10 @@ pub struct Call {
     pub(super) sdp_version: u32,
     /// The deadline last handed to the call table's timer heap.
     pub scheduled: Option<Instant>,
+    /// The id of the prompt started last.
+    pub(super) last_play: Option<u64>,
+    /// Life in an ACD queue.
+    pub(super) queue: Option<super::call_queue::QueueState>,
 }
 
 /// One `dial` in progress: its forks are `forks[first..]`.
@@ -206,6 +212,8 @@ impl Call {
             next_play: 0,
             sdp_version: 1,
             scheduled: None,
+            last_play: None,
+            queue: None,
         };
         match refusal {
             Some(status) => {
@@ -251,6 +259,7 @@ impl Call {
             cancel_sent: false,
             early: None,
             authenticated: false,
+            agent: None,
         });
     }
 
@@ -369,38 +378,20 @@ impl Call {
             let me = io.locals.for_peer(b.peer);
             io.layer
                 .send_stateless(b.peer, b.ack(invite_cseq, me).to_bytes());
-            let bye = b.request(Method::Bye, me);
-            let tsx = io.layer.send_request(io.now.at, bye, b.peer, self.key.0);
-            self.byes.insert(tsx, Side::B);
+            self.bye_stray(io, &mut b);
             return;
         }
-        let late = self.round.take().is_some_and(|r| r.late);
-        self.script.wait = Wait::Bridged;
-        self.script.deadline = None;
-        self.winner = Some(i);
-        io.index.push((
-            b.call_id.clone(),
-            b.local_tag().to_string(),
-            Some((self.key, Side::B)),
-        ));
-        // Cancel the other forks.
-        for j in 0..self.forks.len() {
-            if j != i && self.forks[j].final_status.is_none() {
-                self.forks[j].cancel_wanted = true;
-                if self.forks[j].provisional {
-                    self.send_cancel(io, j);
-                }
-            }
+        if self.forks[i].agent.is_some() {
+            // A queue agent: the ACD decides whether this answer wins.
+            self.ack_b(io, &b, invite_cseq);
+            return self.on_agent_answer(io, i, b, resp);
         }
+        let late = self.round.as_ref().is_some_and(|r| r.late);
+        self.take_winner(io, i, &b);
         if late {
             // We offered in the INVITE: ACK now, point the relay at B, stop A's ringback.
-            let me = io.locals.for_peer(b.peer);
-            let ack = b.ack(invite_cseq, me).to_bytes();
-            io.layer.send_stateless(b.peer, ack.clone());
-            self.last_b_ack = Some((invite_cseq, ack));
-            self.cdr.leg_answered(i, io.now.unix_ms, resp.status);
-            self.bridge_media(io, &resp.body);
-            self.dialogs[1] = Some(b);
+            self.ack_b(io, &b, invite_cseq);
+            self.connect_b(io, i, b, &resp);
             return;
         }
         self.state = CallState::Answered;
@@ -425,6 +416,50 @@ impl Call {
         self.dialogs[1] = Some(b);
     }
 
+    /// Fork `i` won: the dial is over, the other forks are cancelled.
+    pub(super) fn take_winner(&mut self, io: &mut CallIo<'_>, i: usize, b: &Dialog) {
+        self.round = None;
+        self.script.wait = Wait::Bridged;
+        self.script.deadline = None;
+        self.winner = Some(i);
+        io.index.push((
+            b.call_id.clone(),
+            b.local_tag().to_string(),
+            Some((self.key, Side::B)),
+        ));
+        for j in 0..self.forks.len() {
+            if j != i && self.forks[j].final_status.is_none() {
+                self.forks[j].cancel_wanted = true;
+                if self.forks[j].provisional {
+                    self.send_cancel(io, j);
+                }
+            }
+        }
+    }
+
+    /// ACKs B's 2xx to an INVITE that carried our offer (kept for B's retransmissions).
+    pub(super) fn ack_b(&mut self, io: &mut CallIo<'_>, b: &Dialog, cseq: u32) {
+        let me = io.locals.for_peer(b.peer);
+        let ack = b.ack(cseq, me).to_bytes();
+        io.layer.send_stateless(b.peer, ack.clone());
+        self.last_b_ack = Some((cseq, ack));
+    }
+
+    /// B (answered after the switch answered A) joins A: media bridged at the relay.
+    pub(super) fn connect_b(&mut self, io: &mut CallIo<'_>, i: usize, b: Dialog, resp: &Response) {
+        self.cdr.leg_answered(i, io.now.unix_ms, resp.status);
+        self.bridge_media(io, &resp.body);
+        self.dialogs[1] = Some(b);
+    }
+
+    /// BYE on a dialog that is not (or no longer) part of the call.
+    pub(super) fn bye_stray(&mut self, io: &mut CallIo<'_>, b: &mut Dialog) {
+        let me = io.locals.for_peer(b.peer);
+        let bye = b.request(Method::Bye, me);
+        let tsx = io.layer.send_request(io.now.at, bye, b.peer, self.key.0);
+        self.byes.insert(tsx, Side::B);
+    }
+
     pub(super) fn a_invite_call_id(&self) -> String {
         self.a_invite.call_id().unwrap_or_default().to_string()
     }
@@ -433,7 +468,11 @@ impl Call {
         let counted = self.in_round(i);
         self.forks[i].final_status = Some(status);
         self.cdr.leg_ended(i, io.now.unix_ms, Some(status));
-        if counted {
+        if let Some(agent) = self.forks[i].agent.clone() {
+            if counted {
+                self.on_agent_failed(io, agent, status);
+            }
+        } else if counted {
             self.ring_next_or_fail(io);
         }
         self.maybe_finish(io);
@@ -509,6 +548,18 @@ impl Call {
         }
     }
 
+    /// Gives up fork `i` if it has not ended: CANCEL once it rang (else when it does).
+    pub(super) fn cancel_fork(&mut self, io: &mut CallIo<'_>, i: usize) {
+        let fork = &mut self.forks[i];
+        if fork.final_status.is_some() || fork.cancel_wanted {
+            return;
+        }
+        fork.cancel_wanted = true;
+        if fork.provisional {
+            self.send_cancel(io, i);
+        }
+    }
+
     fn send_cancel(&mut self, io: &mut CallIo<'_>, i: usize) {
         let fork = &mut self.forks[i];
         fork.cancel_sent = true;
@@ -544,6 +595,10 @@ impl Call {
         match self.script.wait {
             Wait::Dial => self.on_ring_timeout(io),
             Wait::Input(_) => self.on_input_timeout(io),
+            Wait::Voicemail(_) => {
+                self.end_message(io);
+                self.run_script(io);
+            }
             _ => {}
         }
         self.maybe_finish(io);
@@ -594,9 +649,11 @@ impl Call {
         cause: &str,
         side: HangupSide,
     ) {
+        self.end_message(io);
         self.state = CallState::Ending;
         self.script.stop();
         self.cancel_pending_forks(io);
+        self.leave_queue_on_hangup(io);
         io.ended
             .push(self.finish_record(io, self.cdr.status(), side, cause));
         for s in [Side::A, Side::B] {

@@ -9,6 +9,8 @@
 
 mod call;
 mod call_app;
+mod call_queue;
+mod call_voicemail;
 mod cdr;
 pub mod local_sdp;
 pub mod media;
@@ -100,6 +102,53 @@ pub struct CallIo<'a> {
     pub router: &'a dyn route::Router,
     /// Dial targets to INVITE destinations.
     pub resolver: &'a dyn route::Resolver,
+    /// What calls tell the ACD.
+    pub notices: Vec<QueueNotice>,
+    /// Events for the event stream (API, wallboard).
+    pub events: Vec<CallEvent>,
+}
+
+/// Something a call reports to the event stream.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallEvent {
+    pub kind: &'static str,
+    pub data: serde_json::Value,
+}
+
+/// What a call tells the switch about queues and agents (the switch feeds the ACD).
+#[derive(Debug, Clone, PartialEq)]
+pub enum QueueNotice {
+    Join {
+        key: CallKey,
+        queue: String,
+        caller: String,
+        max_wait_secs: Option<u32>,
+    },
+    AgentAnswered {
+        key: CallKey,
+        agent: String,
+    },
+    AgentFailed {
+        key: CallKey,
+        agent: String,
+        busy: bool,
+    },
+    /// The caller hung up while waiting (or while agents rang).
+    CallerLeft {
+        key: CallKey,
+    },
+    /// The bridged call with `agent` ended.
+    AgentCallEnded {
+        key: CallKey,
+        agent: String,
+    },
+    /// A star code or dialplan action changed an agent's state.
+    AgentOp {
+        agent: String,
+        op: crate::dialplan::AgentOp,
+        queue: Option<String>,
+        reason: Option<String>,
+    },
 }
 
 /// Every live call and the indexes to find them.
@@ -248,6 +297,19 @@ impl Calls {
                 }
                 MediaEvent::PlayDone { leg, id, .. } => c.on_play_done(io, leg, id),
             }
+        }
+        self.apply(io, key);
+    }
+
+    /// Lets the switch act on one call (the ACD's decisions), then applies what changed.
+    pub fn act(
+        &mut self,
+        io: &mut CallIo<'_>,
+        key: CallKey,
+        f: impl FnOnce(&mut Call, &mut CallIo<'_>),
+    ) {
+        if let Some(c) = self.calls.get_mut(&key) {
+            f(c, io);
         }
         self.apply(io, key);
     }

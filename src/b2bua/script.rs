@@ -34,6 +34,10 @@ pub(super) enum Wait {
     Input(Input),
     /// The outcome of a `dial`.
     Dial,
+    /// Waiting in an ACD queue for an agent.
+    Queue,
+    /// Greeting, beep and message of a `voicemail`.
+    Voicemail(super::call_voicemail::Voicemail),
     /// Bridged: the call ends when either side hangs up.
     Bridged,
     /// The call is over.

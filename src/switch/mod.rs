@@ -7,6 +7,7 @@
 //! Requests walk the named steps in [`pipeline`]; REGISTER goes to `register`;
 //! INVITE is authenticated and routed in `invite` and becomes a [`crate::b2bua::Call`].
 
+mod acd_driver;
 mod invite;
 pub mod pipeline;
 mod register;
@@ -42,6 +43,8 @@ pub enum SwitchOutput {
     Transmit(Transmit),
     CallStarted(CallStart),
     CallEnded(Cdr),
+    /// For the event stream (voicemail left, agent and queue changes).
+    Event(crate::b2bua::CallEvent),
 }
 
 /// Counters an operator watches (exported to metrics by the runtime).
@@ -227,6 +230,8 @@ impl Switch {
             media: self.media.as_ref().map(|(c, ip)| (c.as_ref(), *ip)),
             router: self.router.as_ref(),
             resolver: &self.targets,
+            notices: Vec::new(),
+            events: Vec::new(),
         }
     }
 
@@ -272,12 +277,19 @@ impl Switch {
         let mut calls = std::mem::take(&mut self.calls);
         let mut io = self.io(now);
         f(&mut calls, &mut io);
-        let (started, ended) = (
+        let (started, ended, events, notices) = (
             std::mem::take(&mut io.started),
             std::mem::take(&mut io.ended),
+            std::mem::take(&mut io.events),
+            std::mem::take(&mut io.notices),
         );
         self.calls = calls;
         self.emit(started, ended);
+        self.outputs
+            .extend(events.into_iter().map(SwitchOutput::Event));
+        if !notices.is_empty() {
+            self.feed_acd(now, notices);
+        }
     }
 
     fn on_stray_response(&mut self, now: Now, resp: Response) {

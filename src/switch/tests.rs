@@ -145,6 +145,31 @@ impl Router for TestRouter {
                 vars: Default::default(),
             },
             ("pins", "42") => Routing::dial_endpoints(&["1003"], twenty),
+            (_, "queue") => Routing::Actions {
+                actions: vec![
+                    Action::Queue {
+                        name: "sales".into(),
+                        max_wait_secs: None,
+                    },
+                    Action::Playback {
+                        prompt: "status-${QUEUESTATUS}".into(),
+                    },
+                ],
+                vars: Default::default(),
+            },
+            (_, "vm") => Routing::Actions {
+                actions: vec![
+                    Action::Voicemail {
+                        mailbox: "1002".into(),
+                        greeting: None,
+                        max_secs: 30,
+                    },
+                    Action::Hangup {
+                        cause: HangupCause::NormalClearing,
+                    },
+                ],
+                vars: Default::default(),
+            },
             (_, n) if n.starts_with('9') => Routing::Actions {
                 actions: vec![Action::Dial {
                     targets: vec![DialTarget::Trunk {
@@ -926,6 +951,8 @@ struct FakeRelay {
     plays: std::sync::Mutex<Vec<(String, bool, u64)>>,
     stops: std::sync::Mutex<usize>,
     calls: std::sync::Mutex<Vec<crate::media::MediaCallId>>,
+    /// record starts (`Some(file)`) and stops (`None`), in order.
+    records: std::sync::Mutex<Vec<Option<String>>>,
 }
 
 impl crate::b2bua::media::MediaControl for FakeRelay {
@@ -984,8 +1011,9 @@ impl crate::b2bua::media::MediaControl for FakeRelay {
     fn record(
         &self,
         _call: &crate::media::MediaCallId,
-        _file: Option<&str>,
+        file: Option<&str>,
     ) -> Result<(), crate::media::MediaError> {
+        self.records.lock().unwrap().push(file.map(str::to_string));
         Ok(())
     }
 }
