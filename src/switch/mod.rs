@@ -9,6 +9,7 @@
 
 mod acd_driver;
 mod invite;
+mod originate;
 pub mod pipeline;
 mod register;
 pub mod router;
@@ -33,6 +34,7 @@ use crate::sip::message::{parse, HasHeaders, HeaderName, Method, Request, Respon
 use crate::sip::registrar::Registrar;
 use crate::sip::txn::TimerConfig;
 use crate::store::{CallStart, Cdr};
+pub use originate::{OriginateError, OriginateRequest};
 use pipeline::{MethodRoute, Reject};
 pub use trunk_register::RegistrationState;
 use trunk_register::REGISTRATION_OWNER;
