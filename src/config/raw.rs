@@ -54,6 +54,14 @@ struct RawConfig {
     endpoint: Vec<Spanned<RawEndpoint>>,
     #[serde(default)]
     trunk: Vec<Spanned<RawTrunk>>,
+    // Sections whose owners read them typed through `Config::section` (the ACD): only
+    // accepted here.
+    #[serde(default, rename = "queue")]
+    _queue: Vec<toml::Value>,
+    #[serde(default, rename = "agent")]
+    _agent: Vec<toml::Value>,
+    #[serde(default, rename = "acd")]
+    _acd: Option<toml::Value>,
 }
 
 #[derive(Deserialize)]
@@ -446,6 +454,7 @@ pub(super) fn parse(file: &str, text: &str) -> Result<Config, Vec<ConfigError>> 
     }
     Ok(Config {
         source: file.to_string(),
+        text: text.to_string(),
         sip: SipConfig {
             listen,
             domain: raw.sip.domain,
