@@ -39,6 +39,8 @@ pub enum StartError {
     Media(#[from] crate::media::MediaError),
     #[error("dialplan errors:\n{}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))]
     Dialplan(Vec<PlanError>),
+    #[error("{0}")]
+    Config(#[from] crate::config::ConfigError),
 }
 
 /// A running switch.
@@ -83,6 +85,7 @@ impl Running {
 pub async fn start(cfg: Config) -> Result<Running, StartError> {
     let cfg = Arc::new(cfg);
     let plans = Arc::new(PlanHandle::load_dir(&cfg.dialplan_dir).map_err(StartError::Dialplan)?);
+    let acd = crate::switch::acd_config(&cfg)?;
     let store = Store::open(&cfg.store_url).await?;
     let closed = store.close_in_flight("restart", now_unix_ms()).await?;
     if closed > 0 {
@@ -100,6 +103,9 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
     });
     let media_ip = locals::media_ip(&locals);
     let mut switch = Switch::new(cfg.clone(), locals, registrar.clone(), router);
+    if let Some(acd) = acd {
+        switch = switch.with_acd(acd);
+    }
     let (media_tx, media_rx) = mpsc::unbounded_channel();
     let relays = |m: Option<MediaMode>| m == Some(MediaMode::Relay);
     if cfg.media.mode == MediaMode::Relay

@@ -1206,3 +1206,4 @@ fn a_trunk_in_bypass_mode_keeps_its_sdp_untouched_while_others_are_relayed() {
 
 mod ivr;
 mod originate;
+mod queue;
