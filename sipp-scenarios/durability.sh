@@ -6,7 +6,8 @@
 #      exactly the in-flight rows the killed process left behind);
 #   3. every call SIPp saw completed (the 200 to its BYE arrived, logged "DONE <Call-ID>" by
 #      durability_uac.xml) has a CDR by Call-ID: normal_clearing, or restart if the killed
-#      process had not committed its CDR yet; both counts are printed;
+#      process had not committed its CDR yet; both counts are printed; a normal CDR has its A
+#      and B legs (same transaction);
 #   4. no Call-ID has two CDRs;
 #   5. the restarted switch takes a new call normally (200 / caller / normal_clearing CDR).
 #   (6. leads: no lead lost or double-dialled — placeholder until the dialer lands, see
@@ -280,6 +281,10 @@ other=$(q "SELECT c.call_id || ':' || c.hangup_cause FROM done d JOIN cdrs c ON 
 wrong=$(q "SELECT c.call_id || ':' || c.sip_status || '/' || c.hangup_side FROM done d JOIN cdrs c ON c.call_id = d.call_id
   WHERE c.hangup_cause = 'normal_clearing' AND (c.sip_status <> 200 OR c.hangup_side <> 'caller') LIMIT 5;")
 [ -z "$wrong" ] || fail "(3) completed calls with a CDR that is not 200/caller: $(echo $wrong)"
+# a CDR and its legs are one transaction: no CDR of a completed call may lack its A or B leg
+torn=$(q "SELECT c.call_id FROM done d JOIN cdrs c ON c.call_id = d.call_id WHERE c.hangup_cause = 'normal_clearing'
+  AND (SELECT count(DISTINCT l.role) FROM cdr_legs l WHERE l.cdr_id = c.id AND l.role IN ('A', 'B')) <> 2 LIMIT 5;")
+[ -z "$torn" ] || fail "(3) CDR(s) without their A and B legs: $(echo $torn)"
 # the other way round, a check of SIPp's log itself: a normal CDR whose 200 to BYE SIPp never
 # logged can only be a reply lost in the kill (rare, a few at most); many mean a truncated log
 UNSEEN=$(q "SELECT count(*) FROM cdrs c WHERE c.hangup_cause = 'normal_clearing'
