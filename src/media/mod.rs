@@ -31,6 +31,7 @@
 //! `Bytes`/`Vec` (CSRCs, extensions, payload) per packet — an allocation we do not need.
 
 pub mod audio;
+pub mod codec;
 pub mod dtmf;
 pub mod latch;
 pub mod port_pool;
