@@ -33,6 +33,7 @@
 pub mod audio;
 pub mod codec;
 pub mod dtmf;
+pub mod goertzel;
 pub mod latch;
 pub mod port_pool;
 pub mod rtp;

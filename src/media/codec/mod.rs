@@ -17,8 +17,12 @@
 
 pub mod g711;
 pub mod opus;
+pub mod resample;
+mod transcode;
 
 pub use crate::sip::sdp::CodecKind;
+pub use resample::Resampler;
+pub use transcode::{Transcoded, Transcoder};
 
 use crate::media::audio::Frame;
 
