@@ -39,6 +39,7 @@ pub mod port_pool;
 pub mod rtp;
 mod session;
 pub mod stats;
+pub mod tone;
 
 mod engine;
 
