@@ -22,7 +22,7 @@ mod transcode;
 
 pub use crate::sip::sdp::CodecKind;
 pub use resample::Resampler;
-pub use transcode::{Transcoded, Transcoder};
+pub use transcode::{Transcoded, Transcoder, MAX_GAP};
 
 use crate::media::audio::Frame;
 
@@ -98,6 +98,22 @@ impl Decoder {
                 Ok(samples)
             }
             DecoderInner::Opus(d) => d.conceal(samples, out),
+        }
+    }
+
+    /// Fill in for one lost packet of `samples` samples using the packet received after it,
+    /// `next`: Opus in-band FEC (RFC 7587 §3.3; what `useinbandfec=1` asks the sender for),
+    /// silence for G.711 (which carries no redundancy). Capped like [`Decoder::conceal`].
+    /// Call it before decoding `next` itself.
+    pub fn recover(
+        &mut self,
+        next: &[u8],
+        samples: usize,
+        out: &mut Vec<i16>,
+    ) -> Result<usize, CodecError> {
+        match &mut self.inner {
+            DecoderInner::Pcmu | DecoderInner::Pcma => self.conceal(samples, out),
+            DecoderInner::Opus(d) => d.recover(next, samples, out),
         }
     }
 }

@@ -2,12 +2,19 @@
 //! uses (10, 20, 30, 60 ms, up to Opus's 120), buffer the PCM, and re-encode it as 20 ms
 //! frames — the packetisation interval of everything the switch sends.
 //!
-//! Push/pop: [`Transcoder::push`] one received payload (or [`Transcoder::push_loss`] for a
-//! gap the caller detected from sequence numbers), then [`Transcoder::pop`] until it returns
-//! `None`; each popped packet carries the RTP timestamp increment of the output codec
+//! Push/pop: [`Transcoder::push_rtp`] one received payload with its RTP sequence number
+//! (or [`Transcoder::push`] without, plus [`Transcoder::push_loss`] for gaps the caller
+//! tracks itself), then [`Transcoder::pop`] until it returns `None`; each popped packet carries the RTP timestamp increment of the output codec
 //! (160 for G.711, 960 for Opus, RFC 7587 §4.1), so the caller stamps the output stream on
 //! its own clock. 10 ms packets yield a frame every second push; 30 ms packets yield one or
 //! two frames per push, alternating.
+//!
+//! Losses (RFC 3550 §A.1 sequence arithmetic, modulo 2^16): a gap of up to [`MAX_GAP`]
+//! packets is filled so the output keeps its timing — the packet just before the one that
+//! arrived is rebuilt from that packet's Opus in-band FEC (RFC 7587 §3.3), earlier ones are
+//! concealed (Opus PLC, silence for G.711). Duplicates and late (reordered) packets are
+//! dropped and counted: we have no jitter buffer, and their time has been filled already.
+//! A larger jump is a restarted stream and is not filled.
 //!
 //! No allocation per packet: the PCM buffer is reserved at construction and the caller's
 //! output `Vec` is reused. The buffer is bounded: when the caller stops popping, the oldest
@@ -18,6 +25,10 @@ use crate::media::audio::{Frame, FRAME_SAMPLES};
 
 /// Most audio kept waiting for `pop`, in samples (200 ms at 8 kHz, plus one largest packet).
 const MAX_BUFFERED: usize = 10 * FRAME_SAMPLES + super::opus::MAX_PACKET_SAMPLES;
+
+/// Largest sequence gap, in packets, that [`Transcoder::push_rtp`] fills in (100 ms of
+/// 20 ms packets).
+pub const MAX_GAP: u16 = 5;
 
 /// One encoded 20 ms payload, written to the `out` passed to [`Transcoder::pop`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +47,11 @@ pub struct Transcoder {
     pcm: Vec<i16>,
     frame: Frame,
     dropped: u64,
+    /// Sequence number of the last packet given to `push_rtp`.
+    last_seq: Option<u16>,
+    /// Samples the last decoded packet held: the size of a lost one.
+    last_samples: usize,
+    late: u64,
 }
 
 impl Transcoder {
@@ -46,6 +62,9 @@ impl Transcoder {
             pcm: Vec::with_capacity(MAX_BUFFERED + super::opus::MAX_PACKET_SAMPLES),
             frame: [0; FRAME_SAMPLES],
             dropped: 0,
+            last_seq: None,
+            last_samples: FRAME_SAMPLES,
+            late: 0,
         })
     }
 
@@ -63,6 +82,49 @@ impl Transcoder {
         let n = self.decoder.decode(payload, &mut self.pcm)?;
         self.bound();
         Ok(n)
+    }
+
+    /// Decode one received payload with its RTP sequence number into the buffer, filling a
+    /// gap before it (see the module docs); returns the samples added. Duplicates and late
+    /// packets add nothing (see [`Transcoder::late_packets`]). A payload that does not decode
+    /// is concealed for its expected duration so the timing holds, and its error returned.
+    pub fn push_rtp(&mut self, seq: u16, payload: &[u8]) -> Result<usize, CodecError> {
+        let mut added = 0;
+        if let Some(last) = self.last_seq {
+            let delta = seq.wrapping_sub(last);
+            if delta == 0 || delta >= 0x8000 {
+                self.late += 1;
+                return Ok(0);
+            }
+            let lost = delta - 1;
+            if (1..=MAX_GAP).contains(&lost) {
+                for _ in 1..lost {
+                    added += self.decoder.conceal(self.last_samples, &mut self.pcm)?;
+                }
+                added += self
+                    .decoder
+                    .recover(payload, self.last_samples, &mut self.pcm)
+                    .or_else(|_| self.decoder.conceal(self.last_samples, &mut self.pcm))?;
+            }
+        }
+        self.last_seq = Some(seq);
+        let result = match self.decoder.decode(payload, &mut self.pcm) {
+            Ok(n) => {
+                self.last_samples = n;
+                Ok(added + n)
+            }
+            Err(e) => {
+                self.decoder.conceal(self.last_samples, &mut self.pcm)?;
+                Err(e)
+            }
+        };
+        self.bound();
+        result
+    }
+
+    /// Duplicate or late packets `push_rtp` dropped.
+    pub fn late_packets(&self) -> u64 {
+        self.late
     }
 
     /// Conceal `samples` (8 kHz) of lost input — Opus PLC, or silence for G.711 — so the
@@ -193,6 +255,60 @@ mod tests {
         assert!(t.pop(&mut out).unwrap().is_some());
         assert!(t.pop(&mut out).unwrap().is_some());
         assert!(t.pop(&mut out).unwrap().is_none());
+    }
+
+    #[test]
+    fn sequence_gaps_are_filled_and_wraparound_is_not_a_gap() {
+        let mut t = Transcoder::new(CodecKind::Pcmu, CodecKind::Pcma).unwrap();
+        let p = ulaw_payload(160, 3000);
+        assert_eq!(t.push_rtp(65534, &p).unwrap(), 160);
+        assert_eq!(t.push_rtp(65535, &p).unwrap(), 160);
+        assert_eq!(t.push_rtp(0, &p).unwrap(), 160, "wraparound");
+        // 1 and 2 lost: two frames of silence first
+        assert_eq!(t.push_rtp(3, &p).unwrap(), 480);
+        let mut out = Vec::new();
+        let mut frames = Vec::new();
+        while t.pop(&mut out).unwrap().is_some() {
+            frames.push(
+                out.iter()
+                    .all(|&b| g711::alaw_decode(b) == g711::alaw_decode(0xD5)),
+            );
+        }
+        assert_eq!(frames, [false, false, false, true, true, false]);
+        // a jump beyond MAX_GAP is a restart: nothing filled
+        assert_eq!(t.push_rtp(3 + MAX_GAP + 2, &p).unwrap(), 160);
+    }
+
+    #[test]
+    fn duplicates_and_late_packets_are_dropped() {
+        let mut t = Transcoder::new(CodecKind::Pcma, CodecKind::Pcmu).unwrap();
+        let p = vec![0x55u8; 160];
+        assert_eq!(t.push_rtp(10, &p).unwrap(), 160);
+        assert_eq!(t.push_rtp(10, &p).unwrap(), 0);
+        assert_eq!(t.push_rtp(9, &p).unwrap(), 0);
+        assert_eq!(t.push_rtp(11, &p).unwrap(), 160);
+        assert_eq!(t.late_packets(), 2);
+        assert_eq!(t.buffered(), 320);
+    }
+
+    #[test]
+    fn a_gap_fills_with_the_size_of_the_last_packet() {
+        let mut t = Transcoder::new(CodecKind::Pcmu, CodecKind::Pcmu).unwrap();
+        assert_eq!(t.push_rtp(1, &ulaw_payload(240, 0)).unwrap(), 240);
+        // packet 2 (30 ms) lost
+        assert_eq!(t.push_rtp(3, &ulaw_payload(240, 0)).unwrap(), 480);
+    }
+
+    #[test]
+    fn an_undecodable_packet_keeps_the_timing() {
+        let mut t = Transcoder::new(CodecKind::Opus, CodecKind::Pcmu).unwrap();
+        let mut enc = Encoder::new(CodecKind::Opus).unwrap();
+        let mut good = Vec::new();
+        enc.encode(&[1000; FRAME_SAMPLES], &mut good).unwrap();
+        assert_eq!(t.push_rtp(1, &good).unwrap(), 160);
+        assert!(t.push_rtp(2, &[0x03, 0x00]).is_err());
+        assert_eq!(t.buffered(), 320, "the bad packet's 20 ms are concealed");
+        assert_eq!(t.push_rtp(3, &good).unwrap(), 160, "no gap after it");
     }
 
     #[test]
