@@ -19,7 +19,7 @@ use bytes::Bytes;
 
 use super::cdr::CdrBuilder;
 use super::local_sdp::Negotiated;
-use super::media::CallMedia;
+use super::media::{CallMedia, Sdp};
 use super::script::{Script, Wait};
 use super::{CallIo, CallKey, Side};
 use crate::media::MediaCallId;
@@ -189,7 +189,7 @@ impl Call {
             None => None,
         };
         let b_body = match (&media, io.media) {
-            (Some(m), Some((ctl, _))) => m.relay_body(ctl, Side::A, &a_invite.body),
+            (Some(m), Some((ctl, _))) => m.relay_body(ctl, Side::A, Sdp::Offer, &a_invite.body),
             _ => a_invite.body.clone(),
         };
         let mut call = Call::assemble(
@@ -299,9 +299,9 @@ impl Call {
 
     /// A body from `from`'s phone on its way to the other phone, anchored at the relay
     /// when this call's media is relayed.
-    fn anchor(&self, io: &CallIo<'_>, from: Side, body: &Bytes) -> Bytes {
+    fn anchor(&self, io: &CallIo<'_>, from: Side, role: Sdp, body: &Bytes) -> Bytes {
         match (&self.media, io.media) {
-            (Some(m), Some((ctl, _))) => m.relay_body(ctl, from, body),
+            (Some(m), Some((ctl, _))) => m.relay_body(ctl, from, role, body),
             _ => body.clone(),
         }
     }
@@ -782,7 +782,7 @@ impl Call {
             self.on_a_answer_in_ack(io, &req.body);
         }
         if let Some(p) = self.pending_ack.take_if(|p| p.to == from.other()) {
-            let body = self.anchor(io, from, &req.body);
+            let body = self.anchor(io, from, Sdp::Answer, &req.body);
             if let Some(d) = self.dialogs[p.to.index()].as_ref() {
                 let me = io.locals.for_peer(d.peer);
                 let mut ack = d.ack(p.cseq, me);
@@ -823,7 +823,7 @@ impl Call {
                 src.refresh_target(Some(c));
             }
         }
-        let body = self.anchor(io, from, &req.body);
+        let body = self.anchor(io, from, Sdp::Offer, &req.body);
         let d = self.dialogs[to.index()].as_mut().expect("checked above");
         let me = io.locals.for_peer(d.peer);
         let mut out = d.request(req.method.clone(), me);
@@ -851,7 +851,12 @@ impl Call {
             Response::for_request(&relay.request, resp.status, &resp.reason),
             &resp,
         );
-        out.body = self.anchor(io, to, &out.body);
+        // A request without a body gets the offer in its response (RFC 3264 §4).
+        let role = match relay.request.body.is_empty() {
+            true => Sdp::Offer,
+            false => Sdp::Answer,
+        };
+        out.body = self.anchor(io, to, role, &out.body);
         if resp.status < 200 {
             if resp.status > 100 {
                 io.layer.respond(io.now.at, relay.server, out);
@@ -942,7 +947,11 @@ impl Call {
                 .push(HeaderName::CONTACT, io.locals.for_peer(d.peer).contact());
         }
         let mut resp = with_body_of(resp, b);
-        resp.body = self.anchor(io, Side::B, &resp.body);
+        let role = match self.a_invite.body.is_empty() {
+            true => Sdp::Offer,
+            false => Sdp::Answer,
+        };
+        resp.body = self.anchor(io, Side::B, role, &resp.body);
         resp
     }
 }
