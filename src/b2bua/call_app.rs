@@ -429,6 +429,7 @@ impl Call {
             callee: exten,
             vars: &self.script.vars,
             now_unix_ms: io.now.unix_ms,
+            plan: self.script.plan.as_ref(),
         });
         match routing {
             Routing::Reject { status: 404, .. } => None,

@@ -188,13 +188,15 @@ impl Calls {
         context: &str,
         callee: &str,
         relay: bool,
+        plan: Option<route::PlanPin>,
     ) {
         let (actions, vars) = match route {
             route::Routing::Actions { actions, vars } => (actions, vars),
             route::Routing::Reject { .. } => (Vec::new(), Default::default()),
         };
         let caller_user = caller.uri.user.clone().unwrap_or_default();
-        let program = script::Script::new(actions, vars, context, &caller_user, callee);
+        let mut program = script::Script::new(actions, vars, context, &caller_user, callee);
+        program.plan = plan;
         self.next += 1;
         let key = CallKey(self.next);
         let bypassed = io.media.take_if(|_| !relay);

@@ -103,6 +103,8 @@ pub(super) struct Script {
     pub wait: Wait,
     /// When the current wait times out (digit timeout, dial timeout).
     pub deadline: Option<Instant>,
+    /// The dialplan the call started with (mid-call routing uses it).
+    pub plan: Option<super::route::PlanPin>,
     /// The status of the last failed dial and whose doing it was (the caller's final
     /// response if nothing follows).
     pub last_failure: Option<(u16, crate::store::HangupSide)>,
@@ -125,6 +127,7 @@ impl Script {
             wait: Wait::Nothing,
             deadline: None,
             last_failure: None,
+            plan: None,
         }
     }
 

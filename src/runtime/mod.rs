@@ -124,13 +124,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
     let (cdrs, writer) = store_writer::spawn(store.clone());
     let (stop, stop_rx) = watch::channel(Stop::Run);
     let core = tokio::spawn(core::run(
-        switch,
-        in_rx,
-        media_rx,
-        transports,
-        cdrs,
-        stop_rx,
-        registrar.clone(),
+        switch, in_rx, media_rx, transports, cdrs, stop_rx,
     ));
     Ok(Running {
         bound,

@@ -18,6 +18,7 @@ struct Admitted {
     context: String,
     callee: String,
     route: Routing,
+    plan: Option<crate::b2bua::route::PlanPin>,
     /// Anchor this call's media at the relay.
     relay: bool,
 }
@@ -40,6 +41,7 @@ impl Switch {
                     &a.context,
                     &a.callee,
                     a.relay,
+                    a.plan,
                 )
             }),
             Err(reject) => self.answer(now, tsx, &req, &reject),
@@ -83,12 +85,14 @@ impl Switch {
             .clone()
             .ok_or_else(|| Reject::new(404, "Not Found (no user part)"))?;
         let caller_user = caller.uri.user.clone().unwrap_or_default();
+        let plan = self.router.pin();
         let route = self.router.route(&RouteQuery {
             context: &context,
             caller: &caller_user,
             callee: &callee,
             vars: &Default::default(),
             now_unix_ms: now.unix_ms,
+            plan: plan.as_ref(),
         });
         let first_dial = match &route {
             Routing::Reject { status, reason } => return Err(Reject::new(*status, reason.clone())),
@@ -108,6 +112,7 @@ impl Switch {
             context: context.to_string(),
             callee,
             route,
+            plan,
             relay,
         })
     }

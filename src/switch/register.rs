@@ -102,6 +102,23 @@ impl Switch {
         r
     }
 
+    /// Drops expired registrations; a queue agent whose phone has no binding left is no
+    /// longer offered calls.
+    pub fn purge_registrations(&mut self, now: Now) {
+        let mut gone: Vec<_> = self
+            .registrar
+            .purge_expired(now.at)
+            .into_iter()
+            .map(|(aor, _)| aor)
+            .collect();
+        gone.dedup();
+        for aor in gone {
+            if self.registrar.lookup(&aor, now.at).is_empty() {
+                self.endpoint_reachable(now, aor.user(), false);
+            }
+        }
+    }
+
     pub(super) fn on_register(&mut self, now: Now, tsx: ServerTsxId, req: Request, peer: Peer) {
         match self.register(now, &req, peer) {
             Ok((resp, user, reachable)) => {

@@ -214,6 +214,10 @@ impl Net {
     }
 
     fn with_config(text: &str) -> Net {
+        Net::with_router(text, Arc::new(TestRouter))
+    }
+
+    fn with_router(text: &str, router: Arc<dyn Router>) -> Net {
         let cfg = Arc::new(Config::parse("t.toml", text).unwrap());
         let locals = Locals {
             udp: LocalContact {
@@ -223,7 +227,7 @@ impl Net {
             tcp: None,
         };
         let registrar = Arc::new(Registrar::new());
-        let sw = Switch::new(cfg, locals, registrar.clone(), Arc::new(TestRouter));
+        let sw = Switch::new(cfg, locals, registrar.clone(), router);
         Net {
             sw,
             t0: Instant::now(),
@@ -252,7 +256,7 @@ impl Net {
             transport: crate::sip::registrar::Transport::Udp,
         };
         self.registrar
-            .register(self.t0, req, &RegistrarPolicy::default())
+            .register(self.clock().at, req, &RegistrarPolicy::default())
             .unwrap();
     }
 

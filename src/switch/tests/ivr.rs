@@ -374,3 +374,38 @@ fn without_an_acd_a_queue_call_goes_on_with_queuestatus_noacd() {
     answered_by_switch(&mut net, "queue");
     assert_eq!(prompts(&relay), ["moh", "status-NOACD"]);
 }
+
+#[test]
+fn a_call_keeps_the_plan_it_started_with_across_a_reload() {
+    use crate::dialplan::{Dialplan, PlanHandle};
+    let plan = |agent: &str| {
+        let text = format!(
+            "[context.internal]\n[[context.internal.extension]]\nexten = \"menu\"\n\
+             actions = [{{ ivr = {{ prompt = \"p\", context = \"m\" }} }}]\n\
+             [context.m]\n[[context.m.extension]]\nexten = \"1\"\n\
+             actions = [{{ dial = {{ endpoint = \"{agent}\" }} }}]\n\
+             [[context.m.extension]]\nexten = \"i\"\nactions = [\"answer\"]\n"
+        );
+        Dialplan::from_str("plan.toml", &text).unwrap()
+    };
+    let plans = Arc::new(PlanHandle::new(plan("1002")));
+    let router = Arc::new(crate::switch::router::PlanRouter {
+        plans: plans.clone(),
+    });
+    let mut net = Net::with_router(CONFIG, router);
+    let relay = Arc::new(FakeRelay::default());
+    let sw = std::mem::replace(&mut net.sw, Net::new().sw);
+    net.sw = sw.with_media(relay.clone(), "192.0.2.50".parse().unwrap());
+    net.bind("1002", B);
+    net.bind("1003", C);
+    answered_by_switch(&mut net, "menu");
+    plans.replace(plan("1003"));
+    press(&mut net, &relay, '1');
+    let out = net.sent();
+    assert_eq!(
+        requests(&out, B).len(),
+        1,
+        "the menu choice routes in the plan the call began with"
+    );
+    assert!(requests(&out, C).is_empty());
+}

@@ -210,3 +210,27 @@ fn final_statuses(out: &[(SocketAddr, SipMessage)], to: &str) -> Vec<u16> {
         .filter(|s| *s >= 200)
         .collect()
 }
+
+#[test]
+fn an_agent_whose_registration_expires_is_not_offered_calls() {
+    let (mut net, _relay) = queue_net("ring_all");
+    // 1002's binding (3600 s) expires; 1003 registered again meanwhile, from a new port
+    let c2 = "127.0.0.1:6004";
+    net.advance(Duration::from_secs(3000));
+    net.bind("1003", c2);
+    net.advance(Duration::from_secs(700));
+    let now = net.clock();
+    net.sw.purge_registrations(now);
+    assert_eq!(
+        state(&net, "1002"),
+        AgentState::Available,
+        "still logged in"
+    );
+    net.send(TRUNK, &invite_from_trunk("queue", "q1", true));
+    let out = net.sent();
+    assert!(
+        invite_to(&out, B).is_none(),
+        "the unreachable agent is not rung"
+    );
+    assert!(invite_to(&out, c2).is_some(), "the registered one is");
+}
