@@ -26,6 +26,18 @@ pub(super) struct QueueState {
     pub bridged: Option<String>,
 }
 
+/// `"french:50, billing"` → `[("french", 50), ("billing", 1)]`; malformed parts are skipped.
+fn skills(spec: &str) -> Vec<(String, u8)> {
+    spec.split(',')
+        .filter_map(|part| {
+            let (name, level) = part.split_once(':').unwrap_or((part, "1"));
+            let name = name.trim();
+            let level = level.trim().parse().ok()?;
+            (!name.is_empty()).then(|| (name.to_string(), level))
+        })
+        .collect()
+}
+
 impl Call {
     /// `queue` action: answer, music on hold, and tell the ACD.
     pub(super) fn join_queue(&mut self, io: &mut CallIo<'_>, name: String, max_wait: Option<u32>) {
@@ -40,11 +52,19 @@ impl Call {
         });
         self.script.wait = Wait::Queue;
         self.play(io, MUSIC_ON_HOLD, true);
+        let vars = &self.script.vars;
         io.notices.push(QueueNotice::Join {
             key: self.key,
             queue: name,
             caller: self.script.caller.clone(),
             max_wait_secs: max_wait,
+            skills: vars
+                .get("QUEUE_SKILLS")
+                .map_or_else(Vec::new, |s| skills(s)),
+            priority: vars
+                .get("QUEUE_PRIORITY")
+                .and_then(|p| p.trim().parse().ok())
+                .unwrap_or(0),
         });
         self.queue = Some(QueueState {
             announcing: VecDeque::new(),
@@ -234,5 +254,16 @@ impl Call {
             },
             None => QueueNotice::CallerLeft { key: self.key },
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn caller_skills_come_from_a_variable() {
+        assert_eq!(
+            super::skills("french:50, billing ,bad:x,"),
+            [("french".to_string(), 50), ("billing".to_string(), 1)]
+        );
     }
 }

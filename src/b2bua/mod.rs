@@ -125,6 +125,10 @@ pub enum QueueNotice {
         queue: String,
         caller: String,
         max_wait_secs: Option<u32>,
+        /// Skills the caller needs (`${QUEUE_SKILLS}` = "french:50,billing:20").
+        skills: Vec<(String, u8)>,
+        /// Higher goes first (`${QUEUE_PRIORITY}`).
+        priority: i32,
     },
     AgentAnswered {
         key: CallKey,

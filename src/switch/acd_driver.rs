@@ -149,6 +149,8 @@ impl Switch {
                     queue,
                     caller,
                     max_wait_secs,
+                    skills,
+                    priority,
                 } => {
                     acd.handle(
                         now.at,
@@ -156,8 +158,8 @@ impl Switch {
                             call: call_ref(key),
                             queue,
                             caller_id: caller,
-                            skills: Vec::new(),
-                            priority: 0,
+                            skills,
+                            priority,
                         },
                     );
                     match max_wait_secs {
