@@ -278,6 +278,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_bad_queue_is_refused_with_file_and_line() {
+        let text = "[sip]\nlisten = [\"udp:127.0.0.1:5060\"]\ndomain = \"t\"\n\n\
+                    [[queue]]\nname = \"sales\"\nstrategy = \"bogus\"\n";
+        let cfg = Config::parse("sb.toml", text).unwrap();
+        let err = acd_config(&cfg).unwrap_err();
+        assert_eq!((err.file.as_str(), err.line), ("sb.toml", 7), "{err}");
+        assert!(err.reason.contains("bogus"), "{err}");
+        let shipped = Config::embedded_default();
+        let acd = acd_config(&shipped).unwrap().expect("the demo has queues");
+        assert_eq!(acd.queues.len(), 2);
+    }
+
+    #[test]
     fn announcements_speak_position_and_minutes() {
         assert_eq!(
             announcement(3, Some(Duration::from_secs(125))),
