@@ -322,6 +322,14 @@ impl Call {
         if from != Leg::A {
             return;
         }
+        if digit == '*' && self.script.wait == Wait::Queue {
+            io.notices.push(super::QueueNotice::CallbackRequested {
+                key: self.key,
+                number: self.script.caller.clone(),
+                reach: self.script.reach_back.clone(),
+            });
+            return;
+        }
         if digit == '#' && matches!(self.script.wait, Wait::Voicemail(_)) {
             self.end_message(io);
             self.run_script(io);

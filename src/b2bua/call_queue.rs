@@ -15,6 +15,8 @@ use crate::sip::message::Response;
 
 /// The prompt looped while a caller waits.
 const MUSIC_ON_HOLD: &str = "moh";
+/// Played when a caller's place is kept for a callback.
+const CALLBACK_CONFIRM: &str = "queue-callback-confirm";
 
 /// The call's life in a queue.
 pub(super) struct QueueState {
@@ -159,6 +161,31 @@ impl Call {
         if self.waiting() && self.last_play == Some(id) {
             self.next_announcement(io);
         }
+    }
+
+    /// The ACD kept the caller's place for a callback: confirm and hang up.
+    pub fn queue_callback_kept(&mut self, io: &mut CallIo<'_>) {
+        if !self.waiting() {
+            return;
+        }
+        self.cancel_agents(io);
+        self.queue = None;
+        self.round = None;
+        self.script.wait = Wait::Nothing;
+        self.script.replace(
+            &self.script.context.clone(),
+            &self.script.callee.clone(),
+            vec![
+                crate::dialplan::Action::Playback {
+                    prompt: CALLBACK_CONFIRM.into(),
+                },
+                crate::dialplan::Action::Hangup {
+                    cause: crate::dialplan::HangupCause::NormalClearing,
+                },
+            ],
+            Default::default(),
+        );
+        self.run_script(io);
     }
 
     /// The call leaves the queue without an agent: on to the next action (`status` in

@@ -148,6 +148,13 @@ pub enum QueueNotice {
         key: CallKey,
         agent: String,
     },
+    /// The caller pressed `*` in a queue: call me back, keep my place.
+    CallbackRequested {
+        key: CallKey,
+        number: String,
+        /// How to reach the caller again.
+        reach: Option<crate::dialplan::DialTarget>,
+    },
     /// A star code or dialplan action changed an agent's state.
     AgentOp {
         agent: String,
@@ -193,6 +200,7 @@ impl Calls {
         callee: &str,
         relay: bool,
         plan: Option<route::PlanPin>,
+        reach_back: Option<crate::dialplan::DialTarget>,
     ) {
         let (actions, vars) = match route {
             route::Routing::Actions { actions, vars } => (actions, vars),
@@ -201,6 +209,7 @@ impl Calls {
         let caller_user = caller.uri.user.clone().unwrap_or_default();
         let mut program = script::Script::new(actions, vars, context, &caller_user, callee);
         program.plan = plan;
+        program.reach_back = reach_back;
         self.next += 1;
         let key = CallKey(self.next);
         let bypassed = io.media.take_if(|_| !relay);

@@ -105,6 +105,8 @@ pub(super) struct Script {
     pub deadline: Option<Instant>,
     /// The dialplan the call started with (mid-call routing uses it).
     pub plan: Option<super::route::PlanPin>,
+    /// How to call the caller back (queue callbacks).
+    pub reach_back: Option<crate::dialplan::DialTarget>,
     /// The status of the last failed dial and whose doing it was (the caller's final
     /// response if nothing follows).
     pub last_failure: Option<(u16, crate::store::HangupSide)>,
@@ -128,6 +130,7 @@ impl Script {
             deadline: None,
             last_failure: None,
             plan: None,
+            reach_back: None,
         }
     }
 

@@ -12,14 +12,20 @@ use serde::Deserialize;
 
 use crate::acd::{
     Acd, AcdConfig, AcdInput, AcdOutput, AfterCall, AgentConfig, AgentId, AgentOp, CallRef,
-    QueueConfig,
+    QueueConfig, QueueEvent, QueueHappening,
 };
+use crate::b2bua::route::Action;
+
+use super::OriginateRequest;
 use crate::b2bua::route::Resolver;
 use crate::b2bua::{Call, CallEvent, CallIo, CallKey, Now, QueueNotice};
 use crate::config::{Config, ConfigError};
 use crate::dialplan::DialTarget;
 
 use super::{Switch, SwitchOutput};
+
+/// A called-back customer goes ahead of the callers waiting.
+const CALLBACK_PRIORITY: i32 = 100;
 
 /// Prompts announcing a position or a wait in minutes exist for these numbers.
 const SPOKEN_NUMBERS: usize = 20;
@@ -186,6 +192,15 @@ impl Switch {
                     call: call_ref(key),
                     agent: AgentId(agent),
                 },
+                QueueNotice::CallbackRequested { key, number, reach } => {
+                    if let Some(reach) = reach {
+                        self.callbacks.insert(number.clone(), reach);
+                    }
+                    AcdInput::CallbackRequested {
+                        call: call_ref(key),
+                        number,
+                    }
+                }
                 QueueNotice::AgentOp {
                     agent, op, reason, ..
                 } => AcdInput::Agent {
@@ -249,14 +264,16 @@ impl Switch {
             AcdOutput::Refuse { call, reason } => self.act(now, key(&call), |c, io| {
                 c.queue_leave(io, reason.queue_status(), None)
             }),
-            AcdOutput::CallbackDue { queue, number } => {
-                tracing::warn!(
-                    queue,
-                    number,
-                    "queue callback due: callbacks are not placed yet"
-                );
-            }
+            AcdOutput::CallbackDue { queue, number } => self.place_callback(now, queue, number),
             AcdOutput::Event(e) => {
+                if let crate::acd::AcdEvent::Queue(QueueEvent {
+                    call: Some(call),
+                    what: QueueHappening::CallbackKept { .. },
+                    ..
+                }) = &e
+                {
+                    self.act(now, key(call), |c, io| c.queue_callback_kept(io));
+                }
                 let kind = match &e {
                     crate::acd::AcdEvent::Agent(_) => "agent.state",
                     crate::acd::AcdEvent::Queue(_) => "queue.event",
@@ -265,6 +282,33 @@ impl Switch {
                 self.outputs
                     .push_back(SwitchOutput::Event(CallEvent { kind, data }));
             }
+        }
+    }
+
+    /// A kept callback reached the head with an agent free: call the customer back and
+    /// put them first in the queue.
+    fn place_callback(&mut self, now: Now, queue: String, number: String) {
+        let Some(first) = self.callbacks.remove(&number) else {
+            tracing::warn!(queue, number, "callback due for a caller we cannot reach");
+            return;
+        };
+        let vars = [("QUEUE_PRIORITY".to_string(), CALLBACK_PRIORITY.to_string())];
+        let req = OriginateRequest {
+            first,
+            caller_id: number.clone(),
+            caller_name: Some(format!("{queue} callback")),
+            context: String::new(),
+            exten: number.clone(),
+            actions: vec![Action::Queue {
+                name: queue.clone(),
+                max_wait_secs: None,
+            }],
+            vars: vars.into_iter().collect(),
+            ring_timeout: Duration::from_secs(30),
+            tag: format!("callback:{queue}:{number}"),
+        };
+        if let Err(e) = self.originate(now, req) {
+            tracing::warn!(%e, queue, number, "callback not placed");
         }
     }
 

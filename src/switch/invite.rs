@@ -21,6 +21,8 @@ struct Admitted {
     plan: Option<crate::b2bua::route::PlanPin>,
     /// Anchor this call's media at the relay.
     relay: bool,
+    /// How to call the caller back (queue callbacks).
+    reach_back: Option<DialTarget>,
 }
 
 impl Switch {
@@ -42,6 +44,7 @@ impl Switch {
                     &a.callee,
                     a.relay,
                     a.plan,
+                    a.reach_back,
                 )
             }),
             Err(reject) => self.answer(now, tsx, &req, &reject),
@@ -106,6 +109,13 @@ impl Switch {
             (Some(DialTarget::Trunk { .. }), false) => "outbound",
             _ => "internal",
         };
+        let reach_back = match self.cfg.trunk_for_source(peer.addr) {
+            Some(t) => Some(DialTarget::Trunk {
+                trunk: t.name.clone(),
+                number: caller_user.clone(),
+            }),
+            None => Some(DialTarget::Endpoint(caller_user.clone())),
+        };
         Ok(Admitted {
             direction,
             caller,
@@ -114,6 +124,7 @@ impl Switch {
             route,
             plan,
             relay,
+            reach_back,
         })
     }
 }

@@ -76,6 +76,8 @@ pub struct Switch {
     media: Option<(Arc<dyn MediaControl>, IpAddr)>,
     /// Queues and agents, when configured.
     acd: Option<crate::acd::Acd>,
+    /// How to reach callers whose place a queue keeps for a callback, by number.
+    callbacks: std::collections::HashMap<String, crate::dialplan::DialTarget>,
     outputs: VecDeque<SwitchOutput>,
     pub stats: SwitchStats,
 }
@@ -119,6 +121,7 @@ impl Switch {
                 .collect(),
             media: None,
             acd: None,
+            callbacks: Default::default(),
             outputs: VecDeque::new(),
             stats: SwitchStats::default(),
             cfg,

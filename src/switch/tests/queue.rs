@@ -234,3 +234,50 @@ fn an_agent_whose_registration_expires_is_not_offered_calls() {
     );
     assert!(invite_to(&out, c2).is_some(), "the registered one is");
 }
+
+#[test]
+fn a_caller_pressing_star_is_called_back_when_an_agent_is_free() {
+    let (mut net, relay) = queue_net("ring_all");
+    for agent in ["1002", "1003"] {
+        let now = net.clock();
+        net.sw.agent_op(now, agent, AgentOp::Logout);
+    }
+    let (ok, b_inv, c_inv) = queued_caller(&mut net);
+    assert!(b_inv.is_none() && c_inv.is_none(), "nobody logged in");
+    let call = relay.calls.lock().unwrap()[0].clone();
+    let star = crate::media::MediaEvent::Dtmf {
+        leg: crate::media::Leg::A,
+        dtmf: crate::media::Dtmf {
+            event: 10,
+            digit: Some('*'),
+            duration: 800,
+            duration_ms: 100,
+            volume: 10,
+            timestamp: 0,
+        },
+    };
+    let now = net.clock();
+    net.sw.on_media_event(now, &call, star);
+    let (prompt, _, id) = relay.plays.lock().unwrap().last().cloned().unwrap();
+    assert_eq!(prompt, "queue-callback-confirm");
+    let done = crate::media::MediaEvent::PlayDone {
+        leg: crate::media::Leg::A,
+        id,
+        interrupted: false,
+    };
+    net.sw.on_media_event(now, &call, done);
+    let out = net.sent();
+    let bye = requests(&out, TRUNK)
+        .into_iter()
+        .find(|r| r.method == Method::Bye)
+        .expect("the caller is hung up after the confirmation")
+        .clone();
+    net.send(TRUNK, &reply(&bye, 200, "x", TRUNK, ""));
+    let _ = ok;
+    // an agent logs in: the switch calls the customer back over the trunk they came from
+    let now = net.clock();
+    net.sw.agent_op(now, "1002", AgentOp::Login);
+    let out = net.sent();
+    let back = invite_to(&out, TRUNK).expect("the customer is called back");
+    assert_eq!(back.uri.user.as_deref(), Some("+4420"));
+}
