@@ -36,11 +36,17 @@ pub mod dtmf;
 pub mod goertzel;
 pub mod latch;
 pub mod port_pool;
+pub mod record;
 pub mod rtp;
 mod session;
 pub mod stats;
+pub mod wav;
 
 mod engine;
+mod listen;
+mod outbound;
+mod play;
+pub mod prompt;
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
@@ -51,9 +57,10 @@ pub use dtmf::Dtmf;
 pub use engine::MediaEngine;
 pub use latch::RelatchPolicy;
 pub use port_pool::PortPool;
+pub use record::repair_recordings;
 pub use stats::{CallMediaStats, LegStats};
 
-use crate::sip::sdp::{Direction, SdpError, SessionDescription};
+use crate::sip::sdp::{CodecKind, Direction, SdpError, SessionDescription};
 
 /// Errors of the media layer; each knows the SIP status the switch answers with.
 #[derive(Debug, thiserror::Error)]
@@ -70,6 +77,10 @@ pub enum MediaError {
     NoRuntime,
     #[error("socket setup failed: {0}")]
     Socket(#[from] std::io::Error),
+    #[error("call {0} leg {1:?}: no codec we can encode was negotiated")]
+    UnsupportedCodec(MediaCallId, Leg),
+    #[error("recording could not start: {0}")]
+    Recording(#[source] std::io::Error),
 }
 
 impl MediaError {
@@ -154,6 +165,14 @@ pub struct RemoteMedia {
     pub telephone_event_rate: u32,
     /// Clock rate of the main codec (jitter in ms).
     pub clock_rate: u32,
+    /// The main codec: the m-line's first payload type (the phone's preference, RFC 3264
+    /// §5.1; in an answer, the one in use); `None` if the switch cannot code it.
+    pub codec: Option<CodecKind>,
+    /// That first payload type.
+    pub payload_type: Option<u8>,
+    /// Every format of the m-line the switch can code, in SDP order (dynamic payload types
+    /// such as Opus need it; the static 0 and 8 are known without it).
+    pub codecs: Vec<(u8, CodecKind)>,
 }
 
 impl Default for RemoteMedia {
@@ -166,6 +185,10 @@ impl Default for RemoteMedia {
             telephone_event: None,
             telephone_event_rate: 8000,
             clock_rate: 8000,
+            // the RTP/AVP default a phone that told us nothing can receive
+            codec: Some(CodecKind::Pcmu),
+            payload_type: Some(0),
+            codecs: Vec::new(),
         }
     }
 }
@@ -178,15 +201,31 @@ impl RemoteMedia {
         }
     }
 
+    /// The codec of payload type `pt` as this phone uses it.
+    pub fn codec_of(&self, pt: u8) -> Option<CodecKind> {
+        self.codecs
+            .iter()
+            .find(|(p, _)| *p == pt)
+            .map(|&(_, k)| k)
+            .or_else(|| CodecKind::from_static_pt(pt))
+    }
+
     /// Read media description `index` of a phone's SDP. A null connection address (old-style
     /// hold) comes out as `rtp: None` with a direction that does not receive.
     pub fn from_sdp(sdp: &SessionDescription, index: usize) -> Result<Self, SdpError> {
         let m = sdp.media().get(index).ok_or(SdpError::NoSuchMedia(index))?;
-        let first_pt = m
-            .media_line()
-            .formats
-            .iter()
-            .find_map(|f| f.parse::<u8>().ok());
+        let pts = || {
+            m.media_line()
+                .formats
+                .iter()
+                .filter_map(|f| f.parse::<u8>().ok())
+        };
+        let first_pt = pts().next();
+        let kind = |pt: u8| match m.rtpmap(pt) {
+            Some(r) => CodecKind::from_encoding(r.encoding, r.clock_rate),
+            None => CodecKind::from_static_pt(pt),
+        };
+        let codecs: Vec<(u8, CodecKind)> = pts().filter_map(|pt| Some((pt, kind(pt)?))).collect();
         let clock_rate = first_pt
             .and_then(|pt| {
                 m.rtpmap(pt)
@@ -217,6 +256,9 @@ impl RemoteMedia {
             telephone_event: te.map(|t| t.payload_type),
             telephone_event_rate: te.map_or(8000, |t| t.clock_rate),
             clock_rate,
+            codec: first_pt.and_then(kind),
+            payload_type: first_pt,
+            codecs,
         })
     }
 }
@@ -240,6 +282,20 @@ pub enum MediaEvent {
     /// No RTP from either phone for `idle`: the media limit in conversation, the hold limit
     /// on hold (once per silence).
     Timeout { idle: Duration },
+    /// What [`MediaEngine::play`] started on `leg` has ended: by itself
+    /// (`interrupted: false`), or replaced, stopped or cut by the call's end (`true`).
+    PlayDone {
+        leg: Leg,
+        id: u64,
+        interrupted: bool,
+    },
+    /// A recording's file is complete and closed: `frames` 20 ms stereo frames written,
+    /// `dropped` slots lost to a slow disk; `failed` if the file could not be written.
+    RecordDone {
+        frames: u64,
+        dropped: u64,
+        failed: bool,
+    },
 }
 
 /// Engine settings (from `switchboard.toml`'s media section).

@@ -187,6 +187,9 @@ impl Switch {
             }
             // DTMF is reported to the call; IVR menus consume it with the IVR issue.
             crate::media::MediaEvent::Dtmf { .. } => {}
+            // prompts and recordings: consumed by the IVR (lead)
+            crate::media::MediaEvent::PlayDone { .. }
+            | crate::media::MediaEvent::RecordDone { .. } => {}
         }
     }
 
