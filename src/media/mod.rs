@@ -47,6 +47,7 @@ mod listen;
 mod outbound;
 mod play;
 pub mod prompt;
+mod transcoding;
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};

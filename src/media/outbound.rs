@@ -14,7 +14,6 @@ use super::rtp::FIXED_HEADER_LEN;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Writer {
     Player,
-    #[allow(dead_code)] // used by transcoding (next commit)
     Transcoder,
 }
 
@@ -70,7 +69,6 @@ impl RtpOut {
     }
 
     /// Whether the last packet came from someone else than `writer` (or none was sent).
-    #[allow(dead_code)] // used by transcoding (next commit)
     pub(crate) fn taken_over(&self, writer: Writer) -> bool {
         self.writer != Some(writer)
     }

@@ -27,6 +27,7 @@ use super::play::{Player, Tick};
 use super::record::Recorder;
 use super::rtp::{self, RtpHeader, TelephoneEvent};
 use super::stats::{bump, LegCounters, Reception};
+use super::transcoding::{Outcome, Transcoding};
 use super::{Leg, MediaEvent, PortPool, RemoteMedia};
 use crate::sip::sdp::Direction;
 
@@ -104,6 +105,8 @@ struct LegRuntime {
     taps: Vec<Box<dyn AudioTap>>,
     /// Decoding of this phone's audio, while a tap or the recorder listens.
     listener: Option<Listener>,
+    /// This phone's audio re-encoded for the other phone, while their codecs differ.
+    transcoding: Option<Transcoding>,
 }
 
 impl LegRuntime {
@@ -122,7 +125,26 @@ impl LegRuntime {
             player: None,
             taps: Vec::new(),
             listener: None,
+            transcoding: None,
         }
+    }
+
+    /// The payload type this phone's SDP gives `kind`, if it lists it (so receives it).
+    fn pt_for(&self, kind: CodecKind) -> Option<u8> {
+        self.media
+            .codecs
+            .iter()
+            .find(|(_, k)| *k == kind)
+            .map(|&(pt, _)| pt)
+    }
+
+    /// What to transcode into for this phone: the codec it sends, if its SDP lists it,
+    /// else its SDP's first codec we can code.
+    fn transcode_target(&self) -> Option<(u8, CodecKind)> {
+        self.last_rx
+            .filter(|&(_, k)| self.pt_for(k).is_some())
+            .or(self.media.payload_type.zip(self.media.codec))
+            .or(self.media.codecs.first().copied())
     }
 
     /// The codec to send this phone, with its payload type: the one it sends us, else the
@@ -574,7 +596,12 @@ impl Session {
                     }
                 });
             }
-        } else if let Some(kind) = me.media.codec_of(pt) {
+        }
+        let kind = match is_event {
+            true => None,
+            false => me.media.codec_of(pt),
+        };
+        if let Some(kind) = kind {
             me.last_rx = Some((pt, kind));
             if let Some(listener) = me.listener.as_mut() {
                 let leg = Leg::from_index(i);
@@ -599,7 +626,7 @@ impl Session {
             }
         }
 
-        let Some(peer) = peer.as_ref() else {
+        let Some(peer) = peer.as_mut() else {
             return bump(&c.dropped_no_peer);
         };
         if peer.player.is_some() {
@@ -612,12 +639,50 @@ impl Session {
         let Some(dst) = peer.rtp_latch.active() else {
             return bump(&c.dropped_no_peer);
         };
+        let sock = &peer.rtp;
         if is_event {
+            if let Some(x) = me.transcoding.as_mut() {
+                // the audio of this direction is ours: its events join our stream
+                let Some(te) = peer.media.telephone_event else {
+                    return bump(&c.dropped_codec);
+                };
+                let rates = (
+                    me.media.telephone_event_rate,
+                    peer.media.telephone_event_rate,
+                );
+                let send = |p: &[u8]| send_raw(sock, p, dst, c, out);
+                return x.on_event(&hdr, rates, te, &mut peer.out, now, send);
+            }
             if let Some(theirs) = peer.media.telephone_event.filter(|&p| p != pt) {
                 rtp::set_payload_type(buf, theirs);
             }
+            return send(sock, buf, dst, c, out);
         }
-        send(&peer.rtp, buf, dst, c, out)
+        match route(kind, pt, me.transcoding.is_some(), peer) {
+            Route::Pass => me.transcoding = None,
+            Route::Remap(theirs) => {
+                me.transcoding = None;
+                rtp::set_payload_type(buf, theirs);
+            }
+            Route::Drop => return bump(&c.dropped_codec),
+            Route::Transcode(from, (to_pt, to)) => {
+                let x = match &mut me.transcoding {
+                    Some(x) if x.is(from, to, to_pt) => x,
+                    slot => match Transcoding::new(from, to, to_pt) {
+                        // a codec pair appears: set up once, not per packet
+                        Ok(x) => slot.insert(x),
+                        Err(_) => return bump(&c.dropped_codec),
+                    },
+                };
+                let send = |p: &[u8]| send_raw(sock, p, dst, c, out);
+                return match x.on_audio(&hdr, &mut peer.out, now, send) {
+                    Ok(Outcome::Transcoded) => bump(&c.transcoded),
+                    Ok(Outcome::Stale) => bump(&c.dropped_codec),
+                    Err(_) => bump(&c.decode_errors),
+                };
+            }
+        }
+        send(sock, buf, dst, c, out)
     }
 
     fn close(mut self) {
@@ -644,6 +709,53 @@ fn send_own(sock: &UdpSocket, buf: &[u8], dst: SocketAddr, to: &LegCounters) {
             to.bytes_out.fetch_add(n as u64, Relaxed);
         }
         Err(_) => bump(&to.dropped_send),
+    }
+}
+
+/// Where a phone's audio packet goes.
+enum Route {
+    /// Untouched: the other phone receives this codec with this payload type (or we know
+    /// nothing of what it receives, or cannot code either side).
+    Pass,
+    /// The other phone receives this codec under another (dynamic) payload type.
+    Remap(u8),
+    /// The other phone's SDP does not list this codec: decode and re-encode into (payload
+    /// type, codec).
+    Transcode(CodecKind, (u8, CodecKind)),
+    /// A payload type we cannot decode in the middle of a transcoded stream (comfort noise,
+    /// a third codec): it cannot join our stream.
+    Drop,
+}
+
+fn route(kind: Option<CodecKind>, pt: u8, transcoding: bool, peer: &LegRuntime) -> Route {
+    if peer.media.codecs.is_empty() {
+        return Route::Pass;
+    }
+    let Some(kind) = kind else {
+        return match transcoding {
+            true => Route::Drop,
+            false => Route::Pass,
+        };
+    };
+    match peer.pt_for(kind) {
+        Some(theirs) if theirs == pt => Route::Pass,
+        Some(theirs) => Route::Remap(theirs),
+        None => match peer.transcode_target() {
+            Some(target) => Route::Transcode(kind, target),
+            None => Route::Pass,
+        },
+    }
+}
+
+/// A packet we made for `to`'s phone out of `from`'s media (transcoded audio, re-stamped
+/// events), from `to`'s socket; see [`send_own`] for why not `try_send_to`.
+fn send_raw(sock: &UdpSocket, buf: &[u8], dst: SocketAddr, from: &LegCounters, to: &LegCounters) {
+    match socket2::SockRef::from(sock).send_to(buf, &dst.into()) {
+        Ok(n) => {
+            to.packets_out.fetch_add(1, Relaxed);
+            to.bytes_out.fetch_add(n as u64, Relaxed);
+        }
+        Err(_) => bump(&from.dropped_send),
     }
 }
 
