@@ -35,6 +35,7 @@ pub mod codec;
 pub mod dtmf;
 pub mod goertzel;
 pub mod latch;
+mod leg;
 pub mod port_pool;
 pub mod record;
 pub mod rtp;

@@ -2,12 +2,14 @@
 //! detectors, and runs the per-packet pipeline described in [`super`]. The control side
 //! talks to it only through [`Control`] messages and reads its atomics.
 //!
-//! Media applications live here too, so they share the task's sockets and clock: per leg a
-//! [`Player`] (prompt to that phone, on the leg's own [`RtpOut`] stream; while it plays, the
-//! peer's media to that phone is muted), [`AudioTap`]s and a [`Listener`] decoding what the
-//! phone sends (only while a tap or the recorder needs it); per call a [`Recorder`]. Players
-//! and the recorder run on absolute 20 ms deadlines: the task's second timer (`tick`) wakes
-//! at the earliest of them.
+//! Media applications live here too, so they share the task's sockets and clock: per leg
+//! (see [`super::leg`]) a [`Player`] (prompt to that phone, on the leg's own
+//! [`super::outbound::RtpOut`] stream; while it plays, the peer's media to that phone is
+//! muted), [`AudioTap`]s and a [`super::listen::Listener`] decoding what the phone sends
+//! (only while a tap or the recorder needs it), and the [`Transcoding`] of its audio when
+//! the other phone does not take its codec; per call a [`Recorder`]. Players and the
+//! recorder run on absolute 20 ms deadlines: the task's second timer (`tick`) wakes at the
+//! earliest of them.
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering::Relaxed;
@@ -18,15 +20,13 @@ use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
 use super::audio::{AudioTap, FrameSource};
-use super::codec::{CodecKind, Encoder};
-use super::dtmf::DtmfDetector;
-use super::latch::{Latch, RelatchPolicy, Verdict};
-use super::listen::Listener;
-use super::outbound::RtpOut;
+use super::codec::Encoder;
+use super::latch::{RelatchPolicy, Verdict};
+use super::leg::{route, LegRuntime, Route};
 use super::play::{Player, Tick};
 use super::record::Recorder;
 use super::rtp::{self, RtpHeader, TelephoneEvent};
-use super::stats::{bump, LegCounters, Reception};
+use super::stats::{bump, LegCounters};
 use super::transcoding::{Outcome, Transcoding};
 use super::{Leg, MediaEvent, PortPool, RemoteMedia};
 use crate::sip::sdp::Direction;
@@ -85,121 +85,6 @@ pub(crate) struct CallShared {
     pub counters: [LegCounters; 2],
     pub epoch: Instant,
     pub created: Instant,
-}
-
-struct LegRuntime {
-    port: u16,
-    rtp: UdpSocket,
-    rtcp: UdpSocket,
-    rtp_latch: Latch,
-    rtcp_latch: Latch,
-    media: RemoteMedia,
-    reception: Reception,
-    dtmf: DtmfDetector,
-    /// The codec and payload type this phone last sent audio in: what it receives too
-    /// (phones are symmetric), whatever the SDP bookkeeping says.
-    last_rx: Option<(u8, CodecKind)>,
-    /// Our own stream to this phone.
-    out: RtpOut,
-    player: Option<Player>,
-    taps: Vec<Box<dyn AudioTap>>,
-    /// Decoding of this phone's audio, while a tap or the recorder listens.
-    listener: Option<Listener>,
-    /// This phone's audio re-encoded for the other phone, while their codecs differ.
-    transcoding: Option<Transcoding>,
-}
-
-impl LegRuntime {
-    fn new(port: u16, rtp: UdpSocket, rtcp: UdpSocket, relatch: RelatchPolicy) -> Self {
-        LegRuntime {
-            port,
-            rtp,
-            rtcp,
-            rtp_latch: Latch::new(relatch),
-            rtcp_latch: Latch::new(relatch),
-            media: RemoteMedia::default(),
-            reception: Reception::default(),
-            dtmf: DtmfDetector::new(8000),
-            last_rx: None,
-            out: RtpOut::new(),
-            player: None,
-            taps: Vec::new(),
-            listener: None,
-            transcoding: None,
-        }
-    }
-
-    /// The payload type this phone's SDP gives `kind`, if it lists it (so receives it).
-    fn pt_for(&self, kind: CodecKind) -> Option<u8> {
-        self.media
-            .codecs
-            .iter()
-            .find(|(_, k)| *k == kind)
-            .map(|&(pt, _)| pt)
-    }
-
-    /// What to transcode into for this phone: the codec it sends, if its SDP lists it,
-    /// else its SDP's first codec we can code.
-    fn transcode_target(&self) -> Option<(u8, CodecKind)> {
-        self.last_rx
-            .filter(|&(_, k)| self.pt_for(k).is_some())
-            .or(self.media.payload_type.zip(self.media.codec))
-            .or(self.media.codecs.first().copied())
-    }
-
-    /// The codec to send this phone, with its payload type: the one it sends us, else the
-    /// first of its SDP we can code.
-    fn send_codec(&self) -> Option<(u8, CodecKind)> {
-        self.last_rx
-            .or(self.media.payload_type.zip(self.media.codec))
-            .or(self.media.codecs.first().copied())
-    }
-
-    fn listen(&mut self, on: bool) {
-        match (on, self.listener.is_some()) {
-            (true, false) => self.listener = Some(Listener::new()),
-            (false, true) => self.listener = None,
-            _ => {}
-        }
-    }
-
-    fn set_rtp(&mut self, rtp: Option<SocketAddr>, rtcp: Option<SocketAddr>) {
-        self.rtp_latch.set_advertised(rtp);
-        let rtcp_dst = match self.media.rtcp_mux {
-            true => None,
-            false => rtcp.or(rtp.map(|a| SocketAddr::new(a.ip(), a.port().wrapping_add(1)))),
-        };
-        self.rtcp_latch.set_advertised(rtcp_dst);
-        if rtp.is_some() {
-            self.media.rtp = rtp;
-            self.media.rtcp = rtcp;
-        }
-    }
-
-    fn apply(&mut self, patch: Patch, counters: &LegCounters) {
-        if let Some(m) = patch.media {
-            let (rtp, rtcp) = (m.rtp, m.rtcp);
-            if m.codec != self.media.codec || m.payload_type != self.media.payload_type {
-                // renegotiated: what the phone sent before says nothing any more
-                self.last_rx = None;
-            }
-            self.dtmf.set_clock_rate(m.telephone_event_rate);
-            counters.clock_rate.store(m.clock_rate, Relaxed);
-            self.media = RemoteMedia {
-                rtp: self.media.rtp,
-                rtcp: self.media.rtcp,
-                ..m
-            };
-            self.set_rtp(rtp, rtcp);
-        } else {
-            if patch.rtp.is_some() {
-                self.set_rtp(patch.rtp, None);
-            }
-            if let Some(d) = patch.direction {
-                self.media.direction = d;
-            }
-        }
-    }
 }
 
 pub(crate) struct Session {
@@ -709,41 +594,6 @@ fn send_own(sock: &UdpSocket, buf: &[u8], dst: SocketAddr, to: &LegCounters) {
             to.bytes_out.fetch_add(n as u64, Relaxed);
         }
         Err(_) => bump(&to.dropped_send),
-    }
-}
-
-/// Where a phone's audio packet goes.
-enum Route {
-    /// Untouched: the other phone receives this codec with this payload type (or we know
-    /// nothing of what it receives, or cannot code either side).
-    Pass,
-    /// The other phone receives this codec under another (dynamic) payload type.
-    Remap(u8),
-    /// The other phone's SDP does not list this codec: decode and re-encode into (payload
-    /// type, codec).
-    Transcode(CodecKind, (u8, CodecKind)),
-    /// A payload type we cannot decode in the middle of a transcoded stream (comfort noise,
-    /// a third codec): it cannot join our stream.
-    Drop,
-}
-
-fn route(kind: Option<CodecKind>, pt: u8, transcoding: bool, peer: &LegRuntime) -> Route {
-    if peer.media.codecs.is_empty() {
-        return Route::Pass;
-    }
-    let Some(kind) = kind else {
-        return match transcoding {
-            true => Route::Drop,
-            false => Route::Pass,
-        };
-    };
-    match peer.pt_for(kind) {
-        Some(theirs) if theirs == pt => Route::Pass,
-        Some(theirs) => Route::Remap(theirs),
-        None => match peer.transcode_target() {
-            Some(target) => Route::Transcode(kind, target),
-            None => Route::Pass,
-        },
     }
 }
 
