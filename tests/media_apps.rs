@@ -9,7 +9,7 @@ use std::sync::mpsc as std_mpsc;
 use std::time::{Duration, Instant};
 
 use switchboard::media::audio::{AudioTap, Frame, FRAME_SAMPLES};
-use switchboard::media::codec::g711;
+use switchboard::media::codec::{g711, CodecKind};
 use switchboard::media::prompt::Prompt;
 use switchboard::media::rtp::RtpHeader;
 use switchboard::media::{
@@ -462,4 +462,89 @@ async fn a_tap_gets_the_legs_audio_decoded_in_20_ms_frames() {
         assert_eq!(f[..], expect[k * 160..(k + 1) * 160]);
     }
     assert!(frames.windows(2).all(|w| w[0].1 <= w[1].1), "in time order");
+}
+
+#[tokio::test]
+async fn a_phone_on_hold_or_without_an_address_gets_no_prompt_but_the_prompt_still_ends() {
+    let engine = engine(22380..=22389);
+    let a = phone().await;
+    let id = MediaCallId::from("hold-play");
+    engine.offer(&id, Leg::A, Some(addr(&a))).unwrap();
+    // B is being prepared: no address yet
+    engine.offer(&id, Leg::B, None).unwrap();
+    let mut events = engine.take_events(&id).unwrap();
+    // A put us on hold (sendonly: it does not receive)
+    engine
+        .update(
+            &id,
+            Leg::A,
+            None,
+            switchboard::sip::sdp::Direction::SendOnly,
+        )
+        .unwrap();
+    let prompt = Prompt::from_samples(tone(400.0, 3 * FRAME_SAMPLES));
+    engine.play(&id, Leg::A, prompt.source(), 1).unwrap();
+    engine.play(&id, Leg::B, prompt.source(), 2).unwrap();
+    let mut done = [event(&mut events).await, event(&mut events).await];
+    done.sort_by_key(|e| match e {
+        MediaEvent::PlayDone { id, .. } => *id,
+        _ => 0,
+    });
+    assert_eq!(
+        done,
+        [1, 2].map(|id| MediaEvent::PlayDone {
+            leg: if id == 1 { Leg::A } else { Leg::B },
+            id,
+            interrupted: false
+        })
+    );
+    assert!(nothing_queued(&a));
+    let s = engine.stats(&id).unwrap();
+    assert_eq!((s.leg(Leg::A).dropped_hold, s.leg(Leg::A).played), (3, 0));
+    assert_eq!(s.leg(Leg::B).dropped_no_peer, 3);
+}
+
+#[test]
+fn remote_media_learns_the_main_codec_and_every_codec_it_can_code_from_sdp() {
+    let sdp = |m: &str, maps: &[&str]| {
+        let mut s = format!(
+            "v=0\r\no=- 1 1 IN IP4 10.0.0.5\r\ns=-\r\nc=IN IP4 10.0.0.5\r\nt=0 0\r\n{m}\r\n"
+        );
+        for a in maps {
+            s.push_str(a);
+            s.push_str("\r\n");
+        }
+        switchboard::sip::sdp::SessionDescription::parse(s.as_bytes()).unwrap()
+    };
+    // Linphone: Opus first (dynamic), then speex (unknown to us), G.711
+    let linphone = sdp(
+        "m=audio 7078 RTP/AVP 96 97 0 8 101",
+        &[
+            "a=rtpmap:96 opus/48000/2",
+            "a=rtpmap:97 speex/16000",
+            "a=rtpmap:101 telephone-event/48000",
+        ],
+    );
+    let m = RemoteMedia::from_sdp(&linphone, 0).unwrap();
+    assert_eq!((m.codec, m.payload_type), (Some(CodecKind::Opus), Some(96)));
+    assert_eq!(
+        m.codecs,
+        [
+            (96, CodecKind::Opus),
+            (0, CodecKind::Pcmu),
+            (8, CodecKind::Pcma)
+        ]
+    );
+    assert_eq!((m.clock_rate, m.telephone_event), (48000, Some(101)));
+    assert_eq!(m.codec_of(96), Some(CodecKind::Opus));
+    assert_eq!(m.codec_of(97), None);
+    // a carrier answering with A-law only, no rtpmap (static type)
+    let carrier = sdp("m=audio 20000 RTP/AVP 8", &[]);
+    let m = RemoteMedia::from_sdp(&carrier, 0).unwrap();
+    assert_eq!((m.codec, m.payload_type), (Some(CodecKind::Pcma), Some(8)));
+    // G.722 first: no main codec we can code, but PCMU further down
+    let g722 = sdp("m=audio 20000 RTP/AVP 9 0", &[]);
+    let m = RemoteMedia::from_sdp(&g722, 0).unwrap();
+    assert_eq!((m.codec, m.payload_type), (None, Some(9)));
+    assert_eq!(m.codecs, [(0, CodecKind::Pcmu)]);
 }

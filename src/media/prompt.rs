@@ -277,8 +277,12 @@ mod tests {
     #[test]
     fn sixteen_khz_halves_the_sample_count() {
         let dir = tempfile::tempdir().unwrap();
+        // 1 kHz at 16 kHz, plus 6 kHz that must not fold down to 2 kHz
         let pcm: Vec<u8> = (0..1600)
-            .map(|i| ((i as f64 * 0.3).sin() * 8000.0) as i16)
+            .map(|i| {
+                let t = i as f64 / 16000.0 * 2.0 * std::f64::consts::PI;
+                ((1000.0 * t).sin() * 8000.0 + (6000.0 * t).sin() * 8000.0) as i16
+            })
             .flat_map(|s| s.to_le_bytes())
             .collect();
         let fmt = WavFormat {
@@ -290,6 +294,13 @@ mod tests {
         let got = load(&p).unwrap();
         assert_eq!(got.samples().len(), 800);
         assert_eq!(got.duration(), Duration::from_millis(100));
+        let s = &got.samples()[100..];
+        let one_k = crate::media::goertzel::amplitude(s, 1000.0, 8000);
+        let alias = crate::media::goertzel::amplitude(s, 2000.0, 8000);
+        assert!(
+            one_k > 7000.0 && alias < 100.0,
+            "1 kHz {one_k}, alias {alias}"
+        );
     }
 
     #[test]

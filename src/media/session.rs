@@ -355,18 +355,17 @@ impl Session {
                 }
             }
             // RFC 3264 §5.1: nothing to a phone that does not receive (hold)
-            let dst = match l.media.direction.receives() {
-                true => l.rtp_latch.active(),
-                false => None,
-            };
+            let receives = l.media.direction.receives();
+            let dst = l.rtp_latch.active();
             let sock = &l.rtp;
             let done = p.on_timeout(now, &mut l.out, |pkt, frame| {
                 if let Some(r) = recorder.as_mut() {
                     r.played(leg, frame);
                 }
                 match dst {
-                    Some(dst) => send_own(sock, pkt, dst, c),
-                    None => bump(&c.dropped_hold),
+                    Some(dst) if receives => send_own(sock, pkt, dst, c),
+                    Some(_) => bump(&c.dropped_hold),
+                    None => bump(&c.dropped_no_peer),
                 }
             });
             if done == Tick::Done {
