@@ -548,3 +548,39 @@ fn remote_media_learns_the_main_codec_and_every_codec_it_can_code_from_sdp() {
     assert_eq!((m.codec, m.payload_type), (None, Some(9)));
     assert_eq!(m.codecs, [(0, CodecKind::Pcmu)]);
 }
+
+#[tokio::test]
+async fn an_agent_bridged_into_a_recorded_ivr_call_is_recorded_on_the_right() {
+    let engine = engine(22390..=22399);
+    let (a, b) = (phone().await, phone().await);
+    let id = MediaCallId::from("ivr-then-agent");
+    let ep_a = engine.offer(&id, Leg::A, Some(addr(&a))).unwrap();
+    let mut events = engine.take_events(&id).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("queue.wav");
+    engine.record_start(&id, &path).unwrap();
+    // the agent answers later: leg B appears while recording
+    let ep_b = engine.offer(&id, Leg::B, Some(addr(&b))).unwrap();
+    tokio::join!(
+        talk(&a, ep_a.rtp, 400.0, 10, 0xa),
+        talk(&b, ep_b.rtp, 1400.0, 10, 0xb),
+    );
+    for _ in 0..10 {
+        recv(&a).await;
+        recv(&b).await;
+    }
+    engine.record_stop(&id).unwrap();
+    assert!(matches!(
+        event(&mut events).await,
+        MediaEvent::RecordDone { failed: false, .. }
+    ));
+    let bytes = std::fs::read(&path).unwrap();
+    let w = wav::parse(&bytes).unwrap();
+    let samples: Vec<i16> = w
+        .data
+        .chunks_exact(2)
+        .map(|b| i16::from_le_bytes([b[0], b[1]]))
+        .collect();
+    let right: Vec<i16> = samples.iter().skip(1).step_by(2).copied().collect();
+    assert_eq!(dominant(&right, &FREQS), 1400.0);
+}

@@ -315,3 +315,52 @@ async fn a_prompt_then_transcoded_audio_share_one_stream_to_the_phone() {
         "time moves forward"
     );
 }
+
+#[tokio::test]
+async fn garbage_payloads_are_counted_and_the_stream_goes_on() {
+    let opus = (111, CodecKind::Opus);
+    let c = call(22460..=22469, &[opus], None, &[PCMA], None).await;
+    // a valid packet first, then junk that libopus refuses, then valid again
+    let mut enc = Encoder::new(CodecKind::Opus).unwrap();
+    let mut payload = Vec::new();
+    enc.encode(&[0; 160], &mut payload).unwrap();
+    c.a.send_to(&rtp(111, 0, 0, 0x5eed, &payload), c.ep_a.rtp)
+        .await
+        .unwrap();
+    recv(&c.b).await;
+    let mut junk = [0u8; 40];
+    for (k, len) in [1usize, 3, 17, 40].into_iter().enumerate() {
+        // a code-3 TOC byte announcing more frames than the packet holds, then noise
+        junk[0] = 0xff;
+        for (i, b) in junk[1..len].iter_mut().enumerate() {
+            *b = (i as u8).wrapping_mul(91).wrapping_add(k as u8);
+        }
+        let p = rtp(
+            111,
+            k as u16 + 1,
+            960 * (k as u32 + 1),
+            0x5eed,
+            &junk[..len],
+        );
+        c.a.send_to(&p, c.ep_a.rtp).await.unwrap();
+    }
+    c.a.send_to(&rtp(111, 5, 960 * 5, 0x5eed, &payload), c.ep_a.rtp)
+        .await
+        .unwrap();
+    // whatever the junk produced (nothing, or concealment), the valid packet comes out
+    let deadline = std::time::Instant::now() + WAIT;
+    while c.engine.stats(&c.id).unwrap().leg(Leg::A).packets_in < 6 {
+        assert!(std::time::Instant::now() < deadline, "packets not seen");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let s = c.engine.stats(&c.id).unwrap();
+    let a = s.leg(Leg::A);
+    assert_eq!(
+        a.transcoded + a.decode_errors,
+        6,
+        "every packet accounted for"
+    );
+    assert!(a.decode_errors >= 1 && a.transcoded >= 2);
+    let p = recv(&c.b).await;
+    assert_eq!(RtpHeader::parse(&p).unwrap().payload_type(), 8);
+}
