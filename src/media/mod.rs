@@ -47,6 +47,7 @@ pub mod record;
 pub mod rtp;
 mod session;
 pub mod stats;
+pub mod tone;
 pub mod wav;
 
 mod engine;
