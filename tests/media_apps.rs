@@ -584,3 +584,40 @@ async fn an_agent_bridged_into_a_recorded_ivr_call_is_recorded_on_the_right() {
     let right: Vec<i16> = samples.iter().skip(1).step_by(2).copied().collect();
     assert_eq!(dominant(&right, &FREQS), 1400.0);
 }
+
+#[tokio::test]
+async fn the_recording_beep_plays_as_a_law_for_half_a_second() {
+    use switchboard::media::tone::{Tone, BEEP};
+    let engine = engine(22470..=22479);
+    let a = phone().await;
+    let id = MediaCallId::from("beep");
+    let carrier = RemoteMedia {
+        rtp: Some(addr(&a)),
+        codec: Some(CodecKind::Pcma),
+        payload_type: Some(8),
+        codecs: vec![(8, CodecKind::Pcma)],
+        ..Default::default()
+    };
+    engine.offer_media(&id, Leg::A, carrier).unwrap();
+    let mut events = engine.take_events(&id).unwrap();
+    engine
+        .play(&id, Leg::A, Box::new(Tone::new(&BEEP)), 9)
+        .unwrap();
+    let mut audio = Vec::new();
+    for _ in 0..25 {
+        let p = recv(&a).await.0;
+        let h = RtpHeader::parse(&p).unwrap();
+        assert_eq!(h.payload_type(), 8);
+        audio.extend(h.payload().iter().map(|&b| g711::alaw_decode(b)));
+    }
+    assert_eq!(
+        event(&mut events).await,
+        MediaEvent::PlayDone {
+            leg: Leg::A,
+            id: 9,
+            interrupted: false
+        }
+    );
+    assert!(nothing_queued(&a), "0.5 s = 25 frames");
+    assert_eq!(dominant(&audio, &FREQS), 1000.0);
+}
