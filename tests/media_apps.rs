@@ -621,3 +621,22 @@ async fn the_recording_beep_plays_as_a_law_for_half_a_second() {
     assert!(nothing_queued(&a), "0.5 s = 25 frames");
     assert_eq!(dominant(&audio, &FREQS), 1000.0);
 }
+
+#[tokio::test]
+async fn a_silent_caller_in_an_ivr_call_times_out() {
+    let mut config = MediaConfig::new("127.0.0.1".parse().unwrap(), 22480..=22489);
+    config.media_timeout = Duration::from_millis(100);
+    let engine = MediaEngine::new(config).unwrap();
+    let a = phone().await;
+    let id = MediaCallId::from("ivr-silent");
+    // only A: the switch answered it and plays to it, B never comes
+    engine.offer(&id, Leg::A, Some(addr(&a))).unwrap();
+    let mut events = engine.take_events(&id).unwrap();
+    let music = Prompt::from_samples(tone(400.0, FRAME_SAMPLES));
+    engine.play(&id, Leg::A, music.looping(), 1).unwrap();
+    let ev = event(&mut events).await;
+    assert!(
+        matches!(ev, MediaEvent::Timeout { idle } if idle >= Duration::from_millis(100)),
+        "{ev:?}"
+    );
+}

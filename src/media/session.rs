@@ -212,19 +212,21 @@ impl Session {
         self.close();
     }
 
-    /// The silence limit in force: none until both legs have an address (ringing), the
-    /// hold limit while either side is not sendrecv, else the media limit.
+    /// The silence limit in force: none until every leg has an address (ringing; a call
+    /// with no leg), the hold limit while a side is not sendrecv, else the media limit. A
+    /// call of one leg (an IVR the switch answered itself) is watched on that leg alone.
     fn limit(&self) -> Option<Duration> {
         let mut conversation = true;
-        for l in &self.legs {
-            let l = l.as_ref()?;
+        let mut legs = 0;
+        for l in self.legs.iter().flatten() {
             l.rtp_latch.active()?;
             conversation &= l.media.direction == Direction::SendRecv;
+            legs += 1;
         }
-        if conversation {
-            Some(self.timeouts.media)
-        } else {
-            self.timeouts.hold
+        match (legs, conversation) {
+            (0, _) => None,
+            (_, true) => Some(self.timeouts.media),
+            (_, false) => self.timeouts.hold,
         }
     }
 
