@@ -38,8 +38,6 @@ pub(crate) struct Player {
     ts: Option<u32>,
     payload: Vec<u8>,
     packet: Vec<u8>,
-    /// Frames the encoder refused (sent as nothing; the timestamp moves on).
-    pub encode_errors: u64,
 }
 
 impl Player {
@@ -60,7 +58,6 @@ impl Player {
             ts: None,
             payload: Vec::with_capacity(MAX_PAYLOAD),
             packet: Vec::with_capacity(MAX_PAYLOAD + 64),
-            encode_errors: 0,
         }
     }
 
@@ -109,10 +106,12 @@ impl Player {
                 None => out.timestamp_at(self.next, kind.clock_rate()),
             };
             self.ts = Some(ts.wrapping_add(ticks));
+            // the frame's own time, not the (later) wake-up: the stream's clock stays exact
+            let due = self.next;
             self.next += FRAME_DURATION;
             sent += 1;
             if self.encoder.encode(&frame, &mut self.payload).is_err() {
-                self.encode_errors += 1;
+                // (only Opus can refuse) the frame is lost, the timestamp moves on
                 continue;
             }
             let stamp = Stamp {
@@ -121,7 +120,7 @@ impl Player {
                 ts,
                 clock_rate: kind.clock_rate(),
             };
-            out.header(&mut self.packet, stamp, Writer::Player, now);
+            out.header(&mut self.packet, stamp, Writer::Player, due);
             self.packet.extend_from_slice(&self.payload);
             send(&self.packet, &frame);
         }
