@@ -640,3 +640,40 @@ async fn a_silent_caller_in_an_ivr_call_times_out() {
         "{ev:?}"
     );
 }
+
+#[tokio::test]
+async fn a_second_record_start_closes_the_first_file_and_starts_another() {
+    let mut c = call(22490..=22499).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (one, two) = (dir.path().join("1.wav"), dir.path().join("2.wav"));
+    c.engine.record_start(&c.id, &one).unwrap();
+    talk(&c.a, c.ep_a.rtp, 400.0, 5, 0xa).await;
+    c.engine.record_start(&c.id, &two).unwrap();
+    let first = event(&mut c.events).await;
+    talk(&c.a, c.ep_a.rtp, 1400.0, 5, 0xa).await;
+    for _ in 0..10 {
+        recv(&c.b).await;
+    }
+    c.engine.record_stop(&c.id).unwrap();
+    c.engine.record_stop(&c.id).unwrap();
+    let second = event(&mut c.events).await;
+    for (path, done, freq) in [(&one, first, 400.0), (&two, second, 1400.0)] {
+        let MediaEvent::RecordDone { frames, failed, .. } = done else {
+            panic!("expected RecordDone, got {done:?}");
+        };
+        assert!(!failed && frames >= 4, "{frames} frames");
+        let bytes = std::fs::read(path).unwrap();
+        let w = wav::parse(&bytes).unwrap();
+        assert_eq!(w.data.len() as u64, frames * 640);
+        let left: Vec<i16> = w
+            .data
+            .chunks_exact(4)
+            .map(|b| i16::from_le_bytes([b[0], b[1]]))
+            .collect();
+        assert_eq!(dominant(&left, &FREQS), freq);
+    }
+    // the second stop had nothing to stop: once the call is gone the channel ends, empty
+    assert!(c.engine.delete(&c.id).await);
+    let rest = tokio::time::timeout(WAIT, c.events.recv()).await.unwrap();
+    assert_eq!(rest, None);
+}
