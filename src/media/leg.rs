@@ -180,3 +180,113 @@ pub(super) fn route(
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::media::stats::LegCounters;
+
+    async fn leg(codecs: &[(u8, CodecKind)]) -> LegRuntime {
+        let sock = || async { UdpSocket::bind("127.0.0.1:0").await.unwrap() };
+        let mut l = LegRuntime::new(0, sock().await, sock().await, RelatchPolicy::default());
+        let media = RemoteMedia {
+            codec: codecs.first().map(|c| c.1),
+            payload_type: codecs.first().map(|c| c.0),
+            codecs: codecs.to_vec(),
+            ..Default::default()
+        };
+        l.apply(
+            Patch {
+                media: Some(media),
+                ..Default::default()
+            },
+            &LegCounters::default(),
+        );
+        l
+    }
+
+    const PCMU: (u8, CodecKind) = (0, CodecKind::Pcmu);
+    const PCMA: (u8, CodecKind) = (8, CodecKind::Pcma);
+
+    fn show(r: Route) -> String {
+        match r {
+            Route::Pass => "pass".to_string(),
+            Route::Remap(pt) => format!("remap {pt}"),
+            Route::Transcode(from, (pt, to)) => format!("{from:?} -> {to:?}/{pt}"),
+            Route::Drop => "drop".to_string(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_listed_codec_passes_an_unlisted_one_is_transcoded_to_what_the_phone_uses() {
+        let unknown = leg(&[]).await;
+        assert_eq!(
+            show(route(Some(CodecKind::Pcmu), 0, false, &unknown)),
+            "pass"
+        );
+
+        let b = leg(&[PCMA, PCMU, (111, CodecKind::Opus)]).await;
+        assert_eq!(show(route(Some(CodecKind::Pcmu), 0, false, &b)), "pass");
+        assert_eq!(
+            show(route(Some(CodecKind::Opus), 96, false, &b)),
+            "remap 111"
+        );
+
+        let g711_only = leg(&[PCMA]).await;
+        let want = "Opus -> Pcma/8";
+        assert_eq!(
+            show(route(Some(CodecKind::Opus), 96, false, &g711_only)),
+            want
+        );
+
+        // B sends µ-law (listed): what A sends in Opus is transcoded to µ-law, not A-law
+        let b_only_g711 = {
+            let mut l = leg(&[PCMA, PCMU]).await;
+            l.last_rx = Some(PCMU);
+            l
+        };
+        let want = "Opus -> Pcmu/0";
+        assert_eq!(
+            show(route(Some(CodecKind::Opus), 96, false, &b_only_g711)),
+            want
+        );
+
+        // comfort noise or G.722: passes a plain relay, cannot join a transcoded stream
+        assert_eq!(show(route(None, 13, false, &g711_only)), "pass");
+        assert_eq!(show(route(None, 13, true, &g711_only)), "drop");
+    }
+
+    #[tokio::test]
+    async fn renegotiation_forgets_what_the_phone_sent_and_the_send_codec_follows_sdp() {
+        let mut l = leg(&[PCMU, PCMA]).await;
+        assert_eq!(l.send_codec(), Some(PCMU));
+        l.last_rx = Some(PCMA);
+        assert_eq!(l.send_codec(), Some(PCMA), "what it sends, it receives");
+        // re-INVITE: now Opus first
+        let media = RemoteMedia {
+            codec: Some(CodecKind::Opus),
+            payload_type: Some(96),
+            codecs: vec![(96, CodecKind::Opus), PCMA],
+            ..Default::default()
+        };
+        let patch = Patch {
+            media: Some(media),
+            ..Default::default()
+        };
+        l.apply(patch, &LegCounters::default());
+        assert_eq!(l.send_codec(), Some((96, CodecKind::Opus)));
+        // a first codec we cannot code: the first one we can
+        let g722 = RemoteMedia {
+            codec: None,
+            payload_type: Some(9),
+            codecs: vec![PCMA],
+            ..Default::default()
+        };
+        let patch = Patch {
+            media: Some(g722),
+            ..Default::default()
+        };
+        l.apply(patch, &LegCounters::default());
+        assert_eq!(l.send_codec(), Some(PCMA));
+    }
+}
