@@ -283,6 +283,20 @@ fn us_uk_eu_cadences_are_sample_exact() {
 }
 
 #[test]
+fn dial_tones_are_continuous() {
+    for country in ["us", "uk", "eu"] {
+        let spec = ToneSet::for_country(country).unwrap().dial;
+        let freqs: Vec<f32> = spec.frequencies.iter().map(|&f| f32::from(f)).collect();
+        let mut t = Tone::new(&spec);
+        let pcm = render(&mut t, 500);
+        assert_eq!(pcm.len(), 500 * FRAME_SAMPLES, "{country}: never ends");
+        for w in pcm.chunks(400) {
+            assert!(goertzel::purity(w, &freqs, 8000) > 0.9, "{country}");
+        }
+    }
+}
+
+#[test]
 fn us_ringback_turns_at_frame_100_and_300() {
     let set = ToneSet::for_country("us").unwrap();
     assert_eq!(set.ringback.frequencies, &[440, 480]);

@@ -26,9 +26,11 @@ pub struct ToneSpec {
     pub level_dbm0: f32,
 }
 
-/// Ringback, busy and congestion (reorder) of one country's tone plan.
+/// Dial, ringback, busy and congestion (reorder) tones of one country's tone plan.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ToneSet {
+    /// Continuous.
+    pub dial: ToneSpec,
     pub ringback: ToneSpec,
     pub busy: ToneSpec,
     pub congestion: ToneSpec,
@@ -43,25 +45,28 @@ const fn spec(frequencies: &'static [u16], cadence_ms: &'static [u32], level: f3
     }
 }
 
-/// US/Canada: ringback 440+480 Hz 2 s on 4 s off; busy 480+620 Hz 0.5/0.5; reorder 480+620
+/// US/Canada: dial 350+440 Hz continuous; ringback 440+480 Hz 2 s on 4 s off; busy 480+620 Hz 0.5/0.5; reorder 480+620
 /// Hz 0.25/0.25.
 pub const US: ToneSet = ToneSet {
+    dial: spec(&[350, 440], &[], -13.0),
     ringback: spec(&[440, 480], &[2000, 4000], -19.0),
     busy: spec(&[480, 620], &[500, 500], -24.0),
     congestion: spec(&[480, 620], &[250, 250], -24.0),
 };
 
-/// UK: ringback 400+450 Hz 0.4 on 0.2 off 0.4 on 2.0 off; busy 400 Hz 0.375/0.375;
+/// UK: dial 350+450 Hz continuous; ringback 400+450 Hz 0.4 on 0.2 off 0.4 on 2.0 off; busy 400 Hz 0.375/0.375;
 /// congestion 400 Hz 0.4 on 0.35 off 0.225 on 0.525 off.
 pub const UK: ToneSet = ToneSet {
+    dial: spec(&[350, 450], &[], -13.0),
     ringback: spec(&[400, 450], &[400, 200, 400, 2000], -19.0),
     busy: spec(&[400], &[375, 375], -13.0),
     congestion: spec(&[400], &[400, 350, 225, 525], -13.0),
 };
 
-/// ETSI/CEPT (most of continental Europe): ringback 425 Hz 1 s on 4 s off; busy 425 Hz
+/// ETSI/CEPT (most of continental Europe): dial 425 Hz continuous; ringback 425 Hz 1 s on 4 s off; busy 425 Hz
 /// 0.5/0.5; congestion 425 Hz 0.25/0.25.
 pub const EU: ToneSet = ToneSet {
+    dial: spec(&[425], &[], -13.0),
     ringback: spec(&[425], &[1000, 4000], -13.0),
     busy: spec(&[425], &[500, 500], -13.0),
     congestion: spec(&[425], &[250, 250], -13.0),

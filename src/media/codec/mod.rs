@@ -87,11 +87,13 @@ impl Decoder {
     }
 
     /// Fill in for `samples` lost samples (8 kHz), appending to `out`: Opus packet-loss
-    /// concealment (at most 120 ms per call, in 2.5 ms steps), silence for G.711.
-    /// Returns how many were appended.
+    /// concealment (in 2.5 ms steps), silence for G.711; at most 120 ms
+    /// ([`opus::MAX_PACKET_SAMPLES`]) per call, so a wild sequence-number gap cannot make a
+    /// huge buffer. Returns how many were appended.
     pub fn conceal(&mut self, samples: usize, out: &mut Vec<i16>) -> Result<usize, CodecError> {
         match &mut self.inner {
             DecoderInner::Pcmu | DecoderInner::Pcma => {
+                let samples = samples.min(opus::MAX_PACKET_SAMPLES);
                 out.resize(out.len() + samples, 0);
                 Ok(samples)
             }
@@ -172,6 +174,8 @@ mod tests {
             assert_eq!(dec.decode(&[], &mut pcm), Err(CodecError::EmptyPayload));
             assert_eq!(dec.conceal(160, &mut pcm).unwrap(), 160, "{kind:?}");
             assert_eq!(pcm.len(), 160);
+            // a wild gap is capped at 120 ms per call
+            assert_eq!(dec.conceal(usize::MAX, &mut pcm).unwrap(), 960, "{kind:?}");
         }
     }
 }

@@ -24,6 +24,10 @@ pub const MAX_PAYLOAD: usize = 1275;
 /// Bit rate we encode narrowband speech at (RFC 7587 §3.1.1 recommends 8–12 kb/s for NB
 /// speech; a little more keeps transcoded G.711 audio clean).
 pub const BITRATE: i32 = 16_000;
+/// Encoder complexity (0–10; libopus defaults to 10). At 5 an 8 kHz 20 ms encode costs
+/// about 53 µs instead of 81 µs (benches/codec.rs) for 0.1 dB less waveform SNR on a
+/// two-tone test signal.
+pub const COMPLEXITY: u8 = 5;
 
 /// An 8 kHz mono Opus encoder producing one 20 ms packet per frame.
 pub struct OpusEncoder {
@@ -41,6 +45,7 @@ impl OpusEncoder {
         // expects loss, so tell it a little.
         inner.set_inband_fec(true).map_err(CodecError::Opus)?;
         inner.set_packet_loss_perc(5).map_err(CodecError::Opus)?;
+        inner.set_complexity(COMPLEXITY).map_err(CodecError::Opus)?;
         Ok(OpusEncoder { inner })
     }
 

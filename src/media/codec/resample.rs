@@ -264,8 +264,41 @@ mod tests {
     }
 
     #[test]
+    fn block_boundaries_do_not_change_the_output() {
+        // state carries across calls: any split of the input gives the same samples
+        let sizes = [1usize, 7, 160, 3, 959, 960, 2, 500];
+        for (f, t) in [
+            (8000u32, 48000u32),
+            (48000, 8000),
+            (16000, 8000),
+            (48000, 16000),
+        ] {
+            let input = tone(1234.0, f, 5000, 12000.0);
+            let mut whole = Vec::new();
+            Resampler::new(f, t).unwrap().process(&input, &mut whole);
+            let mut r = Resampler::new(f, t).unwrap();
+            let mut split = Vec::new();
+            let mut at = 0;
+            for n in sizes.iter().cycle() {
+                if at >= input.len() {
+                    break;
+                }
+                let end = (at + n).min(input.len());
+                r.process(&input[at..end], &mut split);
+                at = end;
+            }
+            assert_eq!(split, whole, "{f}->{t}");
+            // reset starts a fresh stream
+            r.reset();
+            let mut again = Vec::new();
+            r.process(&input, &mut again);
+            assert_eq!(again, whole, "{f}->{t} after reset");
+        }
+    }
+
+    #[test]
     fn passband_tone_keeps_its_level_and_stopband_tone_is_removed() {
-        // 48 kHz → 8 kHz: 1 kHz passes, 5 kHz (would alias to 3 kHz) is at least 60 dB down
+        // 48 kHz → 8 kHz: 1 kHz passes, 4.4 kHz (would alias to 3.6 kHz) is at least 60 dB down
         let mut r = Resampler::new(48000, 8000).unwrap();
         let mut out = Vec::new();
         r.process(&tone(1000.0, 48000, 48000, 10000.0), &mut out);
@@ -275,9 +308,9 @@ mod tests {
 
         let mut r = Resampler::new(48000, 8000).unwrap();
         let mut out = Vec::new();
-        r.process(&tone(5000.0, 48000, 48000, 10000.0), &mut out);
+        r.process(&tone(4400.0, 48000, 48000, 10000.0), &mut out);
         let rms = goertzel::rms(&out[r.delay() + 100..]);
-        assert!(rms < 10.0, "aliased 5 kHz rms {rms}");
+        assert!(rms < 10.0, "aliased 4.4 kHz rms {rms}");
     }
 
     #[test]
@@ -293,5 +326,14 @@ mod tests {
             let a = goertzel::amplitude(steady, image, 48000);
             assert!(a < 10.0, "image at {image}: {a}");
         }
+        // a tone at the passband edge keeps its level and its image just above 4 kHz is gone
+        let mut r = Resampler::new(8000, 48000).unwrap();
+        let mut out = Vec::new();
+        r.process(&tone(3200.0, 8000, 8000, 10000.0), &mut out);
+        let steady = &out[r.delay() + 600..];
+        let edge = goertzel::amplitude(steady, 3200.0, 48000);
+        assert!((edge - 10000.0).abs() < 300.0, "{edge}");
+        let image = goertzel::amplitude(steady, 4800.0, 48000);
+        assert!(image < 10.0, "image at 4.8 kHz: {image}");
     }
 }

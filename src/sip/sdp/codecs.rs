@@ -398,6 +398,39 @@ a=fmtp:18 annexb=no\n\
 a=sendrecv\n\
 a=ptime:20\n";
 
+    /// A browser (Chrome) offer: WebRTC profile, RED, comfort noise, two telephone-events.
+    const CHROME: &str = "v=0\r\n\
+o=- 4611731400430051336 2 IN IP4 127.0.0.1\r\n\
+s=-\r\n\
+t=0 0\r\n\
+a=group:BUNDLE 0\r\n\
+a=extmap-allow-mixed\r\n\
+a=msid-semantic: WMS\r\n\
+m=audio 9 UDP/TLS/RTP/SAVPF 111 63 9 0 8 13 110 126\r\n\
+c=IN IP4 0.0.0.0\r\n\
+a=rtcp:9 IN IP4 0.0.0.0\r\n\
+a=ice-ufrag:Jx4q\r\n\
+a=ice-pwd:q8bXbDKXpLwYq1c1sIbJmH7n\r\n\
+a=ice-options:trickle\r\n\
+a=fingerprint:sha-256 3C:4A:AA:D6:2E:F4:51:3B:8E:49:5F:EB:0D:0C:73:9F:4E:2B:6F:19:4B:8A:21:B3:FF:22:D5:6C:3E:5A:8E:0A\r\n\
+a=setup:actpass\r\n\
+a=mid:0\r\n\
+a=extmap:1 urn:ietf:params:rtp-hdrext:ssrc-audio-level\r\n\
+a=sendrecv\r\n\
+a=rtcp-mux\r\n\
+a=rtpmap:111 opus/48000/2\r\n\
+a=rtcp-fb:111 transport-cc\r\n\
+a=fmtp:111 minptime=10;useinbandfec=1\r\n\
+a=rtpmap:63 red/48000/2\r\n\
+a=fmtp:63 111/111\r\n\
+a=rtpmap:9 G722/8000\r\n\
+a=rtpmap:0 PCMU/8000\r\n\
+a=rtpmap:8 PCMA/8000\r\n\
+a=rtpmap:13 CN/8000\r\n\
+a=rtpmap:110 telephone-event/48000\r\n\
+a=rtpmap:126 telephone-event/8000\r\n\
+a=ssrc:3735928559 cname:4TOk42mSjXCkVIa6\r\n";
+
     fn parse(s: &str) -> SessionDescription {
         SessionDescription::parse(s.as_bytes()).unwrap()
     }
@@ -618,6 +651,44 @@ a=ptime:20\n";
         assert_eq!(back.first_codec(0).unwrap(), Some((9, CodecKind::Pcma)));
         assert_eq!(pts(&back), [9, 101]);
         assert!(!back.to_string().contains("G722"));
+    }
+
+    #[test]
+    fn browser_offer_keeps_its_webrtc_lines_through_both_edits() {
+        let mut sdp = parse(CHROME);
+        assert_eq!(sdp.first_codec(0).unwrap(), Some((111, CodecKind::Opus)));
+        assert_eq!(sdp.add_codecs(0, &CodecKind::ALL).unwrap(), []);
+        assert_eq!(sdp.to_string(), CHROME);
+
+        sdp.answer_with(0, CodecKind::Opus, 111).unwrap();
+        let text = sdp.to_string();
+        assert!(
+            text.contains("m=audio 9 UDP/TLS/RTP/SAVPF 111 110\r\n"),
+            "{text}"
+        );
+        for kept in [
+            "a=rtcp-fb:111 transport-cc\r\n",
+            "a=fmtp:111 minptime=10;useinbandfec=1\r\n",
+            "a=extmap:1 urn:ietf:params:rtp-hdrext:ssrc-audio-level\r\n",
+            "a=rtpmap:110 telephone-event/48000\r\n",
+        ] {
+            assert!(text.contains(kept), "{kept} missing from\n{text}");
+        }
+        for gone in [
+            "red/",
+            "fmtp:63",
+            "G722",
+            "PCMU",
+            "PCMA",
+            "CN/",
+            "rtpmap:126",
+        ] {
+            assert!(!text.contains(gone), "{gone} left in\n{text}");
+        }
+        lines_kept(CHROME, &text, |l| {
+            !(l.starts_with("m=") || l.starts_with("a=rtpmap") || l.starts_with("a=fmtp"))
+        });
+        assert_eq!(pts(&reparse(&sdp)), [111, 110]);
     }
 
     #[test]
