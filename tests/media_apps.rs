@@ -210,10 +210,9 @@ async fn prompts_follow_the_codec_and_payload_type_the_phone_uses() {
         ..Default::default()
     };
     engine.update_media(&id, Leg::A, g722).unwrap();
-    assert!(matches!(
-        engine.play(&id, Leg::A, prompt.source(), 2),
-        Err(MediaError::UnsupportedCodec(_, Leg::A))
-    ));
+    let err = engine.play(&id, Leg::A, prompt.source(), 2).unwrap_err();
+    assert!(matches!(err, MediaError::UnsupportedCodec(_, Leg::A)));
+    assert_eq!(err.status_code(), 488);
 }
 
 #[tokio::test]

@@ -96,6 +96,8 @@ impl MediaError {
     pub fn status_code(&self) -> u16 {
         match self {
             MediaError::PortsExhausted { .. } => 503,
+            // the phone's SDP offers nothing the switch can play in (RFC 3261 §21.4.26)
+            MediaError::UnsupportedCodec(..) => 488,
             _ => 500,
         }
     }
