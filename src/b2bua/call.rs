@@ -12,13 +12,15 @@
 //! carries its answer. Re-INVITEs and UPDATEs (hold/unhold) are relayed the same way in
 //! either direction; so are other in-dialog requests (INFO, MESSAGE, NOTIFY).
 
-use std::collections::HashMap;
-use std::time::Instant;
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
 use super::cdr::CdrBuilder;
+use super::local_sdp::Negotiated;
 use super::media::CallMedia;
+use super::script::{Script, Wait};
 use super::{CallIo, CallKey, Side};
 use crate::media::MediaCallId;
 use crate::sip::dialog::{
@@ -50,17 +52,21 @@ pub enum CallState {
     Ending,
 }
 
-struct Fork {
-    target: Target,
-    invite: Request,
-    tsx: ClientTsxId,
-    provisional: bool,
-    final_status: Option<u16>,
-    cancel_wanted: bool,
-    cancel_sent: bool,
-    early: Option<Dialog>,
+pub(super) struct Fork {
+    pub(super) target: Target,
+    pub(super) invite: Request,
+    pub(super) tsx: ClientTsxId,
+    pub(super) provisional: bool,
+    pub(super) final_status: Option<u16>,
+    pub(super) cancel_wanted: bool,
+    pub(super) cancel_sent: bool,
+    pub(super) early: Option<Dialog>,
     /// We already answered one challenge on this fork (a second one is a failure).
-    authenticated: bool,
+    pub(super) authenticated: bool,
+    /// The queue agent this fork rings (the ACD decides about its answer).
+    pub(super) agent: Option<String>,
+    /// This fork is the A leg of a call the switch originated.
+    pub(super) is_a: bool,
 }
 
 /// A relayed in-dialog request waiting for its response.
@@ -79,47 +85,80 @@ struct PendingAck {
 pub struct Call {
     pub key: CallKey,
     pub state: CallState,
-    a_invite: Request,
-    a_tsx: ServerTsxId,
+    pub(super) a_invite: Request,
+    /// The caller's INVITE server transaction (`None` when the switch originated the call).
+    pub(super) a_tsx: Option<ServerTsxId>,
     /// [A, B] dialogs; B is set on answer.
-    dialogs: [Option<Dialog>; 2],
-    forks: Vec<Fork>,
+    pub(super) dialogs: [Option<Dialog>; 2],
+    pub(super) forks: Vec<Fork>,
     winner: Option<usize>,
     relays: HashMap<ClientTsxId, Relay>,
     byes: HashMap<ClientTsxId, Side>,
     pending_ack: Option<PendingAck>,
     /// The last ACK sent to B for a 2xx, re-sent when B retransmits its 2xx.
     last_b_ack: Option<(u32, Bytes)>,
-    pub dial_deadline: Option<Instant>,
-    cdr: CdrBuilder,
+    pub(super) cdr: CdrBuilder,
     /// The relay session, when the switch anchors this call's media.
-    media: Option<CallMedia>,
+    pub(super) media: Option<CallMedia>,
     finished: bool,
+    /// The caller as B legs present it, and the Max-Forwards they carry.
+    caller: crate::sip::message::NameAddr,
+    max_forwards: u8,
+    /// A's offer anchored at the relay: the body of INVITEs while A is not answered.
+    b_body: Bytes,
+    /// The dialplan actions this call executes.
+    pub(super) script: Script,
+    /// A got a 2xx: from an answered fork, or from the switch itself.
+    pub(super) a_answered: bool,
+    /// The codec agreed with A when the switch answered it itself.
+    pub(super) a_codec: Option<Negotiated>,
+    /// The dial in progress.
+    pub(super) round: Option<Round>,
+    pub(super) next_play: u64,
+    /// `o=` version of the SDP the switch writes.
+    pub(super) sdp_version: u32,
+    /// The deadline last handed to the call table's timer heap.
+    pub scheduled: Option<Instant>,
+    /// The id of the prompt started last.
+    pub(super) last_play: Option<u64>,
+    /// Life in an ACD queue.
+    pub(super) queue: Option<super::call_queue::QueueState>,
+    /// The originator's reference when the switch placed this call itself.
+    pub(super) origin: Option<String>,
+}
+
+/// One `dial` in progress: its forks are `forks[first..]`.
+pub(super) struct Round {
+    pub first: usize,
+    /// A was already answered (by the switch): forks carry our offer, not A's.
+    pub late: bool,
+    /// Targets still to ring one after the other (sequential ring group).
+    pub sequence: VecDeque<Target>,
+    /// Ring time per target (sequence) or for all (parallel).
+    pub timeout: Duration,
 }
 
 impl Call {
-    /// Starts the call: answers nothing yet (the layer already sent 100 Trying) and
-    /// sends one INVITE per target.
+    /// Starts the call (the layer already sent 100 Trying) and runs its program until it
+    /// waits for something.
     #[allow(clippy::too_many_arguments)]
-    pub fn start(
+    pub(super) fn start(
         io: &mut CallIo<'_>,
         key: CallKey,
         a_tsx: ServerTsxId,
         a_invite: Request,
         a_peer: Peer,
         caller: crate::sip::message::NameAddr,
-        callee: &str,
         direction: &str,
-        targets: Vec<Target>,
-        dial_deadline: Option<Instant>,
+        script: Script,
     ) -> Call {
         let a_tag = crate::sip::dialog::new_tag();
         let a_dialog = Dialog::uas(&a_invite, &a_tag, a_peer);
-        let mut cdr = CdrBuilder::new(
+        let cdr = CdrBuilder::new(
             io.now.unix_ms,
             &a_invite,
             caller.uri.user.clone().unwrap_or_default(),
-            callee.to_string(),
+            script.callee.clone(),
             direction,
         );
         if let Some(d) = &a_dialog {
@@ -136,7 +175,7 @@ impl Call {
             .flatten()
             .unwrap_or(70)
             .saturating_sub(1);
-        // No media ports: the call is refused at once (503) and no fork is sent.
+        // No media ports: the call is refused at once (503) and nothing is dialled.
         let mut refusal = None;
         let media = match io.media {
             Some((ctl, ip)) => match CallMedia::new(ctl, MediaCallId(cdr.id().to_string()), ip) {
@@ -149,59 +188,113 @@ impl Call {
             },
             None => None,
         };
-        let targets = if refusal.is_some() {
-            Vec::new()
-        } else {
-            targets
-        };
         let b_body = match (&media, io.media) {
             (Some(m), Some((ctl, _))) => m.relay_body(ctl, Side::A, &a_invite.body),
             _ => a_invite.body.clone(),
         };
-        let mut forks = Vec::with_capacity(targets.len());
-        for target in targets {
-            let me = io.locals.for_peer(target.peer);
-            let mut invite =
-                build_b_invite(&a_invite, &target, &caller, me, max_forwards, io.domain);
-            invite.body = b_body.clone();
-            cdr.add_leg(LegRole::B, &target.label, &invite, io.now.unix_ms);
-            let tsx = io
-                .layer
-                .send_request(io.now.at, invite.clone(), target.peer, key.0);
-            forks.push(Fork {
-                target,
-                invite,
-                tsx,
-                provisional: false,
-                final_status: None,
-                cancel_wanted: false,
-                cancel_sent: false,
-                early: None,
-                authenticated: false,
-            });
+        let mut call = Call::assemble(
+            key,
+            a_invite,
+            Some(a_tsx),
+            a_dialog,
+            cdr,
+            media,
+            caller,
+            max_forwards,
+            b_body,
+            script,
+        );
+        match refusal {
+            Some(status) => {
+                call.fail_a(io, status, "congestion", HangupSide::System);
+                call.maybe_finish(io);
+            }
+            None => call.run_script(io),
         }
-        let mut call = Call {
+        call
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn assemble(
+        key: CallKey,
+        a_invite: Request,
+        a_tsx: Option<ServerTsxId>,
+        a_dialog: Option<Dialog>,
+        cdr: CdrBuilder,
+        media: Option<CallMedia>,
+        caller: crate::sip::message::NameAddr,
+        max_forwards: u8,
+        b_body: Bytes,
+        script: Script,
+    ) -> Call {
+        Call {
             key,
             state: CallState::Ringing,
             a_invite,
             a_tsx,
             dialogs: [a_dialog, None],
-            forks,
+            forks: Vec::new(),
             winner: None,
             relays: HashMap::new(),
             byes: HashMap::new(),
             pending_ack: None,
             last_b_ack: None,
-            dial_deadline,
             cdr,
             media,
             finished: false,
-        };
-        if let Some(status) = refusal {
-            call.fail_a(io, status, "congestion", HangupSide::System);
-            call.maybe_finish(io);
+            caller,
+            max_forwards,
+            b_body,
+            script,
+            a_answered: false,
+            a_codec: None,
+            round: None,
+            next_play: 0,
+            sdp_version: 1,
+            scheduled: None,
+            last_play: None,
+            queue: None,
+            origin: None,
         }
-        call
+    }
+
+    /// Sends an INVITE to one target: A's offer while A is unanswered, else our own.
+    pub(super) fn launch_fork(&mut self, io: &mut CallIo<'_>, target: Target) {
+        let me = io.locals.for_peer(target.peer);
+        let mut invite = build_b_invite(
+            &self.a_invite,
+            &target,
+            &self.caller,
+            me,
+            self.max_forwards,
+            io.domain,
+        );
+        invite.body = if self.a_answered {
+            invite
+                .headers
+                .set(HeaderName::CONTENT_TYPE, "application/sdp");
+            self.own_offer(io)
+        } else {
+            self.b_body.clone()
+        };
+        self.cdr
+            .add_leg(LegRole::B, &target.label, &invite, io.now.unix_ms);
+        let tsx = io
+            .layer
+            .send_request(io.now.at, invite.clone(), target.peer, self.key.0);
+        self.forks.push(Fork {
+            target,
+            invite,
+            tsx,
+            provisional: false,
+            final_status: None,
+            cancel_wanted: false,
+            cancel_sent: false,
+            early: None,
+            authenticated: false,
+            agent: None,
+            is_a: false,
+        });
     }
 
     /// A body from `from`'s phone on its way to the other phone, anchored at the relay
@@ -213,8 +306,8 @@ impl Call {
         }
     }
 
-    /// The A leg's INVITE server transaction.
-    pub fn a_tsx(&self) -> ServerTsxId {
+    /// The A leg's INVITE server transaction (none for originated calls).
+    pub fn a_tsx(&self) -> Option<ServerTsxId> {
         self.a_tsx
     }
 
@@ -223,7 +316,7 @@ impl Call {
         self.finished
     }
 
-    fn a_tag(&self) -> String {
+    pub(super) fn a_tag(&self) -> String {
         self.dialogs[0]
             .as_ref()
             .map(|d| d.local_tag().to_string())
@@ -244,6 +337,9 @@ impl Call {
     /// Timer B/F: the far side never answered.
     pub fn on_timeout(&mut self, io: &mut CallIo<'_>, tsx: ClientTsxId) {
         if let Some(i) = self.forks.iter().position(|f| f.tsx == tsx) {
+            if self.forks[i].is_a {
+                return self.on_a_failed(io, i, 408);
+            }
             self.fork_failed(io, i, 408);
         } else if let Some(relay) = self.relays.remove(&tsx) {
             let resp = Response::for_request(&relay.request, 408, reason_phrase(408));
@@ -254,6 +350,9 @@ impl Call {
     }
 
     fn on_fork_response(&mut self, io: &mut CallIo<'_>, i: usize, resp: Response) {
+        if self.forks[i].is_a {
+            return self.on_a_response(io, i, resp);
+        }
         let status = resp.status;
         if status < 200 {
             if status == 100 {
@@ -268,9 +367,11 @@ impl Call {
                 self.send_cancel(io, i);
                 return;
             }
-            if self.state == CallState::Ringing {
+            if self.state == CallState::Ringing && self.in_round(i) {
                 let relay = self.response_to_a(status, resp.reason.as_str(), &resp, io);
-                io.layer.respond(io.now.at, self.a_tsx, relay);
+                if let Some(tsx) = self.a_tsx {
+                    io.layer.respond(io.now.at, tsx, relay);
+                }
             }
             return;
         }
@@ -282,12 +383,17 @@ impl Call {
     }
 
     /// A carrier challenged our INVITE: send it again with credentials (once).
-    fn retry_with_credentials(&mut self, io: &mut CallIo<'_>, i: usize, resp: &Response) -> bool {
+    pub(super) fn retry_with_credentials(
+        &mut self,
+        io: &mut CallIo<'_>,
+        i: usize,
+        resp: &Response,
+    ) -> bool {
         let fork = &mut self.forks[i];
         let Some((user, pass)) = fork.target.credentials.as_ref() else {
             return false;
         };
-        if fork.authenticated || fork.cancel_wanted || self.state != CallState::Ringing {
+        if fork.authenticated || fork.cancel_wanted || self.state == CallState::Ending {
             return false;
         }
         let Some(retry) = answer_challenge(&fork.invite, resp, user, pass) else {
@@ -301,6 +407,11 @@ impl Call {
         true
     }
 
+    /// Fork `i` belongs to the dial in progress and was not given up.
+    fn in_round(&self, i: usize) -> bool {
+        self.round.as_ref().is_some_and(|r| i >= r.first) && !self.forks[i].cancel_wanted
+    }
+
     fn on_fork_answer(&mut self, io: &mut CallIo<'_>, i: usize, resp: Response) {
         let fork = &mut self.forks[i];
         fork.final_status = Some(resp.status);
@@ -308,33 +419,31 @@ impl Call {
             return;
         };
         let invite_cseq = fork.invite.cseq().map(|c| c.seq).unwrap_or(1);
-        if self.state != CallState::Ringing {
-            // Answered too late (another fork won, or the caller gave up): ACK and BYE.
+        if !self.in_round(i) || self.state == CallState::Ending {
+            // Answered too late (another fork won, its ring time ran out, or the caller
+            // gave up): ACK and BYE.
             let me = io.locals.for_peer(b.peer);
             io.layer
                 .send_stateless(b.peer, b.ack(invite_cseq, me).to_bytes());
-            let bye = b.request(Method::Bye, me);
-            let tsx = io.layer.send_request(io.now.at, bye, b.peer, self.key.0);
-            self.byes.insert(tsx, Side::B);
+            self.bye_stray(io, &mut b);
+            return;
+        }
+        if self.forks[i].agent.is_some() {
+            // A queue agent: the ACD decides whether this answer wins.
+            self.ack_b(io, &b, invite_cseq);
+            return self.on_agent_answer(io, i, b, resp);
+        }
+        let late = self.round.as_ref().is_some_and(|r| r.late);
+        self.take_winner(io, i, &b);
+        if late {
+            // We offered in the INVITE: ACK now, point the relay at B, stop A's ringback.
+            self.ack_b(io, &b, invite_cseq);
+            self.connect_b(io, i, b, &resp);
             return;
         }
         self.state = CallState::Answered;
-        self.winner = Some(i);
+        self.a_answered = true;
         self.cdr.answered(i, io.now.unix_ms, resp.status);
-        io.index.push((
-            b.call_id.clone(),
-            b.local_tag().to_string(),
-            Some((self.key, Side::B)),
-        ));
-        // Cancel the other forks.
-        for j in 0..self.forks.len() {
-            if j != i && self.forks[j].final_status.is_none() {
-                self.forks[j].cancel_wanted = true;
-                if self.forks[j].provisional {
-                    self.send_cancel(io, j);
-                }
-            }
-        }
         // Offer in the INVITE → ACK now; late offer → wait for A's ACK.
         if self.a_invite.body.is_empty() {
             self.pending_ack = Some(PendingAck {
@@ -349,36 +458,133 @@ impl Call {
         }
         let ok = self.response_to_a(resp.status, &resp.reason, &resp, io);
         let a_tag = self.a_tag();
-        io.layer
-            .respond_2xx_reliably(io.now.at, self.a_tsx, ok, &self.a_invite_call_id(), &a_tag);
+        if let Some(tsx) = self.a_tsx {
+            io.layer
+                .respond_2xx_reliably(io.now.at, tsx, ok, &self.a_invite_call_id(), &a_tag);
+        }
         self.dialogs[1] = Some(b);
     }
 
-    fn a_invite_call_id(&self) -> String {
+    /// Fork `i` won: the dial is over, the other forks are cancelled.
+    pub(super) fn take_winner(&mut self, io: &mut CallIo<'_>, i: usize, b: &Dialog) {
+        self.round = None;
+        self.script.wait = Wait::Bridged;
+        self.script.deadline = None;
+        self.winner = Some(i);
+        io.index.push((
+            b.call_id.clone(),
+            b.local_tag().to_string(),
+            Some((self.key, Side::B)),
+        ));
+        for j in 0..self.forks.len() {
+            if j != i && self.forks[j].final_status.is_none() {
+                self.forks[j].cancel_wanted = true;
+                if self.forks[j].provisional {
+                    self.send_cancel(io, j);
+                }
+            }
+        }
+    }
+
+    /// ACKs B's 2xx to an INVITE that carried our offer (kept for B's retransmissions).
+    pub(super) fn ack_b(&mut self, io: &mut CallIo<'_>, b: &Dialog, cseq: u32) {
+        let me = io.locals.for_peer(b.peer);
+        let ack = b.ack(cseq, me).to_bytes();
+        io.layer.send_stateless(b.peer, ack.clone());
+        self.last_b_ack = Some((cseq, ack));
+    }
+
+    /// B (answered after the switch answered A) joins A: media bridged at the relay.
+    pub(super) fn connect_b(&mut self, io: &mut CallIo<'_>, i: usize, b: Dialog, resp: &Response) {
+        self.cdr.leg_answered(i, io.now.unix_ms, resp.status);
+        self.bridge_media(io, &resp.body);
+        self.dialogs[1] = Some(b);
+    }
+
+    /// BYE on a dialog that is not (or no longer) part of the call.
+    pub(super) fn bye_stray(&mut self, io: &mut CallIo<'_>, b: &mut Dialog) {
+        let me = io.locals.for_peer(b.peer);
+        let bye = b.request(Method::Bye, me);
+        let tsx = io.layer.send_request(io.now.at, bye, b.peer, self.key.0);
+        self.byes.insert(tsx, Side::B);
+    }
+
+    pub(super) fn a_invite_call_id(&self) -> String {
         self.a_invite.call_id().unwrap_or_default().to_string()
     }
 
     fn fork_failed(&mut self, io: &mut CallIo<'_>, i: usize, status: u16) {
+        let counted = self.in_round(i);
         self.forks[i].final_status = Some(status);
         self.cdr.leg_ended(i, io.now.unix_ms, Some(status));
-        if self.forks.iter().any(|f| f.final_status.is_none()) {
-            return;
-        }
-        if self.state == CallState::Ringing {
-            let best = best_final(self.forks.iter().filter_map(|f| f.final_status));
-            self.fail_a(io, best, cause_for(best), HangupSide::Callee);
+        if let Some(agent) = self.forks[i].agent.clone() {
+            if counted {
+                self.on_agent_failed(io, agent, status);
+            }
+        } else if counted {
+            self.ring_next_or_fail(io);
         }
         self.maybe_finish(io);
     }
 
+    /// A fork of the dial in progress failed or ran out of time: ring the next target of
+    /// a sequence, or, when none is left ringing, end the dial and go on with the program.
+    fn ring_next_or_fail(&mut self, io: &mut CallIo<'_>) {
+        let Some(round) = self.round.as_mut() else {
+            return;
+        };
+        let first = round.first;
+        let live = (first..self.forks.len())
+            .any(|j| self.forks[j].final_status.is_none() && !self.forks[j].cancel_wanted);
+        if live {
+            return;
+        }
+        if let Some(next) = round.sequence.pop_front() {
+            self.script.deadline = Some(io.now.at + round.timeout);
+            self.launch_fork(io, next);
+            return;
+        }
+        // Given up by us (ring time) when no target answered with a final status.
+        let rejected: Vec<u16> = self.forks[first..]
+            .iter()
+            .filter(|f| !f.cancel_wanted)
+            .filter_map(|f| f.final_status)
+            .collect();
+        self.round = None;
+        match rejected.is_empty() {
+            true => self.dial_failed(io, 480, HangupSide::System),
+            false => self.dial_failed(io, best_final(rejected.into_iter()), HangupSide::Callee),
+        }
+    }
+
     /// Sends a final error to A and ends the call record.
-    fn fail_a(&mut self, io: &mut CallIo<'_>, status: u16, cause: &str, side: HangupSide) {
-        let resp = Response::for_request(&self.a_invite, status, reason_phrase(status));
+    pub(super) fn fail_a(
+        &mut self,
+        io: &mut CallIo<'_>,
+        status: u16,
+        cause: &str,
+        side: HangupSide,
+    ) {
+        self.fail_a_with(io, status, reason_phrase(status), cause, side);
+    }
+
+    /// As [`Self::fail_a`] with our own reason phrase.
+    pub(super) fn fail_a_with(
+        &mut self,
+        io: &mut CallIo<'_>,
+        status: u16,
+        reason: &str,
+        cause: &str,
+        side: HangupSide,
+    ) {
+        self.script.stop();
+        let resp = Response::for_request(&self.a_invite, status, reason);
         let resp = self.with_a_tag(resp);
-        io.layer.respond(io.now.at, self.a_tsx, resp);
+        if let Some(tsx) = self.a_tsx {
+            io.layer.respond(io.now.at, tsx, resp);
+        }
         self.state = CallState::Ending;
-        io.ended
-            .push(self.cdr.finish(io.now.unix_ms, status, side, cause));
+        io.ended.push(self.finish_record(io, status, side, cause));
         self.cancel_pending_forks(io);
     }
 
@@ -391,6 +597,23 @@ impl Call {
                 }
             }
         }
+    }
+
+    /// Gives up fork `i` if it has not ended: CANCEL once it rang (else when it does).
+    pub(super) fn cancel_fork(&mut self, io: &mut CallIo<'_>, i: usize) {
+        let fork = &mut self.forks[i];
+        if fork.final_status.is_some() || fork.cancel_wanted {
+            return;
+        }
+        fork.cancel_wanted = true;
+        if fork.provisional {
+            self.send_cancel(io, i);
+        }
+    }
+
+    /// CANCEL fork `i` now (it has rung).
+    pub(super) fn cancel_fork_now(&mut self, io: &mut CallIo<'_>, i: usize) {
+        self.send_cancel(io, i);
     }
 
     fn send_cancel(&mut self, io: &mut CallIo<'_>, i: usize) {
@@ -407,21 +630,53 @@ impl Call {
             return;
         }
         self.state = CallState::Ending;
-        io.ended.push(
-            self.cdr
-                .finish(io.now.unix_ms, 487, HangupSide::Caller, "cancelled"),
-        );
+        self.script.stop();
+        io.ended
+            .push(self.finish_record(io, 487, HangupSide::Caller, "cancelled"));
         self.cancel_pending_forks(io);
         self.maybe_finish(io);
     }
 
-    /// The dial timeout from the route expired without an answer.
-    pub fn on_dial_timeout(&mut self, io: &mut CallIo<'_>) {
-        self.dial_deadline = None;
-        if self.state == CallState::Ringing {
-            self.fail_a(io, 480, "no_answer", HangupSide::System);
-            self.maybe_finish(io);
+    /// When the call wants [`Self::on_deadline`] (a dial's ring time, a digit timeout).
+    pub fn deadline(&self) -> Option<Instant> {
+        self.script.deadline
+    }
+
+    /// The deadline passed.
+    pub fn on_deadline(&mut self, io: &mut CallIo<'_>) {
+        if self.script.deadline.is_none_or(|d| d > io.now.at) {
+            return;
         }
+        self.script.deadline = None;
+        match self.script.wait {
+            Wait::Dial => self.on_ring_timeout(io),
+            Wait::Originating => self.on_originate_timeout(io),
+            Wait::Input(_) => self.on_input_timeout(io),
+            Wait::Voicemail(_) => {
+                self.end_message(io);
+                self.run_script(io);
+            }
+            _ => {}
+        }
+        self.maybe_finish(io);
+    }
+
+    /// The dial's ring time ran out: give up the ringing forks (CANCEL), then the next
+    /// target of a sequence or the next action.
+    fn on_ring_timeout(&mut self, io: &mut CallIo<'_>) {
+        let Some(first) = self.round.as_ref().map(|r| r.first) else {
+            return;
+        };
+        for j in first..self.forks.len() {
+            if self.forks[j].final_status.is_none() && !self.forks[j].cancel_wanted {
+                self.forks[j].cancel_wanted = true;
+                if self.forks[j].provisional {
+                    self.send_cancel(io, j);
+                }
+                self.cdr.leg_ended(j, io.now.unix_ms, Some(480));
+            }
+        }
+        self.ring_next_or_fail(io);
     }
 
     /// The relay saw no RTP for its limit: hang up both sides (cause `media_timeout`).
@@ -444,12 +699,20 @@ impl Call {
     }
 
     /// Hangs up the answered call; `from` is the side that sent BYE (already answered).
-    fn hangup(&mut self, io: &mut CallIo<'_>, from: Option<Side>, cause: &str, side: HangupSide) {
+    pub(super) fn hangup(
+        &mut self,
+        io: &mut CallIo<'_>,
+        from: Option<Side>,
+        cause: &str,
+        side: HangupSide,
+    ) {
+        self.end_message(io);
         self.state = CallState::Ending;
-        io.ended.push(
-            self.cdr
-                .finish(io.now.unix_ms, self.cdr.status(), side, cause),
-        );
+        self.script.stop();
+        self.cancel_pending_forks(io);
+        self.leave_queue_on_hangup(io);
+        io.ended
+            .push(self.finish_record(io, self.cdr.status(), side, cause));
         for s in [Side::A, Side::B] {
             if Some(s) == from {
                 continue;
@@ -514,6 +777,10 @@ impl Call {
         if let Some(d) = &self.dialogs[from.index()] {
             io.layer.ack_received(&d.call_id, d.local_tag());
         }
+        if from == Side::A && self.a_answered && self.a_codec.is_none() && !req.body.is_empty() {
+            // We answered a late-offer INVITE with our offer: the answer is in the ACK.
+            self.on_a_answer_in_ack(io, &req.body);
+        }
         if let Some(p) = self.pending_ack.take_if(|p| p.to == from.other()) {
             let body = self.anchor(io, from, &req.body);
             if let Some(d) = self.dialogs[p.to.index()].as_ref() {
@@ -542,6 +809,10 @@ impl Call {
 
     fn relay_request(&mut self, io: &mut CallIo<'_>, from: Side, tsx: ServerTsxId, req: Request) {
         let to = from.other();
+        if self.dialogs[to.index()].is_none() && self.a_codec.is_some() {
+            // The switch itself is A's far end (IVR, queue): answer here.
+            return self.local_request(io, tsx, req);
+        }
         if self.dialogs[to.index()].is_none() {
             let resp = Response::for_request(&req, 481, "Call/Transaction Does Not Exist");
             io.layer.respond(io.now.at, tsx, resp);
@@ -620,7 +891,22 @@ impl Call {
         }
     }
 
-    fn maybe_finish(&mut self, io: &mut CallIo<'_>) {
+    /// The call record, with the relay's RTP counters when the media was anchored.
+    pub(super) fn finish_record(
+        &mut self,
+        io: &CallIo<'_>,
+        status: u16,
+        side: HangupSide,
+        cause: &str,
+    ) -> crate::store::Cdr {
+        let mut cdr = self.cdr.finish(io.now.unix_ms, status, side, cause);
+        if let (Some(m), Some((ctl, _))) = (&self.media, io.media) {
+            cdr.media = m.cdr_media(ctl);
+        }
+        cdr
+    }
+
+    pub(super) fn maybe_finish(&mut self, io: &mut CallIo<'_>) {
         if self.state != CallState::Ending || !self.byes.is_empty() {
             return;
         }
@@ -709,7 +995,7 @@ pub fn cause_for(status: u16) -> &'static str {
     }
 }
 
-fn build_b_invite(
+pub(super) fn build_b_invite(
     a: &Request,
     target: &Target,
     caller: &crate::sip::message::NameAddr,

@@ -26,9 +26,25 @@ pub trait MediaControl: Send + Sync {
     fn update(&self, call: &MediaCallId, leg: Leg, media: RemoteMedia) -> Result<(), MediaError>;
     /// The call ended: free its ports (idempotent, never blocks).
     fn release(&self, call: &MediaCallId);
+    /// Play `prompt` to `leg`'s phone (a prompt name, or `tone:<name>`), once or in a
+    /// loop; [`crate::media::MediaEvent::PlayDone`] with `id` when it ends.
+    fn play(
+        &self,
+        call: &MediaCallId,
+        leg: Leg,
+        prompt: &str,
+        looping: bool,
+        id: u64,
+    ) -> Result<(), MediaError>;
+    /// Stop what plays to `leg` (nothing if nothing plays).
+    fn stop_play(&self, call: &MediaCallId, leg: Leg);
+    /// Start recording both directions to `file` (`None`: stop).
+    fn record(&self, call: &MediaCallId, file: Option<&str>) -> Result<(), MediaError>;
+    /// The call's RTP counters so far.
+    fn stats(&self, call: &MediaCallId) -> Option<crate::media::CallMediaStats>;
 }
 
-fn leg(side: Side) -> Leg {
+pub(super) fn leg(side: Side) -> Leg {
     match side {
         Side::A => Leg::A,
         Side::B => Leg::B,
@@ -85,12 +101,43 @@ impl CallMedia {
         Ok(Bytes::from(sdp.to_bytes()))
     }
 
+    /// The relay's counters for the call record, A then B.
+    pub fn cdr_media(&self, ctl: &dyn MediaControl) -> Vec<crate::store::CdrMedia> {
+        let Some(stats) = ctl.stats(&self.id) else {
+            return Vec::new();
+        };
+        [crate::store::LegRole::A, crate::store::LegRole::B]
+            .into_iter()
+            .zip(stats.legs)
+            .map(|(role, s)| crate::store::CdrMedia {
+                role,
+                packets_in: s.packets_in,
+                bytes_in: s.bytes_in,
+                packets_out: s.packets_out,
+                bytes_out: s.bytes_out,
+                rtcp_in: s.rtcp_in,
+                lost: s.lost,
+                jitter_us: (s.jitter_ms * 1000.0) as u64,
+            })
+            .collect()
+    }
+
     pub fn release(&self, ctl: &dyn MediaControl) {
         ctl.release(&self.id);
     }
 
     pub fn id(&self) -> &MediaCallId {
         &self.id
+    }
+
+    /// Where `side`'s phone must send (goes in the SDP sent to that phone).
+    pub fn endpoint(&self, side: Side) -> LocalEndpoint {
+        self.endpoints[side.index()]
+    }
+
+    /// The address put in SDP.
+    pub fn ip(&self) -> IpAddr {
+        self.ip
     }
 }
 

@@ -8,14 +8,22 @@
 //! does not parse SIP text and does not decide routing (see [`route`]).
 
 mod call;
+mod call_app;
+mod call_originate;
+mod call_queue;
+mod call_voicemail;
 mod cdr;
+pub mod local_sdp;
 pub mod media;
 pub mod route;
+mod script;
 
 use std::collections::HashMap;
 use std::time::Instant;
 
 pub use call::{best_final, cause_for, Call, CallState, Target};
+pub use call_originate::Originate;
+pub use script::status_for_cause;
 
 use crate::config::Transport;
 use crate::sip::dialog::LocalContact;
@@ -92,6 +100,57 @@ pub struct CallIo<'a> {
     pub ended: Vec<Cdr>,
     /// The media relay and the address to put in rewritten SDP, when media is anchored.
     pub media: Option<(&'a dyn media::MediaControl, std::net::IpAddr)>,
+    /// Routing asked mid-call (IVR choices, transfers).
+    pub router: &'a dyn route::Router,
+    /// Dial targets to INVITE destinations.
+    pub resolver: &'a dyn route::Resolver,
+    /// What calls tell the ACD.
+    pub notices: Vec<QueueNotice>,
+    /// Events for the event stream (API, wallboard).
+    pub events: Vec<CallEvent>,
+}
+
+/// Something a call reports to the event stream.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallEvent {
+    pub kind: &'static str,
+    pub data: serde_json::Value,
+}
+
+/// What a call tells the switch about queues and agents (the switch feeds the ACD).
+#[derive(Debug, Clone, PartialEq)]
+pub enum QueueNotice {
+    Join {
+        key: CallKey,
+        queue: String,
+        caller: String,
+        max_wait_secs: Option<u32>,
+    },
+    AgentAnswered {
+        key: CallKey,
+        agent: String,
+    },
+    AgentFailed {
+        key: CallKey,
+        agent: String,
+        busy: bool,
+    },
+    /// The caller hung up while waiting (or while agents rang).
+    CallerLeft {
+        key: CallKey,
+    },
+    /// The bridged call with `agent` ended.
+    AgentCallEnded {
+        key: CallKey,
+        agent: String,
+    },
+    /// A star code or dialplan action changed an agent's state.
+    AgentOp {
+        agent: String,
+        op: crate::dialplan::AgentOp,
+        queue: Option<String>,
+        reason: Option<String>,
+    },
 }
 
 /// Every live call and the indexes to find them.
@@ -124,34 +183,54 @@ impl Calls {
         invite: Request,
         a_peer: Peer,
         caller: NameAddr,
-        callee: &str,
         direction: &str,
-        targets: Vec<Target>,
-        dial_deadline: Option<Instant>,
+        route: route::Routing,
+        context: &str,
+        callee: &str,
+        relay: bool,
     ) {
+        let (actions, vars) = match route {
+            route::Routing::Actions { actions, vars } => (actions, vars),
+            route::Routing::Reject { .. } => (Vec::new(), Default::default()),
+        };
+        let caller_user = caller.uri.user.clone().unwrap_or_default();
+        let program = script::Script::new(actions, vars, context, &caller_user, callee);
         self.next += 1;
         let key = CallKey(self.next);
-        let call = Call::start(
-            io,
-            key,
-            a_tsx,
-            invite,
-            a_peer,
-            caller,
-            callee,
-            direction,
-            targets,
-            dial_deadline,
-        );
-        self.invites.insert(a_tsx, key);
-        if let Some(at) = dial_deadline {
-            self.deadlines.schedule(at, key);
+        let bypassed = io.media.take_if(|_| !relay);
+        let call = Call::start(io, key, a_tsx, invite, a_peer, caller, direction, program);
+        if bypassed.is_some() {
+            io.media = bypassed;
         }
+        self.invites.insert(a_tsx, key);
         if let Some(id) = call.media_id() {
             self.by_media.insert(id.clone(), key);
         }
         self.calls.insert(key, call);
         self.apply(io, key);
+    }
+
+    /// Places a call: rings `o.target` first and runs `actions` once it answers.
+    pub fn originate(
+        &mut self,
+        io: &mut CallIo<'_>,
+        o: Originate,
+        context: &str,
+        callee: &str,
+        actions: Vec<route::Action>,
+        vars: std::collections::BTreeMap<String, String>,
+    ) -> CallKey {
+        let caller_user = o.caller.uri.user.clone().unwrap_or_default();
+        let program = script::Script::new(actions, vars, context, &caller_user, callee);
+        self.next += 1;
+        let key = CallKey(self.next);
+        let call = Call::originate(io, key, o, program);
+        if let Some(id) = call.media_id() {
+            self.by_media.insert(id.clone(), key);
+        }
+        self.calls.insert(key, call);
+        self.apply(io, key);
+        key
     }
 
     /// The call and side an in-dialog request or response belongs to.
@@ -221,29 +300,59 @@ impl Calls {
         }
     }
 
-    /// The relay saw no RTP for too long on this call's media.
-    pub fn on_media_timeout(&mut self, io: &mut CallIo<'_>, media: &crate::media::MediaCallId) {
-        if let Some(&key) = self.by_media.get(media) {
-            if let Some(c) = self.calls.get_mut(&key) {
-                c.on_media_timeout(io);
+    /// An event of the relay for this call's media: no RTP for too long, a DTMF digit, a
+    /// prompt that ended.
+    pub fn on_media_event(
+        &mut self,
+        io: &mut CallIo<'_>,
+        media: &crate::media::MediaCallId,
+        event: crate::media::MediaEvent,
+    ) {
+        use crate::media::MediaEvent;
+        let Some(&key) = self.by_media.get(media) else {
+            return;
+        };
+        if let Some(c) = self.calls.get_mut(&key) {
+            match event {
+                MediaEvent::Timeout { .. } => c.on_media_timeout(io),
+                MediaEvent::Dtmf { leg, dtmf } => {
+                    if let Some(digit) = dtmf.digit {
+                        c.on_dtmf(io, leg, digit);
+                    }
+                }
+                MediaEvent::PlayDone { leg, id, .. } => c.on_play_done(io, leg, id),
+                // the recording's file is complete (its index entry could be committed here)
+                MediaEvent::RecordDone { .. } => {}
             }
-            self.apply(io, key);
         }
+        self.apply(io, key);
     }
 
-    /// Fires dial timeouts due at `now`.
+    /// Lets the switch act on one call (the ACD's decisions), then applies what changed.
+    pub fn act(
+        &mut self,
+        io: &mut CallIo<'_>,
+        key: CallKey,
+        f: impl FnOnce(&mut Call, &mut CallIo<'_>),
+    ) {
+        if let Some(c) = self.calls.get_mut(&key) {
+            f(c, io);
+        }
+        self.apply(io, key);
+    }
+
+    /// Fires call deadlines (ring time, digit timeouts) due at `now`.
     pub fn on_tick(&mut self, io: &mut CallIo<'_>) {
         while let Some(key) = self.deadlines.pop_due(io.now.at) {
             if let Some(c) = self.calls.get_mut(&key) {
-                if c.dial_deadline.is_some_and(|d| d <= io.now.at) {
-                    c.on_dial_timeout(io);
-                }
+                c.scheduled = None;
+                c.on_deadline(io);
             }
             self.apply(io, key);
         }
     }
 
-    /// The earliest dial deadline (possibly of a call that no longer needs it).
+    /// The earliest call deadline (possibly of a call that no longer needs it).
     pub fn next_deadline(&self) -> Option<Instant> {
         self.deadlines.next()
     }
@@ -260,9 +369,17 @@ impl Calls {
                 }
             }
         }
+        if let Some(c) = self.calls.get_mut(&key) {
+            if let Some(at) = c.deadline().filter(|at| c.scheduled != Some(*at)) {
+                c.scheduled = Some(at);
+                self.deadlines.schedule(at, key);
+            }
+        }
         if self.calls.get(&key).is_some_and(|c| c.is_finished()) {
             if let Some(call) = self.calls.remove(&key) {
-                self.invites.remove(&call.a_tsx());
+                if let Some(tsx) = call.a_tsx() {
+                    self.invites.remove(&tsx);
+                }
                 if let Some(id) = call.media_id() {
                     self.by_media.remove(id);
                 }

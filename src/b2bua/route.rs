@@ -1,10 +1,19 @@
-//! What the B2BUA asks of routing: given the context a call enters, the caller and the
-//! dialled number, where should it go? The dialplan module answers through the
-//! [`Router`] trait; the B2BUA never parses dialplans.
+//! What the B2BUA asks of routing: given the context a call enters, the caller, the
+//! dialled number and the call's variables, which actions does the call execute? The
+//! dialplan answers through the [`Router`] trait (the switch's `PlanRouter`; tests use
+//! their own); the B2BUA executes the actions (`script`) but never parses dialplans.
+//!
+//! A call asks again mid-call: an IVR menu routes the digits pressed in the menu's
+//! context, and `transfer` routes its extension.
 
-use std::time::Duration;
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
 
-/// Where a call is sent.
+use super::Target;
+
+pub use crate::dialplan::Action;
+
+/// Where a `dial` step sends the call.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Destination {
     /// Ring all registered contacts of these endpoints in parallel.
@@ -13,12 +22,23 @@ pub enum Destination {
     Trunk { name: String, number: String },
 }
 
-/// The routing verdict for a new call.
+/// One routing question.
+#[derive(Debug, Clone)]
+pub struct RouteQuery<'a> {
+    pub context: &'a str,
+    pub caller: &'a str,
+    pub callee: &'a str,
+    pub vars: &'a BTreeMap<String, String>,
+    pub now_unix_ms: i64,
+}
+
+/// The routing verdict.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Routing {
-    Dial {
-        dest: Destination,
-        timeout: Option<Duration>,
+    /// Execute these actions in order (with the route's variables).
+    Actions {
+        actions: Vec<Action>,
+        vars: BTreeMap<String, String>,
     },
     Reject {
         status: u16,
@@ -26,6 +46,30 @@ pub enum Routing {
     },
 }
 
+impl Routing {
+    /// A route of one `dial` to endpoints (tests and simple routers).
+    pub fn dial_endpoints(endpoints: &[&str], timeout: Option<Duration>) -> Routing {
+        Routing::Actions {
+            actions: vec![Action::Dial {
+                targets: endpoints
+                    .iter()
+                    .map(|e| crate::dialplan::DialTarget::Endpoint(e.to_string()))
+                    .collect(),
+                strategy: Default::default(),
+                timeout_secs: timeout.map_or(0, |t| t.as_secs() as u32),
+                caller_id: None,
+            }],
+            vars: BTreeMap::new(),
+        }
+    }
+}
+
 pub trait Router: Send + Sync {
-    fn route(&self, context: &str, caller: &str, callee: &str, now_unix_ms: i64) -> Routing;
+    fn route(&self, query: &RouteQuery<'_>) -> Routing;
+}
+
+/// Turns a dial target into places to send INVITEs: an endpoint's registered contacts
+/// (none when it is not registered), or a trunk's address.
+pub trait Resolver {
+    fn resolve(&self, target: &crate::dialplan::DialTarget, now: Instant) -> Vec<Target>;
 }

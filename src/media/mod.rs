@@ -82,6 +82,10 @@ pub enum MediaError {
     NoSuchCall(MediaCallId),
     #[error("call {0} has no leg {1:?}")]
     NoSuchLeg(MediaCallId, Leg),
+    #[error("no such prompt: {0}")]
+    NoSuchPrompt(String),
+    #[error("the relay cannot {0} yet")]
+    NotSupported(&'static str),
     #[error("media commands need a tokio runtime")]
     NoRuntime,
     #[error("socket setup failed: {0}")]

@@ -97,6 +97,7 @@ fn flush(switch: &mut Switch, transports: &Transports, store: &mpsc::UnboundedSe
             SwitchOutput::CallEnded(c) => {
                 let _ = store.send(StoreJob::Ended(c));
             }
+            SwitchOutput::Event(e) => tracing::info!(kind = e.kind, data = %e.data, "event"),
         }
     }
 }

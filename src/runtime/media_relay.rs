@@ -48,4 +48,25 @@ impl MediaControl for EngineRelay {
             engine.delete(&call).await;
         });
     }
+
+    fn play(
+        &self,
+        _call: &MediaCallId,
+        _leg: Leg,
+        _prompt: &str,
+        _looping: bool,
+        _id: u64,
+    ) -> Result<(), MediaError> {
+        Err(MediaError::NotSupported("play prompts"))
+    }
+
+    fn stop_play(&self, _call: &MediaCallId, _leg: Leg) {}
+
+    fn stats(&self, call: &MediaCallId) -> Option<crate::media::CallMediaStats> {
+        self.engine.stats(call)
+    }
+
+    fn record(&self, _call: &MediaCallId, _file: Option<&str>) -> Result<(), MediaError> {
+        Err(MediaError::NotSupported("record"))
+    }
 }

@@ -101,7 +101,11 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
     let media_ip = locals::media_ip(&locals);
     let mut switch = Switch::new(cfg.clone(), locals, registrar.clone(), router);
     let (media_tx, media_rx) = mpsc::unbounded_channel();
-    if cfg.media.mode == MediaMode::Relay {
+    let relays = |m: Option<MediaMode>| m == Some(MediaMode::Relay);
+    if cfg.media.mode == MediaMode::Relay
+        || cfg.endpoints.iter().any(|e| relays(e.media))
+        || cfg.trunks.iter().any(|t| relays(t.media))
+    {
         let mut media = MediaConfig::new(media_ip, cfg.media.rtp_ports.clone());
         media.media_timeout = cfg.media.timeout;
         let engine = MediaEngine::new(media)?;

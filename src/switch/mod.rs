@@ -7,10 +7,13 @@
 //! Requests walk the named steps in [`pipeline`]; REGISTER goes to `register`;
 //! INVITE is authenticated and routed in `invite` and becomes a [`crate::b2bua::Call`].
 
+mod acd_driver;
 mod invite;
+mod originate;
 pub mod pipeline;
 mod register;
 pub mod router;
+mod targets;
 mod trunk_register;
 
 use std::collections::VecDeque;
@@ -31,6 +34,7 @@ use crate::sip::message::{parse, HasHeaders, HeaderName, Method, Request, Respon
 use crate::sip::registrar::Registrar;
 use crate::sip::txn::TimerConfig;
 use crate::store::{CallStart, Cdr};
+pub use originate::{OriginateError, OriginateRequest};
 use pipeline::{MethodRoute, Reject};
 pub use trunk_register::RegistrationState;
 use trunk_register::REGISTRATION_OWNER;
@@ -41,6 +45,8 @@ pub enum SwitchOutput {
     Transmit(Transmit),
     CallStarted(CallStart),
     CallEnded(Cdr),
+    /// For the event stream (voicemail left, agent and queue changes).
+    Event(crate::b2bua::CallEvent),
 }
 
 /// Counters an operator watches (exported to metrics by the runtime).
@@ -58,6 +64,7 @@ pub struct Switch {
     registrar: Arc<Registrar>,
     verifier: Verifier,
     router: Arc<dyn Router>,
+    targets: targets::Targets,
     calls: Calls,
     locals: Locals,
     /// Our own sent-by values (host:port), for loop detection.
@@ -87,12 +94,16 @@ impl Switch {
         ours.extend(locals.tcp.iter().map(|l| l.host_port.clone()));
         Switch {
             layer: TransactionLayer::new(timers),
-            registrar,
+            registrar: registrar.clone(),
             verifier: Verifier::with_random_secret(VerifierConfig {
                 algorithms: cfg.sip.digest_algorithms.clone(),
                 ..VerifierConfig::default()
             }),
             router,
+            targets: targets::Targets {
+                cfg: cfg.clone(),
+                registrar,
+            },
             calls: Calls::default(),
             locals,
             ours,
@@ -180,17 +191,10 @@ impl Switch {
         media: &crate::media::MediaCallId,
         event: crate::media::MediaEvent,
     ) {
-        match event {
-            crate::media::MediaEvent::Timeout { idle } => {
-                tracing::info!(call = %media.0, ?idle, "no RTP: hanging up");
-                self.with_calls(now, |calls, io| calls.on_media_timeout(io, media));
-            }
-            // DTMF is reported to the call; IVR menus consume it with the IVR issue.
-            crate::media::MediaEvent::Dtmf { .. } => {}
-            // prompts and recordings: consumed by the IVR (lead)
-            crate::media::MediaEvent::PlayDone { .. }
-            | crate::media::MediaEvent::RecordDone { .. } => {}
+        if let crate::media::MediaEvent::Timeout { idle } = event {
+            tracing::info!(call = %media.0, ?idle, "no RTP: hanging up");
         }
+        self.with_calls(now, |calls, io| calls.on_media_event(io, media, event));
     }
 
     /// Timers due at `now`.
@@ -226,6 +230,10 @@ impl Switch {
             started: Vec::new(),
             ended: Vec::new(),
             media: self.media.as_ref().map(|(c, ip)| (c.as_ref(), *ip)),
+            router: self.router.as_ref(),
+            resolver: &self.targets,
+            notices: Vec::new(),
+            events: Vec::new(),
         }
     }
 
@@ -271,12 +279,19 @@ impl Switch {
         let mut calls = std::mem::take(&mut self.calls);
         let mut io = self.io(now);
         f(&mut calls, &mut io);
-        let (started, ended) = (
+        let (started, ended, events, notices) = (
             std::mem::take(&mut io.started),
             std::mem::take(&mut io.ended),
+            std::mem::take(&mut io.events),
+            std::mem::take(&mut io.notices),
         );
         self.calls = calls;
         self.emit(started, ended);
+        self.outputs
+            .extend(events.into_iter().map(SwitchOutput::Event));
+        if !notices.is_empty() {
+            self.feed_acd(now, notices);
+        }
     }
 
     fn on_stray_response(&mut self, now: Now, resp: Response) {

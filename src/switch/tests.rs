@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 use super::*;
-use crate::b2bua::route::{Destination, Routing};
+use crate::b2bua::route::{RouteQuery, Routing};
 use crate::config::Transport;
+use crate::dialplan::{Action, DialTarget, HangupCause, IvrMenu, RingStrategy};
 use crate::sip::dialog::LocalContact;
 use crate::sip::message::{parse, HasHeaders, SipMessage};
 use crate::sip::registrar::{Aor, ContactSet, ContactSpec, RegisterRequest, RegistrarPolicy};
@@ -50,22 +51,137 @@ register = true
 struct TestRouter;
 
 impl Router for TestRouter {
-    fn route(&self, _context: &str, _caller: &str, callee: &str, _now: i64) -> Routing {
-        let dial = |dest| Routing::Dial {
-            dest,
-            timeout: Some(Duration::from_secs(20)),
+    fn route(&self, q: &RouteQuery<'_>) -> Routing {
+        let twenty = Some(Duration::from_secs(20));
+        let dial = |targets: Vec<DialTarget>, strategy| Routing::Actions {
+            actions: vec![Action::Dial {
+                targets,
+                strategy,
+                timeout_secs: 20,
+                caller_id: None,
+            }],
+            vars: Default::default(),
         };
-        match callee {
-            "1002" => dial(Destination::Endpoints(vec!["1002".into()])),
-            "1002-forever" => Routing::Dial {
-                dest: Destination::Endpoints(vec!["1002".into()]),
-                timeout: None,
+        let ep = |e: &str| DialTarget::Endpoint(e.to_string());
+        match (q.context, q.callee) {
+            (_, "1002") => Routing::dial_endpoints(&["1002"], twenty),
+            (_, "1002-forever") => Routing::dial_endpoints(&["1002"], None),
+            (_, "group") => Routing::dial_endpoints(&["1002", "1003"], twenty),
+            (_, "hunt") => dial(vec![ep("1002"), ep("1003")], RingStrategy::Sequence),
+            (_, "fallback") => Routing::Actions {
+                actions: vec![
+                    Action::Dial {
+                        targets: vec![ep("1002")],
+                        strategy: RingStrategy::Parallel,
+                        timeout_secs: 10,
+                        caller_id: None,
+                    },
+                    Action::Dial {
+                        targets: vec![ep("1003")],
+                        strategy: RingStrategy::Parallel,
+                        timeout_secs: 10,
+                        caller_id: None,
+                    },
+                ],
+                vars: Default::default(),
             },
-            "group" => dial(Destination::Endpoints(vec!["1002".into(), "1003".into()])),
-            n if n.starts_with('9') => dial(Destination::Trunk {
-                name: "carrier".into(),
-                number: n[1..].into(),
-            }),
+            (_, "menu") => Routing::Actions {
+                actions: vec![
+                    Action::Answer,
+                    Action::Ivr(IvrMenu {
+                        context: "menu".into(),
+                        prompt: "main-menu".into(),
+                        invalid_prompt: Some("invalid".into()),
+                        timeout_secs: 5,
+                        max_digits: 1,
+                        attempts: 2,
+                        on_failure: "i".into(),
+                    }),
+                ],
+                vars: Default::default(),
+            },
+            ("menu", "1") => Routing::Actions {
+                actions: vec![
+                    Action::Playback {
+                        prompt: "connecting".into(),
+                    },
+                    Action::Dial {
+                        targets: vec![ep("1002")],
+                        strategy: RingStrategy::Parallel,
+                        timeout_secs: 20,
+                        caller_id: None,
+                    },
+                    Action::Playback {
+                        prompt: "nobody-there".into(),
+                    },
+                ],
+                vars: Default::default(),
+            },
+            ("menu", "i") => Routing::Actions {
+                actions: vec![
+                    Action::Playback {
+                        prompt: "goodbye".into(),
+                    },
+                    Action::Hangup {
+                        cause: HangupCause::NormalClearing,
+                    },
+                ],
+                vars: Default::default(),
+            },
+            (_, "pin") => Routing::Actions {
+                actions: vec![
+                    Action::Collect {
+                        var: "pin".into(),
+                        prompt: Some("enter-pin".into()),
+                        max_digits: 4,
+                        timeout_secs: 3,
+                        terminator: Some("#".into()),
+                    },
+                    Action::Transfer {
+                        context: "pins".into(),
+                        exten: "${pin}".into(),
+                    },
+                ],
+                vars: Default::default(),
+            },
+            ("pins", "42") => Routing::dial_endpoints(&["1003"], twenty),
+            (_, "queue") => Routing::Actions {
+                actions: vec![
+                    Action::Queue {
+                        name: "sales".into(),
+                        max_wait_secs: None,
+                    },
+                    Action::Playback {
+                        prompt: "status-${QUEUESTATUS}".into(),
+                    },
+                ],
+                vars: Default::default(),
+            },
+            (_, "vm") => Routing::Actions {
+                actions: vec![
+                    Action::Voicemail {
+                        mailbox: "1002".into(),
+                        greeting: None,
+                        max_secs: 30,
+                    },
+                    Action::Hangup {
+                        cause: HangupCause::NormalClearing,
+                    },
+                ],
+                vars: Default::default(),
+            },
+            (_, n) if n.starts_with('9') => Routing::Actions {
+                actions: vec![Action::Dial {
+                    targets: vec![DialTarget::Trunk {
+                        trunk: "carrier".into(),
+                        number: n[1..].into(),
+                    }],
+                    strategy: RingStrategy::Parallel,
+                    timeout_secs: 20,
+                    caller_id: None,
+                }],
+                vars: Default::default(),
+            },
             _ => Routing::Reject {
                 status: 404,
                 reason: "Not Found".into(),
@@ -94,7 +210,11 @@ fn addr(s: &str) -> SocketAddr {
 
 impl Net {
     fn new() -> Net {
-        let cfg = Arc::new(Config::parse("t.toml", CONFIG).unwrap());
+        Net::with_config(CONFIG)
+    }
+
+    fn with_config(text: &str) -> Net {
+        let cfg = Arc::new(Config::parse("t.toml", text).unwrap());
         let locals = Locals {
             udp: LocalContact {
                 transport: "UDP",
@@ -827,13 +947,20 @@ struct FakeRelay {
         )>,
     >,
     released: std::sync::Mutex<usize>,
+    /// (prompt, looping, id) of every play, and the stops, in order.
+    plays: std::sync::Mutex<Vec<(String, bool, u64)>>,
+    stops: std::sync::Mutex<usize>,
+    calls: std::sync::Mutex<Vec<crate::media::MediaCallId>>,
+    /// record starts (`Some(file)`) and stops (`None`), in order.
+    records: std::sync::Mutex<Vec<Option<String>>>,
 }
 
 impl crate::b2bua::media::MediaControl for FakeRelay {
     fn allocate(
         &self,
-        _call: &crate::media::MediaCallId,
+        call: &crate::media::MediaCallId,
     ) -> Result<[crate::media::LocalEndpoint; 2], crate::media::MediaError> {
+        self.calls.lock().unwrap().push(call.clone());
         if self.exhausted {
             return Err(crate::media::MediaError::PortsExhausted { capacity: 0 });
         }
@@ -858,6 +985,37 @@ impl crate::b2bua::media::MediaControl for FakeRelay {
     fn release(&self, _call: &crate::media::MediaCallId) {
         *self.released.lock().unwrap() += 1;
     }
+    fn play(
+        &self,
+        _call: &crate::media::MediaCallId,
+        _leg: crate::media::Leg,
+        prompt: &str,
+        looping: bool,
+        id: u64,
+    ) -> Result<(), crate::media::MediaError> {
+        self.plays
+            .lock()
+            .unwrap()
+            .push((prompt.to_string(), looping, id));
+        Ok(())
+    }
+    fn stop_play(&self, _call: &crate::media::MediaCallId, _leg: crate::media::Leg) {
+        *self.stops.lock().unwrap() += 1;
+    }
+    fn stats(&self, _call: &crate::media::MediaCallId) -> Option<crate::media::CallMediaStats> {
+        let mut stats = crate::media::CallMediaStats::default();
+        stats.legs[0].packets_in = 150;
+        stats.legs[1].packets_in = 149;
+        Some(stats)
+    }
+    fn record(
+        &self,
+        _call: &crate::media::MediaCallId,
+        file: Option<&str>,
+    ) -> Result<(), crate::media::MediaError> {
+        self.records.lock().unwrap().push(file.map(str::to_string));
+        Ok(())
+    }
 }
 
 fn relayed_net() -> (Net, Arc<FakeRelay>) {
@@ -865,9 +1023,13 @@ fn relayed_net() -> (Net, Arc<FakeRelay>) {
 }
 
 fn relayed_net_with(relay: FakeRelay) -> (Net, Arc<FakeRelay>) {
-    let mut net = Net::new();
+    relayed_net_config(relay, CONFIG)
+}
+
+fn relayed_net_config(relay: FakeRelay, config: &str) -> (Net, Arc<FakeRelay>) {
+    let mut net = Net::with_config(config);
     let relay = Arc::new(relay);
-    let sw = std::mem::replace(&mut net.sw, Net::new().sw);
+    let sw = std::mem::replace(&mut net.sw, Net::with_config(config).sw);
     net.sw = sw.with_media(relay.clone(), "192.0.2.50".parse().unwrap());
     (net, relay)
 }
@@ -1008,6 +1170,12 @@ fn media_timeout_hangs_up_both_sides_with_the_cause_in_the_cdr() {
         (cdr.hangup_cause.as_str(), cdr.hangup_side),
         ("media_timeout", crate::store::HangupSide::System)
     );
+    let media: Vec<u64> = cdr.media.iter().map(|m| m.packets_in).collect();
+    assert_eq!(
+        media,
+        [150, 149],
+        "the relay's counters go in the CDR, A then B"
+    );
     // Both BYEs answered: the call and its media session are gone.
     for (to, bye) in [
         (B, requests(&out, B)[0].clone()),
@@ -1018,3 +1186,23 @@ fn media_timeout_hangs_up_both_sides_with_the_cause_in_the_cdr() {
     assert_eq!(net.sw.active_calls(), 0);
     assert_eq!(*relay.released.lock().unwrap(), 1);
 }
+
+#[test]
+fn a_trunk_in_bypass_mode_keeps_its_sdp_untouched_while_others_are_relayed() {
+    let config = CONFIG.replace(
+        "inbound = [\"127.0.0.1:5080\"]\ncontext = \"internal\"",
+        "inbound = [\"127.0.0.1:5080\"]\ncontext = \"internal\"\nmedia = \"bypass\"",
+    );
+    assert_ne!(config, CONFIG);
+    let (mut net, relay) = relayed_net_config(FakeRelay::default(), &config);
+    let b_inv = ring_b(&mut net, "bp1");
+    let offer = std::str::from_utf8(&b_inv.body).unwrap();
+    assert!(
+        offer.contains("m=audio 4000 ") && !offer.contains("192.0.2.50"),
+        "bypass: the caller's SDP reaches B as written: {offer}"
+    );
+    assert!(relay.calls.lock().unwrap().is_empty(), "no relay session");
+}
+
+mod ivr;
+mod originate;
