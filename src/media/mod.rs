@@ -55,6 +55,7 @@ mod listen;
 mod outbound;
 mod play;
 pub mod prompt;
+pub mod prompt_library;
 mod transcoding;
 
 use std::fmt;
@@ -66,6 +67,7 @@ pub use dtmf::Dtmf;
 pub use engine::MediaEngine;
 pub use latch::RelatchPolicy;
 pub use port_pool::PortPool;
+pub use prompt_library::PromptLibrary;
 pub use record::repair_recordings;
 pub use stats::{CallMediaStats, LegStats};
 
@@ -94,6 +96,8 @@ pub enum MediaError {
     UnsupportedCodec(MediaCallId, Leg),
     #[error("recording could not start: {0}")]
     Recording(#[source] std::io::Error),
+    #[error("prompt: {0}")]
+    BadPrompt(#[from] prompt::PromptError),
 }
 
 impl MediaError {
