@@ -228,6 +228,9 @@ impl Writer {
     fn write(&self) -> (u64, io::Result<()>) {
         let mut frames = 0u64;
         let result = (|| {
+            if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                fs::create_dir_all(dir)?;
+            }
             let file = File::create(&self.path)?;
             let mut out = BufWriter::with_capacity(32 * 1024, file);
             out.write_all(&wav::header(FORMAT, 0))?;
@@ -514,10 +517,26 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn missing_directories_are_created() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("2026/11/24/rec.wav");
+        let (tx, mut rx) = mpsc::channel(4);
+        drop(Recorder::start(&path, Instant::now(), tx).unwrap());
+        assert!(matches!(
+            rx.recv().await.unwrap(),
+            MediaEvent::RecordDone { failed: false, .. }
+        ));
+        assert!(wav::parse(&fs::read(&path).unwrap()).is_ok());
+    }
+
+    #[tokio::test]
     async fn an_unwritable_path_reports_a_failed_recording() {
         let (tx, mut rx) = mpsc::channel(4);
-        let path = Path::new("/nonexistent-dir/rec.wav");
-        drop(Recorder::start(path, Instant::now(), tx).unwrap());
+        let dir = tempfile::tempdir().unwrap();
+        // a file where a directory would have to be
+        fs::write(dir.path().join("file"), b"x").unwrap();
+        let path = dir.path().join("file/rec.wav");
+        drop(Recorder::start(&path, Instant::now(), tx).unwrap());
         assert!(matches!(
             rx.recv().await.unwrap(),
             MediaEvent::RecordDone { failed: true, .. }
