@@ -9,7 +9,7 @@
 //! Control: the B2BUA drives a [`MediaEngine`] (a cheap `Clone` handle) through
 //! idempotent commands keyed by call and leg — `offer`, `answer`, `update`, `delete`,
 //! `stats`, and for media applications `play`/`stop_play` (a [`audio::FrameSource`], e.g.
-//! a [`prompt::Prompt`]), `record_start`/`record_stop` ([`record`]) and `tap` (an
+//! a [`prompt::Prompt`] or a [`tone::Tone`], by name through a [`PromptLibrary`]), `record_start`/`record_stop` ([`record`]) and `tap` (an
 //! [`audio::AudioTap`]). Commands never wait for media; media never waits for signalling:
 //! commands go to the call's task over a channel, counters are atomics the control side
 //! reads, and events (DTMF, media timeout, play and recording done) come back on a bounded
