@@ -197,6 +197,32 @@ mod tests {
     }
 
     #[test]
+    fn opus_frames_step_the_48_khz_clock_and_switching_codec_mid_play_keeps_going() {
+        type Got = Vec<(u8, u32, bool)>;
+        fn step(now: Instant, p: &mut Player, out: &mut RtpOut, got: &mut Got) -> Tick {
+            p.on_timeout(now, out, |pkt, _| {
+                let h = RtpHeader::parse(pkt).unwrap();
+                got.push((h.payload_type(), h.timestamp(), h.marker()));
+            })
+        }
+        let t0 = Instant::now();
+        let mut p = player(4, CodecKind::Opus, t0);
+        let (mut out, mut got) = (RtpOut::new(), Got::new());
+        step(t0 + Duration::from_millis(20), &mut p, &mut out, &mut got);
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].0, 96);
+        assert_eq!(got[1].1.wrapping_sub(got[0].1), 960, "20 ms at 48 kHz");
+        // the phone turns out to send µ-law: the rest goes out as µ-law, a new talkspurt
+        p.set_codec(Encoder::new(CodecKind::Pcmu).unwrap(), 0);
+        assert_eq!(p.codec(), CodecKind::Pcmu);
+        let t = t0 + Duration::from_millis(60);
+        assert_eq!(step(t, &mut p, &mut out, &mut got), Tick::Playing);
+        assert_eq!(got.len(), 4);
+        assert_eq!((got[2].0, got[2].2), (0, true));
+        assert_eq!(got[3].1.wrapping_sub(got[2].1), 160);
+    }
+
+    #[test]
     fn a_short_stall_catches_up_and_a_long_one_is_skipped_with_the_timestamp_moving_on() {
         let t0 = Instant::now();
         let mut p = player(100, CodecKind::Pcma, t0);
