@@ -336,6 +336,8 @@ impl Calls {
                     }
                 }
                 MediaEvent::PlayDone { leg, id, .. } => c.on_play_done(io, leg, id),
+                // the recording's file is complete (its index entry could be committed here)
+                MediaEvent::RecordDone { .. } => {}
             }
         }
         self.apply(io, key);
