@@ -115,9 +115,27 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         let mut media = MediaConfig::new(media_ip, cfg.media.rtp_ports.clone());
         media.media_timeout = cfg.media.timeout;
         let engine = MediaEngine::new(media)?;
+        let tones = crate::media::tone::ToneSet::for_country(&cfg.media.tones)
+            .unwrap_or_else(|| crate::media::tone::ToneSet::for_country("us").expect("us tones"));
+        let prompts = crate::media::PromptLibrary::new(&cfg.media.prompts_dir, tones);
+        let (loaded, bad) = prompts.preload();
+        for e in &bad {
+            tracing::warn!(%e, "prompt not loaded");
+        }
+        tracing::info!(loaded, dir = %cfg.media.prompts_dir.display(), "prompts");
+        match crate::media::repair_recordings(&cfg.media.recordings_dir) {
+            Ok(fixed) if !fixed.is_empty() => {
+                tracing::warn!(files = fixed.len(), "recordings cut by a crash repaired")
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => tracing::warn!(%e, "recordings not checked"),
+        }
         let relay = media_relay::EngineRelay {
             engine,
             events: media_tx,
+            prompts,
+            recordings: cfg.media.recordings_dir.clone(),
         };
         switch = switch.with_media(Arc::new(relay), media_ip);
     }
