@@ -15,6 +15,8 @@
 # Logs (switch log, SIPp -trace_err/-trace_screen/-trace_msg files, the config used and a copy
 # of the store) stay under $ARTIFACTS for CI to show. Builds nothing: `make test-sipp` builds.
 # Ports: switch 25060 udp+tcp, endpoints 2001..2004 on 25101..25104, carrier 25080, probe 25199.
+# Media tests: relay 27000-27999; SIPp RTP 25400/25420, rtp_sink.py 25410 (needs python3); the
+# media-timeout switch 25260 udp+tcp, relay 26000-26999, probe 25299.
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -29,6 +31,8 @@ ALL_TESTS=(register_auth register_auth_tcp register_wrong_password register_refr
   call_caller_bye call_callee_bye call_cancel call_busy call_noanswer call_hold_unhold
   call_unknown_ext call_wrong_password call_trunk call_from_trunk call_caller_bye_tcp
   call_tcp_callee call_concurrent_50)
+# media through the relay (RTP pcaps checked by rtp_sink.py; media timeout on a second switch)
+ALL_TESTS+=(call_rtp_pcap call_media_timeout)
 
 TESTS=()
 for a in "$@"; do
@@ -297,6 +301,101 @@ t_call_concurrent_50() {
     sleep 0.2
   done
   echo "$n of 50 CDRs with 200/caller"; return 1
+}
+
+# ---- media through the relay ------------------------------------------------------------------
+# sdp_ports LOG  the m=audio ports of every SDP in a SIPp message log, one per line, in order.
+sdp_ports() { sed -n 's/^ *m=audio \([0-9]*\) .*/\1/p' "$1" 2>/dev/null; }
+in_relay_range() { [ -n "$1" ] && [ "$1" -ge "$2" ] && [ "$1" -le "$3" ]; }
+
+# 2001 calls 2002 and plays g711a.pcap + dtmf_2833_1.pcap (SIPp UAC, RTP from 25400). 2002's SDP
+# points at rtp_sink.py on 25410, which must receive every PCMA payload byte for byte, in order,
+# and the digit's event packets, all from ONE address: the relay port the switch offered the
+# B leg (in 27000-27999). The caller must have been given a relay port too (no bypass).
+t_call_rtp_pcap() {
+  local name=call_rtp_pcap
+  command -v python3 >/dev/null || { echo "python3 not installed (rtp_sink.py)"; return 1; }
+  [ -r /usr/share/sip-tester/g711a.pcap ] || { echo "no /usr/share/sip-tester/g711a.pcap (sip-tester)"; return 1; }
+  timeout -k 2 60 python3 "$S/rtp_sink.py" --port 25410 --secs 50 --idle 3 --report "$ART/$name.sink.report" \
+    --expect /usr/share/sip-tester/g711a.pcap --expect /usr/share/sip-tester/dtmf_2833_1.pcap \
+    >"$ART/$name.sink.out" 2>&1 &
+  local spid=$!
+  BG_PIDS+=("$spid")
+  callee $name 60 2002 uas_rtp_sink.xml -m 1 -recv_timeout 50000 -key rtp_sink 25410 -mp 25420 \
+    || { why $? "$ART/$name.reg2002"; return 1; }
+  local upid=$BG
+  caller $name 60 call_rtp_pcap.xml 2002 -m 1 -mp 25400 || { why $? "$ART/$name.caller"; return 1; }
+  wait_bg $upid || { echo "callee: $(why $? "$ART/$name.uas2002")"; return 1; }
+  wait "$spid"; local src=$?
+  if [ $src -ne 0 ]; then
+    echo "RTP sink: $(grep -m1 -E '^FAIL|Error|error' "$ART/$name.sink.out" || tail -1 "$ART/$name.sink.out")"
+    return 1
+  fi
+  [ $MODE = standin ] && return 0   # a proxy passes SDP through: no relay ports to check
+  b2bua_check $name 2002 || return 1
+  # the relay's ports, from the SDP each side saw (the side's own port filtered out)
+  local a_port b_port from
+  a_port=$(sdp_ports "$ART/$name.caller.messages.log" | grep -vx 25400 | sort -u)
+  b_port=$(sdp_ports "$ART/$name.uas2002.messages.log" | grep -vx 25410 | sort -u)
+  [ "$(printf '%s\n' "$a_port" | wc -l)" -eq 1 ] && in_relay_range "$a_port" 27000 27999 \
+    || { echo "caller's answer SDP port(s) $(echo $a_port): want one relay port in 27000-27999"; return 1; }
+  [ "$(printf '%s\n' "$b_port" | wc -l)" -eq 1 ] && in_relay_range "$b_port" 27000 27999 \
+    || { echo "callee's offer SDP port(s) $(echo $b_port): want one relay port in 27000-27999"; return 1; }
+  from=$(sed -n 's/^sources: //p' "$ART/$name.sink.report")
+  [ "$from" = "127.0.0.1:$b_port" ] || { echo "RTP came from $from, not from the relay's B-leg port 127.0.0.1:$b_port"; return 1; }
+  local a_cid; a_cid=$(call_id_of "$ART/$name.caller.messages.log")
+  cdr_expect "$a_cid" 200 caller || return 1
+  b_leg_expect "$a_cid" "$(call_id_of "$ART/$name.uas2002.messages.log")"
+}
+
+# A second switch with `[media] timeout_s = 3` (the suite's own keeps the default, so its calls
+# without RTP live): 2001 calls 2002, both answer with SDP, nobody sends RTP. The switch must send
+# BYE to both sides (SIPp waits at most 12 s for it) and write the CDR 200 / system /
+# media_timeout with 3 s <= answered-to-end < 12 s.
+t_call_media_timeout() {
+  [ $MODE = standin ] && return 0   # a proxy has no media timeout
+  media_timeout_body; local rc=$?
+  [ -f "$TMP/sb-media-timeout.db" ] && sqlite3 "$TMP/sb-media-timeout.db" ".backup '$ART/call_media_timeout.sb.db'" 2>/dev/null
+  return $rc
+}
+media_timeout_body() {
+  local name=call_media_timeout
+  local SW=127.0.0.1:25260 DB=$TMP/sb-media-timeout.db pid
+  sed -e "s|^url = \"sqlite://.*\"|url = \"sqlite://$DB\"|" \
+      -e "s|^dir = \"sipp-scenarios/dialplans\"|dir = \"$S/dialplans\"|" \
+      -e 's|127\.0\.0\.1:25060|127.0.0.1:25260|g' \
+      -e 's|^rtp_ports = .*|rtp_ports = "26000-26999"\ntimeout_s = 3|' \
+      "$S/switchboard-test.toml" >"$TMP/$name.toml"
+  cp "$TMP/$name.toml" "$ART/$name.switch.toml"
+  grep -q '^timeout_s = 3$' "$TMP/$name.toml" || { echo "could not set [media] timeout_s in the config"; return 1; }
+  (cd "$TMP" && RUST_LOG=${RUST_LOG:-info} exec "$BIN" run --config "$TMP/$name.toml") \
+    >"$ART/$name.switch.log" 2>&1 &
+  pid=$!
+  BG_PIDS+=("$pid")
+  local up=
+  for _ in $(seq 40); do
+    kill -0 "$pid" 2>/dev/null || { echo "media-timeout switch exited: $(tail -1 "$ART/$name.switch.log" | cut -c1-160)"; return 1; }
+    (cd "$TMP" && timeout 4 sipp -sf "$S/options_ping.xml" "$SW" -i 127.0.0.1 -p 25299 -m 1 \
+        -nostdin >/dev/null 2>&1) && { up=1; break; }
+    sleep 0.3
+  done
+  [ -n "$up" ] || { echo "media-timeout switch: no answer to OPTIONS on $SW"; return 1; }
+  callee $name 40 2002 uas_rtp_sink.xml -m 1 -recv_timeout 30000 -key rtp_sink 25410 -mp 25420 \
+    || { why $? "$ART/$name.reg2002"; return 1; }
+  local upid=$BG
+  caller $name 40 call_media_timeout.xml 2002 -m 1 -mp 25400 || { why $? "$ART/$name.caller"; return 1; }
+  wait_bg $upid || { echo "callee: $(why $? "$ART/$name.uas2002")"; return 1; }
+  grep -q '^BYE ' "$ART/$name.caller.messages.log" || { echo "the caller got no BYE"; return 1; }
+  grep -q '^BYE ' "$ART/$name.uas2002.messages.log" || { echo "the callee got no BYE"; return 1; }
+  local a_cid row
+  a_cid=$(call_id_of "$ART/$name.caller.messages.log")
+  cdr_expect "$a_cid" 200 system || return 1
+  row=$(sql "SELECT hangup_cause || '|' || (ended_at_ms - answered_at_ms) FROM cdrs WHERE call_id = '$a_cid';")
+  [ "${row%%|*}" = media_timeout ] || { echo "CDR hangup_cause ${row%%|*}, want media_timeout"; return 1; }
+  local ms=${row#*|}
+  [ "$ms" -ge 3000 ] 2>/dev/null && [ "$ms" -lt 12000 ] \
+    || { echo "hung up $ms ms after the answer, want 3000..12000 (timeout_s = 3)"; return 1; }
+  b_leg_expect "$a_cid" "$(call_id_of "$ART/$name.uas2002.messages.log")"
 }
 
 # ---- start the switch ------------------------------------------------------------------------
