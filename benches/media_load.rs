@@ -11,9 +11,10 @@
 //!   `delete` (`benches/media/rtpengine_ng.rs`).
 //!
 //! N steps up; once a relay loses packets at one N it is skipped at higher N (`--all` runs
-//! every step anyway). The generator paces all phones from one task per generator thread
-//! (1 ms ticks, the phones' send times spread evenly over the 20 ms) and stamps the send time
-//! into the payload; CPU comes from /proc/{self,PID}/task/*/{stat,schedstat}.
+//! every step anyway). The phones are plain threads on level-triggered epoll
+//! (`benches/media/load_gen.rs`: send times spread evenly over the 20 ms, the send time stamped
+//! into the payload, about one syscall per packet each way); CPU comes from
+//! /proc/{self,PID}/task/*/{stat,schedstat} (threads `relay*`, `gen*`, all of rtpengine's).
 //!
 //! ```text
 //! cargo bench --bench media_load -- [N ...] [--secs S] [--relay-threads T] [--gen-threads G]
@@ -23,22 +24,19 @@
 //! Run by `cargo test --all-targets` (i.e. without `--bench`) it does a 200 ms smoke run of
 //! 10 calls through our relay and checks the ng client's bencode.
 
+#[path = "media/load_gen.rs"]
+mod load_gen;
 #[path = "media/rtpengine_ng.rs"]
 mod rtpengine_ng;
 
-use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
-use std::sync::Arc;
+use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
 use switchboard::media::{Leg, MediaCallId, MediaConfig, MediaEngine, RelatchPolicy};
-use tokio::net::UdpSocket;
 use tokio::runtime::Runtime;
 
 use rtpengine_ng::{phone_sdp, NgClient, Rtpengine};
 
-const PTIME: Duration = Duration::from_millis(20);
-const PAYLOAD: usize = 160;
 /// Both relays take their ports from here, below the kernel's ephemeral range the phones use.
 const RELAY_PORTS: (u16, u16) = (10000, 24999);
 const NG_PORT: u16 = 22299;
@@ -198,138 +196,14 @@ struct Phase {
     gen_wait: f64,
 }
 
-/// A phone: its socket and where it sends (the relay's port for it, or the other phone).
-type Phone = (Arc<UdpSocket>, SocketAddr);
-
-/// Runs the load for `run`: one pacing task per generator thread sends for its share of the
-/// phones, one receive task per phone records latencies. Returns (sent, send failures,
-/// latencies of every packet received).
-async fn run_load(
-    phones: Vec<Phone>,
-    run: Duration,
-    gen_threads: usize,
-    base: Instant,
-) -> (u64, u64, Vec<u32>) {
-    let stop = Arc::new(AtomicBool::new(false));
-    let sent = Arc::new(AtomicU64::new(0));
-    let failed = Arc::new(AtomicU64::new(0));
-    let mut receivers = Vec::new();
-    for (sock, _) in phones.iter() {
-        let (sock, stop) = (sock.clone(), stop.clone());
-        let expect = (run.as_millis() as usize / 20 + 16).min(1 << 16);
-        receivers.push(tokio::spawn(async move {
-            let mut lat = Vec::with_capacity(expect);
-            let mut buf = [0u8; 2048];
-            while let Ok((len, _)) = sock.recv_from(&mut buf).await {
-                if len >= 20 {
-                    let t = u64::from_be_bytes(buf[12..20].try_into().unwrap_or([0; 8]));
-                    let now = base.elapsed().as_nanos() as u64;
-                    lat.push((now.saturating_sub(t) / 1000) as u32);
-                } else if stop.load(Relaxed) {
-                    break; // the end marker (a short datagram) after the drain time
-                }
-            }
-            lat
-        }));
-    }
-    // the pacers: phone k of a group of n sends at offsets k * 20 ms / n, every 20 ms
-    let groups = gen_threads.max(1);
-    let mut pacers = Vec::new();
-    for g in 0..groups {
-        let mine: Vec<(usize, Phone)> = phones
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| i % groups == g)
-            .map(|(i, p)| (i, p.clone()))
-            .collect();
-        let (stop, sent, failed) = (stop.clone(), sent.clone(), failed.clone());
-        pacers.push(tokio::spawn(async move {
-            let n = mine.len().max(1) as u64;
-            let slot_ns = PTIME.as_nanos() as u64 / n;
-            let start = Instant::now();
-            let mut done: u64 = 0; // packets sent so far by this pacer
-            let mut pkt = [0u8; 12 + PAYLOAD];
-            pkt[0] = 0x80;
-            let mut tick = tokio::time::interval(Duration::from_millis(1));
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-            while !stop.load(Relaxed) {
-                tick.tick().await;
-                let due = start.elapsed().as_nanos() as u64 / slot_ns.max(1) + 1;
-                while done < due {
-                    let (idx, (sock, dst)) = &mine[(done % n) as usize];
-                    let seq = (done / n + 1) as u16;
-                    pkt[1] = 0; // PT 0 (PCMU)
-                    pkt[2..4].copy_from_slice(&seq.to_be_bytes());
-                    pkt[4..8].copy_from_slice(&(u32::from(seq) * 160).to_be_bytes());
-                    pkt[8..12].copy_from_slice(&(*idx as u32).to_be_bytes());
-                    let t = base.elapsed().as_nanos() as u64;
-                    pkt[12..20].copy_from_slice(&t.to_be_bytes());
-                    match sock.try_send_to(&pkt, *dst) {
-                        Ok(_) => sent.fetch_add(1, Relaxed),
-                        Err(_) => failed.fetch_add(1, Relaxed),
-                    };
-                    done += 1;
-                }
-            }
-        }));
-    }
-    tokio::time::sleep(run).await;
-    stop.store(true, Relaxed);
-    for p in pacers {
-        let _ = p.await;
-    }
-    // let the packets in flight arrive, then wake every receiver with a short end marker; a
-    // marker can be dropped by a full socket buffer, so it is repeated (bounded: 10 s)
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    if let Ok(marker) = UdpSocket::bind("127.0.0.1:0").await {
-        loop {
-            let mut waiting = 0;
-            for ((sock, _), r) in phones.iter().zip(&receivers) {
-                if !r.is_finished() {
-                    waiting += 1;
-                    if let Ok(addr) = sock.local_addr() {
-                        let _ = marker.send_to(b"end", addr).await;
-                    }
-                }
-            }
-            if waiting == 0 || tokio::time::Instant::now() > deadline {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-    let mut all = Vec::new();
-    let mut stuck = 0;
-    for r in receivers {
-        if !r.is_finished() {
-            stuck += 1;
-            r.abort();
-            continue;
-        }
-        if let Ok(l) = r.await {
-            all.extend(l);
-        }
-    }
-    if stuck > 0 {
-        eprintln!("{stuck} receivers still busy 10 s after the end: their packets count as lost");
-    }
-    (sent.load(Relaxed), failed.load(Relaxed), all)
-}
-
 fn phase(calls: usize, a: &Args, target: Target) -> Result<Phase, String> {
     let relay_rt = runtime("relay", a.relay_threads);
-    let gen_rt = runtime("gen", a.gen_threads);
     let base = Instant::now();
-    let phones: Vec<(Arc<UdpSocket>, Arc<UdpSocket>)> = gen_rt.block_on(async {
-        let mut v = Vec::with_capacity(calls);
-        for _ in 0..calls {
-            let a = Arc::new(UdpSocket::bind("127.0.0.1:0").await.expect("bind"));
-            let b = Arc::new(UdpSocket::bind("127.0.0.1:0").await.expect("bind"));
-            v.push((a, b));
-        }
-        v
-    });
+    let bind = || UdpSocket::bind("127.0.0.1:0").map_err(|e| format!("phone socket: {e}"));
+    let mut phones = Vec::with_capacity(calls);
+    for _ in 0..calls {
+        phones.push((bind()?, bind()?));
+    }
     let addrs: Vec<(SocketAddr, SocketAddr)> = phones
         .iter()
         .map(|(a, b)| (a.local_addr().expect("addr"), b.local_addr().expect("addr")))
@@ -383,9 +257,9 @@ fn phase(calls: usize, a: &Args, target: Target) -> Result<Phase, String> {
         }
     };
     let mut load = Vec::with_capacity(calls * 2);
-    for ((pa, pb), (da, db)) in phones.iter().zip(&dsts) {
-        load.push((pa.clone(), *da));
-        load.push((pb.clone(), *db));
+    for ((pa, pb), (da, db)) in phones.into_iter().zip(&dsts) {
+        load.push((pa, *da));
+        load.push((pb, *db));
     }
     let (relay_dir, relay_prefix) = match &rtpengine {
         Some(r) => (format!("/proc/{}", r.pid()), ""),
@@ -395,36 +269,40 @@ fn phase(calls: usize, a: &Args, target: Target) -> Result<Phase, String> {
         (
             cpu_ticks(&relay_dir, relay_prefix),
             runqueue_wait_ns(&relay_dir, relay_prefix),
-            cpu_ticks("/proc/self", "gen"),
-            runqueue_wait_ns("/proc/self", "gen"),
         )
     };
-    let (r0, w0, g0, v0) = snapshot();
+    let (r0, w0) = snapshot();
     let t0 = Instant::now();
-    let (sent, send_failed, mut lat) = gen_rt.block_on(run_load(load, a.run, a.gen_threads, base));
-    let (r1, w1, g1, v1) = snapshot();
+    let out =
+        load_gen::run(load, a.run, a.gen_threads, base).map_err(|e| format!("generator: {e}"))?;
+    let (r1, w1) = snapshot();
     let secs = t0.elapsed().as_secs_f64();
+    let mut lat = out.latencies_us;
     lat.sort_unstable();
+    if out.flush_cut {
+        eprintln!(
+            "{calls} calls, {}: the relay was still flushing 10 s after the end",
+            target.name()
+        );
+    }
     if let Some(mut client) = ng {
         for i in 0..calls {
             let _ = client.delete(&format!("load-{i}"), "a");
         }
     }
     drop(rtpengine);
-    drop(phones);
     drop(engine);
     relay_rt.shutdown_timeout(Duration::from_secs(1));
-    gen_rt.shutdown_timeout(Duration::from_secs(1));
     let share = |ticks: u64| ticks as f64 / 100.0 / secs * 100.0;
     Ok(Phase {
-        sent,
-        send_failed,
+        sent: out.sent,
+        send_failed: out.send_failed,
         received: lat.len() as u64,
         latencies_us: lat,
         relay_cpu: share(r1 - r0),
         relay_wait: (w1 - w0) as f64 / 1e9 / secs * 100.0,
-        gen_cpu: share(g1 - g0),
-        gen_wait: (v1 - v0) as f64 / 1e9 / secs * 100.0,
+        gen_cpu: out.cpu_ns as f64 / 1e9 / secs * 100.0,
+        gen_wait: out.runqueue_wait_ns as f64 / 1e9 / secs * 100.0,
     })
 }
 
