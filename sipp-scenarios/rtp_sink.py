@@ -66,6 +66,8 @@ def main():
     ap.add_argument("--idle", type=float, default=2)
     ap.add_argument("--report", required=True)
     ap.add_argument("--expect", action="append", default=[])
+    ap.add_argument("--map", action="append", default=[], metavar="PT=PT",
+                    help="a payload type of the pcaps arrives as another (the relay remaps it)")
     a = ap.parse_args()
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -108,13 +110,14 @@ def main():
     check(len(got) > 0, f"{len(got)} packets received on 127.0.0.1:{a.port}")
     check(len(sources) == 1, f"one source address: {' '.join(sources) or 'none'}")
     check(all(pt >= 0 for _, pt, *_ in got), "every packet is RTP version 2")
+    remap = {int(k): int(v) for k, v in (m.split("=", 1) for m in a.map)}
     expected = []
     for path in a.expect:
-        expected += pcap_rtp(path)
+        expected += [(remap.get(pt, pt), m, pl) for pt, m, pl in pcap_rtp(path)]
     for pt in sorted({p for p, _, _ in expected}):
         want = [pl for p, _, pl in expected if p == pt]
         have = [g[6] for g in got if g[1] == pt]
-        if pt == 101:
+        if pt == remap.get(101, 101):
             # RFC 4733 §2.5.1.4: the end packet is sent three times with one sequence number;
             # a relay may pass the copies on or not. Every distinct event packet must arrive.
             want_set, have_set = dedup(want), dedup(have)

@@ -32,7 +32,7 @@ ALL_TESTS=(register_auth register_auth_tcp register_wrong_password register_refr
   call_unknown_ext call_wrong_password call_trunk call_from_trunk call_caller_bye_tcp
   call_tcp_callee call_concurrent_50)
 # media through the relay (RTP pcaps checked by rtp_sink.py; media timeout on a second switch)
-ALL_TESTS+=(call_rtp_pcap call_media_timeout)
+ALL_TESTS+=(call_rtp_pcap call_rtp_pcap_pt_remap call_media_timeout)
 
 TESTS=()
 for a in "$@"; do
@@ -308,20 +308,25 @@ t_call_concurrent_50() {
 sdp_ports() { sed -n 's/^ *m=audio \([0-9]*\) .*/\1/p' "$1" 2>/dev/null; }
 in_relay_range() { [ -n "$1" ] && [ "$1" -ge "$2" ] && [ "$1" -le "$3" ]; }
 
-# 2001 calls 2002 and plays g711a.pcap + dtmf_2833_1.pcap (SIPp UAC, RTP from 25400). 2002's SDP
-# points at rtp_sink.py on 25410, which must receive every PCMA payload byte for byte, in order,
-# and the digit's event packets, all from ONE address: the relay port the switch offered the
-# B leg (in 27000-27999). The caller must have been given a relay port too (no bypass).
-t_call_rtp_pcap() {
-  local name=call_rtp_pcap
+# rtp_pcap_call NAME TE_PT: 2001 calls 2002 and plays g711a.pcap + dtmf_2833_1.pcap (SIPp UAC,
+# RTP from 25400, telephone-event PT 101). 2002 answers with telephone-event PT TE_PT and an SDP
+# that points at rtp_sink.py on 25410, which must receive every PCMA payload byte for byte, in
+# order, and the digit's event packets (as PT TE_PT), all from ONE address: the relay port the
+# switch offered the B leg (in 27000-27999). The caller must get a relay port too (no bypass).
+t_call_rtp_pcap() { rtp_pcap_call call_rtp_pcap 101; }
+# RFC 4733 + RFC 3264 §6.1: the callee numbers telephone-event 96; the relay remaps 101 -> 96
+t_call_rtp_pcap_pt_remap() { rtp_pcap_call call_rtp_pcap_pt_remap 96; }
+rtp_pcap_call() {
+  local name=$1 te_pt=$2
   command -v python3 >/dev/null || { echo "python3 not installed (rtp_sink.py)"; return 1; }
   [ -r /usr/share/sip-tester/g711a.pcap ] || { echo "no /usr/share/sip-tester/g711a.pcap (sip-tester)"; return 1; }
   timeout -k 2 60 python3 "$S/rtp_sink.py" --port 25410 --secs 50 --idle 3 --report "$ART/$name.sink.report" \
     --expect /usr/share/sip-tester/g711a.pcap --expect /usr/share/sip-tester/dtmf_2833_1.pcap \
-    >"$ART/$name.sink.out" 2>&1 &
+    --map "101=$te_pt" >"$ART/$name.sink.out" 2>&1 &
   local spid=$!
   BG_PIDS+=("$spid")
-  callee $name 60 2002 uas_rtp_sink.xml -m 1 -recv_timeout 50000 -key rtp_sink 25410 -mp 25420 \
+  callee $name 60 2002 uas_rtp_sink.xml -m 1 -recv_timeout 50000 -key rtp_sink 25410 -key te_pt "$te_pt" \
+    -mp 25420 \
     || { why $? "$ART/$name.reg2002"; return 1; }
   local upid=$BG
   caller $name 60 call_rtp_pcap.xml 2002 -m 1 -mp 25400 || { why $? "$ART/$name.caller"; return 1; }
@@ -380,7 +385,8 @@ media_timeout_body() {
     sleep 0.3
   done
   [ -n "$up" ] || { echo "media-timeout switch: no answer to OPTIONS on $SW"; return 1; }
-  callee $name 40 2002 uas_rtp_sink.xml -m 1 -recv_timeout 30000 -key rtp_sink 25410 -mp 25420 \
+  callee $name 40 2002 uas_rtp_sink.xml -m 1 -recv_timeout 30000 -key rtp_sink 25410 -key te_pt 101 \
+    -mp 25420 \
     || { why $? "$ART/$name.reg2002"; return 1; }
   local upid=$BG
   caller $name 40 call_media_timeout.xml 2002 -m 1 -mp 25400 || { why $? "$ART/$name.caller"; return 1; }
