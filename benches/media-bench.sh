@@ -6,6 +6,8 @@
 #   benches/media-bench.sh                      # N = 250 500 1000 2000, 10 s per phase
 #   CALLS="500 1000" SECS=5 benches/media-bench.sh
 #   MEDIA_ARGS="--relay-threads 2 --rtpengine-threads 2" benches/media-bench.sh
+#   MEDIA_LOAD_BIN=/tmp/media_load benches/media-bench.sh   # a prebuilt bench binary (no cargo,
+#                                         # so no waiting on a build directory shared with others)
 #
 # Each N runs three phases (direct baseline, switchboard, rtpengine); a relay that loses packets
 # at one N is skipped at higher N (MEDIA_ARGS=--all runs them anyway). Bounded: every phase is
@@ -35,7 +37,11 @@ echo "# media relay ladder: $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "# machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), kernel $(uname -r)"
 echo "# rtpengine: $("$RTPENGINE" --version 2>&1 | head -1); switchboard: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')"
 echo "# load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+if [ -n "${MEDIA_LOAD_BIN:-}" ]; then
+  run=("$MEDIA_LOAD_BIN" --bench)
+else
+  run=("$CARGO" bench --bench media_load --)
+fi
 # shellcheck disable=SC2086
-(cd "$ROOT" && timeout -k 10 "$bound" "$CARGO" bench --bench media_load -- $CALLS --secs "$SECS" \
-  --rtpengine="$RTPENGINE" ${MEDIA_ARGS:-})
+(cd "$ROOT" && timeout -k 10 "$bound" "${run[@]}" $CALLS --secs "$SECS" --rtpengine="$RTPENGINE" ${MEDIA_ARGS:-})
 echo "# load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

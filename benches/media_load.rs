@@ -328,7 +328,7 @@ fn main() {
         a.gen_threads
     );
     println!(
-        "| calls | path | packets/s relayed | loss % | p50 µs | p99 µs | max µs | added p50 / p99 µs | relay CPU % | CPU µs per call-s | relay run-queue wait % | generator CPU % | generator run-queue wait % |"
+        "| calls | path | packets/s sent / received | loss % | p50 µs | p99 µs | max µs | added p50 / p99 µs | relay CPU % | CPU µs per call-s | relay run-queue wait % | generator CPU % | generator run-queue wait % |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     let mut targets = Vec::new();
@@ -366,6 +366,7 @@ fn main() {
                 }
             };
             let offered = p.sent + p.send_failed;
+            let nominal = calls as f64 * 100.0 * a.run.as_secs_f64();
             let lost = offered.saturating_sub(p.received);
             let loss = if offered == 0 {
                 0.0
@@ -391,8 +392,12 @@ fn main() {
             let relay = t != Target::Direct;
             let dash = || "–".to_string();
             println!(
-                "| {calls} | {} | {:.0} | {loss:.3}{} | {p50} | {p99} | {} | {added} | {} | {} | {} | {:.0} | {:.1} |",
+                "| {calls} | {} | {:.0}{} / {:.0} | {loss:.3}{} | {p50} | {p99} | {} | {added} | {} | {} | {} | {:.0} | {:.1} |",
                 t.name(),
+                offered as f64 / a.run.as_secs_f64(),
+                // the generator paces by the clock and stops at the end of the run: a starved
+                // generator offers less than the nominal 100 packets/s per call
+                if (offered as f64) < 0.99 * nominal { " (generator behind)" } else { "" },
                 p.received as f64 / a.run.as_secs_f64(),
                 if p.send_failed > 0 { format!(" ({} send errors)", p.send_failed) } else { String::new() },
                 p.latencies_us.last().copied().unwrap_or(0),
