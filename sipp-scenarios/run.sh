@@ -32,7 +32,7 @@ ALL_TESTS=(register_auth register_auth_tcp register_wrong_password register_refr
   call_unknown_ext call_wrong_password call_trunk call_from_trunk call_caller_bye_tcp
   call_tcp_callee call_concurrent_50)
 # media through the relay (RTP pcaps checked by rtp_sink.py; media timeout on a second switch)
-ALL_TESTS+=(call_rtp_pcap call_rtp_pcap_pt_remap call_media_timeout)
+ALL_TESTS+=(call_rtp_pcap call_rtp_pcap_pt_remap call_media_timeout call_media_timeout_hold)
 
 TESTS=()
 for a in "$@"; do
@@ -353,19 +353,12 @@ rtp_pcap_call() {
   b_leg_expect "$a_cid" "$(call_id_of "$ART/$name.uas2002.messages.log")"
 }
 
-# A second switch with `[media] timeout_s = 3` (the suite's own keeps the default, so its calls
-# without RTP live): 2001 calls 2002, both answer with SDP, nobody sends RTP. The switch must send
-# BYE to both sides (SIPp waits at most 12 s for it) and write the CDR 200 / system /
-# media_timeout with 3 s <= answered-to-end < 12 s.
-t_call_media_timeout() {
-  [ $MODE = standin ] && return 0   # a proxy has no media timeout
-  media_timeout_body; local rc=$?
-  [ -f "$TMP/sb-media-timeout.db" ] && sqlite3 "$TMP/sb-media-timeout.db" ".backup '$ART/call_media_timeout.sb.db'" 2>/dev/null
-  return $rc
-}
-media_timeout_body() {
-  local name=call_media_timeout
-  local SW=127.0.0.1:25260 DB=$TMP/sb-media-timeout.db pid
+# media_timeout_switch NAME: starts a second switch for NAME with `[media] timeout_s = 3` (the
+# suite's own keeps the default, so its calls without RTP live) on 25260, relay 26000-26999, its
+# own store; waits for it to answer OPTIONS. The caller sets `local SW DB` first (used by
+# register/caller/cdr_expect) and `local name`.
+media_timeout_switch() {
+  local pid up=
   sed -e "s|^url = \"sqlite://.*\"|url = \"sqlite://$DB\"|" \
       -e "s|^dir = \"sipp-scenarios/dialplans\"|dir = \"$S/dialplans\"|" \
       -e 's|127\.0\.0\.1:25060|127.0.0.1:25260|g' \
@@ -377,7 +370,6 @@ media_timeout_body() {
     >"$ART/$name.switch.log" 2>&1 &
   pid=$!
   BG_PIDS+=("$pid")
-  local up=
   for _ in $(seq 40); do
     kill -0 "$pid" 2>/dev/null || { echo "media-timeout switch exited: $(tail -1 "$ART/$name.switch.log" | cut -c1-160)"; return 1; }
     (cd "$TMP" && timeout 4 sipp -sf "$S/options_ping.xml" "$SW" -i 127.0.0.1 -p 25299 -m 1 \
@@ -385,6 +377,48 @@ media_timeout_body() {
     sleep 0.3
   done
   [ -n "$up" ] || { echo "media-timeout switch: no answer to OPTIONS on $SW"; return 1; }
+}
+# save_store NAME: a copy of the second switch's store next to the other artifacts
+save_store() {
+  [ -f "$DB" ] && sqlite3 "$DB" ".backup '$ART/$1.sb.db'" 2>/dev/null
+  return 0
+}
+
+# On the media-timeout switch: 2001 calls 2002, both answer with SDP, nobody sends RTP. The switch
+# must send BYE to both sides (SIPp waits at most 12 s for it) and write the CDR 200 / system /
+# media_timeout with 3 s <= answered-to-end < 12 s.
+t_call_media_timeout() {
+  [ $MODE = standin ] && return 0   # a proxy has no media timeout
+  local name=call_media_timeout SW=127.0.0.1:25260 DB=$TMP/sb-media-timeout.db
+  media_timeout_body; local rc=$?
+  save_store $name
+  return $rc
+}
+# On the media-timeout switch, a silent call on hold for 6 s (2 x timeout_s) must live: the
+# caller unholds and hangs up itself (call_hold_silent.xml / uas_hold.xml), CDR 200 / caller /
+# not media_timeout, answered for at least 6 s.
+t_call_media_timeout_hold() {
+  [ $MODE = standin ] && return 0
+  local name=call_media_timeout_hold SW=127.0.0.1:25260 DB=$TMP/sb-media-timeout-hold.db
+  hold_silent_body; local rc=$?
+  save_store $name
+  return $rc
+}
+hold_silent_body() {
+  media_timeout_switch || return 1
+  callee $name 40 2002 uas_hold.xml -m 1 -recv_timeout 30000 || { why $? "$ART/$name.reg2002"; return 1; }
+  local upid=$BG
+  caller $name 40 call_hold_silent.xml 2002 -m 1 || { why $? "$ART/$name.caller"; return 1; }
+  wait_bg $upid || { echo "callee: $(why $? "$ART/$name.uas2002")"; return 1; }
+  local a_cid row
+  a_cid=$(call_id_of "$ART/$name.caller.messages.log")
+  cdr_expect "$a_cid" 200 caller || return 1
+  row=$(sql "SELECT hangup_cause || '|' || (ended_at_ms - answered_at_ms) FROM cdrs WHERE call_id = '$a_cid';")
+  [ "${row%%|*}" != media_timeout ] || { echo "CDR hangup_cause media_timeout for a call on hold"; return 1; }
+  [ "${row#*|}" -ge 6000 ] 2>/dev/null || { echo "answered for ${row#*|} ms, want >= 6000"; return 1; }
+}
+media_timeout_body() {
+  media_timeout_switch || return 1
   callee $name 40 2002 uas_rtp_sink.xml -m 1 -recv_timeout 30000 -key rtp_sink 25410 -key te_pt 101 \
     -mp 25420 \
     || { why $? "$ART/$name.reg2002"; return 1; }
