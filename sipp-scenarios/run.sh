@@ -315,7 +315,10 @@ in_relay_range() { [ -n "$1" ] && [ "$1" -ge "$2" ] && [ "$1" -le "$3" ]; }
 # switch offered the B leg (in 27000-27999). The caller must get a relay port too (no bypass).
 t_call_rtp_pcap() { rtp_pcap_call call_rtp_pcap 101; }
 # RFC 4733 + RFC 3264 §6.1: the callee numbers telephone-event 96; the relay remaps 101 -> 96
-t_call_rtp_pcap_pt_remap() { rtp_pcap_call call_rtp_pcap_pt_remap 96; }
+t_call_rtp_pcap_pt_remap() {
+  [ $MODE = standin ] && return 0   # a proxy does not touch RTP: the 101 would arrive as 101
+  rtp_pcap_call call_rtp_pcap_pt_remap 96
+}
 rtp_pcap_call() {
   local name=$1 te_pt=$2
   command -v python3 >/dev/null || { echo "python3 not installed (rtp_sink.py)"; return 1; }
