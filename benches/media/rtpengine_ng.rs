@@ -305,8 +305,18 @@ impl Rtpengine {
         threads: usize,
         log: &str,
     ) -> Result<Self, NgError> {
+        use std::os::unix::process::CommandExt;
         let log_file = std::fs::File::create(log)?;
-        let child = Command::new(bin)
+        let mut cmd = Command::new(bin);
+        // SAFETY: prctl is async-signal-safe; it makes the kernel stop rtpengine if the bench
+        // dies without running Drop (killed by `timeout`, SIGKILL), so no daemon is left behind.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+                Ok(())
+            });
+        }
+        let child = cmd
             .args([
                 "--config-file=none".to_string(),
                 "--foreground".into(),
