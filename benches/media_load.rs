@@ -3,12 +3,14 @@
 //! loss, one-way latency p50/p99/max, the latency the relay adds over a phone-to-phone
 //! baseline, and the relay's CPU (per call) and run-queue wait.
 //!
-//! Per N, up to three phases run one after the other with the same load generator:
+//! Per N, up to four phases run one after the other with the same load generator:
 //! * `direct`: phone to phone, no relay (the baseline: what the generator and the kernel cost);
 //! * `switchboard`: through our [`MediaEngine`] on its own tokio runtime (threads `relay*`);
 //! * `rtpengine`: through the Debian `rtpengine` daemon (userspace, `--table=-1`), started and
 //!   stopped by the tool, each call set up with ng `offer`/`answer` and torn down with
-//!   `delete` (`benches/media/rtpengine_ng.rs`).
+//!   `delete` (`benches/media/rtpengine_ng.rs`);
+//! * with `--floor`, `epoll floor`: a bench-only relay thread doing nothing but recvfrom/sendto
+//!   on level-triggered epoll (`benches/media/floor_relay.rs`): the kernel's share of the cost.
 //!
 //! N steps up; once a relay loses packets at one N it is skipped at higher N (`--all` runs
 //! every step anyway). The phones are plain threads on level-triggered epoll
@@ -18,12 +20,14 @@
 //!
 //! ```text
 //! cargo bench --bench media_load -- [N ...] [--secs S] [--relay-threads T] [--gen-threads G]
-//!     [--rtpengine[=BIN]] [--rtpengine-threads T] [--no-switchboard] [--no-direct] [--all]
+//!     [--rtpengine[=BIN]] [--rtpengine-threads T] [--floor] [--no-switchboard] [--no-direct] [--all]
 //! ```
 //! e.g. `cargo bench --bench media_load -- 250 500 1000 2000 --secs 10 --rtpengine`.
 //! Run by `cargo test --all-targets` (i.e. without `--bench`) it does a 200 ms smoke run of
 //! 10 calls through our relay and checks the ng client's bencode.
 
+#[path = "media/floor_relay.rs"]
+mod floor_relay;
 #[path = "media/load_gen.rs"]
 mod load_gen;
 #[path = "media/rtpengine_ng.rs"]
@@ -50,6 +54,7 @@ struct Args {
     rtpengine_threads: Option<usize>,
     switchboard: bool,
     direct: bool,
+    floor: bool,
     all: bool,
     smoke: bool,
 }
@@ -64,6 +69,7 @@ fn args() -> Args {
         rtpengine_threads: None,
         switchboard: true,
         direct: true,
+        floor: false,
         all: false,
         smoke: false,
     };
@@ -87,6 +93,7 @@ fn args() -> Args {
             "--rtpengine" => a.rtpengine = Some("rtpengine".into()),
             "--no-switchboard" => a.switchboard = false,
             "--no-direct" => a.direct = false,
+            "--floor" => a.floor = true,
             "--all" => a.all = true,
             _ => {
                 if let Some(bin) = s.strip_prefix("--rtpengine=") {
@@ -171,6 +178,7 @@ fn runtime(name: &'static str, threads: usize) -> Runtime {
 #[derive(Clone, Copy, PartialEq)]
 enum Target {
     Direct,
+    Floor,
     Switchboard,
     Rtpengine,
 }
@@ -179,6 +187,7 @@ impl Target {
     fn name(self) -> &'static str {
         match self {
             Target::Direct => "direct (baseline)",
+            Target::Floor => "epoll floor (bench-only)",
             Target::Switchboard => "switchboard",
             Target::Rtpengine => "rtpengine",
         }
@@ -209,11 +218,18 @@ fn phase(calls: usize, a: &Args, target: Target) -> Result<Phase, String> {
         .map(|(a, b)| (a.local_addr().expect("addr"), b.local_addr().expect("addr")))
         .collect();
     let mut engine = None;
+    let mut floor = None;
     let mut rtpengine = None;
     let mut ng = None;
     // where phone A and phone B of each call send
     let dsts: Vec<(SocketAddr, SocketAddr)> = match target {
         Target::Direct => addrs.iter().map(|&(aa, ba)| (ba, aa)).collect(),
+        Target::Floor => {
+            let (f, v) =
+                floor_relay::FloorRelay::start(&addrs).map_err(|e| format!("floor relay: {e}"))?;
+            floor = Some(f);
+            v
+        }
         Target::Switchboard => {
             let mut c = MediaConfig::new(
                 "127.0.0.1".parse().expect("ip"),
@@ -292,6 +308,7 @@ fn phase(calls: usize, a: &Args, target: Target) -> Result<Phase, String> {
     }
     drop(rtpengine);
     drop(engine);
+    drop(floor);
     relay_rt.shutdown_timeout(Duration::from_secs(1));
     let share = |ticks: u64| ticks as f64 / 100.0 / secs * 100.0;
     Ok(Phase {
@@ -334,6 +351,9 @@ fn main() {
     let mut targets = Vec::new();
     if a.direct {
         targets.push(Target::Direct);
+    }
+    if a.floor {
+        targets.push(Target::Floor);
     }
     if a.switchboard {
         targets.push(Target::Switchboard);
