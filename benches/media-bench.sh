@@ -6,6 +6,7 @@
 #   benches/media-bench.sh                      # N = 250 500 1000 2000, 10 s per phase
 #   CALLS="500 1000" SECS=5 benches/media-bench.sh
 #   MEDIA_ARGS="--relay-threads 2 --rtpengine-threads 2" benches/media-bench.sh
+#   MEDIA_ARGS=--floor benches/media-bench.sh    # also a bench-only epoll relay: the kernel floor
 #   MEDIA_LOAD_BIN=/tmp/media_load benches/media-bench.sh   # a prebuilt bench binary (no cargo,
 #                                         # so no waiting on a build directory shared with others)
 #
