@@ -3,10 +3,10 @@
 
 CARGO ?= cargo
 # Debian packages the build and the test suite need.
-APT_PACKAGES := sip-tester libopus-dev pkg-config sqlite3 postgresql baresip-core
+APT_PACKAGES := sip-tester libopus-dev pkg-config sqlite3 postgresql baresip-core python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps build run test test-unit test-pg test-sipp test-baresip test-durability lint bench bench-cps check
+.PHONY: deps build run test test-unit test-pg test-sipp test-baresip test-durability lint bench bench-cps bench-media check
 
 deps:
 	@missing=""; \
@@ -58,3 +58,8 @@ bench: deps
 bench-cps: build
 	@command -v kamailio >/dev/null || DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends kamailio
 	bash benches/cps.sh $(CPS_ARGS)
+
+# Media relay load, ours vs rtpengine (userspace); see BENCHMARKS.md.
+bench-media: deps
+	@command -v rtpengine >/dev/null || DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends rtpengine-daemon
+	bash benches/media-bench.sh
