@@ -15,6 +15,9 @@ pub const ADMIN: &str = "admin-token-0123456789";
 pub const SUPERVISOR: &str = "super-token-0123456789";
 pub const AGENT: &str = "agent-token-0123456789";
 
+/// The offer and answer bodies of test calls.
+pub const SDP: &str = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n";
+
 /// Guard against hangs only (never a timing assertion).
 pub const WAIT: Duration = Duration::from_secs(5);
 
@@ -125,10 +128,33 @@ impl Harness {
             .expect("the switch stops");
     }
 
+    /// The carrier sends an INVITE to `number`; returns its Call-ID once the callee
+    /// has the switch's INVITE (returned with its source) and has answered 180 Ringing.
+    pub async fn ringing_call(&self, number: &str) -> (String, String, SocketAddr) {
+        let call_id = format!("ring-{number}@api.test");
+        let me = self.caller.local_addr().expect("addr");
+        let invite = format!(
+            "INVITE sip:{number}@api.test SIP/2.0\r\nVia: SIP/2.0/UDP {me};branch=z9hG4bKring{number}\r\nMax-Forwards: 70\r\nFrom: <sip:carrier@{me}>;tag=c2\r\nTo: <sip:{number}@api.test>\r\nCall-ID: {call_id}\r\nCSeq: 1 INVITE\r\nContact: <sip:carrier@{me}>\r\nContent-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{SDP}",
+            SDP.len()
+        );
+        self.caller
+            .send_to(invite.as_bytes(), self.sip)
+            .await
+            .expect("send INVITE");
+        let (b_invite, from) = recv_request(&self.callee, "INVITE").await;
+        let ringing = respond(&b_invite, 180, "Ringing", ";tag=b2");
+        self.callee
+            .send_to(ringing.as_bytes(), from)
+            .await
+            .expect("send 180");
+        recv_response(&self.caller, 180).await;
+        (call_id, b_invite, from)
+    }
+
     /// A call from the carrier to `number`, answered by the callee: returns the Call-ID.
     pub async fn answered_call(&self, number: &str) -> String {
         let call_id = format!("call-{number}@api.test");
-        let sdp = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n";
+        let sdp = SDP;
         let me = self.caller.local_addr().expect("addr");
         let invite = format!(
             "INVITE sip:{number}@api.test SIP/2.0\r\nVia: SIP/2.0/UDP {me};branch=z9hG4bKinv{number}\r\nMax-Forwards: 70\r\nFrom: <sip:carrier@{me}>;tag=c1\r\nTo: <sip:{number}@api.test>\r\nCall-ID: {call_id}\r\nCSeq: 1 INVITE\r\nContact: <sip:carrier@{me}>\r\nContent-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}",
