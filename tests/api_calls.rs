@@ -173,15 +173,7 @@ async fn a_real_call_is_streamed_listed_hung_up_and_recorded() {
     );
 
     // Metrics count the call and the requests.
-    let metrics = h
-        .client
-        .get(h.url("/metrics"))
-        .send()
-        .await
-        .expect("HTTP")
-        .text()
-        .await
-        .expect("body");
+    let metrics = h.metrics_when_idle().await;
     assert!(
         metrics.contains("\nswitchboard_calls_total 1\n"),
         "{metrics}"

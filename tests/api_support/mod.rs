@@ -42,6 +42,11 @@ pub struct Harness {
 }
 
 pub async fn start() -> Harness {
+    start_with("mode = \"bypass\"").await
+}
+
+/// `media` is the body of the `[media]` section.
+pub async fn start_with(media: &str) -> Harness {
     let dir = tempfile::tempdir().expect("temp dir");
     let plans = dir.path().join("dialplans");
     std::fs::create_dir(&plans).expect("mkdir");
@@ -58,7 +63,7 @@ url = "sqlite://{db}"
 [dialplan]
 dir = "{plans}"
 [media]
-mode = "bypass"
+{media}
 [http]
 listen = "127.0.0.1:0"
 [[trunk]]
@@ -153,8 +158,19 @@ impl Harness {
 
     /// A call from the carrier to `number`, answered by the callee: returns the Call-ID.
     pub async fn answered_call(&self, number: &str) -> String {
+        self.answered_call_with(number, SDP, SDP).await.0
+    }
+
+    /// As [`Harness::answered_call`] with the caller's offer and the callee's answer;
+    /// returns the Call-ID, the offer the callee got and the answer the caller got.
+    pub async fn answered_call_with(
+        &self,
+        number: &str,
+        offer: &str,
+        answer: &str,
+    ) -> (String, String, String) {
         let call_id = format!("call-{number}@api.test");
-        let sdp = SDP;
+        let (sdp, answer_sdp) = (offer, answer);
         let me = self.caller.local_addr().expect("addr");
         let invite = format!(
             "INVITE sip:{number}@api.test SIP/2.0\r\nVia: SIP/2.0/UDP {me};branch=z9hG4bKinv{number}\r\nMax-Forwards: 70\r\nFrom: <sip:carrier@{me}>;tag=c1\r\nTo: <sip:{number}@api.test>\r\nCall-ID: {call_id}\r\nCSeq: 1 INVITE\r\nContact: <sip:carrier@{me}>\r\nContent-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}",
@@ -174,8 +190,8 @@ impl Harness {
         ok = ok.replacen(
             "Content-Length: 0\r\n\r\n",
             &format!(
-                "{contact}Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}",
-                sdp.len()
+                "{contact}Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{answer_sdp}",
+                answer_sdp.len()
             ),
             1,
         );
@@ -193,7 +209,7 @@ impl Harness {
             .send_to(ack.as_bytes(), self.sip)
             .await
             .expect("send ACK");
-        call_id
+        (call_id, b_invite, ok_a)
     }
 }
 
@@ -264,4 +280,47 @@ pub async fn answer_bye(sock: &UdpSocket) {
     sock.send_to(respond(&bye, 200, "OK", "").as_bytes(), from)
         .await
         .expect("send 200 to BYE");
+}
+
+/// The `c=` address and `m=audio` port of the SDP in a SIP message.
+pub fn sdp_media(msg: &str) -> SocketAddr {
+    let body = msg.split("\r\n\r\n").nth(1).expect("a body");
+    let ip = body
+        .lines()
+        .find_map(|l| l.strip_prefix("c=IN IP4 "))
+        .expect("c= line");
+    let port = body
+        .lines()
+        .find_map(|l| l.strip_prefix("m=audio "))
+        .and_then(|m| m.split(' ').next())
+        .expect("m= line");
+    format!("{}:{}", ip.trim(), port).parse().expect("address")
+}
+
+/// An SDP offer/answer with this RTP port on 127.0.0.1.
+pub fn sdp_at(port: u16) -> String {
+    format!("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio {port} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n")
+}
+
+impl Harness {
+    /// The `/metrics` text once no call is left in the call table (the BYEs' answers
+    /// have been processed); a bounded wait, not a timing assertion.
+    pub async fn metrics_when_idle(&self) -> String {
+        for _ in 0..500 {
+            let text = self
+                .client
+                .get(self.url("/metrics"))
+                .send()
+                .await
+                .expect("HTTP")
+                .text()
+                .await
+                .expect("body");
+            if text.contains("\nswitchboard_active_calls 0\n") {
+                return text;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("calls never ended");
+    }
 }
