@@ -7,9 +7,21 @@ mod api_support;
 use api_support::{start, ADMIN, AGENT, SUPERVISOR};
 use serde_json::{json, Value};
 
+/// The status and `error` object of a response, the body checked against the document
+/// when the route is documented.
 async fn error_of(r: reqwest::Response) -> (u16, Value) {
     let status = r.status().as_u16();
+    let path = r.url().path().to_string();
     let body: Value = r.json().await.expect("JSON error body");
+    let doc = api_support::schema::document();
+    if api_support::schema::template(&doc, &path).is_some() {
+        let schema = &doc["components"]["schemas"]["ErrorBody"];
+        assert_eq!(
+            api_support::schema::validate(&doc, schema, &body, "$"),
+            Ok(()),
+            "{body}"
+        );
+    }
     (status, body["error"].clone())
 }
 
@@ -209,8 +221,8 @@ async fn dialplan_dry_run_and_reload() {
         .send()
         .await
         .expect("HTTP");
-    assert_eq!(r.status(), 200);
-    let body: Value = r.json().await.expect("json");
+    let (status, body) = h.checked("post", "/api/v1/dialplan/route", r).await;
+    assert_eq!(status, 200);
     let actions = body["actions"].to_string();
     assert!(
         actions.contains("callee") && actions.contains("5551234"),

@@ -4,6 +4,8 @@
 //! to make real SIP calls through it; and an HTTP client.
 #![allow(dead_code)]
 
+pub mod schema;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -66,6 +68,10 @@ dir = "{plans}"
 {media}
 [http]
 listen = "127.0.0.1:0"
+[[endpoint]]
+user = "1001"
+password = "alice-1001"
+context = "from-trunk"
 [[trunk]]
 name = "carrier"
 host = "{caller}"
@@ -120,10 +126,26 @@ impl Harness {
         self.client.get(self.url(path)).bearer_auth(token)
     }
 
+    /// GET expecting 200; the body is checked against the OpenAPI document.
     pub async fn get_json(&self, path: &str, token: &str) -> serde_json::Value {
         let r = self.get(path, token).send().await.expect("HTTP");
         assert_eq!(r.status(), 200, "GET {path}");
-        r.json().await.expect("JSON body")
+        let body = r.json().await.expect("JSON body");
+        schema::check("get", path, 200, &body);
+        body
+    }
+
+    /// Any response's JSON body, checked against the OpenAPI document for its status.
+    pub async fn checked(
+        &self,
+        method: &str,
+        path: &str,
+        r: reqwest::Response,
+    ) -> (u16, serde_json::Value) {
+        let status = r.status().as_u16();
+        let body = r.json().await.expect("JSON body");
+        schema::check(method, path, status, &body);
+        (status, body)
     }
 
     pub async fn stop(self) {
