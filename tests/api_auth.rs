@@ -261,3 +261,24 @@ async fn dialplan_dry_run_and_reload() {
     assert!(still["actions"].to_string().contains("callee"), "{still}");
     h.stop().await;
 }
+
+#[tokio::test]
+async fn a_busy_http_port_is_a_clear_start_error() {
+    let squatter = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = squatter.local_addr().expect("addr").port();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let text = format!(
+        "[sip]\nlisten = [\"udp:127.0.0.1:0\"]\ndomain = \"t\"\n[store]\nurl = \"sqlite://{}\"\n[dialplan]\ndir = \"{}/dialplans\"\n[http]\nlisten = \"127.0.0.1:{port}\"\n",
+        dir.path().join("s.db").display(),
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let cfg = switchboard::config::Config::parse("t.toml", &text).expect("valid");
+    match switchboard::runtime::start(cfg).await {
+        Err(e) => assert!(
+            e.to_string()
+                .starts_with(&format!("cannot listen for HTTP on 127.0.0.1:{port}")),
+            "{e}"
+        ),
+        Ok(_) => panic!("started on a busy port"),
+    }
+}

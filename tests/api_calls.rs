@@ -30,7 +30,21 @@ async fn next_event(ws: &mut Ws) -> Value {
             .expect("stream open")
             .expect("frame");
         if let Message::Text(t) = msg {
-            return serde_json::from_str(t.as_str()).expect("event JSON");
+            let event: Value = serde_json::from_str(t.as_str()).expect("event JSON");
+            // Frames and call data are what the OpenAPI document describes.
+            let doc = api_support::schema::document();
+            let schemas = &doc["components"]["schemas"];
+            let check =
+                |schema: &Value, v: &Value| api_support::schema::validate(&doc, schema, v, "$");
+            assert_eq!(check(&schemas["EventFrame"], &event), Ok(()), "{event}");
+            if event["topic"] == "call" {
+                assert_eq!(
+                    check(&schemas["CallEventData"], &event["data"]),
+                    Ok(()),
+                    "{event}"
+                );
+            }
+            return event;
         }
     }
 }
