@@ -34,6 +34,12 @@ pub(super) enum Wait {
     Input(Input),
     /// The outcome of a `dial`.
     Dial,
+    /// The switch called A and waits for the answer.
+    Originating,
+    /// Waiting in an ACD queue for an agent.
+    Queue,
+    /// Greeting, beep and message of a `voicemail`.
+    Voicemail(super::call_voicemail::Voicemail),
     /// Bridged: the call ends when either side hangs up.
     Bridged,
     /// The call is over.
@@ -97,8 +103,9 @@ pub(super) struct Script {
     pub wait: Wait,
     /// When the current wait times out (digit timeout, dial timeout).
     pub deadline: Option<Instant>,
-    /// The status of the last failed dial (the caller's final response if nothing follows).
-    pub last_failure: Option<u16>,
+    /// The status of the last failed dial and whose doing it was (the caller's final
+    /// response if nothing follows).
+    pub last_failure: Option<(u16, crate::store::HangupSide)>,
 }
 
 impl Script {

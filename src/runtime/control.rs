@@ -6,7 +6,7 @@
 //!
 //! [`CallEvents`] is the core task's other duty to the operations surface: it turns the
 //! switch's call starts and ends into `call.*` events on the [`EventBus`] and updates
-//! [`Metrics`]. `call.answered` is found by looking at the live calls every
+//! [`Metrics`] (calls, and RTP from each CDR's media counters). `call.answered` is found by looking at the live calls every
 //! [`ANSWER_SCAN`] while anyone listens (the switch reports starts and ends, not answers),
 //! and is always published before a call's `call.ended`, even for a call that was answered
 //! and hung up between two looks.
@@ -174,6 +174,7 @@ impl CallEvents {
 
     pub fn ended(&mut self, c: &Cdr) {
         self.metrics.call_ended();
+        self.metrics.rtp_call_ended(&c.media);
         let was_announced = self.announced.remove(c.id.as_str());
         if !self.bus.has_listeners() {
             return;
@@ -234,6 +235,25 @@ impl CallEvents {
         });
     }
 
+    /// Publishes another layer's event (agent, queue, voicemail, originate): the topic is
+    /// the kind's prefix (`agent.state` → agent), `system` when it names no topic.
+    pub fn forward(&self, kind: &str, data: serde_json::Value, unix_ms: i64) {
+        if !self.bus.has_listeners() {
+            return;
+        }
+        let topic = kind
+            .split('.')
+            .next()
+            .and_then(|p| p.parse::<Topic>().ok())
+            .unwrap_or(Topic::System);
+        self.bus.publish(Event {
+            topic,
+            kind: kind.to_string(),
+            at: at(unix_ms),
+            data,
+        });
+    }
+
     pub fn set_active(&self, n: usize) {
         self.metrics.set_active_calls(n);
     }
@@ -271,6 +291,7 @@ mod tests {
             hangup_side: HangupSide::Caller,
             hangup_cause: "normal_clearing".into(),
             legs: Vec::new(),
+            media: Vec::new(),
         }
     }
 
@@ -346,6 +367,27 @@ mod tests {
         );
         assert_eq!(metrics.calls_total(), 2);
         assert!(ev.announced.is_empty());
+    }
+
+    #[test]
+    fn other_events_are_filed_under_the_topic_their_kind_names() {
+        let bus = EventBus::new(16);
+        let mut rx = bus.subscribe();
+        let ev = CallEvents::new(bus, Arc::new(Metrics::new()));
+        ev.forward("agent.state", serde_json::json!({"agent": "1001"}), 1_000);
+        ev.forward("queue.event", serde_json::json!({}), 1_000);
+        ev.forward("voicemail.message", serde_json::json!({}), 1_000);
+        let topics: Vec<(Topic, String)> = std::iter::from_fn(|| rx.try_recv().ok())
+            .map(|e| (e.topic, e.kind.clone()))
+            .collect();
+        assert_eq!(
+            topics,
+            [
+                (Topic::Agent, "agent.state".to_string()),
+                (Topic::Queue, "queue.event".to_string()),
+                (Topic::System, "voicemail.message".to_string()),
+            ]
+        );
     }
 
     #[test]

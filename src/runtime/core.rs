@@ -117,6 +117,10 @@ fn flush(
                 events.ended(&c);
                 let _ = store.send(StoreJob::Ended(c));
             }
+            SwitchOutput::Event(e) => {
+                tracing::debug!(kind = e.kind, data = %e.data, "event");
+                events.forward(e.kind, e.data, now_unix_ms());
+            }
         }
     }
     events.set_active(switch.active_calls());

@@ -47,6 +47,8 @@ pub enum StartError {
     },
     #[error("dialplan errors:\n{}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))]
     Dialplan(Vec<PlanError>),
+    #[error("{0}")]
+    Config(#[from] crate::config::ConfigError),
 }
 
 /// A running switch.
@@ -101,6 +103,7 @@ impl Running {
 pub async fn start(cfg: Config) -> Result<Running, StartError> {
     let cfg = Arc::new(cfg);
     let plans = Arc::new(PlanHandle::load_dir(&cfg.dialplan_dir).map_err(StartError::Dialplan)?);
+    let acd = crate::switch::acd_config(&cfg)?;
     let store = Store::open(&cfg.store_url).await?;
     let closed = store.close_in_flight("restart", now_unix_ms()).await?;
     if closed > 0 {
@@ -118,16 +121,22 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
     });
     let media_ip = locals::media_ip(&locals);
     let mut switch = Switch::new(cfg.clone(), locals, registrar.clone(), router);
+    if let Some(acd) = acd {
+        switch = switch.with_acd(acd);
+    }
     let (media_tx, media_rx) = mpsc::unbounded_channel();
     let metrics = Arc::new(Metrics::new()); // api
-    if cfg.media.mode == MediaMode::Relay {
+    let relays = |m: Option<MediaMode>| m == Some(MediaMode::Relay);
+    if cfg.media.mode == MediaMode::Relay
+        || cfg.endpoints.iter().any(|e| relays(e.media))
+        || cfg.trunks.iter().any(|t| relays(t.media))
+    {
         let mut media = MediaConfig::new(media_ip, cfg.media.rtp_ports.clone());
         media.media_timeout = cfg.media.timeout;
         let engine = MediaEngine::new(media)?;
         let relay = media_relay::EngineRelay {
             engine,
             events: media_tx,
-            metrics: metrics.clone(),
         };
         switch = switch.with_media(Arc::new(relay), media_ip);
     }

@@ -22,7 +22,14 @@ use sqlx::{AnyPool, SqlSafeStr};
 use super::StoreError;
 
 /// `(version, description, SQL)` for every migration, oldest first.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "cdrs", include_str!("migrations/0001_cdrs.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "cdrs", include_str!("migrations/0001_cdrs.sql")),
+    (
+        3,
+        "cdr_media",
+        include_str!("migrations/0003_cdr_media.sql"),
+    ),
+];
 
 fn migrator() -> Migrator {
     Migrator::with_migrations(
@@ -80,6 +87,11 @@ pub fn latest_version() -> i64 {
     MIGRATIONS.last().map_or(0, |m| m.0)
 }
 
+/// Every migration version, oldest first.
+pub fn versions() -> Vec<i64> {
+    MIGRATIONS.iter().map(|m| m.0).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -87,7 +99,7 @@ mod tests {
     #[test]
     fn versions_strictly_increase() {
         assert!(MIGRATIONS.windows(2).all(|w| w[0].0 < w[1].0));
-        assert_eq!(latest_version(), 1);
+        assert_eq!(latest_version(), *versions().last().unwrap());
     }
 
     #[test]

@@ -18,6 +18,8 @@ struct Admitted {
     context: String,
     callee: String,
     route: Routing,
+    /// Anchor this call's media at the relay.
+    relay: bool,
 }
 
 impl Switch {
@@ -37,6 +39,7 @@ impl Switch {
                     a.route,
                     &a.context,
                     &a.callee,
+                    a.relay,
                 )
             }),
             Err(reject) => self.answer(now, tsx, &req, &reject),
@@ -50,14 +53,10 @@ impl Switch {
         let from = req
             .from()
             .map_err(|e| Reject::new(400, format!("Bad From: {e}")))?;
-        if self.media.is_some() && !req.body.is_empty() {
-            crate::sip::sdp::SessionDescription::parse(&req.body)
-                .map_err(|e| Reject::new(488, format!("Not Acceptable Here ({e})")))?;
-        }
         let domain = self.cfg.sip.domain.clone();
         let from_trunk = self.cfg.trunk_for_source(peer.addr).is_some();
-        let (context, caller) = match self.cfg.trunk_for_source(peer.addr) {
-            Some(trunk) => (trunk.context.clone(), from),
+        let (context, caller, mode) = match self.cfg.trunk_for_source(peer.addr) {
+            Some(trunk) => (trunk.context.clone(), from, trunk.media),
             None => {
                 let user = from.uri.user.clone().unwrap_or_default();
                 let Some(endpoint) = self.cfg.endpoint(&user) else {
@@ -69,9 +68,15 @@ impl Switch {
                     uri: sip_uri(&user, &domain, None),
                     params: Vec::new(),
                 };
-                (endpoint.context.clone(), caller)
+                (endpoint.context.clone(), caller, endpoint.media)
             }
         };
+        let relay = self.media.is_some()
+            && mode.unwrap_or(self.cfg.media.mode) == crate::config::MediaMode::Relay;
+        if relay && !req.body.is_empty() {
+            crate::sip::sdp::SessionDescription::parse(&req.body)
+                .map_err(|e| Reject::new(488, format!("Not Acceptable Here ({e})")))?;
+        }
         let callee = req
             .uri
             .user
@@ -103,6 +108,7 @@ impl Switch {
             context: context.to_string(),
             callee,
             route,
+            relay,
         })
     }
 }
