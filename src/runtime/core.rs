@@ -14,7 +14,8 @@ use crate::sip::registrar::Registrar;
 use crate::sip::transport::{Inbound, Transports};
 use crate::switch::{Switch, SwitchOutput};
 
-use super::control::{CallEvents, ControlRequest, ANSWER_SCAN};
+use super::call_events::{CallEvents, ANSWER_SCAN};
+use super::control::ControlRequest;
 use super::store_writer::StoreJob;
 
 fn now() -> Now {

@@ -6,6 +6,7 @@
 //! `DRAIN_LIMIT` for calls in progress; a second one stops at once. SIGHUP reloads the
 //! dialplans, keeping the running plan when the new one is invalid.
 
+pub mod call_events;
 pub mod control;
 mod core;
 mod locals;
@@ -163,7 +164,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         stop_rx,
         registrar.clone(),
         control_rx,
-        control::CallEvents::new(events.clone(), metrics.clone()),
+        call_events::CallEvents::new(events.clone(), metrics.clone()),
     ));
     Ok(Running {
         bound,
