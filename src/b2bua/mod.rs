@@ -13,6 +13,7 @@ mod call_originate;
 mod call_queue;
 mod call_voicemail;
 mod cdr;
+mod live;
 pub mod local_sdp;
 pub mod media;
 pub mod route;
@@ -23,6 +24,7 @@ use std::time::Instant;
 
 pub use call::{best_final, cause_for, Call, CallState, Target};
 pub use call_originate::Originate;
+pub use live::{LiveCall, LiveCallRef, LiveState, ADMIN_HANGUP_CAUSE};
 pub use script::status_for_cause;
 
 use crate::config::Transport;

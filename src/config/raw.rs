@@ -54,6 +54,10 @@ struct RawConfig {
     endpoint: Vec<Spanned<RawEndpoint>>,
     #[serde(default)]
     trunk: Vec<Spanned<RawTrunk>>,
+    // [http] and [[api_token]]: see super::http.
+    http: Option<super::http::RawHttp>,
+    #[serde(default)]
+    api_token: Vec<Spanned<super::http::RawApiToken>>,
     // Sections whose owners read them typed through `Config::section` (the ACD): only
     // accepted here.
     #[serde(default, rename = "queue")]
@@ -441,6 +445,8 @@ pub(super) fn parse(file: &str, text: &str) -> Result<Config, Vec<ConfigError>> 
         );
     }
 
+    let http = super::http::http(raw.http.as_ref(), &mut |span, r| errors.at(span, r));
+    let api_tokens = super::http::tokens(&raw.api_token, &mut |span, r| errors.at(span, r));
     let tones = raw.media.tones.get_ref().to_ascii_lowercase();
     if !["us", "uk", "eu"].contains(&tones.as_str()) {
         errors.at(
@@ -453,6 +459,8 @@ pub(super) fn parse(file: &str, text: &str) -> Result<Config, Vec<ConfigError>> 
         return Err(errors.list);
     }
     Ok(Config {
+        http,
+        api_tokens,
         source: file.to_string(),
         text: text.to_string(),
         sip: SipConfig {

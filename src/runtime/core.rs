@@ -12,6 +12,8 @@ use crate::media::{MediaCallId, MediaEvent};
 use crate::sip::transport::{Inbound, Transports};
 use crate::switch::{Switch, SwitchOutput};
 
+use super::call_events::{CallEvents, ANSWER_SCAN};
+use super::control::ControlRequest;
 use super::store_writer::StoreJob;
 
 fn now() -> Now {
@@ -24,6 +26,7 @@ fn now() -> Now {
 /// How often expired registrations are purged.
 const PURGE_EVERY: Duration = Duration::from_secs(30);
 
+#[allow(clippy::too_many_arguments)] // api: control requests and call events added
 pub async fn run(
     mut switch: Switch,
     mut inbound: mpsc::Receiver<Inbound>,
@@ -31,9 +34,14 @@ pub async fn run(
     transports: Transports,
     store: mpsc::UnboundedSender<StoreJob>,
     mut stop: watch::Receiver<Stop>,
+    // api: control requests from the HTTP API, and call events/metrics.
+    mut control: mpsc::Receiver<ControlRequest>,
+    mut events: CallEvents,
 ) {
     switch.start(now());
-    flush(&mut switch, &transports, &store);
+    flush(&mut switch, &transports, &store, &mut events);
+    let mut scan = tokio::time::interval(ANSWER_SCAN);
+    scan.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut drain_deadline: Option<Instant> = None;
     let mut next_purge = Instant::now() + PURGE_EVERY;
     loop {
@@ -54,6 +62,12 @@ pub async fn run(
                 }
             }
             Some((call, event)) = media.recv() => switch.on_media_event(now(), &call, event),
+            Some(req) = control.recv() => super::control::serve(&mut switch, now(), req),
+            _ = scan.tick() => {
+                if events.wants_scan() && switch.active_calls() > 0 {
+                    events.scan(switch.live_calls());
+                }
+            }
             _ = tokio::time::sleep_until(wake.into()) => {
                 switch.on_timeout(now());
                 if Instant::now() >= next_purge {
@@ -73,7 +87,7 @@ pub async fn run(
                 }
             }
         }
-        flush(&mut switch, &transports, &store);
+        flush(&mut switch, &transports, &store, &mut events);
         if let Some(deadline) = drain_deadline {
             if switch.active_calls() == 0 || Instant::now() >= deadline {
                 break;
@@ -84,17 +98,28 @@ pub async fn run(
 }
 
 /// Carries out everything the switch asked for.
-fn flush(switch: &mut Switch, transports: &Transports, store: &mpsc::UnboundedSender<StoreJob>) {
+fn flush(
+    switch: &mut Switch,
+    transports: &Transports,
+    store: &mpsc::UnboundedSender<StoreJob>,
+    events: &mut CallEvents,
+) {
     while let Some(out) = switch.poll_output() {
         match out {
             SwitchOutput::Transmit(t) => transports.send(t.peer, t.bytes),
             SwitchOutput::CallStarted(c) => {
+                events.started(&c);
                 let _ = store.send(StoreJob::Started(c));
             }
             SwitchOutput::CallEnded(c) => {
+                events.ended(&c);
                 let _ = store.send(StoreJob::Ended(c));
             }
-            SwitchOutput::Event(e) => tracing::info!(kind = e.kind, data = %e.data, "event"),
+            SwitchOutput::Event(e) => {
+                tracing::debug!(kind = e.kind, data = %e.data, "event");
+                events.forward(e.kind, e.data, now_unix_ms());
+            }
         }
     }
+    events.set_active(switch.active_calls());
 }

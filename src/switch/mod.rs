@@ -138,6 +138,24 @@ impl Switch {
         self.layer.len()
     }
 
+    /// Every live call not already ending (read-only; for the API).
+    pub fn calls_snapshot(&self) -> Vec<crate::b2bua::LiveCall> {
+        self.calls.snapshot()
+    }
+
+    /// Every live call not already ending, borrowed (no allocation; for the core task's
+    /// look for answered calls).
+    pub fn live_calls(&self) -> impl Iterator<Item = crate::b2bua::LiveCallRef<'_>> {
+        self.calls.live()
+    }
+
+    /// Hangs up the call with this record id (operator action); false if not live.
+    pub fn hang_up(&mut self, now: Now, id: &str) -> bool {
+        let mut found = false;
+        self.with_calls(now, |calls, io| found = calls.hang_up(io, id));
+        found
+    }
+
     /// Stop taking new calls (503); calls in progress go on.
     pub fn drain(&mut self) {
         self.draining = true;

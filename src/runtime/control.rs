@@ -1,0 +1,127 @@
+//! [`SwitchControl`]: the operations surface's handle on the core task. The switch has
+//! one owner (the core task); the API asks it questions through a bounded command
+//! channel and gets each answer on a oneshot, so no lock is ever shared with the
+//! signalling path and a slow API client cannot stall calls (a full channel is refused
+//! with [`ControlError::Busy`] rather than waited on).
+//!
+//! The core task's other duty to the operations surface is in
+//! [`call_events`](super::call_events).
+
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
+
+use crate::b2bua::{LiveCall, Now};
+use crate::switch::Switch;
+
+/// Requests the API may have queued before the core task answers.
+pub const CONTROL_DEPTH: usize = 64;
+
+/// How long the API waits for the core task's answer before giving up (503).
+pub const CONTROL_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A question for the core task.
+#[derive(Debug)]
+pub enum ControlRequest {
+    /// Every live call.
+    Calls(oneshot::Sender<Vec<LiveCall>>),
+    /// Hang up the call with this record id; answers whether it was live.
+    HangUp {
+        id: String,
+        done: oneshot::Sender<bool>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ControlError {
+    #[error("the switch core is not running")]
+    Stopped,
+    #[error("the switch core is too busy to answer now; try again")]
+    Busy,
+}
+
+/// Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct SwitchControl {
+    tx: mpsc::Sender<ControlRequest>,
+}
+
+impl SwitchControl {
+    /// A handle and the receiving end the core task serves.
+    pub fn channel() -> (SwitchControl, mpsc::Receiver<ControlRequest>) {
+        let (tx, rx) = mpsc::channel(CONTROL_DEPTH);
+        (SwitchControl { tx }, rx)
+    }
+
+    async fn ask<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<T>) -> ControlRequest,
+    ) -> Result<T, ControlError> {
+        let (reply, answer) = oneshot::channel();
+        self.tx.try_send(make(reply)).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => ControlError::Busy,
+            mpsc::error::TrySendError::Closed(_) => ControlError::Stopped,
+        })?;
+        match tokio::time::timeout(CONTROL_TIMEOUT, answer).await {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(_)) => Err(ControlError::Stopped),
+            Err(_) => Err(ControlError::Busy),
+        }
+    }
+
+    /// Every live call.
+    pub async fn calls(&self) -> Result<Vec<LiveCall>, ControlError> {
+        self.ask(ControlRequest::Calls).await
+    }
+
+    /// Hangs up the call with record id `id`; `Ok(false)` when no such call is live.
+    pub async fn hang_up(&self, id: &str) -> Result<bool, ControlError> {
+        let id = id.to_string();
+        self.ask(|done| ControlRequest::HangUp { id, done }).await
+    }
+}
+
+/// Answers one request (in the core task).
+pub(super) fn serve(switch: &mut Switch, now: Now, req: ControlRequest) {
+    match req {
+        ControlRequest::Calls(reply) => {
+            let _ = reply.send(switch.calls_snapshot());
+        }
+        ControlRequest::HangUp { id, done } => {
+            let _ = done.send(switch.hang_up(now, &id));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_stopped_core_is_reported_not_waited_for() {
+        let (control, rx) = SwitchControl::channel();
+        drop(rx);
+        assert_eq!(control.calls().await, Err(ControlError::Stopped));
+        assert_eq!(control.hang_up("X").await, Err(ControlError::Stopped));
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_is_refused_at_once() {
+        let (control, mut rx) = SwitchControl::channel();
+        let mut pending = Vec::new();
+        for _ in 0..CONTROL_DEPTH {
+            let (reply, answer) = oneshot::channel();
+            control
+                .tx
+                .try_send(ControlRequest::Calls(reply))
+                .expect("room");
+            pending.push(answer);
+        }
+        assert_eq!(control.calls().await, Err(ControlError::Busy));
+        // Answered requests come back to their askers.
+        if let Some(ControlRequest::Calls(reply)) = rx.recv().await {
+            let _ = reply.send(Vec::new());
+        }
+        assert_eq!(pending.remove(0).await.ok(), Some(Vec::new()));
+    }
+}
