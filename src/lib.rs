@@ -13,13 +13,17 @@
 //! * [`config`], [`dialplan`], [`store`] — configuration, routing language, durable
 //!   storage; they sit at the bottom and import none of the others.
 //! * [`media`] — the RTP relay; [`dialer`] — pacing and the dialer simulator.
+//! * [`api`] — the operations surface over HTTP (REST, WebSocket events, `/metrics`),
+//!   started by `runtime`; [`events`] — the event bus lower layers publish on.
 //!
 //! Imports point down only: `runtime` → `switch` → `b2bua` → `sip`.
 
+pub mod api;
 pub mod b2bua;
 pub mod config;
 pub mod dialer;
 pub mod dialplan;
+pub mod events;
 pub mod media;
 pub mod runtime;
 pub mod sip;

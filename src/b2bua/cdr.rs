@@ -118,6 +118,16 @@ impl CdrBuilder {
         }
     }
 
+    /// Caller, callee, start and answer times (for the live call list).
+    pub fn parties(&self) -> (&str, &str, i64, Option<i64>) {
+        (
+            &self.caller,
+            &self.callee,
+            self.started_at_ms,
+            self.answered_at_ms,
+        )
+    }
+
     /// The final status the caller got (0 before any).
     pub fn status(&self) -> u16 {
         self.status

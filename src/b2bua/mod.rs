@@ -12,6 +12,7 @@ mod call_app;
 mod call_queue;
 mod call_voicemail;
 mod cdr;
+mod live;
 pub mod local_sdp;
 pub mod media;
 pub mod route;
@@ -21,6 +22,7 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 pub use call::{best_final, cause_for, Call, CallState, Target};
+pub use live::{LiveCall, LiveState, ADMIN_HANGUP_CAUSE};
 pub use script::status_for_cause;
 
 use crate::config::Transport;

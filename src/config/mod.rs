@@ -9,6 +9,7 @@
 //! The embedded default (`default.toml` beside this file) is what `switchboard run` uses
 //! without `--config`; it is also the complete, commented example the README shows.
 
+mod http;
 mod raw;
 
 use std::fmt;
@@ -16,6 +17,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use http::{ApiRole, ApiToken, HttpConfig};
 pub use raw::{MediaMode, Transport};
 
 /// The embedded default configuration text.
@@ -129,6 +131,10 @@ pub struct Config {
     pub media: MediaSettings,
     pub endpoints: Vec<Endpoint>,
     pub trunks: Vec<Trunk>,
+    /// `[http]`: the API/console listener (none when absent or `listen = ""`).
+    pub http: HttpConfig,
+    /// `[[api_token]]`: who may use the API.
+    pub api_tokens: Vec<ApiToken>,
 }
 
 impl Config {

@@ -54,6 +54,10 @@ struct RawConfig {
     endpoint: Vec<Spanned<RawEndpoint>>,
     #[serde(default)]
     trunk: Vec<Spanned<RawTrunk>>,
+    // [http] and [[api_token]]: see super::http.
+    http: Option<super::http::RawHttp>,
+    #[serde(default)]
+    api_token: Vec<Spanned<super::http::RawApiToken>>,
 }
 
 #[derive(Deserialize)]
@@ -441,10 +445,15 @@ pub(super) fn parse(file: &str, text: &str) -> Result<Config, Vec<ConfigError>> 
         );
     }
 
+    let http = super::http::http(raw.http.as_ref(), &mut |span, r| errors.at(span, r));
+    let api_tokens = super::http::tokens(&raw.api_token, &mut |span, r| errors.at(span, r));
+
     if !errors.list.is_empty() {
         return Err(errors.list);
     }
     Ok(Config {
+        http,
+        api_tokens,
         source: file.to_string(),
         sip: SipConfig {
             listen,

@@ -130,3 +130,72 @@ fn media_section_defaults_to_relay_and_checks_the_port_range() {
     let e = errors(&format!("{base}mode = \"mirror\"\n"));
     assert!(e[0].starts_with("t.toml:5: "), "{e:?}");
 }
+
+const SIP_MIN: &str = "[sip]\nlisten = [\"udp:127.0.0.1:5060\"]\ndomain = \"x\"\n";
+
+#[test]
+fn http_defaults_off_and_embedded_default_listens_on_loopback() {
+    let c = Config::parse("t.toml", SIP_MIN).expect("valid");
+    assert_eq!(c.http.listen, None);
+    assert!(c.api_tokens.is_empty());
+    let d = Config::embedded_default();
+    assert_eq!(d.http.listen, Some("127.0.0.1:8080".parse().unwrap()));
+    assert_eq!(d.api_tokens.len(), 1);
+    assert_eq!(d.api_tokens[0].role, ApiRole::Admin);
+    let off = Config::parse("t.toml", &format!("{SIP_MIN}[http]\nlisten = \"\"\n")).expect("valid");
+    assert_eq!(off.http.listen, None);
+}
+
+#[test]
+fn http_listen_and_tokens_are_checked_with_lines() {
+    let e = errors(&format!("{SIP_MIN}[http]\nlisten = \"localhost\"\n"));
+    assert!(
+        e.len() == 1 && e[0].starts_with("t.toml:5: ") && e[0].contains("[http] listen"),
+        "{e:?}"
+    );
+    let e2 = errors(&format!(
+        "{SIP_MIN}[[api_token]]\ntoken = \"short\"\nrole = \"admin\"\n\
+         [[api_token]]\ntoken = \"agent-token-0123456789\"\nrole = \"agent\"\n\
+         [[api_token]]\ntoken = \"super-token-0123456789\"\nrole = \"supervisor\"\nagent = \"7\"\n\
+         [[api_token]]\ntoken = \"super-token-0123456789\"\nrole = \"admin\"\n"
+    ));
+    assert!(
+        e2.iter()
+            .any(|e| e.starts_with("t.toml:5: ") && e.contains("at least 16")),
+        "{e2:?}"
+    );
+    assert!(
+        e2.iter()
+            .any(|e| e.starts_with("t.toml:7: ") && e.contains("needs `agent`")),
+        "{e2:?}"
+    );
+    assert!(
+        e2.iter()
+            .any(|e| e.starts_with("t.toml:13: ") && e.contains("only for role")),
+        "{e2:?}"
+    );
+    assert!(
+        e2.iter()
+            .any(|e| e.starts_with("t.toml:15: ") && e.contains("duplicate token")),
+        "{e2:?}"
+    );
+    let e3 = errors(&format!(
+        "{SIP_MIN}[[api_token]]\ntoken = \"root-token-0123456789\"\nrole = \"root\"\n"
+    ));
+    assert!(
+        e3[0].starts_with("t.toml:6: ") && e3[0].contains("root"),
+        "{e3:?}"
+    );
+}
+
+#[test]
+fn agent_tokens_keep_their_agent_and_tokens_are_redacted_in_debug() {
+    let c = Config::parse(
+        "t.toml",
+        &format!("{SIP_MIN}[[api_token]]\ntoken = \"agent-token-0123456789\"\nrole = \"agent\"\nagent = \"1001\"\n"),
+    )
+    .expect("valid");
+    assert_eq!(c.api_tokens[0].agent.as_deref(), Some("1001"));
+    assert_eq!(c.api_tokens[0].name, "agent");
+    assert!(!format!("{:?}", c.api_tokens[0]).contains("agent-token"));
+}

@@ -14,6 +14,7 @@ use crate::sip::registrar::Registrar;
 use crate::sip::transport::{Inbound, Transports};
 use crate::switch::{Switch, SwitchOutput};
 
+use super::control::{CallEvents, ControlRequest, ANSWER_SCAN};
 use super::store_writer::StoreJob;
 
 fn now() -> Now {
@@ -26,6 +27,7 @@ fn now() -> Now {
 /// How often expired registrations are purged.
 const PURGE_EVERY: Duration = Duration::from_secs(30);
 
+#[allow(clippy::too_many_arguments)] // api: control requests and call events added
 pub async fn run(
     mut switch: Switch,
     mut inbound: mpsc::Receiver<Inbound>,
@@ -34,9 +36,14 @@ pub async fn run(
     store: mpsc::UnboundedSender<StoreJob>,
     mut stop: watch::Receiver<Stop>,
     registrar: Arc<Registrar>,
+    // api: control requests from the HTTP API, and call events/metrics.
+    mut control: mpsc::Receiver<ControlRequest>,
+    mut events: CallEvents,
 ) {
     switch.start(now());
-    flush(&mut switch, &transports, &store);
+    flush(&mut switch, &transports, &store, &mut events);
+    let mut scan = tokio::time::interval(ANSWER_SCAN);
+    scan.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut drain_deadline: Option<Instant> = None;
     let mut next_purge = Instant::now() + PURGE_EVERY;
     loop {
@@ -57,6 +64,12 @@ pub async fn run(
                 }
             }
             Some((call, event)) = media.recv() => switch.on_media_event(now(), &call, event),
+            Some(req) = control.recv() => super::control::serve(&mut switch, now(), req),
+            _ = scan.tick() => {
+                if events.wants_scan() && switch.active_calls() > 0 {
+                    events.scan(&switch.calls_snapshot());
+                }
+            }
             _ = tokio::time::sleep_until(wake.into()) => {
                 switch.on_timeout(now());
                 if Instant::now() >= next_purge {
@@ -76,7 +89,7 @@ pub async fn run(
                 }
             }
         }
-        flush(&mut switch, &transports, &store);
+        flush(&mut switch, &transports, &store, &mut events);
         if let Some(deadline) = drain_deadline {
             if switch.active_calls() == 0 || Instant::now() >= deadline {
                 break;
@@ -87,17 +100,25 @@ pub async fn run(
 }
 
 /// Carries out everything the switch asked for.
-fn flush(switch: &mut Switch, transports: &Transports, store: &mpsc::UnboundedSender<StoreJob>) {
+fn flush(
+    switch: &mut Switch,
+    transports: &Transports,
+    store: &mpsc::UnboundedSender<StoreJob>,
+    events: &mut CallEvents,
+) {
     while let Some(out) = switch.poll_output() {
         match out {
             SwitchOutput::Transmit(t) => transports.send(t.peer, t.bytes),
             SwitchOutput::CallStarted(c) => {
+                events.started(&c);
                 let _ = store.send(StoreJob::Started(c));
             }
             SwitchOutput::CallEnded(c) => {
+                events.ended(&c);
                 let _ = store.send(StoreJob::Ended(c));
             }
             SwitchOutput::Event(e) => tracing::info!(kind = e.kind, data = %e.data, "event"),
         }
     }
+    events.set_active(switch.active_calls());
 }

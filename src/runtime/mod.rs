@@ -6,6 +6,7 @@
 //! `DRAIN_LIMIT` for calls in progress; a second one stops at once. SIGHUP reloads the
 //! dialplans, keeping the running plan when the new one is invalid.
 
+pub mod control;
 mod core;
 mod locals;
 mod media_relay;
@@ -17,8 +18,10 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+use crate::api::{Metrics, Tokens};
 use crate::config::{Config, MediaMode};
 use crate::dialplan::{PlanError, PlanHandle};
+use crate::events::EventBus;
 use crate::media::{MediaConfig, MediaEngine};
 use crate::sip::registrar::Registrar;
 use crate::sip::transport::{Bound, Transports};
@@ -47,6 +50,13 @@ pub struct Running {
     pub store: Store,
     pub plans: Arc<PlanHandle>,
     pub registrar: Arc<Registrar>,
+    /// api: where the HTTP API listens (`[http] listen`), the event bus, the metrics and
+    /// the core task's control handle.
+    pub http: Option<std::net::SocketAddr>,
+    pub events: EventBus,
+    pub metrics: Arc<Metrics>,
+    pub control: control::SwitchControl,
+    http_server: Option<crate::api::Server>,
     stop: watch::Sender<Stop>,
     core: JoinHandle<()>,
     writer: JoinHandle<()>,
@@ -75,6 +85,9 @@ impl Running {
     pub async fn wait(self) {
         let _ = self.core.await;
         let _ = self.writer.await;
+        if let Some(server) = self.http_server {
+            server.stop().await;
+        }
         self.store.close().await;
     }
 }
@@ -115,7 +128,20 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         };
         switch = switch.with_media(Arc::new(relay), media_ip);
     }
-    let (cdrs, writer) = store_writer::spawn(store.clone());
+    // api: the event bus, metrics and control channel, and the HTTP server.
+    let events = EventBus::default();
+    let metrics = Arc::new(Metrics::new());
+    let (control, control_rx) = control::SwitchControl::channel();
+    let http_server = match cfg.http.listen {
+        Some(addr) => Some(
+            start_http(
+                addr, &cfg, &store, &plans, &registrar, &events, &metrics, &control,
+            )
+            .await?,
+        ),
+        None => None,
+    };
+    let (cdrs, writer) = store_writer::spawn(store.clone(), metrics.clone());
     let (stop, stop_rx) = watch::channel(Stop::Run);
     let core = tokio::spawn(core::run(
         switch,
@@ -125,16 +151,65 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         cdrs,
         stop_rx,
         registrar.clone(),
+        control_rx,
+        control::CallEvents::new(events.clone(), metrics.clone()),
     ));
     Ok(Running {
         bound,
         store,
         plans,
         registrar,
+        http: http_server.as_ref().map(|s| s.addr),
+        events,
+        metrics,
+        control,
+        http_server,
         stop,
         core,
         writer,
     })
+}
+
+/// api: binds and starts the HTTP server; logs the development token of the embedded
+/// default configuration (never a token from the operator's own file).
+#[allow(clippy::too_many_arguments)]
+async fn start_http(
+    addr: std::net::SocketAddr,
+    cfg: &Config,
+    store: &Store,
+    plans: &Arc<PlanHandle>,
+    registrar: &Arc<Registrar>,
+    events: &EventBus,
+    metrics: &Arc<Metrics>,
+    control: &control::SwitchControl,
+) -> Result<crate::api::Server, StartError> {
+    let server = crate::api::Server::start(addr, |shutdown| crate::api::ApiState {
+        tokens: Tokens::new(&cfg.api_tokens),
+        control: control.clone(),
+        store: store.clone(),
+        plans: plans.clone(),
+        dialplan_dir: cfg.dialplan_dir.clone(),
+        registrar: registrar.clone(),
+        events: events.clone(),
+        metrics: metrics.clone(),
+        started: std::time::Instant::now(),
+        shutdown,
+    })
+    .await?;
+    if cfg.source == "<embedded default>" {
+        for t in cfg
+            .api_tokens
+            .iter()
+            .filter(|t| t.role == crate::config::ApiRole::Admin)
+        {
+            tracing::info!(
+                "web console http://{}/ — development admin token (embedded default config): {}",
+                server.addr,
+                t.token
+            );
+        }
+    }
+    Ok(server)
 }
 
 /// Runs until SIGINT/SIGTERM (graceful, then immediate on a second signal).

@@ -6,8 +6,13 @@
 //! delaying a record that could be committed now. If a batch fails, its records are
 //! retried one by one so a single bad record cannot take the others with it.
 
+use std::sync::Arc;
+use std::time::Instant;
+
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
+
+use crate::api::metrics::Metrics;
 
 use crate::store::{CallStart, Cdr, Store};
 
@@ -23,7 +28,10 @@ pub enum StoreJob {
 const MAX_BATCH: usize = 1000;
 
 /// Starts the writer; the task ends after a [`StoreJob::Flush`].
-pub fn spawn(store: Store) -> (mpsc::UnboundedSender<StoreJob>, JoinHandle<()>) {
+pub fn spawn(
+    store: Store,
+    metrics: Arc<Metrics>,
+) -> (mpsc::UnboundedSender<StoreJob>, JoinHandle<()>) {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let task = tokio::spawn(async move {
         let mut jobs = Vec::with_capacity(MAX_BATCH);
@@ -35,7 +43,7 @@ pub fn spawn(store: Store) -> (mpsc::UnboundedSender<StoreJob>, JoinHandle<()>) 
             if let Some(at) = flush {
                 jobs.truncate(at);
             }
-            write(&store, std::mem::take(&mut jobs)).await;
+            write(&store, &metrics, std::mem::take(&mut jobs)).await;
             if flush.is_some() {
                 return;
             }
@@ -44,7 +52,7 @@ pub fn spawn(store: Store) -> (mpsc::UnboundedSender<StoreJob>, JoinHandle<()>) 
     (tx, task)
 }
 
-async fn write(store: &Store, jobs: Vec<StoreJob>) {
+async fn write(store: &Store, metrics: &Metrics, jobs: Vec<StoreJob>) {
     let mut started = Vec::new();
     let mut ended = Vec::new();
     for job in jobs {
@@ -54,7 +62,10 @@ async fn write(store: &Store, jobs: Vec<StoreJob>) {
             StoreJob::Flush => {}
         }
     }
-    if store.record_batch(&started, &ended).await.is_ok() {
+    let began = Instant::now();
+    let ok = store.record_batch(&started, &ended).await.is_ok();
+    metrics.store_write(began.elapsed(), started.len() + ended.len(), ok);
+    if ok {
         return;
     }
     for c in &started {

@@ -129,6 +129,18 @@ impl Switch {
         self.layer.len()
     }
 
+    /// Every live call not already ending (read-only; for the API).
+    pub fn calls_snapshot(&self) -> Vec<crate::b2bua::LiveCall> {
+        self.calls.snapshot()
+    }
+
+    /// Hangs up the call with this record id (operator action); false if not live.
+    pub fn hang_up(&mut self, now: Now, id: &str) -> bool {
+        let mut found = false;
+        self.with_calls(now, |calls, io| found = calls.hang_up(io, id));
+        found
+    }
+
     /// Stop taking new calls (503); calls in progress go on.
     pub fn drain(&mut self) {
         self.draining = true;

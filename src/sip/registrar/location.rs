@@ -199,6 +199,20 @@ impl Registrar {
         out
     }
 
+    /// Every unexpired binding with its AOR, AORs in no particular order (read-only;
+    /// for the API's registration list).
+    pub fn snapshot(&self, now: Instant) -> Vec<(Aor, Binding)> {
+        self.bindings
+            .iter()
+            .flat_map(|e| {
+                let aor = e.key().clone();
+                live(e.value(), now)
+                    .into_iter()
+                    .map(move |b| (aor.clone(), b))
+            })
+            .collect()
+    }
+
     /// Stored bindings, including expired ones not yet purged.
     pub fn count(&self) -> usize {
         self.bindings.iter().map(|e| e.value().len()).sum()

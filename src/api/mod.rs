@@ -1,0 +1,218 @@
+//! The operations surface over HTTP: the REST API under `/api/v1` (contract:
+//! `GET /api/v1/openapi.json`), the WebSocket event stream, Prometheus `/metrics`, and
+//! (mounted beside them) the web console.
+//!
+//! The API owns no switch state: it asks the core task through
+//! [`SwitchControl`](crate::runtime::control::SwitchControl), reads the store, the
+//! registrar and the dialplan handle, and listens to the [`EventBus`]. Every handler
+//! returns `Result<_, ApiError>`, mapped to HTTP once in [`error`]. Authentication and
+//! roles are in [`auth`]. Routes are declared once, in [`Routes::api`], which records
+//! each (method, path) so a test can hold the OpenAPI document to the router.
+
+pub mod auth;
+mod calls;
+mod cdrs;
+mod dialplan;
+pub mod error;
+pub mod events_ws;
+pub mod metrics;
+mod metrics_route;
+pub mod openapi;
+mod status;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::handler::Handler;
+use axum::routing::{on, MethodFilter};
+use axum::Router;
+use chrono::{DateTime, Utc};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use auth::{Caller, Tokens};
+pub use error::ApiError;
+pub use metrics::Metrics;
+
+use crate::dialplan::PlanHandle;
+use crate::events::EventBus;
+use crate::runtime::control::SwitchControl;
+use crate::sip::registrar::Registrar;
+use crate::store::Store;
+
+/// Largest request body accepted.
+pub const MAX_BODY: usize = 1 << 20;
+
+/// What the handlers share.
+pub struct ApiState {
+    pub tokens: Tokens,
+    pub control: SwitchControl,
+    pub store: Store,
+    pub plans: Arc<PlanHandle>,
+    pub dialplan_dir: PathBuf,
+    pub registrar: Arc<Registrar>,
+    pub events: EventBus,
+    pub metrics: Arc<Metrics>,
+    pub started: Instant,
+    /// Turns true when the server stops (WebSockets close with 1001).
+    pub shutdown: watch::Receiver<bool>,
+}
+
+impl ApiState {
+    /// The numbers read at request time (the API reads the wall clock; protocol code never does).
+    pub fn gauges(&self) -> metrics::Gauges {
+        metrics::Gauges {
+            registrations: self.registrar.count() as u64,
+            uptime_s: self.started.elapsed().as_secs(),
+            now_unix_s: Utc::now().timestamp(),
+        }
+    }
+}
+
+/// RFC 3339 with milliseconds, UTC (`2026-11-24T08:00:00.000Z`).
+pub fn rfc3339(unix_ms: i64) -> String {
+    DateTime::<Utc>::from_timestamp_millis(unix_ms)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// The HTTP methods routes use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verb {
+    Get,
+    Post,
+    Delete,
+}
+
+impl Verb {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verb::Get => "get",
+            Verb::Post => "post",
+            Verb::Delete => "delete",
+        }
+    }
+
+    fn filter(self) -> MethodFilter {
+        match self {
+            Verb::Get => MethodFilter::GET,
+            Verb::Post => MethodFilter::POST,
+            Verb::Delete => MethodFilter::DELETE,
+        }
+    }
+}
+
+/// The router being built, and the (method, path) of every route in it.
+pub struct Routes {
+    router: Router<Arc<ApiState>>,
+    table: Vec<(Verb, &'static str)>,
+}
+
+impl Routes {
+    fn add<H, T>(mut self, verb: Verb, path: &'static str, handler: H) -> Routes
+    where
+        H: Handler<T, Arc<ApiState>>,
+        T: 'static,
+    {
+        self.table.push((verb, path));
+        self.router = self.router.route(path, on(verb.filter(), handler));
+        self
+    }
+
+    /// Every API route: the one place routes are declared.
+    pub fn api() -> Routes {
+        use Verb::*;
+        Routes {
+            router: Router::new(),
+            table: Vec::new(),
+        }
+        .add(Get, "/api/v1/health", status::health)
+        .add(Get, "/api/v1/whoami", status::whoami)
+        .add(Get, "/api/v1/stats", status::stats)
+        .add(Get, "/api/v1/calls", calls::list)
+        .add(Delete, "/api/v1/calls/{id}", calls::hang_up)
+        .add(Get, "/api/v1/registrations", calls::registrations)
+        .add(Get, "/api/v1/cdrs", cdrs::list)
+        .add(Get, "/api/v1/cdrs.csv", cdrs::csv)
+        .add(Post, "/api/v1/dialplan/reload", dialplan::reload)
+        .add(Post, "/api/v1/dialplan/route", dialplan::route)
+        .add(Get, "/api/v1/events", events_ws::events)
+        .add(Get, "/api/v1/openapi.json", openapi::openapi_json)
+        .add(Get, "/metrics", metrics_route::metrics)
+    }
+
+    /// The (method, path) of every route.
+    pub fn table(&self) -> &[(Verb, &'static str)] {
+        &self.table
+    }
+}
+
+/// JSON 404 for paths no route serves.
+async fn not_found() -> ApiError {
+    ApiError::NotFound("no such API route".into())
+}
+
+/// The whole HTTP application.
+pub fn app(state: Arc<ApiState>) -> Router {
+    Routes::api()
+        .router
+        // console: the web console's static routes are merged here (`.merge(console::router())`).
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics_route::track,
+        ))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(MAX_BODY))
+        .with_state(state)
+}
+
+/// A running HTTP server.
+pub struct Server {
+    pub addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+/// How long a stopping server waits for requests in progress.
+const STOP_GRACE: Duration = Duration::from_secs(2);
+
+impl Server {
+    /// Binds `addr` (port 0 picks one: see [`Server::addr`]) and serves `app` on it.
+    /// `state_for` builds the handlers' state given the shutdown signal.
+    pub async fn start(
+        addr: SocketAddr,
+        state_for: impl FnOnce(watch::Receiver<bool>) -> ApiState,
+    ) -> std::io::Result<Server> {
+        let listener = TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let (stop, stopped) = watch::channel(false);
+        let state = Arc::new(state_for(stopped.clone()));
+        if state.tokens.is_empty() {
+            tracing::warn!("HTTP API without [[api_token]]: every authenticated route answers 401");
+        }
+        let app = app(state);
+        let mut stopped_signal = stopped;
+        let task = tokio::spawn(async move {
+            let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+                let _ = stopped_signal.wait_for(|s| *s).await;
+            });
+            if let Err(e) = serve.await {
+                tracing::error!(%e, "HTTP server failed");
+            }
+        });
+        tracing::info!("HTTP API, events and metrics on http://{addr}");
+        Ok(Server { addr, stop, task })
+    }
+
+    /// Stops accepting, closes WebSockets (1001) and waits a little for requests in flight.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        let mut task = self.task;
+        if tokio::time::timeout(STOP_GRACE, &mut task).await.is_err() {
+            task.abort();
+        }
+    }
+}

@@ -1,0 +1,344 @@
+//! [`SwitchControl`]: the operations surface's handle on the core task. The switch has
+//! one owner (the core task); the API asks it questions through a bounded command
+//! channel and gets each answer on a oneshot, so no lock is ever shared with the
+//! signalling path and a slow API client cannot stall calls (a full channel is refused
+//! with [`ControlError::Busy`] rather than waited on).
+//!
+//! [`CallEvents`] is the core task's other duty to the operations surface: it turns the
+//! switch's call starts and ends into `call.*` events on the [`EventBus`] and updates
+//! [`Metrics`]. `call.answered` is found by looking at the live calls every
+//! [`ANSWER_SCAN`] while anyone listens (the switch reports starts and ends, not answers),
+//! and is always published before a call's `call.ended`, even for a call that was answered
+//! and hung up between two looks.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::api::metrics::Metrics;
+use crate::b2bua::{LiveCall, LiveState, Now};
+use crate::events::{Event, EventBus, Topic};
+use crate::store::{CallStart, Cdr};
+use crate::switch::Switch;
+
+/// Requests the API may have queued before the core task answers.
+pub const CONTROL_DEPTH: usize = 64;
+
+/// How often live calls are looked at for answers (while anyone listens).
+pub const ANSWER_SCAN: Duration = Duration::from_millis(200);
+
+/// A question for the core task.
+#[derive(Debug)]
+pub enum ControlRequest {
+    /// Every live call.
+    Calls(oneshot::Sender<Vec<LiveCall>>),
+    /// Hang up the call with this record id; answers whether it was live.
+    HangUp {
+        id: String,
+        done: oneshot::Sender<bool>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ControlError {
+    #[error("the switch core is not running")]
+    Stopped,
+    #[error("the switch core has too many requests queued; try again")]
+    Busy,
+}
+
+/// Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct SwitchControl {
+    tx: mpsc::Sender<ControlRequest>,
+}
+
+impl SwitchControl {
+    /// A handle and the receiving end the core task serves.
+    pub fn channel() -> (SwitchControl, mpsc::Receiver<ControlRequest>) {
+        let (tx, rx) = mpsc::channel(CONTROL_DEPTH);
+        (SwitchControl { tx }, rx)
+    }
+
+    async fn ask<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<T>) -> ControlRequest,
+    ) -> Result<T, ControlError> {
+        let (reply, answer) = oneshot::channel();
+        self.tx.try_send(make(reply)).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => ControlError::Busy,
+            mpsc::error::TrySendError::Closed(_) => ControlError::Stopped,
+        })?;
+        answer.await.map_err(|_| ControlError::Stopped)
+    }
+
+    /// Every live call.
+    pub async fn calls(&self) -> Result<Vec<LiveCall>, ControlError> {
+        self.ask(ControlRequest::Calls).await
+    }
+
+    /// Hangs up the call with record id `id`; `Ok(false)` when no such call is live.
+    pub async fn hang_up(&self, id: &str) -> Result<bool, ControlError> {
+        let id = id.to_string();
+        self.ask(|done| ControlRequest::HangUp { id, done }).await
+    }
+}
+
+/// Answers one request (in the core task).
+pub(super) fn serve(switch: &mut Switch, now: Now, req: ControlRequest) {
+    match req {
+        ControlRequest::Calls(reply) => {
+            let _ = reply.send(switch.calls_snapshot());
+        }
+        ControlRequest::HangUp { id, done } => {
+            let _ = done.send(switch.hang_up(now, &id));
+        }
+    }
+}
+
+fn rfc3339(ms: i64) -> String {
+    DateTime::<Utc>::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+fn at(ms: i64) -> DateTime<Utc> {
+    DateTime::<Utc>::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+/// The `data` of call events: the fields of `GET /api/v1/calls`.
+fn call_data(
+    id: &str,
+    caller: &str,
+    callee: &str,
+    state: &str,
+    started: i64,
+    answered: Option<i64>,
+) -> serde_json::Value {
+    json!({
+        "id": id,
+        "caller": caller,
+        "callee": callee,
+        "state": state,
+        "started_at": rfc3339(started),
+        "answered_at": answered.map(rfc3339),
+    })
+}
+
+/// Publishes `call.*` events and counts calls (owned by the core task).
+pub struct CallEvents {
+    bus: EventBus,
+    metrics: Arc<Metrics>,
+    /// Live calls whose `call.answered` went out.
+    announced: HashSet<String>,
+}
+
+impl CallEvents {
+    pub fn new(bus: EventBus, metrics: Arc<Metrics>) -> CallEvents {
+        CallEvents {
+            bus,
+            metrics,
+            announced: HashSet::new(),
+        }
+    }
+
+    pub fn started(&mut self, c: &CallStart) {
+        self.metrics.call_started(c.started_at_ms);
+        if self.bus.has_listeners() {
+            self.bus.publish(Event {
+                topic: Topic::Call,
+                kind: "call.started".into(),
+                at: at(c.started_at_ms),
+                data: call_data(
+                    c.id.as_str(),
+                    &c.caller,
+                    &c.callee,
+                    "ringing",
+                    c.started_at_ms,
+                    None,
+                ),
+            });
+        }
+    }
+
+    pub fn ended(&mut self, c: &Cdr) {
+        self.metrics.call_ended();
+        let was_announced = self.announced.remove(c.id.as_str());
+        if !self.bus.has_listeners() {
+            return;
+        }
+        if let (Some(answered), false) = (c.answered_at_ms, was_announced) {
+            self.publish_answered(
+                c.id.as_str(),
+                &c.caller,
+                &c.callee,
+                c.started_at_ms,
+                answered,
+            );
+        }
+        let mut data = call_data(
+            c.id.as_str(),
+            &c.caller,
+            &c.callee,
+            "ended",
+            c.started_at_ms,
+            c.answered_at_ms,
+        );
+        data["ended_at"] = json!(rfc3339(c.ended_at_ms));
+        data["cause"] = json!(c.hangup_cause);
+        data["hangup_side"] = json!(c.hangup_side.as_str());
+        data["sip_status"] = json!(c.sip_status);
+        self.bus.publish(Event {
+            topic: Topic::Call,
+            kind: "call.ended".into(),
+            at: at(c.ended_at_ms),
+            data,
+        });
+    }
+
+    /// Whether a look at the live calls is worth it now.
+    pub fn wants_scan(&self) -> bool {
+        self.bus.has_listeners()
+    }
+
+    /// Publishes `call.answered` for calls answered since the last look.
+    pub fn scan(&mut self, calls: &[LiveCall]) {
+        for c in calls {
+            if let (LiveState::Answered, Some(answered)) = (c.state, c.answered_at_ms) {
+                if self.announced.insert(c.id.clone()) {
+                    self.publish_answered(&c.id, &c.caller, &c.callee, c.started_at_ms, answered);
+                }
+            }
+        }
+    }
+
+    fn publish_answered(&self, id: &str, caller: &str, callee: &str, started: i64, answered: i64) {
+        self.bus.publish(Event {
+            topic: Topic::Call,
+            kind: "call.answered".into(),
+            at: at(answered),
+            data: call_data(id, caller, callee, "answered", started, Some(answered)),
+        });
+    }
+
+    pub fn set_active(&self, n: usize) {
+        self.metrics.set_active_calls(n);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{CallRecordId, HangupSide};
+
+    fn start(id: &str) -> CallStart {
+        CallStart {
+            id: CallRecordId::from(id.to_string()),
+            call_id: "c".into(),
+            caller: "1001".into(),
+            callee: "1002".into(),
+            direction: None,
+            started_at_ms: 1_000,
+        }
+    }
+
+    fn cdr(id: &str, answered: Option<i64>) -> Cdr {
+        Cdr {
+            id: CallRecordId::from(id.to_string()),
+            call_id: "c".into(),
+            caller: "1001".into(),
+            callee: "1002".into(),
+            direction: None,
+            started_at_ms: 1_000,
+            answered_at_ms: answered,
+            ended_at_ms: 5_000,
+            duration_ms: 4_000,
+            billable_ms: 0,
+            sip_status: 200,
+            hangup_side: HangupSide::Caller,
+            hangup_cause: "normal_clearing".into(),
+            legs: Vec::new(),
+        }
+    }
+
+    fn live(id: &str, answered: Option<i64>) -> LiveCall {
+        LiveCall {
+            id: id.into(),
+            caller: "1001".into(),
+            callee: "1002".into(),
+            state: if answered.is_some() {
+                LiveState::Answered
+            } else {
+                LiveState::Ringing
+            },
+            started_at_ms: 1_000,
+            answered_at_ms: answered,
+        }
+    }
+
+    fn kinds(rx: &mut tokio::sync::broadcast::Receiver<Arc<Event>>) -> Vec<String> {
+        let mut out = Vec::new();
+        while let Ok(e) = rx.try_recv() {
+            out.push(e.kind.clone());
+        }
+        out
+    }
+
+    #[test]
+    fn a_call_yields_started_answered_ended_once_each() {
+        let bus = EventBus::new(16);
+        let mut rx = bus.subscribe();
+        let mut ev = CallEvents::new(bus, Arc::new(Metrics::new()));
+        ev.started(&start("A"));
+        ev.scan(&[live("A", None)]);
+        ev.scan(&[live("A", Some(2_000))]);
+        ev.scan(&[live("A", Some(2_000))]);
+        ev.ended(&cdr("A", Some(2_000)));
+        assert_eq!(
+            kinds(&mut rx),
+            ["call.started", "call.answered", "call.ended"]
+        );
+    }
+
+    #[test]
+    fn an_answer_between_two_looks_still_comes_before_the_end() {
+        let bus = EventBus::new(16);
+        let mut rx = bus.subscribe();
+        let metrics = Arc::new(Metrics::new());
+        let mut ev = CallEvents::new(bus, metrics.clone());
+        ev.started(&start("B"));
+        ev.ended(&cdr("B", Some(2_000)));
+        ev.started(&start("C"));
+        ev.ended(&cdr("C", None));
+        assert_eq!(
+            kinds(&mut rx),
+            [
+                "call.started",
+                "call.answered",
+                "call.ended",
+                "call.started",
+                "call.ended"
+            ]
+        );
+        assert_eq!(metrics.calls_total(), 2);
+        assert!(ev.announced.is_empty());
+    }
+
+    #[test]
+    fn ended_events_carry_the_cause_and_the_call_fields() {
+        let bus = EventBus::new(16);
+        let mut rx = bus.subscribe();
+        let mut ev = CallEvents::new(bus, Arc::new(Metrics::new()));
+        ev.ended(&cdr("D", None));
+        let e = rx.try_recv().expect("event");
+        assert_eq!(e.topic, Topic::Call);
+        assert_eq!(e.data["cause"], "normal_clearing");
+        assert_eq!(e.data["id"], "D");
+        assert_eq!(e.data["started_at"], "1970-01-01T00:00:01.000Z");
+        assert!(e.data["answered_at"].is_null());
+    }
+}
