@@ -308,6 +308,7 @@ mod tests {
             hangup_side: side,
             hangup_cause: "normal_clearing".into(),
             legs: Vec::new(),
+            media: Vec::new(),
         }
     }
 

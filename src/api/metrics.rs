@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 use std::sync::Mutex;
 use std::time::Duration;
 
-/// Upper bounds (seconds) of the store write latency histogram.
+/// Upper bounds (seconds) of the latency histograms (store writes, RTP jitter).
 pub const STORE_BUCKETS: [f64; 12] = [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
 ];
@@ -98,6 +98,12 @@ pub struct Metrics {
     store_write: Histogram,
     store_records: AtomicU64,
     store_failures: AtomicU64,
+    rtp_packets_in: AtomicU64,
+    rtp_packets_out: AtomicU64,
+    rtp_lost: AtomicU64,
+    rtp_dropped: AtomicU64,
+    /// Interarrival jitter of ended calls' legs (RFC 3550 A.8), milliseconds.
+    rtp_jitter: Histogram,
     /// (route template, method, status) → count.
     http: Mutex<BTreeMap<(String, String, u16), u64>>,
 }
@@ -127,6 +133,11 @@ impl Metrics {
             store_write: Histogram::new(),
             store_records: AtomicU64::new(0),
             store_failures: AtomicU64::new(0),
+            rtp_packets_in: AtomicU64::new(0),
+            rtp_packets_out: AtomicU64::new(0),
+            rtp_lost: AtomicU64::new(0),
+            rtp_dropped: AtomicU64::new(0),
+            rtp_jitter: Histogram::new(),
             http: Mutex::new(BTreeMap::new()),
         }
     }
@@ -150,6 +161,26 @@ impl Metrics {
         self.store_records.fetch_add(records as u64, Relaxed);
         if !ok {
             self.store_failures.fetch_add(1, Relaxed);
+        }
+    }
+
+    /// A relayed call's media ended: add its legs' RTP counters (counted at the end of
+    /// each call, so packets of calls in progress are not in the totals yet).
+    pub fn rtp_call_ended(&self, stats: &crate::media::CallMediaStats) {
+        for leg in &stats.legs {
+            self.rtp_packets_in.fetch_add(leg.packets_in, Relaxed);
+            self.rtp_packets_out.fetch_add(leg.packets_out, Relaxed);
+            self.rtp_lost.fetch_add(leg.lost, Relaxed);
+            let dropped = leg.dropped_stranger
+                + leg.dropped_malformed
+                + leg.dropped_send
+                + leg.dropped_no_peer;
+            self.rtp_dropped.fetch_add(dropped, Relaxed);
+            if leg.packets_in > 0 {
+                // The histogram's buckets are in seconds; jitter is observed in ms units.
+                self.rtp_jitter
+                    .observe(Duration::from_secs_f64(leg.jitter_ms.max(0.0) / 1000.0));
+            }
         }
     }
 
@@ -232,27 +263,26 @@ impl Metrics {
             "Store transactions that failed (their records are retried one by one).",
             self.store_failures.load(Relaxed).to_string(),
         );
-        let h = &self.store_write;
-        let name = "switchboard_store_write_seconds";
-        let _ = writeln!(
-            out,
-            "# HELP {name} Time to commit one batch of call records.\n# TYPE {name} histogram"
-        );
-        for (i, le) in STORE_BUCKETS.iter().enumerate() {
-            let _ = writeln!(
-                out,
-                "{name}_bucket{{le=\"{le}\"}} {}",
-                h.buckets[i].load(Relaxed)
-            );
+        for (name, help, value) in [
+            ("switchboard_rtp_packets_received_total", "RTP packets received from phones (ended calls).", &self.rtp_packets_in),
+            ("switchboard_rtp_packets_sent_total", "RTP packets sent to phones (ended calls).", &self.rtp_packets_out),
+            ("switchboard_rtp_packets_lost_total", "RTP packets lost on the way to the relay, from sequence numbers (RFC 3550 A.3; ended calls).", &self.rtp_lost),
+            ("switchboard_rtp_packets_dropped_total", "RTP packets the relay dropped (stranger source, malformed, no peer, send error; ended calls).", &self.rtp_dropped),
+        ] {
+            metric(name, "counter", help, value.load(Relaxed).to_string());
         }
-        let count = h.count.load(Relaxed);
-        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
-        let _ = writeln!(
-            out,
-            "{name}_sum {}",
-            h.sum_us.load(Relaxed) as f64 / 1_000_000.0
+        histogram(
+            &mut out,
+            "switchboard_store_write_seconds",
+            "Time to commit one batch of call records.",
+            &self.store_write,
         );
-        let _ = writeln!(out, "{name}_count {count}");
+        histogram(
+            &mut out,
+            "switchboard_rtp_jitter_seconds",
+            "Interarrival jitter per leg at the end of each relayed call (RFC 3550 A.8).",
+            &self.rtp_jitter,
+        );
         let name = "switchboard_http_requests_total";
         let _ = writeln!(
             out,
@@ -270,6 +300,25 @@ impl Metrics {
         }
         out
     }
+}
+
+fn histogram(out: &mut String, name: &str, help: &str, h: &Histogram) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
+    for (i, le) in STORE_BUCKETS.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "{name}_bucket{{le=\"{le}\"}} {}",
+            h.buckets[i].load(Relaxed)
+        );
+    }
+    let count = h.count.load(Relaxed);
+    let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
+    let _ = writeln!(
+        out,
+        "{name}_sum {}",
+        h.sum_us.load(Relaxed) as f64 / 1_000_000.0
+    );
+    let _ = writeln!(out, "{name}_count {count}");
 }
 
 /// Label value escaping (backslash, quote, newline).
@@ -316,6 +365,28 @@ mod tests {
         assert!(text.contains("switchboard_store_write_seconds_count 3\n"));
         assert!(text.contains("switchboard_store_records_total 4\n"));
         assert!(text.contains("switchboard_store_write_failures_total 1\n"));
+    }
+
+    #[test]
+    fn rtp_counters_add_up_both_legs_of_ended_calls() {
+        let m = Metrics::new();
+        let mut stats = crate::media::CallMediaStats::default();
+        stats.legs[0].packets_in = 100;
+        stats.legs[0].lost = 3;
+        stats.legs[0].jitter_ms = 4.0;
+        stats.legs[1].packets_in = 50;
+        stats.legs[1].packets_out = 97;
+        stats.legs[1].dropped_stranger = 2;
+        m.rtp_call_ended(&stats);
+        m.rtp_call_ended(&stats);
+        let text = m.render(Gauges::default());
+        assert!(text.contains("switchboard_rtp_packets_received_total 300\n"));
+        assert!(text.contains("switchboard_rtp_packets_sent_total 194\n"));
+        assert!(text.contains("switchboard_rtp_packets_lost_total 6\n"));
+        assert!(text.contains("switchboard_rtp_packets_dropped_total 4\n"));
+        assert!(text.contains("switchboard_rtp_jitter_seconds_bucket{le=\"0.0025\"} 2\n"));
+        assert!(text.contains("switchboard_rtp_jitter_seconds_bucket{le=\"0.005\"} 4\n"));
+        assert!(text.contains("switchboard_rtp_jitter_seconds_count 4\n"));
     }
 
     #[test]

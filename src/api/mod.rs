@@ -167,6 +167,7 @@ pub fn app(state: Arc<ApiState>) -> Router {
             metrics_route::track,
         ))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(MAX_BODY))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }
 

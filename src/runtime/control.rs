@@ -262,6 +262,7 @@ mod tests {
             hangup_side: HangupSide::Caller,
             hangup_cause: "normal_clearing".into(),
             legs: Vec::new(),
+            media: Vec::new(),
         }
     }
 

@@ -114,6 +114,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
     let media_ip = locals::media_ip(&locals);
     let mut switch = Switch::new(cfg.clone(), locals, registrar.clone(), router);
     let (media_tx, media_rx) = mpsc::unbounded_channel();
+    let metrics = Arc::new(Metrics::new()); // api
     let relays = |m: Option<MediaMode>| m == Some(MediaMode::Relay);
     if cfg.media.mode == MediaMode::Relay
         || cfg.endpoints.iter().any(|e| relays(e.media))
@@ -125,12 +126,12 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         let relay = media_relay::EngineRelay {
             engine,
             events: media_tx,
+            metrics: metrics.clone(),
         };
         switch = switch.with_media(Arc::new(relay), media_ip);
     }
-    // api: the event bus, metrics and control channel, and the HTTP server.
+    // api: the event bus, control channel and HTTP server (metrics are created above).
     let events = EventBus::default();
-    let metrics = Arc::new(Metrics::new());
     let (control, control_rx) = control::SwitchControl::channel();
     let http_server = match cfg.http.listen {
         Some(addr) => Some(
