@@ -15,6 +15,7 @@ import { chromium } from 'playwright-core';
 
 const BASE = process.env.BASE_URL;
 const TOKEN = process.env.API_TOKEN;
+const AGENT_TOKEN = process.env.AGENT_TOKEN;
 const CALL_SCRIPT = process.env.CALL_SCRIPT;
 const ART = process.env.ARTIFACTS || 'target/browser-artifacts';
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
@@ -74,13 +75,19 @@ async function fitsWidth(what) {
 
 const text = async (locator) => (await locator.textContent())?.trim();
 
-/** Places one SIPp call (2001 → 2002, answered, held holdMs); resolves with its exit code. */
+/**
+ * Places one SIPp call (2001 → 2002, answered, held holdMs). The promise resolves with
+ * the script's exit code and output; .stop() ends the script and its SIPps (its own
+ * process group).
+ */
 function placeCall(holdMs) {
-  const p = spawn(CALL_SCRIPT, [String(holdMs)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const p = spawn(CALL_SCRIPT, [String(holdMs)], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let out = '';
   p.stdout.on('data', (d) => { out += d; });
   p.stderr.on('data', (d) => { out += d; });
-  return new Promise((resolve) => p.on('close', (code) => resolve({ code, out })));
+  const done = new Promise((resolve) => p.on('close', (code) => resolve({ code, out })));
+  done.stop = () => { try { process.kill(-p.pid, 'SIGTERM'); } catch { /* already gone */ } };
+  return done;
 }
 
 /** Is an API endpoint there yet (not 404)? Decides what the later pages must show. */
@@ -155,7 +162,10 @@ test('a SIPp call shows up live on the wallboard (WebSocket) and goes away when 
 });
 
 test('without the WebSocket the wallboard falls back to polling and still sees the call', async () => {
-  await page.routeWebSocket(/\/api\/v1\/events/, (ws) => ws.close({ code: 1011, reason: 'blocked by test' }));
+  let block = true;
+  await page.routeWebSocket(/\/api\/v1\/events/, (ws) => {
+    if (block) ws.close({ code: 1011, reason: 'blocked by test' }); else ws.connectToServer();
+  });
   await page.reload();
   await page.getByRole('heading', { name: 'Wallboard', level: 1 }).waitFor();
   await until('the polling feed', async () => /^Polling/.test(await text(page.getByRole('status', { name: 'Live feed' }))));
@@ -166,7 +176,9 @@ test('without the WebSocket the wallboard falls back to polling and still sees t
   const r = await call;
   assert.equal(r.code, 0, `SIPp call failed: ${r.out}`);
   await until('active calls back to 0 (polling)', async () => (await text(activeCalls())) === '0', 10000);
-  await page.unrouteAll({ behavior: 'ignoreErrors' });
+  block = false;
+  // the stream comes back by itself (reconnect with backoff) and the page goes live again
+  await until('live again', async () => /^Live: WebSocket/.test(await text(page.getByRole('status', { name: 'Live feed' }))), 20000);
 });
 
 test('the calls appear in Calls history and export as CSV', async () => {
@@ -209,6 +221,28 @@ test('a bad search value shows the field the API names', async () => {
   assert.equal(await page.getByLabel('Limit').getAttribute('aria-invalid'), 'true');
 });
 
+test('a supervisor hangs up a live call from the wallboard', async () => {
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Wallboard' }).click();
+  await until('the live feed', async () => /^Live: WebSocket/.test(await text(page.getByRole('status', { name: 'Live feed' }))));
+  const call = placeCall(30000);
+  try {
+    await until('active calls 1', async () => (await text(activeCalls())) === '1', 15000);
+    await page.getByRole('button', { name: 'Hang up call 2001 to 2002' }).click();
+    await until('active calls 0 after hang-up', async () => (await text(activeCalls())) === '0', 10000);
+    // the caller's SIPp gets our BYE in the middle of its pause: it fails, as it should
+    const r = await Promise.race([call, new Promise((res) => setTimeout(() => res(null), 15000))]);
+    assert.ok(r === null || r.code !== 0, 'the caller finished its call normally: the hang-up did nothing');
+  } finally {
+    call.stop();
+    await call;
+  }
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Calls history' }).click();
+  await page.getByLabel('Callee').fill('2002');
+  await page.getByRole('button', { name: 'Search' }).click();
+  const rows = page.getByRole('table', { name: 'Call records' }).getByRole('row').filter({ hasText: 'admin_hangup' });
+  await until('the hung-up call in history', async () => (await rows.count()) === 1);
+});
+
 test('the campaign manager is laid out and says whether its API exists', async () => {
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Campaigns' }).click();
   await page.getByRole('heading', { name: 'Campaigns', level: 1 }).waitFor();
@@ -249,6 +283,31 @@ test('log out returns to the login page and forgets the token', async () => {
   await page.reload();
   await page.getByLabel('API token').waitFor();
   assert.equal(await page.evaluate(() => sessionStorage.getItem('switchboard.token')), null);
+});
+
+test('a token that stops working ends the session with the API error', async () => {
+  await page.getByLabel('API token').fill(TOKEN);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.getByRole('button', { name: 'Log out', exact: true }).waitFor();
+  await page.evaluate(() => sessionStorage.setItem('switchboard.token', 'revoked-token-0123456789'));
+  await page.reload();
+  await page.getByLabel('API token').waitFor();
+  assert.match(await text(page.getByRole('alert')), /^Session ended: unauthorized: .*\(401\)$/);
+});
+
+test('an agent token lands on the agent desktop and sees no supervisor data', async () => {
+  await page.goto(BASE + '/');
+  await page.getByLabel('API token').fill(AGENT_TOKEN);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.getByRole('heading', { name: 'Agent desktop', level: 1 }).waitFor();
+  assert.match(page.url(), /#\/agent$/);
+  assert.match(await text(page.locator('#who')), /browser agent \(agent, agent 2002\)/);
+  assert.equal(await page.getByLabel('Agent', { exact: true }).count(), 0, 'an agent cannot pick another agent');
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Wallboard' }).click();
+  await page.getByText('Listing calls needs the supervisor role.').waitFor();
+  await until('stats for an agent', async () => /^\d+$/.test(await text(activeCalls())));
+  await shot('08-wallboard-agent');
+  await page.getByRole('button', { name: 'Log out', exact: true }).click();
 });
 
 test('no script errors and no CSP violations on any page', () => {

@@ -53,6 +53,7 @@ trap 'exit 130' INT TERM
 
 # ---- config: the SIPp suite's, moved to our ports, plus [http] and a fresh token ----------
 TOKEN="browser-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
+AGENT_TOKEN="agent-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
 sed -e "s|127\.0\.0\.1:25060|$SW|g" \
     -e "s|127\.0\.0\.1:25080|127.0.0.1:$CARRIER_PORT|g" \
     -e "s|^rtp_ports = .*|rtp_ports = \"28000-28199\"|" \
@@ -68,8 +69,14 @@ listen = "127.0.0.1:$HTTP_PORT"
 token = "$TOKEN"
 role = "admin"
 name = "browser test"
+
+[[api_token]]
+token = "$AGENT_TOKEN"
+role = "agent"
+agent = "2002"
+name = "browser agent"
 EOF
-sed "s|$TOKEN|<redacted>|" "$TMP/switchboard.toml" >"$ART/switchboard.toml"
+sed -e "s|$TOKEN|<redacted>|" -e "s|$AGENT_TOKEN|<redacted>|" "$TMP/switchboard.toml" >"$ART/switchboard.toml"
 
 # ---- the call the spec places: 2002 registers and answers, 2001 calls it, holds, hangs up ---
 cat >"$TMP/call.sh" <<EOF
@@ -115,9 +122,9 @@ if [ -z "$up" ]; then
 fi
 
 # ---- run the spec ---------------------------------------------------------------------------
-BASE_URL=$BASE API_TOKEN=$TOKEN CALL_SCRIPT=$TMP/call.sh ARTIFACTS=$ART CHROMIUM=$CHROMIUM \
+BASE_URL=$BASE API_TOKEN=$TOKEN AGENT_TOKEN=$AGENT_TOKEN CALL_SCRIPT=$TMP/call.sh ARTIFACTS=$ART CHROMIUM=$CHROMIUM \
   USER_DATA_DIR=$TMP/chromium-profile \
-  node --test --test-concurrency=1 --test-reporter=spec "$HERE/console.spec.mjs"
+  node --test --test-concurrency=1 --test-reporter=spec "$HERE/unit.spec.mjs" "$HERE/console.spec.mjs"
 rc=$?
 kill -0 "$SWITCH_PID" 2>/dev/null || { echo "browser tests: the switch died (log: $ART/switchboard.log)"; rc=1; }
 echo "browser tests: $([ $rc -eq 0 ] && echo PASS || echo FAIL) (artifacts: $ART)"
