@@ -28,6 +28,7 @@ const FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-ru
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 let context, page;
+const placed = []; // every call placed, stopped in after() so no SIPp outlives a failed test
 const pageErrors = [];
 const consoleErrors = [];
 
@@ -50,6 +51,7 @@ before(async () => {
 });
 
 after(async () => {
+  for (const c of placed) c.stop();
   if (context) await context.close();
 });
 
@@ -87,6 +89,7 @@ function placeCall(holdMs) {
   p.stderr.on('data', (d) => { out += d; });
   const done = new Promise((resolve) => p.on('close', (code) => resolve({ code, out })));
   done.stop = () => { try { process.kill(-p.pid, 'SIGTERM'); } catch { /* already gone */ } };
+  placed.push(done);
   return done;
 }
 
@@ -275,6 +278,121 @@ test('the agent desktop is laid out and says whether its API exists', async () =
   }
   await fitsWidth('the agent desktop');
   await shot('07-agent-desktop');
+});
+
+// ---- the pages laid out for later endpoints, against the API shapes they expect ----------
+// (mocked with page.route: these hold the console to the shapes documented at the top of
+// campaigns.js / agent.js until the real endpoints land; then they run against the switch)
+
+/** Serves JSON for one API path (exact, query ignored); records the requests it saw. */
+async function mock(method, apiPath, reply) {
+  const seen = [];
+  const re = new RegExp('^' + BASE.replace(/[.*+?^${}()|[\]\\]/g, '\\$&') + apiPath.replace(/[.*+?^${}()|[\]\\]/g, '\\$&') + '(\\?.*)?$');
+  await page.route(re, async (route) => {
+    const req = route.request();
+    if (req.method() !== method) return route.fallback();
+    seen.push({ url: req.url(), body: req.postData(), type: req.headers()['content-type'], auth: req.headers().authorization });
+    const r = typeof reply === 'function' ? reply(req, seen.length) : reply;
+    await route.fulfill({ status: r.status || 200, contentType: 'application/json', body: JSON.stringify(r.json ?? {}) });
+  });
+  return seen;
+}
+
+test('wallboard panels show queues, agents and campaigns once those endpoints answer (mocked)', async () => {
+  await mock('GET', '/api/v1/queues', { json: [{ name: 'sales', waiting: 3, longest_wait_s: 42, service_level: 0.87 }] });
+  await mock('GET', '/api/v1/agents', { json: [{ id: '2002', name: 'Bob', state: 'available', time_in_state_s: 12 }] });
+  await mock('GET', '/api/v1/campaigns', { json: [{ id: 'c1', name: 'Spring', state: 'running', dial_level: 1.4, abandon_rate: 0.021, abandon_target: 0.03 }] });
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Wallboard' }).click();
+  const queues = page.getByRole('region', { name: 'Queues' });
+  await until('the queue row', async () => (await queues.getByRole('row').filter({ hasText: 'sales' }).count()) === 1);
+  assert.match(await text(queues.getByRole('row').filter({ hasText: 'sales' })), /sales\s*3\s*42\s*0\.87/);
+  await until('the agent row', async () => (await page.getByRole('region', { name: 'Agents' }).getByRole('row').filter({ hasText: 'Bob' }).count()) === 1);
+  assert.match(await text(page.getByRole('region', { name: 'Agents' }).getByRole('row').filter({ hasText: 'Bob' })), /available/);
+  await until('the campaign row', async () => (await page.getByRole('region', { name: 'Campaign panels' }).getByRole('row').filter({ hasText: 'Spring' }).count()) === 1);
+  assert.equal(await page.getByText(/not available yet/).count(), 0);
+  await shot('09-wallboard-panels-mocked');
+  await page.unrouteAll({ behavior: 'wait' });
+});
+
+test('campaign manager: create, field errors, CSV upload with row errors, start (mocked)', async () => {
+  await mock('GET', '/api/v1/campaigns', { json: [{ id: 'c1', name: 'Spring', state: 'draft' }] });
+  const created = await mock('POST', '/api/v1/campaigns', (req, n) => (n === 1
+    ? { status: 201, json: { id: 'c2', name: 'Autumn', state: 'draft' } }
+    : { status: 422, json: { error: { code: 'unprocessable', message: 'ring_timeout_s: must be at least 15', field: 'ring_timeout_s' } } }));
+  const uploads = await mock('POST', '/api/v1/campaigns/c1/leads', { json: { loaded: 1, errors: [{ line: 3, reason: 'not a phone number' }] } });
+  const starts = await mock('POST', '/api/v1/campaigns/c1/start', { json: { id: 'c1', state: 'running' } });
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Campaigns' }).click();
+  await until('the forms enabled', async () => page.getByLabel('Name', { exact: true }).isEnabled());
+  assert.equal(await page.getByText(/not available yet/).count(), 0);
+  await page.getByRole('table', { name: 'Campaigns' }).getByRole('row').filter({ hasText: 'Spring' }).waitFor();
+
+  const create = page.getByRole('form', { name: 'Create campaign' });
+  await create.getByLabel('Name', { exact: true }).fill('Autumn');
+  await create.getByLabel('Dial mode').selectOption('predictive');
+  await create.getByRole('button', { name: 'Create campaign' }).click();
+  await create.getByText('Created campaign Autumn').waitFor();
+  assert.deepEqual(JSON.parse(created[0].body), {
+    name: 'Autumn', dial_mode: 'predictive', abandon_target_pct: 3, ring_timeout_s: 20,
+    window_start: '08:00', window_end: '21:00',
+  });
+  assert.equal(created[0].auth, `Bearer ${TOKEN}`);
+
+  await create.getByRole('button', { name: 'Create campaign' }).click();
+  await create.getByRole('alert').waitFor();
+  assert.match(await text(create.getByRole('alert')), /ring_timeout_s: must be at least 15 \[ring_timeout_s\] \(422\)/);
+  assert.equal(await create.getByLabel('Ring timeout (s)').getAttribute('aria-invalid'), 'true');
+
+  const csv = 'phone,name\n+15551230001,Ann\nnot-a-number,Bob\n';
+  const upload = page.getByRole('form', { name: 'Upload leads' });
+  await upload.getByLabel('Lead list (CSV)').setInputFiles({ name: 'leads.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
+  await upload.getByRole('button', { name: 'Upload' }).click();
+  await upload.getByText('Loaded 1 lead(s), 1 row error(s)').waitFor();
+  const errRow = page.getByRole('table', { name: 'Row errors' }).getByRole('row').filter({ hasText: 'not a phone number' });
+  assert.match(await text(errRow), /^3\s*not a phone number$/);
+  assert.equal(uploads[0].body, csv);
+  assert.equal(uploads[0].type, 'text/csv');
+  assert.match(uploads[0].url, /\?phone_column=phone&default_country=US$/);
+
+  await page.getByRole('button', { name: 'Start', exact: true }).click();
+  await page.getByText('Campaign Spring: start sent').waitFor();
+  assert.equal(starts.length, 1);
+  await shot('10-campaigns-mocked');
+  await page.unrouteAll({ behavior: 'wait' });
+});
+
+test('agent desktop: state, pause reason, screen pop, disposition (mocked)', async () => {
+  let state = { id: '2002', name: 'Bob', state: 'available' };
+  await mock('GET', '/api/v1/agents', { json: [state] });
+  await mock('GET', '/api/v1/agents/2002', () => ({ json: state }));
+  await mock('GET', '/api/v1/agents/2002/call', { json: { caller: '+15551230001', campaign: 'Spring', lead: { name: 'Ann', city: 'Boston' }, script: 'Hello Ann, this is Spring calling.' } });
+  const changes = await mock('POST', '/api/v1/agents/2002/state', (req) => {
+    const b = JSON.parse(req.postData());
+    state = { ...state, state: b.state, reason: b.reason };
+    return { json: state };
+  });
+  const dispositions = await mock('POST', '/api/v1/agents/2002/disposition', { status: 201, json: { ok: true } });
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Agent desktop' }).click();
+  await until('the desktop enabled', async () => page.getByRole('button', { name: 'Available', exact: true }).isEnabled());
+  await until('state available', async () => /^available/.test(await text(page.getByRole('status', { name: 'Agent state' }))));
+  const pop = page.getByRole('region', { name: 'Screen pop' });
+  await pop.getByText('Boston').waitFor();
+  assert.match(await text(pop), /\+15551230001 · Spring/);
+  assert.match(await text(pop), /Hello Ann, this is Spring calling\./);
+
+  await page.getByLabel('Pause reason').selectOption('lunch');
+  await page.getByRole('button', { name: 'Pause', exact: true }).click();
+  await until('state paused (lunch)', async () => /^paused \(lunch\)/.test(await text(page.getByRole('status', { name: 'Agent state' }))));
+  assert.deepEqual(JSON.parse(changes[0].body), { state: 'paused', reason: 'lunch' });
+
+  await page.getByRole('button', { name: 'Callback', exact: true }).click();
+  await page.getByRole('alert').filter({ hasText: 'A callback needs a time' }).waitFor();
+  assert.equal(dispositions.length, 0);
+  await page.getByLabel('Note').fill('wants the blue one');
+  await page.getByRole('button', { name: 'Sale', exact: true }).click();
+  await page.getByText('Disposition saved: sale').waitFor();
+  assert.deepEqual(JSON.parse(dispositions[0].body), { code: 'sale', note: 'wants the blue one' });
+  await shot('11-agent-desktop-mocked');
+  await page.unrouteAll({ behavior: 'wait' });
 });
 
 test('log out returns to the login page and forgets the token', async () => {

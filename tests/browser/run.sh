@@ -82,19 +82,20 @@ sed -e "s|$TOKEN|<redacted>|" -e "s|$AGENT_TOKEN|<redacted>|" "$TMP/switchboard.
 cat >"$TMP/call.sh" <<EOF
 #!/usr/bin/env bash
 # call.sh HOLD_MS: one SIPp call 2001 -> 2002 through the switch, answered, held HOLD_MS.
+# (timeout --foreground keeps every SIPp in this script's process group: the spec stops it all at once)
 set -u
 hold=\${1:-6000}
 cd "$TMP"
 sipp_args() { echo -i 127.0.0.1 -nostdin -trace_err -trace_msg; }
-timeout -k 2 15 sipp \$(sipp_args) -error_file "$ART/reg2002.errors.log" -message_file "$ART/reg2002.messages.log" \\
+timeout --foreground -k 2 15 sipp \$(sipp_args) -error_file "$ART/reg2002.errors.log" -message_file "$ART/reg2002.messages.log" \\
   -sf "$S/register_auth.xml" -inf "$S/csv/ep2002.csv" -auth_uri "$DOMAIN" "$SW" -p 26102 -m 1 \\
   >"$ART/reg2002.out" 2>&1 || { echo "call.sh: 2002 did not register"; exit 1; }
-timeout -k 2 \$((hold / 1000 + 30)) sipp \$(sipp_args) -error_file "$ART/uas2002.errors.log" -message_file "$ART/uas2002.messages.log" \\
+timeout --foreground -k 2 \$((hold / 1000 + 30)) sipp \$(sipp_args) -error_file "$ART/uas2002.errors.log" -message_file "$ART/uas2002.messages.log" \\
   -sf "$S/uas_answer.xml" -inf "$S/csv/ep2002.csv" -p 26102 -m 1 -recv_timeout 30000 \\
   >"$ART/uas2002.out" 2>&1 &
 uas=\$!
 sleep 0.3
-timeout -k 2 \$((hold / 1000 + 25)) sipp \$(sipp_args) -error_file "$ART/caller.errors.log" -message_file "$ART/caller.messages.log" \\
+timeout --foreground -k 2 \$((hold / 1000 + 25)) sipp \$(sipp_args) -error_file "$ART/caller.errors.log" -message_file "$ART/caller.messages.log" \\
   -sf "$S/call_caller_bye.xml" -inf "$S/csv/ep2001.csv" -s 2002 -auth_uri "2002@$DOMAIN" "$SW" \\
   -p 26101 -m 1 -d "\$hold" >"$ART/caller.out" 2>&1
 rc=\$?
