@@ -7,9 +7,21 @@ mod api_support;
 use api_support::{start, ADMIN, AGENT, SUPERVISOR};
 use serde_json::{json, Value};
 
+/// The status and `error` object of a response, the body checked against the document
+/// when the route is documented.
 async fn error_of(r: reqwest::Response) -> (u16, Value) {
     let status = r.status().as_u16();
+    let path = r.url().path().to_string();
     let body: Value = r.json().await.expect("JSON error body");
+    let doc = api_support::schema::document();
+    if api_support::schema::template(&doc, &path).is_some() {
+        let schema = &doc["components"]["schemas"]["ErrorBody"];
+        assert_eq!(
+            api_support::schema::validate(&doc, schema, &body, "$"),
+            Ok(()),
+            "{body}"
+        );
+    }
     (status, body["error"].clone())
 }
 
@@ -209,8 +221,8 @@ async fn dialplan_dry_run_and_reload() {
         .send()
         .await
         .expect("HTTP");
-    assert_eq!(r.status(), 200);
-    let body: Value = r.json().await.expect("json");
+    let (status, body) = h.checked("post", "/api/v1/dialplan/route", r).await;
+    assert_eq!(status, 200);
     let actions = body["actions"].to_string();
     assert!(
         actions.contains("callee") && actions.contains("5551234"),
@@ -248,4 +260,25 @@ async fn dialplan_dry_run_and_reload() {
         .expect("json");
     assert!(still["actions"].to_string().contains("callee"), "{still}");
     h.stop().await;
+}
+
+#[tokio::test]
+async fn a_busy_http_port_is_a_clear_start_error() {
+    let squatter = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = squatter.local_addr().expect("addr").port();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let text = format!(
+        "[sip]\nlisten = [\"udp:127.0.0.1:0\"]\ndomain = \"t\"\n[store]\nurl = \"sqlite://{}\"\n[dialplan]\ndir = \"{}/dialplans\"\n[http]\nlisten = \"127.0.0.1:{port}\"\n",
+        dir.path().join("s.db").display(),
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let cfg = switchboard::config::Config::parse("t.toml", &text).expect("valid");
+    match switchboard::runtime::start(cfg).await {
+        Err(e) => assert!(
+            e.to_string()
+                .starts_with(&format!("cannot listen for HTTP on 127.0.0.1:{port}")),
+            "{e}"
+        ),
+        Ok(_) => panic!("started on a busy port"),
+    }
 }

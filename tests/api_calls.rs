@@ -30,7 +30,21 @@ async fn next_event(ws: &mut Ws) -> Value {
             .expect("stream open")
             .expect("frame");
         if let Message::Text(t) = msg {
-            return serde_json::from_str(t.as_str()).expect("event JSON");
+            let event: Value = serde_json::from_str(t.as_str()).expect("event JSON");
+            // Frames and call data are what the OpenAPI document describes.
+            let doc = api_support::schema::document();
+            let schemas = &doc["components"]["schemas"];
+            let check =
+                |schema: &Value, v: &Value| api_support::schema::validate(&doc, schema, v, "$");
+            assert_eq!(check(&schemas["EventFrame"], &event), Ok(()), "{event}");
+            if event["topic"] == "call" {
+                assert_eq!(
+                    check(&schemas["CallEventData"], &event["data"]),
+                    Ok(()),
+                    "{event}"
+                );
+            }
+            return event;
         }
     }
 }
@@ -173,15 +187,7 @@ async fn a_real_call_is_streamed_listed_hung_up_and_recorded() {
     );
 
     // Metrics count the call and the requests.
-    let metrics = h
-        .client
-        .get(h.url("/metrics"))
-        .send()
-        .await
-        .expect("HTTP")
-        .text()
-        .await
-        .expect("body");
+    let metrics = h.metrics_when_idle().await;
     assert!(
         metrics.contains("\nswitchboard_calls_total 1\n"),
         "{metrics}"
@@ -222,5 +228,62 @@ async fn the_event_stream_needs_a_token_and_known_topics() {
         Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => assert_eq!(resp.status(), 422),
         other => panic!("expected a 422, got {other:?}"),
     }
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn a_ringing_call_hung_up_by_the_api_gets_480_and_its_fork_a_cancel() {
+    let h = start().await;
+    let (_, b_invite, b_from) = h.ringing_call("5550000").await;
+    let calls = h.get_json("/api/v1/calls", SUPERVISOR).await;
+    assert_eq!(calls[0]["state"], "ringing", "{calls}");
+    assert!(calls[0]["answered_at"].is_null());
+    let id = calls[0]["id"].as_str().expect("id").to_string();
+
+    let del = h
+        .client
+        .delete(h.url(&format!("/api/v1/calls/{id}")))
+        .bearer_auth(SUPERVISOR)
+        .send()
+        .await
+        .expect("HTTP");
+    assert_eq!(del.status(), 204);
+    // The caller is refused; the callee's INVITE is cancelled (200 to CANCEL, 487 to INVITE).
+    let refused = api_support::recv_response(&h.caller, 480).await;
+    assert!(refused.contains("ring-5550000@api.test"), "{refused}");
+    let (cancel, from) = api_support::recv_request(&h.callee, "CANCEL").await;
+    h.callee
+        .send_to(
+            api_support::respond(&cancel, 200, "OK", ";tag=b2").as_bytes(),
+            from,
+        )
+        .await
+        .expect("send");
+    h.callee
+        .send_to(
+            api_support::respond(&b_invite, 487, "Request Terminated", ";tag=b2").as_bytes(),
+            b_from,
+        )
+        .await
+        .expect("send");
+
+    let path = "/api/v1/cdrs?callee=5550000";
+    eventually(|| async {
+        h.get_json(path, SUPERVISOR)
+            .await
+            .as_array()
+            .is_some_and(|a| a.len() == 1)
+    })
+    .await;
+    let cdr = &h.get_json(path, SUPERVISOR).await[0];
+    assert_eq!(cdr["id"], id.as_str());
+    assert_eq!(cdr["cause"], "admin_hangup");
+    assert_eq!(cdr["status"], "failed");
+    assert_eq!(cdr["sip_status"], 480);
+    assert!(cdr["answered_at"].is_null());
+    assert_eq!(
+        h.get_json("/api/v1/calls", SUPERVISOR).await,
+        Value::Array(vec![])
+    );
     h.stop().await;
 }

@@ -5,6 +5,8 @@
 
 mod api_support;
 
+use api_support::schema;
+
 use std::collections::{BTreeSet, HashMap};
 
 use api_support::{start, ADMIN};
@@ -185,4 +187,32 @@ async fn served_document_and_metrics_parse() {
         Some(&1.0)
     );
     h.stop().await;
+}
+
+#[test]
+fn the_response_checker_catches_mismatches() {
+    let doc = schema::document();
+    let calls = schema::response_schema(&doc, "get", "/api/v1/calls", 200);
+    let good = serde_json::json!([{"id":"X","caller":"1","callee":"2","state":"ringing","started_at":"2026-01-01T00:00:00.000Z","answered_at":null}]);
+    assert_eq!(schema::validate(&doc, calls, &good, "$"), Ok(()));
+    let mut missing = good.clone();
+    missing[0].as_object_mut().map(|o| o.remove("state"));
+    assert!(schema::validate(&doc, calls, &missing, "$").is_err_and(|e| e.contains("state")));
+    let mut wrong = good.clone();
+    wrong[0]["answered_at"] = serde_json::json!(5);
+    assert!(schema::validate(&doc, calls, &wrong, "$").is_err_and(|e| e.contains("answered_at")));
+    let stats = schema::response_schema(&doc, "get", "/api/v1/stats", 200);
+    let bad = serde_json::json!({"active_calls":"0","calls_total":0,"registrations":0,"uptime_s":0,"cps_1m":0.0});
+    assert!(schema::validate(&doc, stats, &bad, "$").is_err());
+    let err = schema::response_schema(&doc, "delete", "/api/v1/calls/X", 404);
+    assert_eq!(
+        schema::validate(
+            &doc,
+            err,
+            &serde_json::json!({"error":{"code":"not_found","message":"m"}}),
+            "$"
+        ),
+        Ok(())
+    );
+    assert!(schema::validate(&doc, err, &serde_json::json!({"message":"m"}), "$").is_err());
 }

@@ -54,6 +54,48 @@ pub fn parse_topics(query: Option<&str>) -> Result<HashSet<Topic>, ApiError> {
     Ok(topics)
 }
 
+/// One text frame of the event stream.
+#[allow(dead_code)]
+#[derive(utoipa::ToSchema)]
+pub struct EventFrame {
+    /// call | agent | queue | campaign | system
+    pub topic: String,
+    /// `call.started`, `call.answered`, `call.ended`, …
+    #[schema(rename = "type")]
+    pub kind: String,
+    /// RFC 3339
+    pub at: String,
+    /// For call.* events: a CallEventData.
+    #[schema(value_type = Object)]
+    pub data: serde_json::Value,
+}
+
+/// The `data` of `call.*` events: the fields of `GET /api/v1/calls`, plus, on
+/// `call.ended`, how the call ended.
+#[allow(dead_code)]
+#[derive(utoipa::ToSchema)]
+pub struct CallEventData {
+    pub id: String,
+    pub caller: String,
+    pub callee: String,
+    /// ringing | answered | ended
+    pub state: String,
+    pub started_at: String,
+    pub answered_at: Option<String>,
+    /// call.ended only.
+    #[schema(required = false)]
+    pub ended_at: Option<String>,
+    /// call.ended only: normal_clearing, no_answer, busy, admin_hangup, …
+    #[schema(required = false)]
+    pub cause: Option<String>,
+    /// call.ended only: caller | callee | system
+    #[schema(required = false)]
+    pub hangup_side: Option<String>,
+    /// call.ended only: the final SIP status the caller got.
+    #[schema(required = false)]
+    pub sip_status: Option<u16>,
+}
+
 /// Live events (WebSocket upgrade).
 #[utoipa::path(
     get,
@@ -64,7 +106,7 @@ pub fn parse_topics(query: Option<&str>) -> Result<HashSet<Topic>, ApiError> {
         ("token" = Option<String>, Query, description = "API token, for clients that cannot set Authorization"),
     ),
     responses(
-        (status = 101, description = "WebSocket: text frames {\"topic\",\"type\",\"at\",\"data\"}; closed 1008 when the client falls behind"),
+        (status = 101, description = "WebSocket: one EventFrame per text frame (call.* data: CallEventData); closed 1008 with a reason when the client falls behind"),
         (status = 401, description = "Missing or wrong token", body = super::error::ErrorBody),
         (status = 422, description = "Unknown topic", body = super::error::ErrorBody),
     ),

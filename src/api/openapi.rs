@@ -41,6 +41,7 @@ impl Modify for BearerAuth {
         openapi_json,
         metrics_route::metrics,
     ),
+    components(schemas(events_ws::EventFrame, events_ws::CallEventData)),
     modifiers(&BearerAuth),
     tags(
         (name = "status", description = "Health, identity, headline numbers"),

@@ -29,18 +29,42 @@ pub struct LiveCall {
     pub answered_at_ms: Option<i64>,
 }
 
+/// One live call, borrowed from the call table (no allocation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LiveCallRef<'a> {
+    pub id: &'a str,
+    pub caller: &'a str,
+    pub callee: &'a str,
+    pub state: LiveState,
+    pub started_at_ms: i64,
+    pub answered_at_ms: Option<i64>,
+}
+
+impl LiveCallRef<'_> {
+    pub fn to_live_call(&self) -> LiveCall {
+        LiveCall {
+            id: self.id.to_string(),
+            caller: self.caller.to_string(),
+            callee: self.callee.to_string(),
+            state: self.state,
+            started_at_ms: self.started_at_ms,
+            answered_at_ms: self.answered_at_ms,
+        }
+    }
+}
+
 impl Calls {
-    /// Every call not already ending, in no particular order.
-    pub fn snapshot(&self) -> Vec<LiveCall> {
+    /// Every call not already ending, in no particular order, borrowed.
+    pub fn live(&self) -> impl Iterator<Item = LiveCallRef<'_>> {
         self.calls
             .values()
             .filter(|c| c.state != CallState::Ending)
             .map(|c| {
                 let (caller, callee, started_at_ms, answered_at_ms) = c.cdr.parties();
-                LiveCall {
-                    id: c.cdr.id().to_string(),
-                    caller: caller.to_string(),
-                    callee: callee.to_string(),
+                LiveCallRef {
+                    id: c.cdr.id(),
+                    caller,
+                    callee,
                     state: if c.state == CallState::Answered {
                         LiveState::Answered
                     } else {
@@ -50,7 +74,11 @@ impl Calls {
                     answered_at_ms,
                 }
             })
-            .collect()
+    }
+
+    /// Every call not already ending, in no particular order.
+    pub fn snapshot(&self) -> Vec<LiveCall> {
+        self.live().map(|c| c.to_live_call()).collect()
     }
 
     /// Ends the call with record id `id` as the system: BYE both ways when answered, a

@@ -22,7 +22,7 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 pub use call::{best_final, cause_for, Call, CallState, Target};
-pub use live::{LiveCall, LiveState, ADMIN_HANGUP_CAUSE};
+pub use live::{LiveCall, LiveCallRef, LiveState, ADMIN_HANGUP_CAUSE};
 pub use script::status_for_cause;
 
 use crate::config::Transport;

@@ -20,13 +20,16 @@ use serde_json::json;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::api::metrics::Metrics;
-use crate::b2bua::{LiveCall, LiveState, Now};
+use crate::b2bua::{LiveCall, LiveCallRef, LiveState, Now};
 use crate::events::{Event, EventBus, Topic};
 use crate::store::{CallStart, Cdr};
 use crate::switch::Switch;
 
 /// Requests the API may have queued before the core task answers.
 pub const CONTROL_DEPTH: usize = 64;
+
+/// How long the API waits for the core task's answer before giving up (503).
+pub const CONTROL_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How often live calls are looked at for answers (while anyone listens).
 pub const ANSWER_SCAN: Duration = Duration::from_millis(200);
@@ -47,7 +50,7 @@ pub enum ControlRequest {
 pub enum ControlError {
     #[error("the switch core is not running")]
     Stopped,
-    #[error("the switch core has too many requests queued; try again")]
+    #[error("the switch core is too busy to answer now; try again")]
     Busy,
 }
 
@@ -73,7 +76,11 @@ impl SwitchControl {
             mpsc::error::TrySendError::Full(_) => ControlError::Busy,
             mpsc::error::TrySendError::Closed(_) => ControlError::Stopped,
         })?;
-        answer.await.map_err(|_| ControlError::Stopped)
+        match tokio::time::timeout(CONTROL_TIMEOUT, answer).await {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(_)) => Err(ControlError::Stopped),
+            Err(_) => Err(ControlError::Busy),
+        }
     }
 
     /// Every live call.
@@ -205,12 +212,14 @@ impl CallEvents {
         self.bus.has_listeners()
     }
 
-    /// Publishes `call.answered` for calls answered since the last look.
-    pub fn scan(&mut self, calls: &[LiveCall]) {
+    /// Publishes `call.answered` for calls answered since the last look (allocates only
+    /// for those).
+    pub fn scan<'a>(&mut self, calls: impl Iterator<Item = LiveCallRef<'a>>) {
         for c in calls {
             if let (LiveState::Answered, Some(answered)) = (c.state, c.answered_at_ms) {
-                if self.announced.insert(c.id.clone()) {
-                    self.publish_answered(&c.id, &c.caller, &c.callee, c.started_at_ms, answered);
+                if !self.announced.contains(c.id) {
+                    self.announced.insert(c.id.to_string());
+                    self.publish_answered(c.id, c.caller, c.callee, c.started_at_ms, answered);
                 }
             }
         }
@@ -281,6 +290,17 @@ mod tests {
         }
     }
 
+    fn as_ref(c: &LiveCall) -> LiveCallRef<'_> {
+        LiveCallRef {
+            id: &c.id,
+            caller: &c.caller,
+            callee: &c.callee,
+            state: c.state,
+            started_at_ms: c.started_at_ms,
+            answered_at_ms: c.answered_at_ms,
+        }
+    }
+
     fn kinds(rx: &mut tokio::sync::broadcast::Receiver<Arc<Event>>) -> Vec<String> {
         let mut out = Vec::new();
         while let Ok(e) = rx.try_recv() {
@@ -295,9 +315,9 @@ mod tests {
         let mut rx = bus.subscribe();
         let mut ev = CallEvents::new(bus, Arc::new(Metrics::new()));
         ev.started(&start("A"));
-        ev.scan(&[live("A", None)]);
-        ev.scan(&[live("A", Some(2_000))]);
-        ev.scan(&[live("A", Some(2_000))]);
+        ev.scan([live("A", None)].iter().map(as_ref));
+        ev.scan([live("A", Some(2_000))].iter().map(as_ref));
+        ev.scan([live("A", Some(2_000))].iter().map(as_ref));
         ev.ended(&cdr("A", Some(2_000)));
         assert_eq!(
             kinds(&mut rx),

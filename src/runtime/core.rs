@@ -67,7 +67,7 @@ pub async fn run(
             Some(req) = control.recv() => super::control::serve(&mut switch, now(), req),
             _ = scan.tick() => {
                 if events.wants_scan() && switch.active_calls() > 0 {
-                    events.scan(&switch.calls_snapshot());
+                    events.scan(switch.live_calls());
                 }
             }
             _ = tokio::time::sleep_until(wake.into()) => {

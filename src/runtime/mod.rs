@@ -40,6 +40,11 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error("media relay: {0}")]
     Media(#[from] crate::media::MediaError),
+    #[error("cannot listen for HTTP on {addr}: {source}")]
+    Http {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
     #[error("dialplan errors:\n{}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))]
     Dialplan(Vec<PlanError>),
 }
@@ -196,7 +201,8 @@ async fn start_http(
         started: std::time::Instant::now(),
         shutdown,
     })
-    .await?;
+    .await
+    .map_err(|source| StartError::Http { addr, source })?;
     if cfg.source == "<embedded default>" {
         for t in cfg
             .api_tokens

@@ -134,6 +134,12 @@ impl Switch {
         self.calls.snapshot()
     }
 
+    /// Every live call not already ending, borrowed (no allocation; for the core task's
+    /// look for answered calls).
+    pub fn live_calls(&self) -> impl Iterator<Item = crate::b2bua::LiveCallRef<'_>> {
+        self.calls.live()
+    }
+
     /// Hangs up the call with this record id (operator action); false if not live.
     pub fn hang_up(&mut self, now: Now, id: &str) -> bool {
         let mut found = false;

@@ -4,6 +4,8 @@
 //! to make real SIP calls through it; and an HTTP client.
 #![allow(dead_code)]
 
+pub mod schema;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -14,6 +16,9 @@ use tokio::net::UdpSocket;
 pub const ADMIN: &str = "admin-token-0123456789";
 pub const SUPERVISOR: &str = "super-token-0123456789";
 pub const AGENT: &str = "agent-token-0123456789";
+
+/// The offer and answer bodies of test calls.
+pub const SDP: &str = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n";
 
 /// Guard against hangs only (never a timing assertion).
 pub const WAIT: Duration = Duration::from_secs(5);
@@ -39,6 +44,11 @@ pub struct Harness {
 }
 
 pub async fn start() -> Harness {
+    start_with("mode = \"bypass\"").await
+}
+
+/// `media` is the body of the `[media]` section.
+pub async fn start_with(media: &str) -> Harness {
     let dir = tempfile::tempdir().expect("temp dir");
     let plans = dir.path().join("dialplans");
     std::fs::create_dir(&plans).expect("mkdir");
@@ -55,9 +65,13 @@ url = "sqlite://{db}"
 [dialplan]
 dir = "{plans}"
 [media]
-mode = "bypass"
+{media}
 [http]
 listen = "127.0.0.1:0"
+[[endpoint]]
+user = "1001"
+password = "alice-1001"
+context = "from-trunk"
 [[trunk]]
 name = "carrier"
 host = "{caller}"
@@ -112,10 +126,26 @@ impl Harness {
         self.client.get(self.url(path)).bearer_auth(token)
     }
 
+    /// GET expecting 200; the body is checked against the OpenAPI document.
     pub async fn get_json(&self, path: &str, token: &str) -> serde_json::Value {
         let r = self.get(path, token).send().await.expect("HTTP");
         assert_eq!(r.status(), 200, "GET {path}");
-        r.json().await.expect("JSON body")
+        let body = r.json().await.expect("JSON body");
+        schema::check("get", path, 200, &body);
+        body
+    }
+
+    /// Any response's JSON body, checked against the OpenAPI document for its status.
+    pub async fn checked(
+        &self,
+        method: &str,
+        path: &str,
+        r: reqwest::Response,
+    ) -> (u16, serde_json::Value) {
+        let status = r.status().as_u16();
+        let body = r.json().await.expect("JSON body");
+        schema::check(method, path, status, &body);
+        (status, body)
     }
 
     pub async fn stop(self) {
@@ -125,10 +155,44 @@ impl Harness {
             .expect("the switch stops");
     }
 
+    /// The carrier sends an INVITE to `number`; returns its Call-ID once the callee
+    /// has the switch's INVITE (returned with its source) and has answered 180 Ringing.
+    pub async fn ringing_call(&self, number: &str) -> (String, String, SocketAddr) {
+        let call_id = format!("ring-{number}@api.test");
+        let me = self.caller.local_addr().expect("addr");
+        let invite = format!(
+            "INVITE sip:{number}@api.test SIP/2.0\r\nVia: SIP/2.0/UDP {me};branch=z9hG4bKring{number}\r\nMax-Forwards: 70\r\nFrom: <sip:carrier@{me}>;tag=c2\r\nTo: <sip:{number}@api.test>\r\nCall-ID: {call_id}\r\nCSeq: 1 INVITE\r\nContact: <sip:carrier@{me}>\r\nContent-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{SDP}",
+            SDP.len()
+        );
+        self.caller
+            .send_to(invite.as_bytes(), self.sip)
+            .await
+            .expect("send INVITE");
+        let (b_invite, from) = recv_request(&self.callee, "INVITE").await;
+        let ringing = respond(&b_invite, 180, "Ringing", ";tag=b2");
+        self.callee
+            .send_to(ringing.as_bytes(), from)
+            .await
+            .expect("send 180");
+        recv_response(&self.caller, 180).await;
+        (call_id, b_invite, from)
+    }
+
     /// A call from the carrier to `number`, answered by the callee: returns the Call-ID.
     pub async fn answered_call(&self, number: &str) -> String {
+        self.answered_call_with(number, SDP, SDP).await.0
+    }
+
+    /// As [`Harness::answered_call`] with the caller's offer and the callee's answer;
+    /// returns the Call-ID, the offer the callee got and the answer the caller got.
+    pub async fn answered_call_with(
+        &self,
+        number: &str,
+        offer: &str,
+        answer: &str,
+    ) -> (String, String, String) {
         let call_id = format!("call-{number}@api.test");
-        let sdp = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n";
+        let (sdp, answer_sdp) = (offer, answer);
         let me = self.caller.local_addr().expect("addr");
         let invite = format!(
             "INVITE sip:{number}@api.test SIP/2.0\r\nVia: SIP/2.0/UDP {me};branch=z9hG4bKinv{number}\r\nMax-Forwards: 70\r\nFrom: <sip:carrier@{me}>;tag=c1\r\nTo: <sip:{number}@api.test>\r\nCall-ID: {call_id}\r\nCSeq: 1 INVITE\r\nContact: <sip:carrier@{me}>\r\nContent-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}",
@@ -148,8 +212,8 @@ impl Harness {
         ok = ok.replacen(
             "Content-Length: 0\r\n\r\n",
             &format!(
-                "{contact}Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}",
-                sdp.len()
+                "{contact}Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{answer_sdp}",
+                answer_sdp.len()
             ),
             1,
         );
@@ -167,7 +231,7 @@ impl Harness {
             .send_to(ack.as_bytes(), self.sip)
             .await
             .expect("send ACK");
-        call_id
+        (call_id, b_invite, ok_a)
     }
 }
 
@@ -238,4 +302,47 @@ pub async fn answer_bye(sock: &UdpSocket) {
     sock.send_to(respond(&bye, 200, "OK", "").as_bytes(), from)
         .await
         .expect("send 200 to BYE");
+}
+
+/// The `c=` address and `m=audio` port of the SDP in a SIP message.
+pub fn sdp_media(msg: &str) -> SocketAddr {
+    let body = msg.split("\r\n\r\n").nth(1).expect("a body");
+    let ip = body
+        .lines()
+        .find_map(|l| l.strip_prefix("c=IN IP4 "))
+        .expect("c= line");
+    let port = body
+        .lines()
+        .find_map(|l| l.strip_prefix("m=audio "))
+        .and_then(|m| m.split(' ').next())
+        .expect("m= line");
+    format!("{}:{}", ip.trim(), port).parse().expect("address")
+}
+
+/// An SDP offer/answer with this RTP port on 127.0.0.1.
+pub fn sdp_at(port: u16) -> String {
+    format!("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio {port} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n")
+}
+
+impl Harness {
+    /// The `/metrics` text once no call is left in the call table (the BYEs' answers
+    /// have been processed); a bounded wait, not a timing assertion.
+    pub async fn metrics_when_idle(&self) -> String {
+        for _ in 0..500 {
+            let text = self
+                .client
+                .get(self.url("/metrics"))
+                .send()
+                .await
+                .expect("HTTP")
+                .text()
+                .await
+                .expect("body");
+            if text.contains("\nswitchboard_active_calls 0\n") {
+                return text;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("calls never ended");
+    }
 }
