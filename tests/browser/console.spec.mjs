@@ -162,6 +162,8 @@ test('a SIPp call shows up live on the wallboard (WebSocket) and goes away when 
   await until('active calls back to 0', async () => (await text(activeCalls())) === '0', 10000);
   assert.equal(await row.count(), 0);
   await until('calls since start ≥ 1', async () => Number(await text(page.getByRole('status', { name: 'Calls since start' }))) >= 1);
+  // 2002 registered for the call: the stats tile counts it
+  await until('registrations ≥ 1', async () => Number(await text(page.getByRole('status', { name: 'Registrations' }))) >= 1, 10000);
 });
 
 test('without the WebSocket the wallboard falls back to polling and still sees the call', async () => {
