@@ -28,6 +28,7 @@ const FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-ru
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 let context, page;
+let blockEvents = false; // the event stream's route (installed by the polling test) closes it while true
 const placed = []; // every call placed, stopped in after() so no SIPp outlives a failed test
 const pageErrors = [];
 const consoleErrors = [];
@@ -167,9 +168,9 @@ test('a SIPp call shows up live on the wallboard (WebSocket) and goes away when 
 });
 
 test('without the WebSocket the wallboard falls back to polling and still sees the call', async () => {
-  let block = true;
+  blockEvents = true;
   await page.routeWebSocket(/\/api\/v1\/events/, (ws) => {
-    if (block) ws.close({ code: 1011, reason: 'blocked by test' }); else ws.connectToServer();
+    if (blockEvents) ws.close({ code: 1011, reason: 'blocked by test' }); else ws.connectToServer();
   });
   await page.reload();
   await page.getByRole('heading', { name: 'Wallboard', level: 1 }).waitFor();
@@ -181,9 +182,31 @@ test('without the WebSocket the wallboard falls back to polling and still sees t
   const r = await call;
   assert.equal(r.code, 0, `SIPp call failed: ${r.out}`);
   await until('active calls back to 0 (polling)', async () => (await text(activeCalls())) === '0', 10000);
-  block = false;
+  blockEvents = false;
   // the stream comes back by itself (reconnect with backoff) and the page goes live again
   await until('live again', async () => /^Live: WebSocket/.test(await text(page.getByRole('status', { name: 'Live feed' }))), 20000);
+});
+
+test('a busy switch: the live table shows the 200 longest calls and counts the rest (mocked)', async () => {
+  const many = Array.from({ length: 250 }, (_, i) => ({
+    id: `busy-${i}`, caller: `1${String(i).padStart(3, '0')}`, callee: '2002', state: 'answered',
+    started_at: new Date(Date.now() - (250 - i) * 1000).toISOString(), answered_at: null,
+  }));
+  blockEvents = true;
+  await mock('GET', '/api/v1/calls', { json: many });
+  await mock('GET', '/api/v1/stats', { json: { active_calls: 250, calls_total: 900, registrations: 1, uptime_s: 60, cps_1m: 4.5 } });
+  await page.reload();
+  await until('active calls 250', async () => (await text(activeCalls())) === '250');
+  const table = page.getByRole('table', { name: 'Live calls' });
+  await until('200 rows and a remainder', async () => (await table.getByRole('button', { name: /^Hang up call/ }).count()) === 200);
+  await table.getByText('… and 50 more calls').waitFor();
+  // the oldest call first
+  assert.match(await text(table.getByRole('row').nth(1)), /^1000\s*2002/);
+  await page.unrouteAll({ behavior: 'wait' });
+  blockEvents = false;
+  await page.reload();
+  await until('live again', async () => /^Live: WebSocket/.test(await text(page.getByRole('status', { name: 'Live feed' }))), 20000);
+  await until('active calls 0 again', async () => (await text(activeCalls())) === '0');
 });
 
 test('the calls appear in Calls history and export as CSV', async () => {

@@ -11,6 +11,8 @@ import { LiveChart } from './chart.js';
 const POLL_MS = 2000;        // REST polling while the event stream is down
 const STATS_LIVE_MS = 5000;  // stats refresh while live (cps and registrations have no events)
 const PANELS_MS = 10000;
+const RENDER_MS = 150;       // live table: at most one rebuild per this many ms
+const MAX_ROWS = 200;        // live table: rows shown (the longest-running calls)
 
 const LATER = [
   { path: '/api/v1/queues', title: 'Queues', what: 'Queues',
@@ -85,10 +87,27 @@ export function mount(main, ctx) {
     errors.replaceChildren(alertBox(`${where}: ${err instanceof ApiError ? err.describe() : err}`));
   }
 
+  // At hundreds of calls per second, events arrive faster than a table should be rebuilt:
+  // render at most every RENDER_MS, and only the MAX_ROWS longest-running calls.
+  let renderPending = null;
   function renderCalls() {
-    const rows = [...calls.values()].sort((a, b) => String(a.started_at).localeCompare(String(b.started_at)));
-    fillRows(tbody, columns, rows, 'No calls in progress');
-    if (seeded) setActive(calls.size);
+    if (renderPending) return;
+    renderPending = setTimeout(() => {
+      renderPending = null;
+      if (stopped) return;
+      const rows = [...calls.values()].sort((a, b) => String(a.started_at).localeCompare(String(b.started_at)));
+      fillRows(tbody, columns, rows.slice(0, MAX_ROWS), 'No calls in progress');
+      if (rows.length > MAX_ROWS) {
+        tbody.append(h('tr', {}, h('td', { colspan: columns.length, class: 'empty' }, `… and ${rows.length - MAX_ROWS} more calls`)));
+      }
+      if (seeded) setActive(calls.size);
+    }, RENDER_MS);
+  }
+
+  /** Forgets ended calls after a minute (they only guard against stale snapshots). */
+  function pruneEnded() {
+    const cutoff = Date.now() - 60000;
+    for (const [id, t] of ended) if (t < cutoff) ended.delete(id); else break;
   }
 
   function hangupButton(r) {
@@ -119,8 +138,7 @@ export function mount(main, ctx) {
     try {
       const list = await api('/api/v1/calls');
       if (stopped) return;
-      const cutoff = Date.now() - 60000;
-      for (const [id, t] of ended) if (t < cutoff) ended.delete(id);
+      pruneEnded();
       calls.clear();
       for (const c of list) if (!ended.has(c.id)) calls.set(c.id, c);
       seeded = true;
@@ -163,6 +181,7 @@ export function mount(main, ctx) {
   }, POLL_MS));
   // the chart moves on every second; durations tick
   timers.push(setInterval(() => {
+    pruneEnded();
     if (active !== null) chart.push(Date.now(), active);
     chart.draw();
     for (const row of tbody.querySelectorAll('tr[data-id]')) {
@@ -193,6 +212,7 @@ export function mount(main, ctx) {
     stopped = true;
     stream.stop();
     clearTimeout(statsSoon);
+    clearTimeout(renderPending);
     for (const t of timers) clearInterval(t);
   };
 }
