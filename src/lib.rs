@@ -18,6 +18,7 @@
 //!
 //! Imports point down only: `runtime` → `switch` → `b2bua` → `sip`.
 
+pub mod acd;
 pub mod api;
 pub mod b2bua;
 pub mod config;

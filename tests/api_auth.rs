@@ -156,6 +156,16 @@ async fn roles_limit_what_a_token_may_do() {
         .expect("HTTP");
     let (status, err) = error_of(r).await;
     assert_eq!((status, err["code"].as_str()), (404, Some("not_found")));
+    // A known path with another method: JSON 405.
+    let r = h
+        .client
+        .put(h.url("/api/v1/calls"))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .expect("HTTP");
+    let (status, err) = error_of(r).await;
+    assert_eq!((status, err["code"].as_str()), (405, Some("bad_request")));
     // Unknown routes are JSON 404s too.
     let (status, err) = error_of(h.get("/api/v1/nothing", ADMIN).send().await.expect("HTTP")).await;
     assert_eq!((status, err["code"].as_str()), (404, Some("not_found")));

@@ -30,6 +30,9 @@ pub enum ApiError {
     Invalid(String),
     #[error("{0}")]
     NotFound(String),
+    /// The path exists, the method does not (405; code `bad_request`).
+    #[error("method not allowed on this path")]
+    MethodNotAllowed,
     #[error("{0}")]
     Conflict(String),
     /// The switch core or the store cannot answer now.
@@ -47,6 +50,7 @@ impl ApiError {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -56,7 +60,7 @@ impl ApiError {
         match self {
             ApiError::Unauthorized => "unauthorized",
             ApiError::Forbidden(_) => "forbidden",
-            ApiError::BadRequest { .. } => "bad_request",
+            ApiError::BadRequest { .. } | ApiError::MethodNotAllowed => "bad_request",
             ApiError::Unprocessable { .. } | ApiError::Invalid(_) => "unprocessable",
             ApiError::NotFound(_) => "not_found",
             ApiError::Conflict(_) => "conflict",

@@ -26,6 +26,9 @@ use crate::events::{Event, Topic};
 /// How long one frame may take to go out before the client is considered gone.
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The largest message a client may send (it has nothing to send but control frames).
+pub const MAX_CLIENT_MESSAGE: usize = 4096;
+
 /// `topics=call,queue` → the set; absent or empty → every topic.
 pub fn parse_topics(query: Option<&str>) -> Result<HashSet<Topic>, ApiError> {
     let mut topics = HashSet::new();
@@ -122,7 +125,10 @@ pub async fn events(
     // Subscribe before answering 101, so every event after the handshake is seen.
     let rx = state.events.subscribe();
     let shutdown = state.shutdown.clone();
-    Ok(ws.on_upgrade(move |socket| pump(socket, rx, topics, shutdown)))
+    // Clients have nothing to say on this socket beyond pings and close.
+    Ok(ws
+        .max_message_size(MAX_CLIENT_MESSAGE)
+        .on_upgrade(move |socket| pump(socket, rx, topics, shutdown)))
 }
 
 async fn close(socket: &mut WebSocket, code: u16, reason: String) {

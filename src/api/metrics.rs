@@ -101,7 +101,6 @@ pub struct Metrics {
     rtp_packets_in: AtomicU64,
     rtp_packets_out: AtomicU64,
     rtp_lost: AtomicU64,
-    rtp_dropped: AtomicU64,
     /// Interarrival jitter of ended calls' legs (RFC 3550 A.8), milliseconds.
     rtp_jitter: Histogram,
     /// (route template, method, status) → count.
@@ -136,7 +135,6 @@ impl Metrics {
             rtp_packets_in: AtomicU64::new(0),
             rtp_packets_out: AtomicU64::new(0),
             rtp_lost: AtomicU64::new(0),
-            rtp_dropped: AtomicU64::new(0),
             rtp_jitter: Histogram::new(),
             http: Mutex::new(BTreeMap::new()),
         }
@@ -164,22 +162,16 @@ impl Metrics {
         }
     }
 
-    /// A relayed call's media ended: add its legs' RTP counters (counted at the end of
-    /// each call, so packets of calls in progress are not in the totals yet).
-    pub fn rtp_call_ended(&self, stats: &crate::media::CallMediaStats) {
-        for leg in &stats.legs {
-            self.rtp_packets_in.fetch_add(leg.packets_in, Relaxed);
-            self.rtp_packets_out.fetch_add(leg.packets_out, Relaxed);
-            self.rtp_lost.fetch_add(leg.lost, Relaxed);
-            let dropped = leg.dropped_stranger
-                + leg.dropped_malformed
-                + leg.dropped_send
-                + leg.dropped_no_peer;
-            self.rtp_dropped.fetch_add(dropped, Relaxed);
-            if leg.packets_in > 0 {
-                // The histogram's buckets are in seconds; jitter is observed in ms units.
+    /// A relayed call ended: add its sides' RTP counters from its CDR (so packets of calls
+    /// in progress are not in the totals yet).
+    pub fn rtp_call_ended(&self, media: &[crate::store::CdrMedia]) {
+        for side in media {
+            self.rtp_packets_in.fetch_add(side.packets_in, Relaxed);
+            self.rtp_packets_out.fetch_add(side.packets_out, Relaxed);
+            self.rtp_lost.fetch_add(side.lost, Relaxed);
+            if side.packets_in > 0 {
                 self.rtp_jitter
-                    .observe(Duration::from_secs_f64(leg.jitter_ms.max(0.0) / 1000.0));
+                    .observe(Duration::from_micros(side.jitter_us));
             }
         }
     }
@@ -267,7 +259,6 @@ impl Metrics {
             ("switchboard_rtp_packets_received_total", "RTP packets received from phones (ended calls).", &self.rtp_packets_in),
             ("switchboard_rtp_packets_sent_total", "RTP packets sent to phones (ended calls).", &self.rtp_packets_out),
             ("switchboard_rtp_packets_lost_total", "RTP packets lost on the way to the relay, from sequence numbers (RFC 3550 A.3; ended calls).", &self.rtp_lost),
-            ("switchboard_rtp_packets_dropped_total", "RTP packets the relay dropped (stranger source, malformed, no peer, send error; ended calls).", &self.rtp_dropped),
         ] {
             metric(name, "counter", help, value.load(Relaxed).to_string());
         }
@@ -368,22 +359,30 @@ mod tests {
     }
 
     #[test]
-    fn rtp_counters_add_up_both_legs_of_ended_calls() {
+    fn rtp_counters_add_up_both_sides_of_ended_calls() {
+        use crate::store::{CdrMedia, LegRole};
         let m = Metrics::new();
-        let mut stats = crate::media::CallMediaStats::default();
-        stats.legs[0].packets_in = 100;
-        stats.legs[0].lost = 3;
-        stats.legs[0].jitter_ms = 4.0;
-        stats.legs[1].packets_in = 50;
-        stats.legs[1].packets_out = 97;
-        stats.legs[1].dropped_stranger = 2;
-        m.rtp_call_ended(&stats);
-        m.rtp_call_ended(&stats);
+        let side = |role, packets_in, packets_out, lost, jitter_us| CdrMedia {
+            role,
+            packets_in,
+            bytes_in: 0,
+            packets_out,
+            bytes_out: 0,
+            rtcp_in: 0,
+            lost,
+            jitter_us,
+        };
+        let media = [
+            side(LegRole::A, 100, 50, 3, 4_000),
+            side(LegRole::B, 50, 97, 0, 0),
+        ];
+        m.rtp_call_ended(&media);
+        m.rtp_call_ended(&media);
+        m.rtp_call_ended(&[]);
         let text = m.render(Gauges::default());
         assert!(text.contains("switchboard_rtp_packets_received_total 300\n"));
-        assert!(text.contains("switchboard_rtp_packets_sent_total 194\n"));
+        assert!(text.contains("switchboard_rtp_packets_sent_total 294\n"));
         assert!(text.contains("switchboard_rtp_packets_lost_total 6\n"));
-        assert!(text.contains("switchboard_rtp_packets_dropped_total 4\n"));
         assert!(text.contains("switchboard_rtp_jitter_seconds_bucket{le=\"0.0025\"} 2\n"));
         assert!(text.contains("switchboard_rtp_jitter_seconds_bucket{le=\"0.005\"} 4\n"));
         assert!(text.contains("switchboard_rtp_jitter_seconds_count 4\n"));

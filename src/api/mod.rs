@@ -156,12 +156,18 @@ async fn not_found() -> ApiError {
     ApiError::NotFound("no such API route".into())
 }
 
+/// JSON 405 for a known path with another method.
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}
+
 /// The whole HTTP application.
 pub fn app(state: Arc<ApiState>) -> Router {
     Routes::api()
         .router
         .merge(console::router())
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics_route::track,

@@ -19,7 +19,7 @@ use bytes::Bytes;
 
 use super::cdr::CdrBuilder;
 use super::local_sdp::Negotiated;
-use super::media::CallMedia;
+use super::media::{CallMedia, Sdp};
 use super::script::{Script, Wait};
 use super::{CallIo, CallKey, Side};
 use crate::media::MediaCallId;
@@ -53,18 +53,20 @@ pub enum CallState {
 }
 
 pub(super) struct Fork {
-    target: Target,
-    invite: Request,
-    tsx: ClientTsxId,
-    provisional: bool,
-    final_status: Option<u16>,
-    cancel_wanted: bool,
-    cancel_sent: bool,
-    early: Option<Dialog>,
+    pub(super) target: Target,
+    pub(super) invite: Request,
+    pub(super) tsx: ClientTsxId,
+    pub(super) provisional: bool,
+    pub(super) final_status: Option<u16>,
+    pub(super) cancel_wanted: bool,
+    pub(super) cancel_sent: bool,
+    pub(super) early: Option<Dialog>,
     /// We already answered one challenge on this fork (a second one is a failure).
-    authenticated: bool,
+    pub(super) authenticated: bool,
     /// The queue agent this fork rings (the ACD decides about its answer).
     pub(super) agent: Option<String>,
+    /// This fork is the A leg of a call the switch originated.
+    pub(super) is_a: bool,
 }
 
 /// A relayed in-dialog request waiting for its response.
@@ -84,7 +86,8 @@ pub struct Call {
     pub key: CallKey,
     pub state: CallState,
     pub(super) a_invite: Request,
-    pub(super) a_tsx: ServerTsxId,
+    /// The caller's INVITE server transaction (`None` when the switch originated the call).
+    pub(super) a_tsx: Option<ServerTsxId>,
     /// [A, B] dialogs; B is set on answer.
     pub(super) dialogs: [Option<Dialog>; 2],
     pub(super) forks: Vec<Fork>,
@@ -120,6 +123,8 @@ pub struct Call {
     pub(super) last_play: Option<u64>,
     /// Life in an ACD queue.
     pub(super) queue: Option<super::call_queue::QueueState>,
+    /// The originator's reference when the switch placed this call itself.
+    pub(super) origin: Option<String>,
 }
 
 /// One `dial` in progress: its forks are `forks[first..]`.
@@ -184,10 +189,45 @@ impl Call {
             None => None,
         };
         let b_body = match (&media, io.media) {
-            (Some(m), Some((ctl, _))) => m.relay_body(ctl, Side::A, &a_invite.body),
+            (Some(m), Some((ctl, _))) => m.relay_body(ctl, Side::A, Sdp::Offer, &a_invite.body),
             _ => a_invite.body.clone(),
         };
-        let mut call = Call {
+        let mut call = Call::assemble(
+            key,
+            a_invite,
+            Some(a_tsx),
+            a_dialog,
+            cdr,
+            media,
+            caller,
+            max_forwards,
+            b_body,
+            script,
+        );
+        match refusal {
+            Some(status) => {
+                call.fail_a(io, status, "congestion", HangupSide::System);
+                call.maybe_finish(io);
+            }
+            None => call.run_script(io),
+        }
+        call
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn assemble(
+        key: CallKey,
+        a_invite: Request,
+        a_tsx: Option<ServerTsxId>,
+        a_dialog: Option<Dialog>,
+        cdr: CdrBuilder,
+        media: Option<CallMedia>,
+        caller: crate::sip::message::NameAddr,
+        max_forwards: u8,
+        b_body: Bytes,
+        script: Script,
+    ) -> Call {
+        Call {
             key,
             state: CallState::Ringing,
             a_invite,
@@ -214,15 +254,8 @@ impl Call {
             scheduled: None,
             last_play: None,
             queue: None,
-        };
-        match refusal {
-            Some(status) => {
-                call.fail_a(io, status, "congestion", HangupSide::System);
-                call.maybe_finish(io);
-            }
-            None => call.run_script(io),
+            origin: None,
         }
-        call
     }
 
     /// Sends an INVITE to one target: A's offer while A is unanswered, else our own.
@@ -260,20 +293,21 @@ impl Call {
             early: None,
             authenticated: false,
             agent: None,
+            is_a: false,
         });
     }
 
     /// A body from `from`'s phone on its way to the other phone, anchored at the relay
     /// when this call's media is relayed.
-    fn anchor(&self, io: &CallIo<'_>, from: Side, body: &Bytes) -> Bytes {
+    fn anchor(&self, io: &CallIo<'_>, from: Side, role: Sdp, body: &Bytes) -> Bytes {
         match (&self.media, io.media) {
-            (Some(m), Some((ctl, _))) => m.relay_body(ctl, from, body),
+            (Some(m), Some((ctl, _))) => m.relay_body(ctl, from, role, body),
             _ => body.clone(),
         }
     }
 
-    /// The A leg's INVITE server transaction.
-    pub fn a_tsx(&self) -> ServerTsxId {
+    /// The A leg's INVITE server transaction (none for originated calls).
+    pub fn a_tsx(&self) -> Option<ServerTsxId> {
         self.a_tsx
     }
 
@@ -303,6 +337,9 @@ impl Call {
     /// Timer B/F: the far side never answered.
     pub fn on_timeout(&mut self, io: &mut CallIo<'_>, tsx: ClientTsxId) {
         if let Some(i) = self.forks.iter().position(|f| f.tsx == tsx) {
+            if self.forks[i].is_a {
+                return self.on_a_failed(io, i, 408);
+            }
             self.fork_failed(io, i, 408);
         } else if let Some(relay) = self.relays.remove(&tsx) {
             let resp = Response::for_request(&relay.request, 408, reason_phrase(408));
@@ -313,6 +350,9 @@ impl Call {
     }
 
     fn on_fork_response(&mut self, io: &mut CallIo<'_>, i: usize, resp: Response) {
+        if self.forks[i].is_a {
+            return self.on_a_response(io, i, resp);
+        }
         let status = resp.status;
         if status < 200 {
             if status == 100 {
@@ -329,7 +369,9 @@ impl Call {
             }
             if self.state == CallState::Ringing && self.in_round(i) {
                 let relay = self.response_to_a(status, resp.reason.as_str(), &resp, io);
-                io.layer.respond(io.now.at, self.a_tsx, relay);
+                if let Some(tsx) = self.a_tsx {
+                    io.layer.respond(io.now.at, tsx, relay);
+                }
             }
             return;
         }
@@ -341,7 +383,12 @@ impl Call {
     }
 
     /// A carrier challenged our INVITE: send it again with credentials (once).
-    fn retry_with_credentials(&mut self, io: &mut CallIo<'_>, i: usize, resp: &Response) -> bool {
+    pub(super) fn retry_with_credentials(
+        &mut self,
+        io: &mut CallIo<'_>,
+        i: usize,
+        resp: &Response,
+    ) -> bool {
         let fork = &mut self.forks[i];
         let Some((user, pass)) = fork.target.credentials.as_ref() else {
             return false;
@@ -411,8 +458,10 @@ impl Call {
         }
         let ok = self.response_to_a(resp.status, &resp.reason, &resp, io);
         let a_tag = self.a_tag();
-        io.layer
-            .respond_2xx_reliably(io.now.at, self.a_tsx, ok, &self.a_invite_call_id(), &a_tag);
+        if let Some(tsx) = self.a_tsx {
+            io.layer
+                .respond_2xx_reliably(io.now.at, tsx, ok, &self.a_invite_call_id(), &a_tag);
+        }
         self.dialogs[1] = Some(b);
     }
 
@@ -531,7 +580,9 @@ impl Call {
         self.script.stop();
         let resp = Response::for_request(&self.a_invite, status, reason);
         let resp = self.with_a_tag(resp);
-        io.layer.respond(io.now.at, self.a_tsx, resp);
+        if let Some(tsx) = self.a_tsx {
+            io.layer.respond(io.now.at, tsx, resp);
+        }
         self.state = CallState::Ending;
         io.ended.push(self.finish_record(io, status, side, cause));
         self.cancel_pending_forks(io);
@@ -558,6 +609,11 @@ impl Call {
         if fork.provisional {
             self.send_cancel(io, i);
         }
+    }
+
+    /// CANCEL fork `i` now (it has rung).
+    pub(super) fn cancel_fork_now(&mut self, io: &mut CallIo<'_>, i: usize) {
+        self.send_cancel(io, i);
     }
 
     fn send_cancel(&mut self, io: &mut CallIo<'_>, i: usize) {
@@ -594,6 +650,7 @@ impl Call {
         self.script.deadline = None;
         match self.script.wait {
             Wait::Dial => self.on_ring_timeout(io),
+            Wait::Originating => self.on_originate_timeout(io),
             Wait::Input(_) => self.on_input_timeout(io),
             Wait::Voicemail(_) => {
                 self.end_message(io);
@@ -725,7 +782,7 @@ impl Call {
             self.on_a_answer_in_ack(io, &req.body);
         }
         if let Some(p) = self.pending_ack.take_if(|p| p.to == from.other()) {
-            let body = self.anchor(io, from, &req.body);
+            let body = self.anchor(io, from, Sdp::Answer, &req.body);
             if let Some(d) = self.dialogs[p.to.index()].as_ref() {
                 let me = io.locals.for_peer(d.peer);
                 let mut ack = d.ack(p.cseq, me);
@@ -766,7 +823,7 @@ impl Call {
                 src.refresh_target(Some(c));
             }
         }
-        let body = self.anchor(io, from, &req.body);
+        let body = self.anchor(io, from, Sdp::Offer, &req.body);
         let d = self.dialogs[to.index()].as_mut().expect("checked above");
         let me = io.locals.for_peer(d.peer);
         let mut out = d.request(req.method.clone(), me);
@@ -794,7 +851,12 @@ impl Call {
             Response::for_request(&relay.request, resp.status, &resp.reason),
             &resp,
         );
-        out.body = self.anchor(io, to, &out.body);
+        // A request without a body gets the offer in its response (RFC 3264 §4).
+        let role = match relay.request.body.is_empty() {
+            true => Sdp::Offer,
+            false => Sdp::Answer,
+        };
+        out.body = self.anchor(io, to, role, &out.body);
         if resp.status < 200 {
             if resp.status > 100 {
                 io.layer.respond(io.now.at, relay.server, out);
@@ -835,7 +897,7 @@ impl Call {
     }
 
     /// The call record, with the relay's RTP counters when the media was anchored.
-    fn finish_record(
+    pub(super) fn finish_record(
         &mut self,
         io: &CallIo<'_>,
         status: u16,
@@ -885,7 +947,11 @@ impl Call {
                 .push(HeaderName::CONTACT, io.locals.for_peer(d.peer).contact());
         }
         let mut resp = with_body_of(resp, b);
-        resp.body = self.anchor(io, Side::B, &resp.body);
+        let role = match self.a_invite.body.is_empty() {
+            true => Sdp::Offer,
+            false => Sdp::Answer,
+        };
+        resp.body = self.anchor(io, Side::B, role, &resp.body);
         resp
     }
 }
@@ -938,7 +1004,7 @@ pub fn cause_for(status: u16) -> &'static str {
     }
 }
 
-fn build_b_invite(
+pub(super) fn build_b_invite(
     a: &Request,
     target: &Target,
     caller: &crate::sip::message::NameAddr,

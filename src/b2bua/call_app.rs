@@ -206,8 +206,10 @@ impl Call {
         ok.headers.push(HeaderName::CONTENT_TYPE, "application/sdp");
         ok.body = body;
         let cid = self.a_invite_call_id();
-        io.layer
-            .respond_2xx_reliably(io.now.at, self.a_tsx, ok, &cid, &a_tag);
+        if let Some(tsx) = self.a_tsx {
+            io.layer
+                .respond_2xx_reliably(io.now.at, tsx, ok, &cid, &a_tag);
+        }
         self.state = CallState::Answered;
         self.a_answered = true;
         self.cdr.answered_by_switch(io.now.unix_ms);

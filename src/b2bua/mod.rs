@@ -9,6 +9,7 @@
 
 mod call;
 mod call_app;
+mod call_originate;
 mod call_queue;
 mod call_voicemail;
 mod cdr;
@@ -22,6 +23,7 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 pub use call::{best_final, cause_for, Call, CallState, Target};
+pub use call_originate::Originate;
 pub use live::{LiveCall, LiveCallRef, LiveState, ADMIN_HANGUP_CAUSE};
 pub use script::status_for_cause;
 
@@ -210,6 +212,29 @@ impl Calls {
         self.apply(io, key);
     }
 
+    /// Places a call: rings `o.target` first and runs `actions` once it answers.
+    pub fn originate(
+        &mut self,
+        io: &mut CallIo<'_>,
+        o: Originate,
+        context: &str,
+        callee: &str,
+        actions: Vec<route::Action>,
+        vars: std::collections::BTreeMap<String, String>,
+    ) -> CallKey {
+        let caller_user = o.caller.uri.user.clone().unwrap_or_default();
+        let program = script::Script::new(actions, vars, context, &caller_user, callee);
+        self.next += 1;
+        let key = CallKey(self.next);
+        let call = Call::originate(io, key, o, program);
+        if let Some(id) = call.media_id() {
+            self.by_media.insert(id.clone(), key);
+        }
+        self.calls.insert(key, call);
+        self.apply(io, key);
+        key
+    }
+
     /// The call and side an in-dialog request or response belongs to.
     pub fn find_dialog(&self, call_id: &str, local_tag: &str) -> Option<(CallKey, Side)> {
         self.dialogs
@@ -352,7 +377,9 @@ impl Calls {
         }
         if self.calls.get(&key).is_some_and(|c| c.is_finished()) {
             if let Some(call) = self.calls.remove(&key) {
-                self.invites.remove(&call.a_tsx());
+                if let Some(tsx) = call.a_tsx() {
+                    self.invites.remove(&tsx);
+                }
                 if let Some(id) = call.media_id() {
                     self.by_media.remove(id);
                 }

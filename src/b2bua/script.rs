@@ -34,6 +34,8 @@ pub(super) enum Wait {
     Input(Input),
     /// The outcome of a `dial`.
     Dial,
+    /// The switch called A and waits for the answer.
+    Originating,
     /// Waiting in an ACD queue for an agent.
     Queue,
     /// Greeting, beep and message of a `voicemail`.

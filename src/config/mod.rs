@@ -124,6 +124,8 @@ pub struct Trunk {
 pub struct Config {
     /// The file this came from (`<embedded default>` for the built-in one).
     pub source: String,
+    /// The file's text (for [`Config::section`]).
+    pub text: String,
     pub sip: SipConfig,
     pub registrar: RegistrarConfig,
     pub store_url: String,
@@ -160,6 +162,19 @@ impl Config {
     /// Parses and validates config text; `file` names it in errors.
     pub fn parse(file: &str, text: &str) -> Result<Config, Vec<ConfigError>> {
         raw::parse(file, text)
+    }
+
+    /// The sections a higher module owns (`[[queue]]`, `[[agent]]`, `[acd]`), read as
+    /// `T` from the same text (keys `T` does not name are ignored), errors as `file:line`.
+    pub fn section<T: serde::de::DeserializeOwned>(&self) -> Result<T, ConfigError> {
+        toml::from_str(&self.text).map_err(|e| {
+            let at = e.span().map_or(0, |s| s.start).min(self.text.len());
+            ConfigError {
+                file: self.source.clone(),
+                line: self.text[..at].bytes().filter(|b| *b == b'\n').count() + 1,
+                reason: e.message().to_string(),
+            }
+        })
     }
 
     /// The endpoint with this user name.

@@ -58,6 +58,14 @@ struct RawConfig {
     http: Option<super::http::RawHttp>,
     #[serde(default)]
     api_token: Vec<Spanned<super::http::RawApiToken>>,
+    // Sections whose owners read them typed through `Config::section` (the ACD): only
+    // accepted here.
+    #[serde(default, rename = "queue")]
+    _queue: Vec<toml::Value>,
+    #[serde(default, rename = "agent")]
+    _agent: Vec<toml::Value>,
+    #[serde(default, rename = "acd")]
+    _acd: Option<toml::Value>,
 }
 
 #[derive(Deserialize)]
@@ -437,6 +445,8 @@ pub(super) fn parse(file: &str, text: &str) -> Result<Config, Vec<ConfigError>> 
         );
     }
 
+    let http = super::http::http(raw.http.as_ref(), &mut |span, r| errors.at(span, r));
+    let api_tokens = super::http::tokens(&raw.api_token, &mut |span, r| errors.at(span, r));
     let tones = raw.media.tones.get_ref().to_ascii_lowercase();
     if !["us", "uk", "eu"].contains(&tones.as_str()) {
         errors.at(
@@ -445,9 +455,6 @@ pub(super) fn parse(file: &str, text: &str) -> Result<Config, Vec<ConfigError>> 
         );
     }
 
-    let http = super::http::http(raw.http.as_ref(), &mut |span, r| errors.at(span, r));
-    let api_tokens = super::http::tokens(&raw.api_token, &mut |span, r| errors.at(span, r));
-
     if !errors.list.is_empty() {
         return Err(errors.list);
     }
@@ -455,6 +462,7 @@ pub(super) fn parse(file: &str, text: &str) -> Result<Config, Vec<ConfigError>> 
         http,
         api_tokens,
         source: file.to_string(),
+        text: text.to_string(),
         sip: SipConfig {
             listen,
             domain: raw.sip.domain,

@@ -31,12 +31,15 @@
 //! `Bytes`/`Vec` (CSRCs, extensions, payload) per packet — an allocation we do not need.
 
 pub mod audio;
+pub mod codec;
 pub mod dtmf;
+pub mod goertzel;
 pub mod latch;
 pub mod port_pool;
 pub mod rtp;
 mod session;
 pub mod stats;
+pub mod tone;
 
 mod engine;
 

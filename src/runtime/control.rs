@@ -4,25 +4,14 @@
 //! signalling path and a slow API client cannot stall calls (a full channel is refused
 //! with [`ControlError::Busy`] rather than waited on).
 //!
-//! [`CallEvents`] is the core task's other duty to the operations surface: it turns the
-//! switch's call starts and ends into `call.*` events on the [`EventBus`] and updates
-//! [`Metrics`]. `call.answered` is found by looking at the live calls every
-//! [`ANSWER_SCAN`] while anyone listens (the switch reports starts and ends, not answers),
-//! and is always published before a call's `call.ended`, even for a call that was answered
-//! and hung up between two looks.
+//! The core task's other duty to the operations surface is in
+//! [`call_events`](super::call_events).
 
-use std::collections::HashSet;
-use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
-use serde_json::json;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::api::metrics::Metrics;
-use crate::b2bua::{LiveCall, LiveCallRef, LiveState, Now};
-use crate::events::{Event, EventBus, Topic};
-use crate::store::{CallStart, Cdr};
+use crate::b2bua::{LiveCall, Now};
 use crate::switch::Switch;
 
 /// Requests the API may have queued before the core task answers.
@@ -30,9 +19,6 @@ pub const CONTROL_DEPTH: usize = 64;
 
 /// How long the API waits for the core task's answer before giving up (503).
 pub const CONTROL_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// How often live calls are looked at for answers (while anyone listens).
-pub const ANSWER_SCAN: Duration = Duration::from_millis(200);
 
 /// A question for the core task.
 #[derive(Debug)]
@@ -107,259 +93,35 @@ pub(super) fn serve(switch: &mut Switch, now: Now, req: ControlRequest) {
     }
 }
 
-fn rfc3339(ms: i64) -> String {
-    DateTime::<Utc>::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
-fn at(ms: i64) -> DateTime<Utc> {
-    DateTime::<Utc>::from_timestamp_millis(ms).unwrap_or_default()
-}
-
-/// The `data` of call events: the fields of `GET /api/v1/calls`.
-fn call_data(
-    id: &str,
-    caller: &str,
-    callee: &str,
-    state: &str,
-    started: i64,
-    answered: Option<i64>,
-) -> serde_json::Value {
-    json!({
-        "id": id,
-        "caller": caller,
-        "callee": callee,
-        "state": state,
-        "started_at": rfc3339(started),
-        "answered_at": answered.map(rfc3339),
-    })
-}
-
-/// Publishes `call.*` events and counts calls (owned by the core task).
-pub struct CallEvents {
-    bus: EventBus,
-    metrics: Arc<Metrics>,
-    /// Live calls whose `call.answered` went out.
-    announced: HashSet<String>,
-}
-
-impl CallEvents {
-    pub fn new(bus: EventBus, metrics: Arc<Metrics>) -> CallEvents {
-        CallEvents {
-            bus,
-            metrics,
-            announced: HashSet::new(),
-        }
-    }
-
-    pub fn started(&mut self, c: &CallStart) {
-        self.metrics.call_started(c.started_at_ms);
-        if self.bus.has_listeners() {
-            self.bus.publish(Event {
-                topic: Topic::Call,
-                kind: "call.started".into(),
-                at: at(c.started_at_ms),
-                data: call_data(
-                    c.id.as_str(),
-                    &c.caller,
-                    &c.callee,
-                    "ringing",
-                    c.started_at_ms,
-                    None,
-                ),
-            });
-        }
-    }
-
-    pub fn ended(&mut self, c: &Cdr) {
-        self.metrics.call_ended();
-        let was_announced = self.announced.remove(c.id.as_str());
-        if !self.bus.has_listeners() {
-            return;
-        }
-        if let (Some(answered), false) = (c.answered_at_ms, was_announced) {
-            self.publish_answered(
-                c.id.as_str(),
-                &c.caller,
-                &c.callee,
-                c.started_at_ms,
-                answered,
-            );
-        }
-        let mut data = call_data(
-            c.id.as_str(),
-            &c.caller,
-            &c.callee,
-            "ended",
-            c.started_at_ms,
-            c.answered_at_ms,
-        );
-        data["ended_at"] = json!(rfc3339(c.ended_at_ms));
-        data["cause"] = json!(c.hangup_cause);
-        data["hangup_side"] = json!(c.hangup_side.as_str());
-        data["sip_status"] = json!(c.sip_status);
-        self.bus.publish(Event {
-            topic: Topic::Call,
-            kind: "call.ended".into(),
-            at: at(c.ended_at_ms),
-            data,
-        });
-    }
-
-    /// Whether a look at the live calls is worth it now.
-    pub fn wants_scan(&self) -> bool {
-        self.bus.has_listeners()
-    }
-
-    /// Publishes `call.answered` for calls answered since the last look (allocates only
-    /// for those).
-    pub fn scan<'a>(&mut self, calls: impl Iterator<Item = LiveCallRef<'a>>) {
-        for c in calls {
-            if let (LiveState::Answered, Some(answered)) = (c.state, c.answered_at_ms) {
-                if !self.announced.contains(c.id) {
-                    self.announced.insert(c.id.to_string());
-                    self.publish_answered(c.id, c.caller, c.callee, c.started_at_ms, answered);
-                }
-            }
-        }
-    }
-
-    fn publish_answered(&self, id: &str, caller: &str, callee: &str, started: i64, answered: i64) {
-        self.bus.publish(Event {
-            topic: Topic::Call,
-            kind: "call.answered".into(),
-            at: at(answered),
-            data: call_data(id, caller, callee, "answered", started, Some(answered)),
-        });
-    }
-
-    pub fn set_active(&self, n: usize) {
-        self.metrics.set_active_calls(n);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{CallRecordId, HangupSide};
 
-    fn start(id: &str) -> CallStart {
-        CallStart {
-            id: CallRecordId::from(id.to_string()),
-            call_id: "c".into(),
-            caller: "1001".into(),
-            callee: "1002".into(),
-            direction: None,
-            started_at_ms: 1_000,
+    #[tokio::test]
+    async fn a_stopped_core_is_reported_not_waited_for() {
+        let (control, rx) = SwitchControl::channel();
+        drop(rx);
+        assert_eq!(control.calls().await, Err(ControlError::Stopped));
+        assert_eq!(control.hang_up("X").await, Err(ControlError::Stopped));
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_is_refused_at_once() {
+        let (control, mut rx) = SwitchControl::channel();
+        let mut pending = Vec::new();
+        for _ in 0..CONTROL_DEPTH {
+            let (reply, answer) = oneshot::channel();
+            control
+                .tx
+                .try_send(ControlRequest::Calls(reply))
+                .expect("room");
+            pending.push(answer);
         }
-    }
-
-    fn cdr(id: &str, answered: Option<i64>) -> Cdr {
-        Cdr {
-            id: CallRecordId::from(id.to_string()),
-            call_id: "c".into(),
-            caller: "1001".into(),
-            callee: "1002".into(),
-            direction: None,
-            started_at_ms: 1_000,
-            answered_at_ms: answered,
-            ended_at_ms: 5_000,
-            duration_ms: 4_000,
-            billable_ms: 0,
-            sip_status: 200,
-            hangup_side: HangupSide::Caller,
-            hangup_cause: "normal_clearing".into(),
-            legs: Vec::new(),
-            media: Vec::new(),
+        assert_eq!(control.calls().await, Err(ControlError::Busy));
+        // Answered requests come back to their askers.
+        if let Some(ControlRequest::Calls(reply)) = rx.recv().await {
+            let _ = reply.send(Vec::new());
         }
-    }
-
-    fn live(id: &str, answered: Option<i64>) -> LiveCall {
-        LiveCall {
-            id: id.into(),
-            caller: "1001".into(),
-            callee: "1002".into(),
-            state: if answered.is_some() {
-                LiveState::Answered
-            } else {
-                LiveState::Ringing
-            },
-            started_at_ms: 1_000,
-            answered_at_ms: answered,
-        }
-    }
-
-    fn as_ref(c: &LiveCall) -> LiveCallRef<'_> {
-        LiveCallRef {
-            id: &c.id,
-            caller: &c.caller,
-            callee: &c.callee,
-            state: c.state,
-            started_at_ms: c.started_at_ms,
-            answered_at_ms: c.answered_at_ms,
-        }
-    }
-
-    fn kinds(rx: &mut tokio::sync::broadcast::Receiver<Arc<Event>>) -> Vec<String> {
-        let mut out = Vec::new();
-        while let Ok(e) = rx.try_recv() {
-            out.push(e.kind.clone());
-        }
-        out
-    }
-
-    #[test]
-    fn a_call_yields_started_answered_ended_once_each() {
-        let bus = EventBus::new(16);
-        let mut rx = bus.subscribe();
-        let mut ev = CallEvents::new(bus, Arc::new(Metrics::new()));
-        ev.started(&start("A"));
-        ev.scan([live("A", None)].iter().map(as_ref));
-        ev.scan([live("A", Some(2_000))].iter().map(as_ref));
-        ev.scan([live("A", Some(2_000))].iter().map(as_ref));
-        ev.ended(&cdr("A", Some(2_000)));
-        assert_eq!(
-            kinds(&mut rx),
-            ["call.started", "call.answered", "call.ended"]
-        );
-    }
-
-    #[test]
-    fn an_answer_between_two_looks_still_comes_before_the_end() {
-        let bus = EventBus::new(16);
-        let mut rx = bus.subscribe();
-        let metrics = Arc::new(Metrics::new());
-        let mut ev = CallEvents::new(bus, metrics.clone());
-        ev.started(&start("B"));
-        ev.ended(&cdr("B", Some(2_000)));
-        ev.started(&start("C"));
-        ev.ended(&cdr("C", None));
-        assert_eq!(
-            kinds(&mut rx),
-            [
-                "call.started",
-                "call.answered",
-                "call.ended",
-                "call.started",
-                "call.ended"
-            ]
-        );
-        assert_eq!(metrics.calls_total(), 2);
-        assert!(ev.announced.is_empty());
-    }
-
-    #[test]
-    fn ended_events_carry_the_cause_and_the_call_fields() {
-        let bus = EventBus::new(16);
-        let mut rx = bus.subscribe();
-        let mut ev = CallEvents::new(bus, Arc::new(Metrics::new()));
-        ev.ended(&cdr("D", None));
-        let e = rx.try_recv().expect("event");
-        assert_eq!(e.topic, Topic::Call);
-        assert_eq!(e.data["cause"], "normal_clearing");
-        assert_eq!(e.data["id"], "D");
-        assert_eq!(e.data["started_at"], "1970-01-01T00:00:01.000Z");
-        assert!(e.data["answered_at"].is_null());
+        assert_eq!(pending.remove(0).await.ok(), Some(Vec::new()));
     }
 }

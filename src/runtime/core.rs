@@ -14,7 +14,8 @@ use crate::sip::registrar::Registrar;
 use crate::sip::transport::{Inbound, Transports};
 use crate::switch::{Switch, SwitchOutput};
 
-use super::control::{CallEvents, ControlRequest, ANSWER_SCAN};
+use super::call_events::{CallEvents, ANSWER_SCAN};
+use super::control::ControlRequest;
 use super::store_writer::StoreJob;
 
 fn now() -> Now {
@@ -117,7 +118,10 @@ fn flush(
                 events.ended(&c);
                 let _ = store.send(StoreJob::Ended(c));
             }
-            SwitchOutput::Event(e) => tracing::info!(kind = e.kind, data = %e.data, "event"),
+            SwitchOutput::Event(e) => {
+                tracing::debug!(kind = e.kind, data = %e.data, "event");
+                events.forward(e.kind, e.data, now_unix_ms());
+            }
         }
     }
     events.set_active(switch.active_calls());

@@ -13,8 +13,6 @@ use crate::media::{
 pub struct EngineRelay {
     pub engine: MediaEngine,
     pub events: mpsc::UnboundedSender<(MediaCallId, MediaEvent)>,
-    /// api: each call's RTP counters are added to `/metrics` when its session is released.
-    pub metrics: std::sync::Arc<crate::api::Metrics>,
 }
 
 impl MediaControl for EngineRelay {
@@ -45,9 +43,6 @@ impl MediaControl for EngineRelay {
     }
 
     fn release(&self, call: &MediaCallId) {
-        if let Some(stats) = self.engine.stats(call) {
-            self.metrics.rtp_call_ended(&stats); // api
-        }
         let (engine, call) = (self.engine.clone(), call.clone());
         tokio::spawn(async move {
             engine.delete(&call).await;

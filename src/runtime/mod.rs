@@ -6,6 +6,7 @@
 //! `DRAIN_LIMIT` for calls in progress; a second one stops at once. SIGHUP reloads the
 //! dialplans, keeping the running plan when the new one is invalid.
 
+pub mod call_events;
 pub mod control;
 mod core;
 mod locals;
@@ -47,6 +48,8 @@ pub enum StartError {
     },
     #[error("dialplan errors:\n{}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))]
     Dialplan(Vec<PlanError>),
+    #[error("{0}")]
+    Config(#[from] crate::config::ConfigError),
 }
 
 /// A running switch.
@@ -101,6 +104,7 @@ impl Running {
 pub async fn start(cfg: Config) -> Result<Running, StartError> {
     let cfg = Arc::new(cfg);
     let plans = Arc::new(PlanHandle::load_dir(&cfg.dialplan_dir).map_err(StartError::Dialplan)?);
+    let acd = crate::switch::acd_config(&cfg)?;
     let store = Store::open(&cfg.store_url).await?;
     let closed = store.close_in_flight("restart", now_unix_ms()).await?;
     if closed > 0 {
@@ -118,6 +122,9 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
     });
     let media_ip = locals::media_ip(&locals);
     let mut switch = Switch::new(cfg.clone(), locals, registrar.clone(), router);
+    if let Some(acd) = acd {
+        switch = switch.with_acd(acd);
+    }
     let (media_tx, media_rx) = mpsc::unbounded_channel();
     let metrics = Arc::new(Metrics::new()); // api
     let relays = |m: Option<MediaMode>| m == Some(MediaMode::Relay);
@@ -131,7 +138,6 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         let relay = media_relay::EngineRelay {
             engine,
             events: media_tx,
-            metrics: metrics.clone(),
         };
         switch = switch.with_media(Arc::new(relay), media_ip);
     }
@@ -158,7 +164,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         stop_rx,
         registrar.clone(),
         control_rx,
-        control::CallEvents::new(events.clone(), metrics.clone()),
+        call_events::CallEvents::new(events.clone(), metrics.clone()),
     ));
     Ok(Running {
         bound,

@@ -9,6 +9,7 @@
 
 mod acd_driver;
 mod invite;
+mod originate;
 pub mod pipeline;
 mod register;
 pub mod router;
@@ -33,6 +34,8 @@ use crate::sip::message::{parse, HasHeaders, HeaderName, Method, Request, Respon
 use crate::sip::registrar::Registrar;
 use crate::sip::txn::TimerConfig;
 use crate::store::{CallStart, Cdr};
+pub use acd_driver::acd_config;
+pub use originate::{OriginateError, OriginateRequest};
 use pipeline::{MethodRoute, Reject};
 pub use trunk_register::RegistrationState;
 use trunk_register::REGISTRATION_OWNER;
@@ -71,6 +74,8 @@ pub struct Switch {
     registrations: Vec<trunk_register::TrunkRegistration>,
     /// The media relay and the address it advertises, when calls' media is anchored.
     media: Option<(Arc<dyn MediaControl>, IpAddr)>,
+    /// Queues and agents, when configured.
+    acd: Option<crate::acd::Acd>,
     outputs: VecDeque<SwitchOutput>,
     pub stats: SwitchStats,
 }
@@ -113,6 +118,7 @@ impl Switch {
                 .map(|t| trunk_register::TrunkRegistration::new(t.clone(), &cfg.sip.domain))
                 .collect(),
             media: None,
+            acd: None,
             outputs: VecDeque::new(),
             stats: SwitchStats::default(),
             cfg,
@@ -218,6 +224,7 @@ impl Switch {
         self.layer.on_timeout(now.at);
         self.tick_registrations(now);
         self.with_calls(now, |calls, io| calls.on_tick(io));
+        self.acd_timeout(now);
         self.process(now);
     }
 
@@ -229,11 +236,15 @@ impl Switch {
     }
 
     pub fn poll_timeout(&mut self) -> Option<Instant> {
-        [self.layer.poll_timeout(), self.calls.next_deadline()]
-            .into_iter()
-            .chain(self.registrations.iter().map(|r| r.next_at()))
-            .flatten()
-            .min()
+        [
+            self.layer.poll_timeout(),
+            self.calls.next_deadline(),
+            self.acd.as_ref().and_then(|a| a.poll_timeout()),
+        ]
+        .into_iter()
+        .chain(self.registrations.iter().map(|r| r.next_at()))
+        .flatten()
+        .min()
     }
 
     fn io(&mut self, now: Now) -> CallIo<'_> {

@@ -104,12 +104,22 @@ impl Switch {
 
     pub(super) fn on_register(&mut self, now: Now, tsx: ServerTsxId, req: Request, peer: Peer) {
         match self.register(now, &req, peer) {
-            Ok(resp) => self.respond_tagged(now, tsx, resp),
+            Ok((resp, user, reachable)) => {
+                self.respond_tagged(now, tsx, resp);
+                // Queue agents are offered calls only while their phone is registered.
+                self.endpoint_reachable(now, &user, reachable);
+            }
             Err(reject) => self.answer(now, tsx, &req, &reject),
         }
     }
 
-    fn register(&mut self, now: Now, req: &Request, peer: Peer) -> Result<Response, Reject> {
+    /// The response, the endpoint, and whether it has a binding left.
+    fn register(
+        &mut self,
+        now: Now,
+        req: &Request,
+        peer: Peer,
+    ) -> Result<(Response, String, bool), Reject> {
         let to = req
             .to()
             .map_err(|e| Reject::new(400, format!("Bad To: {e}")))?;
@@ -167,7 +177,7 @@ impl Switch {
                     resp.headers
                         .push(HeaderName::CONTACT, b.contact_header(now.at));
                 }
-                Ok(resp)
+                Ok((resp, user, !bindings.is_empty()))
             }
             Err(e) => {
                 let mut r = Reject::new(e.status(), e.reason());

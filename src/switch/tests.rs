@@ -1068,6 +1068,8 @@ fn relayed_call_points_each_phone_at_its_own_relay_endpoint() {
         vec![
             (Leg::A, Some(addr("127.0.0.1:4000")), Direction::SendRecv),
             (Leg::B, Some(addr("127.0.0.1:5000")), Direction::SendRecv),
+            // the answer settles A's codec too
+            (Leg::A, Some(addr("127.0.0.1:4000")), Direction::SendRecv),
         ]
     );
     // Hold from A: the relay learns sendonly, B sees the relay's address.
@@ -1205,3 +1207,31 @@ fn a_trunk_in_bypass_mode_keeps_its_sdp_untouched_while_others_are_relayed() {
 }
 
 mod ivr;
+mod originate;
+mod queue;
+
+#[test]
+fn offers_gain_transcodable_codecs_and_a_foreign_answer_is_rewritten_for_the_offerer() {
+    let (mut net, _relay) = relayed_net();
+    let b_inv = ring_b(&mut net, "tc1");
+    let offer = std::str::from_utf8(&b_inv.body).unwrap().to_string();
+    assert!(
+        offer.contains("m=audio 20002 RTP/AVP 0 8 ") && offer.contains("opus/48000/2"),
+        "B may pick A-law or Opus as well as A's µ-law: {offer}"
+    );
+    let pcma = "v=0\no=- 2 2 IN IP4 127.0.0.1\ns=-\nc=IN IP4 127.0.0.1\nt=0 0\nm=audio 5000 RTP/AVP 8\na=rtpmap:8 PCMA/8000\n";
+    net.send(B, &reply(&b_inv, 200, "btag", B, pcma));
+    let ok = net
+        .sent()
+        .into_iter()
+        .find_map(|(a, m)| match m {
+            SipMessage::Response(r) if a == addr(TRUNK) && r.status == 200 => Some(r),
+            _ => None,
+        })
+        .unwrap();
+    let answer = std::str::from_utf8(&ok.body).unwrap();
+    assert!(
+        answer.contains("m=audio 20000 RTP/AVP 0") && !answer.contains("PCMA"),
+        "A only offered µ-law, so A is answered with µ-law (the relay converts): {answer}"
+    );
+}
