@@ -497,3 +497,64 @@ fn reconfigure_keeps_live_state_and_drains_removed_queues() {
     assert_eq!(h.acd.queue_names(), ["q"], "drained queue gone");
     assert_eq!(rung(&h.join("c3", "q")), ["a"]);
 }
+
+#[test]
+fn reconfigure_turning_announcements_off_leaves_no_stale_timer() {
+    let mut q = queue("q", Strategy::LongestIdle);
+    q.announce_every_secs = Some(10);
+    let mut h = h_with(q, &["a"]);
+    h.join("c1", "q");
+    assert_eq!(h.acd.poll_timeout(), Some(h.t0 + secs(10)));
+    h.acd.reconfigure(
+        config(
+            vec![queue("q", Strategy::LongestIdle)],
+            vec![member("a", &[("q", 0)])],
+        ),
+        h.now,
+    );
+    assert!(h.advance_to(10).is_empty());
+    assert_eq!(h.acd.poll_timeout(), None);
+}
+
+#[test]
+fn reconfigure_moving_an_agent_to_an_unreachable_endpoint_stops_offers() {
+    let mut h = h_with(queue("q", Strategy::LongestIdle), &["a"]);
+    h.input(AcdInput::EndpointReachable {
+        endpoint: "desk-9".into(),
+        reachable: false,
+    });
+    h.login(&["a"]);
+    let mut moved = member("a", &[("q", 0)]);
+    moved.endpoint = "desk-9".into();
+    h.acd.reconfigure(
+        config(vec![queue("q", Strategy::LongestIdle)], vec![moved]),
+        h.now,
+    );
+    assert!(h.join("c1", "q").is_empty());
+    assert!(!h.snapshot("a").reachable);
+}
+
+#[test]
+fn no_timer_is_armed_when_nothing_can_happen() {
+    let mut q = queue("q", Strategy::LongestIdle);
+    q.tier_wait_secs = 10;
+    let mut h = H::new(config(
+        vec![q],
+        vec![member("t0", &[("q", 0)]), member("t1", &[("q", 1)])],
+    ));
+    h.login(&["t0", "t1"]);
+    h.op("t0", AgentOp::Pause { reason: "x".into() });
+    h.op("t1", AgentOp::Pause { reason: "x".into() });
+    h.join("c1", "q");
+    assert_eq!(
+        h.acd.poll_timeout(),
+        None,
+        "no free agent: tier steps cannot help"
+    );
+    h.op("t1", AgentOp::Unpause);
+    assert_eq!(
+        h.acd.poll_timeout(),
+        Some(h.t0 + secs(10)),
+        "t1 is free at tier 1"
+    );
+}
