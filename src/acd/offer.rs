@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use super::agent::AgentState;
 use super::events::QueueHappening;
 use super::inputs::Withdraw;
-use super::queue::{Caller, Kind, Phase, Queue};
+use super::queue::{Caller, Entry, Kind, Phase, Queue};
 use super::strategy::{self, Candidate};
 use super::{Acd, AcdOutput, AgentId, CallRef, RefuseReason};
 
@@ -23,30 +23,38 @@ impl Acd {
     pub(super) fn dispatch(&mut self, now: Instant) {
         self.leave_when_empty(now);
         let mut free = self.free_agents();
-        let open = self.free_queues();
         if free > 0 {
-            let mut order: Vec<(std::cmp::Reverse<i32>, u64, String)> = Vec::new();
-            for (name, q) in self.queues.iter().filter(|(n, _)| open.contains(*n)) {
-                for e in &q.entries {
-                    let waiting = match &e.kind {
-                        Kind::Caller(c) => c.phase == Phase::Waiting,
-                        Kind::Callback { .. } => true,
+            let open = self.free_queues();
+            let names: Vec<String> = open
+                .into_iter()
+                .filter(|n| self.queues.get(n).is_some_and(|q| !q.entries.is_empty()))
+                .collect();
+            let tiers = self.all_tiers();
+            // A k-way merge over the queues (each already in order), so a long backlog
+            // costs nothing once every free agent has been offered a call.
+            let mut cursor: Vec<Option<Key>> = vec![None; names.len()];
+            while free > 0 {
+                let mut best: Option<(Key, usize)> = None;
+                for (qi, name) in names.iter().enumerate() {
+                    let Some(q) = self.queues.get(name) else {
+                        continue;
                     };
-                    if waiting {
-                        order.push((std::cmp::Reverse(e.priority), e.seq, name.clone()));
+                    let from = cursor[qi].map_or(0, |k| q.entries.partition_point(|e| key(e) <= k));
+                    let next = q.entries[from..].iter().find(|e| awaits_offer(e)).map(key);
+                    if let Some(k) = next {
+                        if best.is_none_or(|(b, _)| k < b) {
+                            best = Some((k, qi));
+                        }
                     }
                 }
-            }
-            order.sort_unstable();
-            let tiers = self.all_tiers();
-            for (priority, seq, queue) in order {
-                let t = tiers.get(&queue).map_or(&[][..], Vec::as_slice);
-                free = free.saturating_sub(self.offer(now, &queue, priority.0, seq, t));
-                if free == 0 {
-                    // Nobody left to offer to. `next_due` ignores tier and skill steps
-                    // of queues without a free member, so no stale step wakes us.
+                let Some((k, qi)) = best else {
                     break;
-                }
+                };
+                cursor[qi] = Some(k);
+                let t = tiers.get(&names[qi]).map_or(&[][..], Vec::as_slice);
+                // Nobody left to offer to ends the pass. `next_due` ignores tier and
+                // skill steps of queues without a free member, so no stale step wakes us.
+                free = free.saturating_sub(self.offer(now, &names[qi], k.0 .0, k.1, t));
             }
         }
         self.drop_drained();
@@ -383,6 +391,21 @@ impl Acd {
             }
         }
         n
+    }
+}
+
+/// An entry's place in the offering order.
+type Key = (std::cmp::Reverse<i32>, u64);
+
+fn key(e: &Entry) -> Key {
+    (std::cmp::Reverse(e.priority), e.seq)
+}
+
+/// A live caller not being offered right now, or a kept callback.
+fn awaits_offer(e: &Entry) -> bool {
+    match &e.kind {
+        Kind::Caller(c) => c.phase == Phase::Waiting,
+        Kind::Callback { .. } => true,
     }
 }
 
