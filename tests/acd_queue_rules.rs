@@ -353,6 +353,32 @@ fn callback_keeps_the_place_and_comes_due_when_served() {
 }
 
 #[test]
+fn the_hang_up_after_a_callback_request_is_not_an_abandon() {
+    let mut h = h_with(queue("q", Strategy::LongestIdle), &["a"]);
+    h.join("c1", "q");
+    h.join("c2", "q");
+    h.input(AcdInput::CallbackRequested {
+        call: call("c1"),
+        number: "555".into(),
+    });
+    // The switch hangs the caller up and reports it; the kept place stays.
+    assert!(h.leave("c1").is_empty());
+    let st = h.stats("q");
+    assert_eq!(
+        (st.waiting, st.callbacks, st.abandoned, st.callbacks_kept),
+        (1, 1, 0, 1)
+    );
+    let out = h.op("a", AgentOp::Login);
+    assert_eq!(
+        out[0],
+        AcdOutput::CallbackDue {
+            queue: "q".into(),
+            number: "555".into()
+        }
+    );
+}
+
+#[test]
 fn callback_while_ringing_cancels_the_ring() {
     let mut h = h_with(queue("q", Strategy::LongestIdle), &["a"]);
     h.login(&["a"]);
