@@ -89,9 +89,12 @@ fn no_allocation_per_packet_after_warm_up() {
             let mut t = Transcoder::new(from, to).unwrap();
             let mut out = Vec::new();
             let n = allocations(120, |k| {
-                // every 7th packet lost (FEC/PLC fill-in), every 40th a gap told by the caller
-                if k % 7 != 3 {
-                    t.push_rtp(k as u16, &packets[k % packets.len()]).unwrap();
+                // every 7th packet lost (FEC/PLC fill-in), gaps told by the caller now and then
+                let p = &packets[k % packets.len()];
+                if k % 11 == 5 {
+                    t.push_after_gap(160, p).unwrap();
+                } else if k % 7 != 3 {
+                    t.push_rtp(k as u16, p).unwrap();
                 }
                 while t.pop(&mut out).unwrap().is_some() {}
                 if k % 40 == 0 {

@@ -2,9 +2,9 @@
 //! uses (10, 20, 30, 60 ms, up to Opus's 120), buffer the PCM, and re-encode it as 20 ms
 //! frames — the packetisation interval of everything the switch sends.
 //!
-//! Push/pop: [`Transcoder::push_rtp`] one received payload with its RTP sequence number
-//! (or [`Transcoder::push`] without, plus [`Transcoder::push_loss`] for gaps the caller
-//! tracks itself), then [`Transcoder::pop`] until it returns `None`; each popped packet carries the RTP timestamp increment of the output codec
+//! Push/pop: [`Transcoder::push_rtp`] one received payload with its RTP sequence number,
+//! or [`Transcoder::push_after_gap`] when the caller tracks timestamps and tells the gap
+//! (or plain [`Transcoder::push`] and [`Transcoder::push_loss`], no FEC), then [`Transcoder::pop`] until it returns `None`; each popped packet carries the RTP timestamp increment of the output codec
 //! (160 for G.711, 960 for Opus, RFC 7587 §4.1), so the caller stamps the output stream on
 //! its own clock. 10 ms packets yield a frame every second push; 30 ms packets yield one or
 //! two frames per push, alternating.
@@ -80,8 +80,44 @@ impl Transcoder {
     /// nothing is added (the caller counts the bad packet and goes on).
     pub fn push(&mut self, payload: &[u8]) -> Result<usize, CodecError> {
         let n = self.decoder.decode(payload, &mut self.pcm)?;
+        self.last_samples = n;
         self.bound();
         Ok(n)
+    }
+
+    /// [`Transcoder::push`] for a caller that tracks RTP timestamps itself and found `gap`
+    /// samples (8 kHz) missing before `payload`: the last packet's worth of the gap is
+    /// rebuilt from `payload`'s Opus in-band FEC, the rest concealed, then `payload` is
+    /// decoded. Returns the samples added (gap and packet). On a decode error the gap stays
+    /// filled and the error is returned.
+    pub fn push_after_gap(&mut self, gap: usize, payload: &[u8]) -> Result<usize, CodecError> {
+        let added = self.fill(gap.min(MAX_BUFFERED), payload)?;
+        let n = self.push(payload)?;
+        Ok(added + n)
+    }
+
+    /// Fill `gap` samples before `next`: FEC from `next` for the packet just before it,
+    /// concealment for the rest.
+    fn fill(&mut self, gap: usize, next: &[u8]) -> Result<usize, CodecError> {
+        let fec = gap.min(self.last_samples);
+        let mut added = 0;
+        let mut left = gap - fec;
+        while left > 0 {
+            let n = self.decoder.conceal(left, &mut self.pcm)?;
+            if n == 0 {
+                break;
+            }
+            added += n;
+            left -= n.min(left);
+        }
+        if fec > 0 {
+            added += match self.decoder.recover(next, fec, &mut self.pcm) {
+                Ok(n) => n,
+                Err(_) => self.decoder.conceal(fec, &mut self.pcm)?,
+            };
+        }
+        self.bound();
+        Ok(added)
     }
 
     /// Decode one received payload with its RTP sequence number into the buffer, filling a
@@ -98,13 +134,7 @@ impl Transcoder {
             }
             let lost = delta - 1;
             if (1..=MAX_GAP).contains(&lost) {
-                for _ in 1..lost {
-                    added += self.decoder.conceal(self.last_samples, &mut self.pcm)?;
-                }
-                added += self
-                    .decoder
-                    .recover(payload, self.last_samples, &mut self.pcm)
-                    .or_else(|_| self.decoder.conceal(self.last_samples, &mut self.pcm))?;
+                added = self.fill(usize::from(lost) * self.last_samples, payload)?;
             }
         }
         self.last_seq = Some(seq);
@@ -297,6 +327,25 @@ mod tests {
         assert_eq!(t.push_rtp(1, &ulaw_payload(240, 0)).unwrap(), 240);
         // packet 2 (30 ms) lost
         assert_eq!(t.push_rtp(3, &ulaw_payload(240, 0)).unwrap(), 480);
+    }
+
+    #[test]
+    fn a_told_gap_is_filled_before_the_packet() {
+        let mut t = Transcoder::new(CodecKind::Pcmu, CodecKind::Pcma).unwrap();
+        assert_eq!(t.push_after_gap(0, &ulaw_payload(160, 2000)).unwrap(), 160);
+        assert_eq!(
+            t.push_after_gap(240, &ulaw_payload(160, 2000)).unwrap(),
+            400
+        );
+        assert_eq!(t.buffered(), 560);
+        let pcm = &t.pcm;
+        assert!(pcm[160..400].iter().all(|&s| s == 0), "gap is silence");
+        assert!(pcm[400..].iter().all(|&s| s > 1900), "then the packet");
+        // a wild gap is bounded by the buffer
+        let mut t = Transcoder::new(CodecKind::Pcmu, CodecKind::Pcma).unwrap();
+        t.push_after_gap(usize::MAX, &ulaw_payload(160, 2000))
+            .unwrap();
+        assert_eq!(t.buffered(), MAX_BUFFERED);
     }
 
     #[test]
