@@ -10,7 +10,7 @@
 //! Garbage payloads come back as [`CodecError::Opus`] (libopus validates the TOC byte and
 //! frame lengths of RFC 6716 §3.4); nothing here panics on input.
 
-use audiopus::coder::{Decoder as LibDecoder, Encoder as LibEncoder};
+use audiopus::coder::{Decoder as LibDecoder, Encoder as LibEncoder, GenericCtl};
 use audiopus::packet::Packet;
 use audiopus::{Application, Bitrate, Channels, MutSignals, SampleRate};
 
@@ -121,6 +121,11 @@ impl OpusDecoder {
         let n = n.min(samples);
         out.extend_from_slice(&self.pcm[..n]);
         Ok(n)
+    }
+
+    /// Forget the decoder's history (a new stream: another SSRC).
+    pub fn reset(&mut self) -> Result<(), CodecError> {
+        self.inner.reset_state().map_err(CodecError::Opus)
     }
 
     /// Packet-loss concealment for `samples` lost samples (rounded down to 2.5 ms, at most

@@ -189,6 +189,16 @@ impl Transcoder {
         }))
     }
 
+    /// Start on a new input stream (another SSRC, or after a long pause): drop the audio
+    /// waiting for `pop`, forget sequence tracking and the decoder's history. The encoder
+    /// keeps its state, since the output stream goes on.
+    pub fn reset_input(&mut self) -> Result<(), CodecError> {
+        self.pcm.clear();
+        self.last_seq = None;
+        self.last_samples = FRAME_SAMPLES;
+        self.decoder.reset()
+    }
+
     /// Decoded samples waiting for `pop`.
     pub fn buffered(&self) -> usize {
         self.pcm.len()
@@ -346,6 +356,25 @@ mod tests {
         t.push_after_gap(usize::MAX, &ulaw_payload(160, 2000))
             .unwrap();
         assert_eq!(t.buffered(), MAX_BUFFERED);
+    }
+
+    #[test]
+    fn reset_input_starts_a_new_stream() {
+        for from in CodecKind::ALL {
+            let mut t = Transcoder::new(from, CodecKind::Pcmu).unwrap();
+            let mut enc = Encoder::new(from).unwrap();
+            let mut p = Vec::new();
+            enc.encode(&[500; FRAME_SAMPLES], &mut p).unwrap();
+            t.push_rtp(100, &p).unwrap();
+            t.push_rtp(101, &p).unwrap();
+            assert_eq!(t.buffered(), 320);
+            t.reset_input().unwrap();
+            assert_eq!(t.buffered(), 0);
+            // a new stream's sequence numbers are neither a gap nor late
+            assert_eq!(t.push_rtp(7, &p).unwrap(), 160, "{from:?}");
+            assert_eq!(t.push_rtp(8, &p).unwrap(), 160, "{from:?}");
+            assert_eq!(t.late_packets(), 0);
+        }
     }
 
     #[test]
