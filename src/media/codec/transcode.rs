@@ -4,9 +4,10 @@
 //!
 //! Push/pop: [`Transcoder::push_rtp`] one received payload with its RTP sequence number,
 //! or [`Transcoder::push_after_gap`] when the caller tracks timestamps and tells the gap
-//! (or plain [`Transcoder::push`] and [`Transcoder::push_loss`], no FEC), then [`Transcoder::pop`] until it returns `None`; each popped packet carries the RTP timestamp increment of the output codec
-//! (160 for G.711, 960 for Opus, RFC 7587 §4.1), so the caller stamps the output stream on
-//! its own clock. 10 ms packets yield a frame every second push; 30 ms packets yield one or
+//! (or plain [`Transcoder::push`] and [`Transcoder::push_loss`], no FEC), then
+//! [`Transcoder::pop`] until it returns `None`; each popped packet carries the RTP
+//! timestamp increment of the output codec (160 for G.711, 960 for Opus, RFC 7587 §4.1),
+//! so the caller stamps the output stream on its own clock. 10 ms packets yield a frame every second push; 30 ms packets yield one or
 //! two frames per push, alternating.
 //!
 //! Losses (RFC 3550 §A.1 sequence arithmetic, modulo 2^16): a gap of up to [`MAX_GAP`]
@@ -100,16 +101,7 @@ impl Transcoder {
     /// concealment for the rest.
     fn fill(&mut self, gap: usize, next: &[u8]) -> Result<usize, CodecError> {
         let fec = gap.min(self.last_samples);
-        let mut added = 0;
-        let mut left = gap - fec;
-        while left > 0 {
-            let n = self.decoder.conceal(left, &mut self.pcm)?;
-            if n == 0 {
-                break;
-            }
-            added += n;
-            left -= n.min(left);
-        }
+        let mut added = self.conceal_run(gap - fec)?;
         if fec > 0 {
             added += match self.decoder.recover(next, fec, &mut self.pcm) {
                 Ok(n) => n,
@@ -160,7 +152,14 @@ impl Transcoder {
     /// Conceal `samples` (8 kHz) of lost input — Opus PLC, or silence for G.711 — so the
     /// output keeps its timing; returns the samples added.
     pub fn push_loss(&mut self, samples: usize) -> Result<usize, CodecError> {
-        let mut left = samples.min(MAX_BUFFERED);
+        let added = self.conceal_run(samples.min(MAX_BUFFERED))?;
+        self.bound();
+        Ok(added)
+    }
+
+    /// Conceal `samples`, in as many decoder calls as it takes (each covers at most 120 ms).
+    fn conceal_run(&mut self, samples: usize) -> Result<usize, CodecError> {
+        let mut left = samples;
         let mut added = 0;
         while left > 0 {
             let n = self.decoder.conceal(left, &mut self.pcm)?;
@@ -170,7 +169,6 @@ impl Transcoder {
             added += n;
             left -= n.min(left);
         }
-        self.bound();
         Ok(added)
     }
 
