@@ -187,32 +187,45 @@ fn silence_then_beep() -> Vec<i16> {
     pcm
 }
 
+#[derive(Clone, Copy, Debug)]
+enum Recovery {
+    /// `Transcoder::push_rtp`: sequence numbers tell the gap.
+    BySequence,
+    /// `Transcoder::push_after_gap`: the caller tells the gap (from timestamps).
+    ByGap,
+    /// A plain decoder's concealment.
+    PlcOnly,
+}
+
 /// Decoded output of the Opus stream of [`silence_then_beep`] with packet 11 lost — the
 /// first frame that is all beep after the codec's ~100-sample delay, while frame 10 is mostly
-/// silence. Recovered by the transcoder (FEC from packet 12) or by plain concealment.
-fn lose_packet_11(recover_with_fec: bool) -> Vec<i16> {
+/// silence.
+fn lose_packet_11(how: Recovery) -> Vec<i16> {
     let opus = encode_all(CodecKind::Opus, &silence_then_beep());
     let mut t = Transcoder::new(CodecKind::Opus, CodecKind::Pcmu).unwrap();
     let mut dec = Decoder::new(CodecKind::Opus).unwrap();
+    let mut pcmu = Decoder::new(CodecKind::Pcmu).unwrap();
     let mut out = Vec::new();
     let mut payload = Vec::new();
     for (seq, p) in opus.iter().enumerate() {
-        if seq == LOST {
-            if !recover_with_fec {
+        match (how, seq) {
+            (Recovery::PlcOnly, LOST) => {
                 dec.conceal(FRAME_SAMPLES, &mut out).unwrap();
             }
-            continue;
-        }
-        if recover_with_fec {
-            t.push_rtp(seq as u16, p).unwrap();
-            while t.pop(&mut payload).unwrap().is_some() {
-                Decoder::new(CodecKind::Pcmu)
-                    .unwrap()
-                    .decode(&payload, &mut out)
-                    .unwrap();
+            (_, LOST) => {}
+            (Recovery::PlcOnly, _) => {
+                dec.decode(p, &mut out).unwrap();
             }
-        } else {
-            dec.decode(p, &mut out).unwrap();
+            (Recovery::BySequence, _) => {
+                t.push_rtp(seq as u16, p).unwrap();
+            }
+            (Recovery::ByGap, _) => {
+                let gap = if seq == LOST + 1 { FRAME_SAMPLES } else { 0 };
+                t.push_after_gap(gap, p).unwrap();
+            }
+        }
+        while t.pop(&mut payload).unwrap().is_some() {
+            pcmu.decode(&payload, &mut out).unwrap();
         }
     }
     out
@@ -220,22 +233,25 @@ fn lose_packet_11(recover_with_fec: bool) -> Vec<i16> {
 
 #[test]
 fn a_lost_opus_packet_is_rebuilt_from_the_next_packets_fec() {
-    let with_fec = lose_packet_11(true);
-    let plc_only = lose_packet_11(false);
-    assert_eq!(with_fec.len(), 35 * FRAME_SAMPLES, "timing kept");
-    assert_eq!(plc_only.len(), 35 * FRAME_SAMPLES);
     let expect = f64::from(tone::amplitude_of_dbm0(BEEP.level_dbm0));
     let lost = LOST * FRAME_SAMPLES..(LOST + 1) * FRAME_SAMPLES;
-    let fec = goertzel::amplitude(&with_fec[lost.clone()], 1000.0, 8000);
-    let plc = goertzel::amplitude(&plc_only[lost], 1000.0, 8000);
+    let plc_only = lose_packet_11(Recovery::PlcOnly);
+    assert_eq!(plc_only.len(), 35 * FRAME_SAMPLES);
     // concealment extrapolates the weak onset before; FEC carries the frame itself
     // (measured: FEC ≈ 1.0, PLC ≈ 0.5 of the level)
-    assert!(fec > 0.8 * expect, "FEC rebuilt {fec:.0} of {expect:.0}");
+    let plc = goertzel::amplitude(&plc_only[lost.clone()], 1000.0, 8000);
     assert!(plc < 0.65 * expect, "PLC guessed {plc:.0}");
-    assert!(
-        goertzel::dominant(&with_fec[LOST * FRAME_SAMPLES..], &PROBES, 8000).map(|d| PROBES[d.0])
-            == Some(1000.0)
-    );
+    for how in [Recovery::BySequence, Recovery::ByGap] {
+        let with_fec = lose_packet_11(how);
+        assert_eq!(with_fec.len(), 35 * FRAME_SAMPLES, "{how:?}: timing kept");
+        let fec = goertzel::amplitude(&with_fec[lost.clone()], 1000.0, 8000);
+        assert!(
+            fec > 0.8 * expect,
+            "{how:?}: FEC rebuilt {fec:.0} of {expect:.0}"
+        );
+        let after = goertzel::dominant(&with_fec[LOST * FRAME_SAMPLES..], &PROBES, 8000);
+        assert_eq!(after.map(|d| PROBES[d.0]), Some(1000.0), "{how:?}");
+    }
 }
 
 #[test]

@@ -1,5 +1,5 @@
 //! The codec hot path allocates nothing per packet once warm: decode, encode, transcode
-//! (every pair, 10/20/30 ms input), resample and tone frames, counted by a global allocator.
+//! (every pair, 10/20/30 ms input, with losses filled by FEC/PLC), resample and tone frames, counted by a global allocator.
 //! (libopus's own C-side memory is not counted; it is allocated at `opus_*_create` only.)
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -89,7 +89,13 @@ fn no_allocation_per_packet_after_warm_up() {
             let mut t = Transcoder::new(from, to).unwrap();
             let mut out = Vec::new();
             let n = allocations(120, |k| {
-                t.push(&packets[k % packets.len()]).unwrap();
+                // every 7th packet lost (FEC/PLC fill-in), gaps told by the caller now and then
+                let p = &packets[k % packets.len()];
+                if k % 11 == 5 {
+                    t.push_after_gap(160, p).unwrap();
+                } else if k % 7 != 3 {
+                    t.push_rtp(k as u16, p).unwrap();
+                }
                 while t.pop(&mut out).unwrap().is_some() {}
                 if k % 40 == 0 {
                     t.push_loss(480).unwrap();

@@ -264,6 +264,9 @@ impl Acd {
                 .agents
                 .entry(id.clone())
                 .or_insert_with(|| Agent::new(id, ac.endpoint.clone(), BTreeMap::new(), reachable));
+            if agent.endpoint != ac.endpoint {
+                agent.reachable = reachable;
+            }
             agent.endpoint = ac.endpoint;
             agent.skills = ac.skills;
             agent.queues = ac.queues.into_iter().map(|m| (m.queue, m.tier)).collect();

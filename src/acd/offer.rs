@@ -8,13 +8,13 @@
 //! levels meet its requirements (lowered by `skill_widen_step` per
 //! `skill_widen_every_secs` waited), preferring agents not yet tried this round.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use super::agent::AgentState;
 use super::events::QueueHappening;
 use super::inputs::Withdraw;
-use super::queue::{Caller, Kind, Phase, Queue};
+use super::queue::{Caller, Entry, Kind, Phase, Queue};
 use super::strategy::{self, Candidate};
 use super::{Acd, AcdOutput, AgentId, CallRef, RefuseReason};
 
@@ -22,44 +22,88 @@ impl Acd {
     /// Offers waiting callers (and due callbacks) to free agents.
     pub(super) fn dispatch(&mut self, now: Instant) {
         self.leave_when_empty(now);
-        let mut order: Vec<(std::cmp::Reverse<i32>, u64, String)> = Vec::new();
-        for (name, q) in &self.queues {
-            for e in &q.entries {
-                let waiting = match &e.kind {
-                    Kind::Caller(c) => c.phase == Phase::Waiting,
-                    Kind::Callback { .. } => true,
-                };
-                if waiting {
-                    order.push((std::cmp::Reverse(e.priority), e.seq, name.clone()));
+        let mut free = self.free_agents();
+        if free > 0 {
+            let open = self.free_queues();
+            let names: Vec<String> = open
+                .into_iter()
+                .filter(|n| self.queues.get(n).is_some_and(|q| !q.entries.is_empty()))
+                .collect();
+            let tiers = self.all_tiers();
+            // A k-way merge over the queues (each already in order), so a long backlog
+            // costs nothing once every free agent has been offered a call.
+            let mut cursor: Vec<Option<Key>> = vec![None; names.len()];
+            while free > 0 {
+                let mut best: Option<(Key, usize)> = None;
+                for (qi, name) in names.iter().enumerate() {
+                    let Some(q) = self.queues.get(name) else {
+                        continue;
+                    };
+                    let from = cursor[qi].map_or(0, |k| q.entries.partition_point(|e| key(e) <= k));
+                    let next = q.entries[from..].iter().find(|e| awaits_offer(e)).map(key);
+                    if let Some(k) = next {
+                        if best.is_none_or(|(b, _)| k < b) {
+                            best = Some((k, qi));
+                        }
+                    }
                 }
+                let Some((k, qi)) = best else {
+                    break;
+                };
+                cursor[qi] = Some(k);
+                let t = tiers.get(&names[qi]).map_or(&[][..], Vec::as_slice);
+                // Nobody left to offer to ends the pass. `next_due` ignores tier and
+                // skill steps of queues without a free member, so no stale step wakes us.
+                free = free.saturating_sub(self.offer(now, &names[qi], k.0 .0, k.1, t));
             }
-        }
-        order.sort();
-        for (_, seq, queue) in order {
-            self.offer(now, &queue, seq);
         }
         self.drop_drained();
     }
 
-    fn offer(&mut self, now: Instant, queue: &str, seq: u64) {
-        let tiers = self.tiers(queue).len();
-        if let Some(q) = self.queues.get_mut(queue) {
-            let cfg = &q.config;
-            if let Some(e) = q.entries.iter_mut().find(|e| e.seq == seq) {
-                let joined = e.joined;
-                if let Kind::Caller(c) = &mut e.kind {
-                    c.next_step = next_step(c, joined, cfg, tiers, now);
-                }
-            }
+    /// Agents that could take a call now (of some queue).
+    pub(super) fn free_agents(&self) -> usize {
+        self.agents
+            .values()
+            .filter(|a| a.state == AgentState::Available && a.reachable && !a.removed)
+            .count()
+    }
+
+    /// Queues with a member agent that could take a call now.
+    pub(super) fn free_queues(&self) -> BTreeSet<String> {
+        self.agents
+            .values()
+            .filter(|a| a.state == AgentState::Available && a.reachable && !a.removed)
+            .flat_map(|a| a.queues.keys().cloned())
+            .collect()
+    }
+
+    /// Offers one entry; returns how many agents it rang (callbacks ring none).
+    fn offer(
+        &mut self,
+        now: Instant,
+        queue: &str,
+        priority: i32,
+        seq: u64,
+        tiers: &[u32],
+    ) -> usize {
+        let Some(q) = self.queues.get_mut(queue) else {
+            return 0;
+        };
+        let Some(i) = q.index_of(priority, seq) else {
+            return 0;
+        };
+        let cfg = &q.config;
+        let e = &mut q.entries[i];
+        let joined = e.joined;
+        if let Kind::Caller(c) = &mut e.kind {
+            c.next_step = next_step(c, joined, cfg, tiers.len(), now);
         }
         let Some(q) = self.queues.get(queue) else {
-            return;
+            return 0;
         };
-        let Some(entry) = q.entries.iter().find(|e| e.seq == seq) else {
-            return;
-        };
+        let entry = &q.entries[i];
         let wait = now.saturating_duration_since(entry.joined);
-        let max_tier = self.max_tier(q, wait);
+        let max_tier = max_tier(tiers, q.config.tier_wait_secs, wait);
         let (skills, tried) = match &entry.kind {
             Kind::Caller(c) => (widened(&c.skills, &q.config, wait), &c.tried),
             Kind::Callback { .. } => (Vec::new(), &BTreeSet::new()),
@@ -76,7 +120,7 @@ impl Acd {
             })
             .collect();
         if eligible.is_empty() {
-            return;
+            return 0;
         }
         let fresh = eligible.iter().any(|c| !tried.contains(&c.agent.id));
         let new_round = !fresh;
@@ -92,16 +136,13 @@ impl Acd {
             &mut self.rng,
         );
         if picked.is_empty() {
-            return;
+            return 0;
         }
         let timeout = Queue::secs(q.config.ring_timeout_secs);
         let Some(q) = self.queues.get_mut(queue) else {
-            return;
+            return 0;
         };
         q.last = picked.last().cloned();
-        let Some(i) = q.entries.iter().position(|e| e.seq == seq) else {
-            return;
-        };
         match &mut q.entries[i].kind {
             Kind::Callback { number } => {
                 let number = number.clone();
@@ -118,6 +159,7 @@ impl Acd {
                     now,
                     QueueHappening::CallbackDue { number, wait },
                 );
+                0
             }
             Kind::Caller(c) => {
                 if new_round {
@@ -128,9 +170,11 @@ impl Acd {
                     until: now + timeout,
                 };
                 let call = c.call.clone();
+                let n = picked.len();
                 for agent in picked {
                     self.ring(now, &call, queue, &agent, timeout);
                 }
+                n
             }
         }
     }
@@ -151,26 +195,19 @@ impl Acd {
         self.set_agent(id, AgentState::Ringing, now, "ring");
     }
 
-    /// The highest tier `wait` reaches in `q`, or `None` when no member is logged in.
-    fn max_tier(&self, q: &Queue, wait: Duration) -> Option<u32> {
-        let tiers = self.tiers(&q.config.name);
-        let step = u64::from(q.config.tier_wait_secs);
-        let k = wait
-            .as_secs()
-            .checked_div(step)
-            .map_or(usize::MAX, |k| usize::try_from(k).unwrap_or(usize::MAX));
-        tiers.get(k.min(tiers.len().saturating_sub(1))).copied()
-    }
-
-    /// Distinct tiers of `queue` with a logged-in member, ascending.
-    fn tiers(&self, queue: &str) -> Vec<u32> {
-        let set: BTreeSet<u32> = self
-            .agents
-            .values()
-            .filter(|a| a.state.is_logged_in() && !a.removed)
-            .filter_map(|a| a.queues.get(queue).copied())
-            .collect();
-        set.into_iter().collect()
+    /// Distinct tiers with a logged-in member, ascending, per queue.
+    fn all_tiers(&self) -> BTreeMap<String, Vec<u32>> {
+        let mut sets: BTreeMap<&str, BTreeSet<u32>> = BTreeMap::new();
+        for a in self.agents.values() {
+            if a.state.is_logged_in() && !a.removed {
+                for (q, t) in &a.queues {
+                    sets.entry(q.as_str()).or_default().insert(*t);
+                }
+            }
+        }
+        sets.into_iter()
+            .map(|(q, s)| (q.to_string(), s.into_iter().collect()))
+            .collect()
     }
 
     /// Queues with `leave_when_empty` and no logged-in member send their callers away.
@@ -233,15 +270,7 @@ impl Acd {
         let Some(name) = self.waiting.get(call) else {
             return;
         };
-        let serving = self
-            .agents
-            .values()
-            .filter(|a| {
-                a.queues.contains_key(name.as_str())
-                    && a.state.is_logged_in()
-                    && !matches!(a.state, AgentState::Paused(_))
-            })
-            .count();
+        let serving = self.serving().get(name).copied().unwrap_or(0);
         let Some(q) = self.queues.get(name) else {
             return;
         };
@@ -266,14 +295,16 @@ impl Acd {
         for a in self.agents.values() {
             at(a.wrap_until.filter(|_| a.state == AgentState::WrapUp));
         }
+        let open = self.free_queues();
         for q in self.queues.values() {
+            let free = open.contains(&q.config.name);
             for e in &q.entries {
                 let Some(c) = e.caller() else { continue };
                 at(c.deadline);
                 at(c.next_announce);
                 match &c.phase {
                     Phase::Ringing { until, .. } => at(Some(*until)),
-                    Phase::Waiting => at(c.next_step),
+                    Phase::Waiting => at(c.next_step.filter(|_| free)),
                 }
             }
         }
@@ -292,13 +323,8 @@ impl Acd {
         }
         let mut timeouts = Vec::new();
         let mut deadlines = Vec::new();
-        let mut announces = Vec::new();
-        for q in self.queues.values_mut() {
-            let every = q.config.announce_every_secs.map(Queue::secs);
-            for e in &mut q.entries {
-                let Kind::Caller(c) = &mut e.kind else {
-                    continue;
-                };
+        for q in self.queues.values() {
+            for c in q.entries.iter().filter_map(|e| e.caller()) {
                 if let Phase::Ringing { agents, until } = &c.phase {
                     if *until <= now {
                         timeouts.extend(agents.iter().map(|a| (c.call.clone(), a.clone())));
@@ -306,18 +332,6 @@ impl Acd {
                 }
                 if c.deadline.is_some_and(|d| d <= now) {
                     deadlines.push(c.call.clone());
-                }
-                if let (Some(next), Some(every)) = (c.next_announce, every) {
-                    if next <= now && !every.is_zero() {
-                        let mut n = next;
-                        while n <= now {
-                            n += every;
-                        }
-                        c.next_announce = Some(n);
-                        if c.phase == Phase::Waiting {
-                            announces.push(c.call.clone());
-                        }
-                    }
                 }
             }
         }
@@ -327,10 +341,82 @@ impl Acd {
         for call in deadlines {
             self.send_away(now, &call, RefuseReason::Timeout);
         }
-        for call in announces {
-            self.announce(&call);
+        self.announce_due(now);
+    }
+
+    /// Periodic announcements that are due, with positions from one pass per queue.
+    fn announce_due(&mut self, now: Instant) {
+        let serving = self.serving();
+        for q in self.queues.values_mut() {
+            let every = q
+                .config
+                .announce_every_secs
+                .map(Queue::secs)
+                .filter(|e| !e.is_zero());
+            let n = serving.get(&q.config.name).copied().unwrap_or(0);
+            for (i, e) in q.entries.iter_mut().enumerate() {
+                let Kind::Caller(c) = &mut e.kind else {
+                    continue;
+                };
+                let Some(every) = every else {
+                    c.next_announce = None;
+                    continue;
+                };
+                let Some(mut next) = c.next_announce.filter(|t| *t <= now) else {
+                    continue;
+                };
+                while next <= now {
+                    next += every;
+                }
+                c.next_announce = Some(next);
+                if c.phase == Phase::Waiting {
+                    self.out.push_back(AcdOutput::Announce {
+                        call: c.call.clone(),
+                        position: i + 1,
+                        estimated_wait: q.counters.estimate(i + 1, n),
+                    });
+                }
+            }
         }
     }
+
+    /// Per queue: member agents logged in and not paused (they will serve the queue).
+    fn serving(&self) -> BTreeMap<String, usize> {
+        let mut n = BTreeMap::new();
+        for a in self.agents.values() {
+            if a.state.is_logged_in() && !matches!(a.state, AgentState::Paused(_)) {
+                for q in a.queues.keys() {
+                    *n.entry(q.clone()).or_default() += 1;
+                }
+            }
+        }
+        n
+    }
+}
+
+/// An entry's place in the offering order.
+type Key = (std::cmp::Reverse<i32>, u64);
+
+fn key(e: &Entry) -> Key {
+    (std::cmp::Reverse(e.priority), e.seq)
+}
+
+/// A live caller not being offered right now, or a kept callback.
+fn awaits_offer(e: &Entry) -> bool {
+    match &e.kind {
+        Kind::Caller(c) => c.phase == Phase::Waiting,
+        Kind::Callback { .. } => true,
+    }
+}
+
+/// The highest tier a caller reaches after `wait` (tier k of the logged-in `tiers`
+/// opens after k × `step` seconds), or `None` when no member is logged in.
+fn max_tier(tiers: &[u32], step: u32, wait: Duration) -> Option<u32> {
+    let k = wait
+        .as_secs()
+        .checked_div(u64::from(step))
+        .map_or(usize::MAX, |k| usize::try_from(k).unwrap_or(usize::MAX));
+    tiers.get(k.min(tiers.len().saturating_sub(1))).copied()
 }
 
 /// The caller's skill requirements after waiting `wait`.

@@ -109,6 +109,15 @@ impl Queue {
         at + 1
     }
 
+    /// Index of the entry with this order key (binary search).
+    pub fn index_of(&self, priority: i32, seq: u64) -> Option<usize> {
+        let key = (std::cmp::Reverse(priority), seq);
+        let i = self
+            .entries
+            .partition_point(|e| (std::cmp::Reverse(e.priority), e.seq) < key);
+        self.entries.get(i).filter(|e| e.seq == seq).map(|_| i)
+    }
+
     /// 1-based position of a live caller.
     pub fn position(&self, call: &CallRef) -> Option<usize> {
         self.entries

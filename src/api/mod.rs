@@ -12,6 +12,7 @@
 pub mod auth;
 mod calls;
 mod cdrs;
+pub mod console;
 mod dialplan;
 pub mod error;
 pub mod events_ws;
@@ -164,7 +165,7 @@ async fn method_not_allowed() -> ApiError {
 pub fn app(state: Arc<ApiState>) -> Router {
     Routes::api()
         .router
-        // console: the web console's static routes are merged here (`.merge(console::router())`).
+        .merge(console::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(

@@ -86,6 +86,14 @@ impl Decoder {
         }
     }
 
+    /// Forget the history of the stream (a new SSRC): Opus prediction and concealment state.
+    pub fn reset(&mut self) -> Result<(), CodecError> {
+        match &mut self.inner {
+            DecoderInner::Pcmu | DecoderInner::Pcma => Ok(()),
+            DecoderInner::Opus(d) => d.reset(),
+        }
+    }
+
     /// Fill in for `samples` lost samples (8 kHz), appending to `out`: Opus packet-loss
     /// concealment (in 2.5 ms steps), silence for G.711; at most 120 ms
     /// ([`opus::MAX_PACKET_SAMPLES`]) per call, so a wild sequence-number gap cannot make a

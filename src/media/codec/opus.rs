@@ -10,7 +10,7 @@
 //! Garbage payloads come back as [`CodecError::Opus`] (libopus validates the TOC byte and
 //! frame lengths of RFC 6716 §3.4); nothing here panics on input.
 
-use audiopus::coder::{Decoder as LibDecoder, Encoder as LibEncoder};
+use audiopus::coder::{Decoder as LibDecoder, Encoder as LibEncoder, GenericCtl};
 use audiopus::packet::Packet;
 use audiopus::{Application, Bitrate, Channels, MutSignals, SampleRate};
 
@@ -26,9 +26,9 @@ pub const MAX_PAYLOAD: usize = 1275;
 /// 14.4 kb/s at 5 % expected loss: at 16 kb/s no FEC was coded (measured), at 24 kb/s a lost
 /// packet is rebuilt at full level from the next one (tests/media_codec.rs).
 pub const BITRATE: i32 = 24_000;
-/// Encoder complexity (0–10; libopus defaults to 10). At 5 an 8 kHz 20 ms encode costs
-/// about 53 µs instead of 81 µs (benches/codec.rs) for 0.1 dB less waveform SNR on a
-/// two-tone test signal.
+/// Encoder complexity (0–10; libopus defaults to 10). 5 took about a third less CPU per
+/// 8 kHz 20 ms encode than 10 in benches/codec.rs (81 → 53 µs, on a loaded shared machine)
+/// for 0.1 dB less waveform SNR on a two-tone test signal.
 pub const COMPLEXITY: u8 = 5;
 
 /// An 8 kHz mono Opus encoder producing one 20 ms packet per frame.
@@ -121,6 +121,11 @@ impl OpusDecoder {
         let n = n.min(samples);
         out.extend_from_slice(&self.pcm[..n]);
         Ok(n)
+    }
+
+    /// Forget the decoder's history (a new stream: another SSRC).
+    pub fn reset(&mut self) -> Result<(), CodecError> {
+        self.inner.reset_state().map_err(CodecError::Opus)
     }
 
     /// Packet-loss concealment for `samples` lost samples (rounded down to 2.5 ms, at most

@@ -2,11 +2,12 @@
 //! uses (10, 20, 30, 60 ms, up to Opus's 120), buffer the PCM, and re-encode it as 20 ms
 //! frames — the packetisation interval of everything the switch sends.
 //!
-//! Push/pop: [`Transcoder::push_rtp`] one received payload with its RTP sequence number
-//! (or [`Transcoder::push`] without, plus [`Transcoder::push_loss`] for gaps the caller
-//! tracks itself), then [`Transcoder::pop`] until it returns `None`; each popped packet carries the RTP timestamp increment of the output codec
-//! (160 for G.711, 960 for Opus, RFC 7587 §4.1), so the caller stamps the output stream on
-//! its own clock. 10 ms packets yield a frame every second push; 30 ms packets yield one or
+//! Push/pop: [`Transcoder::push_rtp`] one received payload with its RTP sequence number,
+//! or [`Transcoder::push_after_gap`] when the caller tracks timestamps and tells the gap
+//! (or plain [`Transcoder::push`] and [`Transcoder::push_loss`], no FEC), then
+//! [`Transcoder::pop`] until it returns `None`; each popped packet carries the RTP
+//! timestamp increment of the output codec (160 for G.711, 960 for Opus, RFC 7587 §4.1),
+//! so the caller stamps the output stream on its own clock. 10 ms packets yield a frame every second push; 30 ms packets yield one or
 //! two frames per push, alternating.
 //!
 //! Losses (RFC 3550 §A.1 sequence arithmetic, modulo 2^16): a gap of up to [`MAX_GAP`]
@@ -80,8 +81,35 @@ impl Transcoder {
     /// nothing is added (the caller counts the bad packet and goes on).
     pub fn push(&mut self, payload: &[u8]) -> Result<usize, CodecError> {
         let n = self.decoder.decode(payload, &mut self.pcm)?;
+        self.last_samples = n;
         self.bound();
         Ok(n)
+    }
+
+    /// [`Transcoder::push`] for a caller that tracks RTP timestamps itself and found `gap`
+    /// samples (8 kHz) missing before `payload`: the last packet's worth of the gap is
+    /// rebuilt from `payload`'s Opus in-band FEC, the rest concealed, then `payload` is
+    /// decoded. Returns the samples added (gap and packet). On a decode error the gap stays
+    /// filled and the error is returned.
+    pub fn push_after_gap(&mut self, gap: usize, payload: &[u8]) -> Result<usize, CodecError> {
+        let added = self.fill(gap.min(MAX_BUFFERED), payload)?;
+        let n = self.push(payload)?;
+        Ok(added + n)
+    }
+
+    /// Fill `gap` samples before `next`: FEC from `next` for the packet just before it,
+    /// concealment for the rest.
+    fn fill(&mut self, gap: usize, next: &[u8]) -> Result<usize, CodecError> {
+        let fec = gap.min(self.last_samples);
+        let mut added = self.conceal_run(gap - fec)?;
+        if fec > 0 {
+            added += match self.decoder.recover(next, fec, &mut self.pcm) {
+                Ok(n) => n,
+                Err(_) => self.decoder.conceal(fec, &mut self.pcm)?,
+            };
+        }
+        self.bound();
+        Ok(added)
     }
 
     /// Decode one received payload with its RTP sequence number into the buffer, filling a
@@ -98,13 +126,7 @@ impl Transcoder {
             }
             let lost = delta - 1;
             if (1..=MAX_GAP).contains(&lost) {
-                for _ in 1..lost {
-                    added += self.decoder.conceal(self.last_samples, &mut self.pcm)?;
-                }
-                added += self
-                    .decoder
-                    .recover(payload, self.last_samples, &mut self.pcm)
-                    .or_else(|_| self.decoder.conceal(self.last_samples, &mut self.pcm))?;
+                added = self.fill(usize::from(lost) * self.last_samples, payload)?;
             }
         }
         self.last_seq = Some(seq);
@@ -130,7 +152,14 @@ impl Transcoder {
     /// Conceal `samples` (8 kHz) of lost input — Opus PLC, or silence for G.711 — so the
     /// output keeps its timing; returns the samples added.
     pub fn push_loss(&mut self, samples: usize) -> Result<usize, CodecError> {
-        let mut left = samples.min(MAX_BUFFERED);
+        let added = self.conceal_run(samples.min(MAX_BUFFERED))?;
+        self.bound();
+        Ok(added)
+    }
+
+    /// Conceal `samples`, in as many decoder calls as it takes (each covers at most 120 ms).
+    fn conceal_run(&mut self, samples: usize) -> Result<usize, CodecError> {
+        let mut left = samples;
         let mut added = 0;
         while left > 0 {
             let n = self.decoder.conceal(left, &mut self.pcm)?;
@@ -140,7 +169,6 @@ impl Transcoder {
             added += n;
             left -= n.min(left);
         }
-        self.bound();
         Ok(added)
     }
 
@@ -157,6 +185,16 @@ impl Transcoder {
             len,
             timestamp_increment: self.encoder.kind().rtp_ticks_per_frame(),
         }))
+    }
+
+    /// Start on a new input stream (another SSRC, or after a long pause): drop the audio
+    /// waiting for `pop`, forget sequence tracking and the decoder's history. The encoder
+    /// keeps its state, since the output stream goes on.
+    pub fn reset_input(&mut self) -> Result<(), CodecError> {
+        self.pcm.clear();
+        self.last_seq = None;
+        self.last_samples = FRAME_SAMPLES;
+        self.decoder.reset()
     }
 
     /// Decoded samples waiting for `pop`.
@@ -297,6 +335,44 @@ mod tests {
         assert_eq!(t.push_rtp(1, &ulaw_payload(240, 0)).unwrap(), 240);
         // packet 2 (30 ms) lost
         assert_eq!(t.push_rtp(3, &ulaw_payload(240, 0)).unwrap(), 480);
+    }
+
+    #[test]
+    fn a_told_gap_is_filled_before_the_packet() {
+        let mut t = Transcoder::new(CodecKind::Pcmu, CodecKind::Pcma).unwrap();
+        assert_eq!(t.push_after_gap(0, &ulaw_payload(160, 2000)).unwrap(), 160);
+        assert_eq!(
+            t.push_after_gap(240, &ulaw_payload(160, 2000)).unwrap(),
+            400
+        );
+        assert_eq!(t.buffered(), 560);
+        let pcm = &t.pcm;
+        assert!(pcm[160..400].iter().all(|&s| s == 0), "gap is silence");
+        assert!(pcm[400..].iter().all(|&s| s > 1900), "then the packet");
+        // a wild gap is bounded by the buffer
+        let mut t = Transcoder::new(CodecKind::Pcmu, CodecKind::Pcma).unwrap();
+        t.push_after_gap(usize::MAX, &ulaw_payload(160, 2000))
+            .unwrap();
+        assert_eq!(t.buffered(), MAX_BUFFERED);
+    }
+
+    #[test]
+    fn reset_input_starts_a_new_stream() {
+        for from in CodecKind::ALL {
+            let mut t = Transcoder::new(from, CodecKind::Pcmu).unwrap();
+            let mut enc = Encoder::new(from).unwrap();
+            let mut p = Vec::new();
+            enc.encode(&[500; FRAME_SAMPLES], &mut p).unwrap();
+            t.push_rtp(100, &p).unwrap();
+            t.push_rtp(101, &p).unwrap();
+            assert_eq!(t.buffered(), 320);
+            t.reset_input().unwrap();
+            assert_eq!(t.buffered(), 0);
+            // a new stream's sequence numbers are neither a gap nor late
+            assert_eq!(t.push_rtp(7, &p).unwrap(), 160, "{from:?}");
+            assert_eq!(t.push_rtp(8, &p).unwrap(), 160, "{from:?}");
+            assert_eq!(t.late_packets(), 0);
+        }
     }
 
     #[test]

@@ -293,7 +293,9 @@ impl SessionDescription {
         let m = self.media_mut(index)?;
         let events: Vec<(u8, u32)> = formats_of(m)
             .filter_map(|f| match f.kind {
-                FormatKind::TelephoneEvent { clock_rate } => Some((f.payload_type, clock_rate)),
+                FormatKind::TelephoneEvent { clock_rate } if f.payload_type != pt => {
+                    Some((f.payload_type, clock_rate))
+                }
                 _ => None,
             })
             .collect();
@@ -689,6 +691,16 @@ a=ssrc:3735928559 cname:4TOk42mSjXCkVIa6\r\n";
             !(l.starts_with("m=") || l.starts_with("a=rtpmap") || l.starts_with("a=fmtp"))
         });
         assert_eq!(pts(&reparse(&sdp)), [111, 110]);
+    }
+
+    #[test]
+    fn answer_with_a_payload_type_that_was_the_event_remaps_it() {
+        let mut sdp = parse(CARRIER);
+        sdp.answer_with(0, CodecKind::Opus, 101).unwrap();
+        let back = reparse(&sdp);
+        assert_eq!(pts(&back), [101]);
+        assert_eq!(back.first_codec(0).unwrap(), Some((101, CodecKind::Opus)));
+        assert!(!back.to_string().contains("telephone-event"));
     }
 
     #[test]
