@@ -3,10 +3,10 @@
 
 CARGO ?= cargo
 # Debian packages the build and the test suite need.
-APT_PACKAGES := sip-tester libopus-dev pkg-config sqlite3 postgresql baresip-core python3
+APT_PACKAGES := sip-tester libopus-dev pkg-config sqlite3 postgresql baresip-core python3 chromium curl
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps build run test test-unit test-pg test-sipp test-baresip test-durability lint bench bench-cps bench-media check
+.PHONY: deps build run test test-unit test-pg test-sipp test-baresip test-durability test-browser lint bench bench-cps bench-media check
 
 deps:
 	@missing=""; \
@@ -48,7 +48,12 @@ test-baresip: build
 test-durability: build
 	bash sipp-scenarios/durability.sh
 
-test: lint test-unit test-pg test-sipp test-baresip test-durability
+# The web console in headless Chromium (Playwright) against a real switch and SIPp calls.
+test-browser: build
+	@[ -f tests/browser/node_modules/playwright-core/package.json ] || (cd tests/browser && npm ci --no-audit --no-fund)
+	bash tests/browser/run.sh
+
+test: lint test-unit test-pg test-sipp test-baresip test-durability test-browser
 
 bench: deps
 	$(CARGO) bench --bench sip_message
