@@ -9,6 +9,7 @@
 //! roles are in [`auth`]. Routes are declared once, in [`Routes::api`], which records
 //! each (method, path) so a test can hold the OpenAPI document to the router.
 
+mod agents;
 pub mod auth;
 mod calls;
 mod cdrs;
@@ -136,6 +137,9 @@ impl Routes {
         .add(Get, "/api/v1/calls", calls::list)
         .add(Delete, "/api/v1/calls/{id}", calls::hang_up)
         .add(Get, "/api/v1/registrations", calls::registrations)
+        .add(Get, "/api/v1/queues", agents::queues)
+        .add(Get, "/api/v1/agents", agents::agents)
+        .add(Post, "/api/v1/agents/{id}/state", agents::set_state)
         .add(Get, "/api/v1/cdrs", cdrs::list)
         .add(Get, "/api/v1/cdrs.csv", cdrs::csv)
         .add(Post, "/api/v1/dialplan/reload", dialplan::reload)

@@ -6,7 +6,7 @@ use axum::Json;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{calls, cdrs, dialplan, events_ws, metrics_route, status};
+use super::{agents, calls, cdrs, dialplan, events_ws, metrics_route, status};
 
 struct BearerAuth;
 
@@ -33,6 +33,9 @@ impl Modify for BearerAuth {
         calls::list,
         calls::hang_up,
         calls::registrations,
+        agents::queues,
+        agents::agents,
+        agents::set_state,
         cdrs::list,
         cdrs::csv,
         dialplan::reload,
@@ -46,6 +49,7 @@ impl Modify for BearerAuth {
     tags(
         (name = "status", description = "Health, identity, headline numbers"),
         (name = "calls", description = "Live calls and registrations"),
+        (name = "acd", description = "Queues and agents"),
         (name = "cdrs", description = "Call detail records"),
         (name = "dialplan", description = "Reload and dry-run routing"),
         (name = "events", description = "Live event stream"),

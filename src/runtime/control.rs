@@ -30,6 +30,21 @@ pub enum ControlRequest {
         id: String,
         done: oneshot::Sender<bool>,
     },
+    /// Queue statistics and agent states (`None` without queues).
+    Acd(oneshot::Sender<Option<AcdView>>),
+    /// Change an agent's state; answers whether the agent exists.
+    AgentOp {
+        agent: String,
+        op: crate::acd::AgentOp,
+        done: oneshot::Sender<bool>,
+    },
+}
+
+/// What the ACD looks like now.
+#[derive(Debug, Clone)]
+pub struct AcdView {
+    pub queues: Vec<crate::acd::QueueStats>,
+    pub agents: Vec<crate::acd::AgentSnapshot>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -79,6 +94,22 @@ impl SwitchControl {
         let id = id.to_string();
         self.ask(|done| ControlRequest::HangUp { id, done }).await
     }
+
+    /// Queues and agents now (`None` when no queue is configured).
+    pub async fn acd(&self) -> Result<Option<AcdView>, ControlError> {
+        self.ask(ControlRequest::Acd).await
+    }
+
+    /// Changes an agent's state; `Ok(false)` for an unknown agent.
+    pub async fn agent_op(
+        &self,
+        agent: &str,
+        op: crate::acd::AgentOp,
+    ) -> Result<bool, ControlError> {
+        let agent = agent.to_string();
+        self.ask(|done| ControlRequest::AgentOp { agent, op, done })
+            .await
+    }
 }
 
 /// Answers one request (in the core task).
@@ -89,6 +120,26 @@ pub(super) fn serve(switch: &mut Switch, now: Now, req: ControlRequest) {
         }
         ControlRequest::HangUp { id, done } => {
             let _ = done.send(switch.hang_up(now, &id));
+        }
+        ControlRequest::Acd(reply) => {
+            let view = switch.acd().map(|acd| AcdView {
+                queues: acd
+                    .queue_names()
+                    .iter()
+                    .filter_map(|q| acd.queue_stats(q, now.at))
+                    .collect(),
+                agents: acd.agents(now.at),
+            });
+            let _ = reply.send(view);
+        }
+        ControlRequest::AgentOp { agent, op, done } => {
+            let known = switch
+                .acd()
+                .is_some_and(|acd| acd.agents(now.at).iter().any(|a| a.id.0 == agent));
+            if known {
+                switch.agent_op(now, &agent, op);
+            }
+            let _ = done.send(known);
         }
     }
 }
