@@ -22,7 +22,14 @@ use sqlx::{AnyPool, SqlSafeStr};
 use super::StoreError;
 
 /// `(version, description, SQL)` for every migration, oldest first.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "cdrs", include_str!("migrations/0001_cdrs.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "cdrs", include_str!("migrations/0001_cdrs.sql")),
+    (
+        2,
+        "campaigns",
+        include_str!("migrations/0002_campaigns.sql"),
+    ),
+];
 
 fn migrator() -> Migrator {
     Migrator::with_migrations(
@@ -87,7 +94,7 @@ mod tests {
     #[test]
     fn versions_strictly_increase() {
         assert!(MIGRATIONS.windows(2).all(|w| w[0].0 < w[1].0));
-        assert_eq!(latest_version(), 1);
+        assert_eq!(latest_version(), 2);
     }
 
     #[test]
