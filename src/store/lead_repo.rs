@@ -12,8 +12,11 @@
 //!
 //! # Claims
 //! [`Store::claim_leads`] hands out due leads in hopper order (due callbacks first, then
-//! priority, due time and list order) in ONE statement, `UPDATE … WHERE id IN (SELECT …
-//! LIMIT n) RETURNING …`: on PostgreSQL the inner select takes `FOR UPDATE SKIP LOCKED`,
+//! priority, due time and list order) in ONE statement, `WITH picked AS MATERIALIZED
+//! (SELECT … LIMIT n) UPDATE … WHERE id IN (SELECT id FROM picked) RETURNING …`. The CTE is
+//! materialised so the limit applies once: PostgreSQL may otherwise re-run an `IN
+//! (SELECT … LIMIT n)` subquery per row and, with SKIP LOCKED, hand out more than `n` leads
+//! (seen in `tests/campaign_store.rs`). On PostgreSQL the select takes `FOR UPDATE SKIP LOCKED`,
 //! so concurrent claimers (other tasks, other nodes) pass over each other's rows instead of
 //! waiting or double-claiming; on SQLite the statement is a write transaction from its
 //! start (the database's single writer lock serialises claimers; one statement needs no
@@ -253,9 +256,7 @@ impl Store {
             Backend::Sqlite => "",
         };
         let sql = format!(
-            "UPDATE leads SET status = 'claimed', claimed_by = $2, claimed_at_ms = $3, \
-             updated_at_ms = $3 \
-             WHERE status = 'ready' AND id IN (\
+            "WITH picked AS MATERIALIZED (\
                SELECT l.id FROM leads l \
                WHERE l.campaign_id = $1 AND l.status = 'ready' AND l.next_at_ms <= $3 \
                  AND (l.callback = 1 OR l.attempts < $4) \
@@ -265,6 +266,9 @@ impl Store {
                  AND EXISTS (SELECT 1 FROM campaigns c WHERE c.id = $1 AND c.state = 'running') \
                ORDER BY l.callback DESC, l.priority DESC, l.next_at_ms, l.seq \
                LIMIT $5{lock}) \
+             UPDATE leads SET status = 'claimed', claimed_by = $2, claimed_at_ms = $3, \
+               updated_at_ms = $3 \
+             WHERE status = 'ready' AND id IN (SELECT id FROM picked) \
              RETURNING {LEAD_COLUMNS}",
             zones = zone_params.join(", "),
         );

@@ -76,8 +76,17 @@ pub fn normalise(raw: &str, default_region: Option<Region>) -> Result<Normalised
     if !international && default_region.is_none() {
         return Err(PhoneError::NoCountry);
     }
-    let number = phonenumber::parse(default_region, raw)
-        .map_err(|e| PhoneError::Unparsable(e.to_string()))?;
+    let mut number = phonenumber::parse(default_region, raw);
+    if let Some(rest) = raw.strip_prefix("00") {
+        // `00` is the international prefix almost everywhere, but not in the default region
+        // (the NANP dials 011): read `0049…` as `+49…` when the national reading fails.
+        if !number.as_ref().is_ok_and(phonenumber::is_valid) {
+            if let Ok(plus) = phonenumber::parse(None, format!("+{rest}")) {
+                number = Ok(plus);
+            }
+        }
+    }
+    let number = number.map_err(|e| PhoneError::Unparsable(e.to_string()))?;
     let region = number.country().id();
     if !phonenumber::is_valid(&number) {
         return Err(PhoneError::Invalid {
