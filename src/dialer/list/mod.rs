@@ -131,10 +131,12 @@ pub async fn import_csv<R: Read + Send + 'static>(
         duplicates: Vec::new(),
         guessed_zones: 0,
     };
-    let mut seen: HashMap<E164, u64> = HashMap::new();
+    // Numbers seen so far in this list → first line. Keyed by the E.164 digits as an
+    // integer (at most 15 digits): a million-row list hashes integers, not strings.
+    let mut seen: HashMap<u64, u64> = HashMap::new();
     while let Some(chunk) = rx.recv().await {
         let mut batch = Vec::with_capacity(chunk.len());
-        let mut by_line: HashMap<u64, (E164, bool)> = HashMap::with_capacity(chunk.len());
+        let mut loaded: Vec<(E164, bool)> = Vec::with_capacity(chunk.len());
         for row in chunk {
             report.rows += 1;
             match row {
@@ -145,11 +147,12 @@ pub async fn import_csv<R: Read + Send + 'static>(
                     }
                 }
                 Ok(lead) => {
-                    if let Some(&first) = seen.get(&lead.phone) {
+                    let key = lead.phone.as_str()[1..].parse::<u64>().unwrap_or(u64::MAX);
+                    if let Some(&first) = seen.get(&key) {
                         flag(&mut report, lead.line, lead.phone, FirstSeen::Line(first));
                         continue;
                     }
-                    seen.insert(lead.phone.clone(), lead.line);
+                    seen.insert(key, lead.line);
                     let guessed = lead.zone_source == ZoneSource::CountryDefault;
                     batch.push(NewLead {
                         seq: lead.line,
@@ -158,18 +161,21 @@ pub async fn import_csv<R: Read + Send + 'static>(
                         fields: serde_json::Value::Object(lead.fields),
                         priority: lead.priority,
                     });
-                    by_line.insert(lead.line, (lead.phone, guessed));
+                    loaded.push((lead.phone, guessed));
                 }
             }
         }
         let imported = store.import_leads(campaign, &list, &batch, now_ms).await?;
         report.loaded += imported.loaded;
-        for line in &imported.duplicates {
-            if let Some((phone, _)) = by_line.remove(line) {
-                flag(&mut report, *line, phone, FirstSeen::Campaign);
+        let duplicates: std::collections::HashSet<u64> =
+            imported.duplicates.iter().copied().collect();
+        for (lead, (phone, guessed)) in batch.iter().zip(loaded) {
+            if duplicates.contains(&lead.seq) {
+                flag(&mut report, lead.seq, phone, FirstSeen::Campaign);
+            } else if guessed {
+                report.guessed_zones += 1;
             }
         }
-        report.guessed_zones += by_line.values().filter(|(_, guessed)| *guessed).count() as u64;
     }
     reader.await.map_err(|_| ListError::ReaderGone)?;
     store

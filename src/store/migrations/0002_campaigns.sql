@@ -29,7 +29,8 @@ CREATE TABLE lead_lists (
     rows_duplicate BIGINT NOT NULL
 );
 
--- One number to call in one campaign. `status`: ready | claimed | dialing | done | dnc.
+-- One number to call in one campaign. `id` is the list's id followed by `seq`, so a
+-- bulk load appends to the primary key's B-tree instead of inserting at random. `status`: ready | claimed | dialing | done | dnc.
 -- A ready lead is due at `next_at_ms`; `callback` = 1 when an agent scheduled it (due
 -- callbacks are handed out first). `claimed_by` names the node holding a claimed or
 -- dialing lead. Counters per outcome feed the per-outcome retry caps.
@@ -62,7 +63,8 @@ CREATE INDEX leads_hopper
     ON leads (campaign_id, status, callback DESC, priority DESC, next_at_ms, seq);
 -- A number is loaded once per campaign (duplicates are flagged at import, not loaded).
 CREATE UNIQUE INDEX leads_campaign_phone ON leads (campaign_id, phone);
-CREATE INDEX leads_claimed_by ON leads (claimed_by);
+-- Partial: bulk-loaded leads (never claimed yet) cost this index nothing.
+CREATE INDEX leads_claimed_by ON leads (claimed_by) WHERE claimed_by IS NOT NULL;
 
 -- The time zones that occur among a campaign's leads: the claim checks each one's calling
 -- window once instead of once per lead.
