@@ -446,7 +446,7 @@ async fn concurrent_claimers_never_share_a_lead(db: &TestDb) {
     // Two pools (two nodes) on one database, four claiming tasks each, many rounds.
     let a = db.open().await.with_node("node-a");
     let b = db.open().await.with_node("node-b");
-    for round in 0..5u64 {
+    for round in 0..10u64 {
         let (campaign, _) = running_campaign(&a, &format!("race-{round}")).await;
         let n = 300;
         load(&a, &campaign, round * 1000, n, "America/New_York").await;

@@ -10,6 +10,10 @@
 //! States: `Draft → Running ⇄ Paused`, and any of them `→ Stopped` (final).
 //! The store keeps the state, attempt cap and window as columns it enforces on claims and
 //! the whole definition as JSON ([`Campaign::to_new`], [`Campaign::from_record`]).
+//!
+//! Times here are unix milliseconds (`i64`, as the store keeps them), passed in: the
+//! pacing code's [`Millis`](super::Millis) counts from the campaign day's local midnight
+//! instead, which suits a shift, not a lead's retry schedule spanning days.
 
 use serde::{Deserialize, Serialize};
 
