@@ -334,6 +334,8 @@ async fn duplicates_in_the_list_and_the_campaign_are_flagged(db: &TestDb) {
         .await
         .expect("first list");
     assert_eq!(report.loaded, 2);
+    // 212 is Eastern, the US default zone: loaded, but reported as a guess.
+    assert_eq!(report.guessed_zones, 2);
     // Line 2 is in the campaign already (written differently), line 4 repeats line 3.
     let second = "phone\n+1 212-555-0102\n212.555.0103\n(212) 555 0103\n2125550104\n";
     let report = import_csv(&store, &campaign, "b", second.as_bytes(), &options, T0)

@@ -7,7 +7,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use phonenumber::country::Id;
-use phonenumber::{Mode, PhoneNumber};
+use phonenumber::Mode;
 use serde::{Deserialize, Serialize};
 
 /// A country or region, as ISO 3166-1 alpha-2 in libphonenumber's list (`US`, `GB`, …).
@@ -93,10 +93,17 @@ pub fn normalise(raw: &str, default_region: Option<Region>) -> Result<Normalised
             region: region.map_or_else(|| "??".to_owned(), |r| r.as_ref().to_owned()),
         });
     }
+    let e164 = number.format().mode(Mode::E164).to_string();
+    let code = number.code().value().to_string();
+    let national = e164
+        .get(1..)
+        .and_then(|digits| digits.strip_prefix(code.as_str()))
+        .unwrap_or_default()
+        .to_owned();
     Ok(Normalised {
-        e164: e164_of(&number),
+        e164: E164(e164),
         region,
-        national: national_digits(&number),
+        national,
     })
 }
 
@@ -107,19 +114,6 @@ impl FromStr for E164 {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         normalise(s, None).map(|n| n.e164)
     }
-}
-
-fn e164_of(number: &PhoneNumber) -> E164 {
-    E164(number.format().mode(Mode::E164).to_string())
-}
-
-fn national_digits(number: &PhoneNumber) -> String {
-    let e164 = number.format().mode(Mode::E164).to_string();
-    let code = number.code().value().to_string();
-    e164.trim_start_matches('+')
-        .strip_prefix(code.as_str())
-        .unwrap_or_default()
-        .to_owned()
 }
 
 #[cfg(test)]
