@@ -4,7 +4,8 @@
 //! multi-row INSERT transactions — into a fresh database file with `synchronous=FULL`.
 //! The store-only phase (pre-parsed rows into `Store::import_leads`) is timed separately.
 //!
-//! `cargo bench --bench list_import -- [--rows N]` (default 1,000,000). Without `--bench`
+//! `cargo bench --bench list_import -- [--rows N] [--url postgres://…]` (default
+//! 1,000,000 rows into a temporary SQLite file). Without `--bench`
 //! (as `cargo test --all-targets` runs it) it is a smoke run of 2,000 rows.
 
 use std::io::Write;
@@ -26,10 +27,17 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    runtime.block_on(run(rows, full));
+    // `--url postgres://…` measures PostgreSQL instead (e.g. under tests/pg.sh, with
+    // `--url "$SWITCHBOARD_TEST_PG_URL"`); the database must be empty.
+    let url = args
+        .iter()
+        .position(|a| a == "--url")
+        .and_then(|i| args.get(i + 1))
+        .cloned();
+    runtime.block_on(run(rows, full, url));
 }
 
-async fn run(rows: usize, full: bool) {
+async fn run(rows: usize, full: bool, url: Option<String>) {
     let dir = tempfile::tempdir().expect("temp dir");
     let csv_path = dir.path().join("list.csv");
     {
@@ -49,7 +57,7 @@ async fn run(rows: usize, full: bool) {
             .expect("write");
         }
     }
-    let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+    let url = url.unwrap_or_else(|| format!("sqlite://{}", dir.path().join("bench.db").display()));
     let store = Store::open(&url).await.expect("open");
     let campaign = NewCampaign {
         name: "bench".into(),

@@ -61,7 +61,8 @@ text_id!(
 /// One row to load: already validated and normalised by `dialer::list`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NewLead {
-    /// Position in the list (the CSV line number): ties in the hopper go in list order.
+    /// Position in the list (the CSV line number), unique within the list: ties in the
+    /// hopper go in list order, and the lead's id is the list's id followed by it.
     pub seq: u64,
     /// E.164 number, `+` and digits.
     pub phone: String,
