@@ -6,7 +6,7 @@ CARGO ?= cargo
 APT_PACKAGES := sip-tester libopus-dev pkg-config sqlite3 postgresql baresip-core
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps build run test test-unit test-pg test-sipp test-baresip lint bench bench-cps check
+.PHONY: deps build run test test-unit test-pg test-sipp test-baresip test-durability lint bench bench-cps check
 
 deps:
 	@missing=""; \
@@ -44,7 +44,11 @@ test-sipp: build
 test-baresip: build
 	bash sipp-scenarios/baresip.sh
 
-test: lint test-unit test-pg test-sipp test-baresip
+# SIGKILL the switch under SIPp load, restart it: no completed call without its CDR.
+test-durability: build
+	bash sipp-scenarios/durability.sh
+
+test: lint test-unit test-pg test-sipp test-baresip test-durability
 
 bench: deps
 	$(CARGO) bench --bench sip_message

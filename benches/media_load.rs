@@ -1,31 +1,62 @@
-//! Media relay load tool: N calls on loopback, each phone sending 20 ms RTP packets
-//! (50 packets/s per direction) through the relay; reports loss, one-way latency
-//! p50/p99/max and CPU per thread group (from /proc/self/task/*/stat).
+//! Media relay load tool (`make bench-media`): N calls on loopback, each phone sending a
+//! 172-byte RTP packet every 20 ms (50 packets/s per direction) through a relay; reports
+//! loss, one-way latency p50/p99/max, the latency the relay adds over a phone-to-phone
+//! baseline, and the relay's CPU (per call) and run-queue wait.
 //!
-//! The relay and the phones run on separate tokio runtimes with named threads, so the
-//! relay's CPU is counted apart from the load generator's. A second phase sends the same
-//! load phone-to-phone without the relay; the difference in latency is what the relay adds.
+//! Per N, up to four phases run one after the other with the same load generator:
+//! * `direct`: phone to phone, no relay (the baseline: what the generator and the kernel cost);
+//! * `switchboard`: through our [`MediaEngine`] on its own tokio runtime (threads `relay*`);
+//! * `rtpengine`: through the Debian `rtpengine` daemon (userspace, `--table=-1`), started and
+//!   stopped by the tool, each call set up with ng `offer`/`answer` and torn down with
+//!   `delete` (`benches/media/rtpengine_ng.rs`);
+//! * with `--floor`, `epoll floor`: a bench-only relay thread doing nothing but recvfrom/sendto
+//!   on level-triggered epoll (`benches/media/floor_relay.rs`): the kernel's share of the cost.
 //!
-//! `cargo bench --bench media_load -- [calls ...] [--secs S] [--relay-threads T]`
-//! (run by `cargo test --all-targets`, i.e. without `--bench`, it does a 200 ms smoke run).
-//! e.g. `cargo bench --bench media_load -- 100 500 --secs 10`
+//! N steps up; once a relay loses packets at one N it is skipped at higher N (`--all` runs
+//! every step anyway). The phones are plain threads on level-triggered epoll
+//! (`benches/media/load_gen.rs`: send times spread evenly over the 20 ms, the send time stamped
+//! into the payload, about one syscall per packet each way); CPU comes from
+//! /proc/{self,PID}/task/*/{stat,schedstat} (threads `relay*`, `gen*`, all of rtpengine's).
+//!
+//! ```text
+//! cargo bench --bench media_load -- [N ...] [--secs S] [--relay-threads T] [--gen-threads G]
+//!     [--rtpengine[=BIN]] [--rtpengine-threads T] [--floor] [--no-switchboard] [--no-direct] [--all]
+//! ```
+//! e.g. `cargo bench --bench media_load -- 250 500 1000 2000 --secs 10 --rtpengine`.
+//! Run by `cargo test --all-targets` (i.e. without `--bench`) it does a 200 ms smoke run of
+//! 10 calls through our relay and checks the ng client's bencode.
 
-use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
-use std::sync::Arc;
+#[path = "media/floor_relay.rs"]
+mod floor_relay;
+#[path = "media/load_gen.rs"]
+mod load_gen;
+#[path = "media/rtpengine_ng.rs"]
+mod rtpengine_ng;
+
+use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
 use switchboard::media::{Leg, MediaCallId, MediaConfig, MediaEngine, RelatchPolicy};
-use tokio::net::UdpSocket;
 use tokio::runtime::Runtime;
 
-const PTIME: Duration = Duration::from_millis(20);
-const PAYLOAD: usize = 160;
+use rtpengine_ng::{phone_sdp, NgClient, Rtpengine};
+
+/// Both relays take their ports from here, below the kernel's ephemeral range the phones use.
+const RELAY_PORTS: (u16, u16) = (10000, 24999);
+const NG_PORT: u16 = 22299;
 
 struct Args {
     calls: Vec<usize>,
     run: Duration,
     relay_threads: usize,
+    gen_threads: usize,
+    rtpengine: Option<String>,
+    rtpengine_threads: Option<usize>,
+    switchboard: bool,
+    direct: bool,
+    floor: bool,
+    all: bool,
+    smoke: bool,
 }
 
 fn args() -> Args {
@@ -33,25 +64,41 @@ fn args() -> Args {
         calls: Vec::new(),
         run: Duration::from_secs(10),
         relay_threads: 1,
+        gen_threads: 1,
+        rtpengine: None,
+        rtpengine_threads: None,
+        switchboard: true,
+        direct: true,
+        floor: false,
+        all: false,
+        smoke: false,
     };
     // `cargo bench` passes --bench; `cargo test --all-targets` runs this binary without it:
     // then only a smoke run (10 calls, 200 ms) keeps the test suite fast.
     if !std::env::args().any(|a| a == "--bench") {
         a.calls = vec![10];
         a.run = Duration::from_millis(200);
+        a.direct = false;
+        a.smoke = true;
         return a;
     }
     let mut it = std::env::args().skip(1);
+    let num = |v: Option<String>, d: usize| v.and_then(|v| v.parse().ok()).unwrap_or(d);
     while let Some(s) = it.next() {
         match s.as_str() {
-            "--secs" => {
-                a.run = Duration::from_secs(it.next().and_then(|v| v.parse().ok()).unwrap_or(10))
-            }
-            "--relay-threads" => {
-                a.relay_threads = it.next().and_then(|v| v.parse().ok()).unwrap_or(1)
-            }
+            "--secs" => a.run = Duration::from_secs(num(it.next(), 10) as u64),
+            "--relay-threads" => a.relay_threads = num(it.next(), 1),
+            "--gen-threads" => a.gen_threads = num(it.next(), 1),
+            "--rtpengine-threads" => a.rtpengine_threads = Some(num(it.next(), 1)),
+            "--rtpengine" => a.rtpengine = Some("rtpengine".into()),
+            "--no-switchboard" => a.switchboard = false,
+            "--no-direct" => a.direct = false,
+            "--floor" => a.floor = true,
+            "--all" => a.all = true,
             _ => {
-                if let Ok(n) = s.parse() {
+                if let Some(bin) = s.strip_prefix("--rtpengine=") {
+                    a.rtpengine = Some(bin.into());
+                } else if let Ok(n) = s.parse() {
                     a.calls.push(n)
                 }
             }
@@ -63,9 +110,10 @@ fn args() -> Args {
     a
 }
 
-/// utime + stime in clock ticks (100 Hz) of this process's threads whose name starts with `prefix`.
-fn cpu_ticks(prefix: &str) -> u64 {
-    let Ok(dir) = std::fs::read_dir("/proc/self/task") else {
+/// utime + stime in clock ticks (100 Hz) of the threads of process `proc_dir` (e.g.
+/// "/proc/self") whose name starts with `prefix` ("" = all).
+fn cpu_ticks(proc_dir: &str, prefix: &str) -> u64 {
+    let Ok(dir) = std::fs::read_dir(format!("{proc_dir}/task")) else {
         return 0;
     };
     let mut total = 0;
@@ -92,10 +140,10 @@ fn cpu_ticks(prefix: &str) -> u64 {
     total
 }
 
-/// Time the threads named `prefix…` spent runnable but waiting for a CPU, in ns
-/// (/proc/self/task/*/schedstat, second field): a starved relay shows up here, not in CPU.
-fn runqueue_wait_ns(prefix: &str) -> u64 {
-    let Ok(dir) = std::fs::read_dir("/proc/self/task") else {
+/// Time the threads named `prefix…` of `proc_dir` spent runnable but waiting for a CPU, in ns
+/// (task/*/schedstat, second field): a starved relay shows up here, not in CPU.
+fn runqueue_wait_ns(proc_dir: &str, prefix: &str) -> u64 {
+    let Ok(dir) = std::fs::read_dir(format!("{proc_dir}/task")) else {
         return 0;
     };
     let mut total = 0;
@@ -127,160 +175,152 @@ fn runtime(name: &'static str, threads: usize) -> Runtime {
         .expect("runtime")
 }
 
+#[derive(Clone, Copy, PartialEq)]
+enum Target {
+    Direct,
+    Floor,
+    Switchboard,
+    Rtpengine,
+}
+
+impl Target {
+    fn name(self) -> &'static str {
+        match self {
+            Target::Direct => "direct (baseline)",
+            Target::Floor => "epoll floor (bench-only)",
+            Target::Switchboard => "switchboard",
+            Target::Rtpengine => "rtpengine",
+        }
+    }
+}
+
 struct Phase {
     sent: u64,
+    send_failed: u64,
     received: u64,
     latencies_us: Vec<u32>,
     relay_cpu: f64,
-    gen_cpu: f64,
     relay_wait: f64,
+    gen_cpu: f64,
     gen_wait: f64,
 }
 
-/// Pairs of (phone socket, where it sends).
-async fn run_load(
-    pairs: Vec<(Arc<UdpSocket>, SocketAddr)>,
-    run: Duration,
-    base: Instant,
-) -> (u64, u64, Vec<u32>) {
-    let stop = Arc::new(AtomicBool::new(false));
-    let sent = Arc::new(AtomicU64::new(0));
-    let n = pairs.len().max(1) as u32;
-    let mut receivers = Vec::new();
-    let mut senders = Vec::new();
-    for (i, (sock, dst)) in pairs.into_iter().enumerate() {
-        let (stop_s, sent_s, sock_s) = (stop.clone(), sent.clone(), sock.clone());
-        let offset = PTIME * (i as u32 % n) / n;
-        senders.push(tokio::spawn(async move {
-            let mut iv = tokio::time::interval_at(tokio::time::Instant::now() + offset, PTIME);
-            iv.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
-            let mut pkt = [0u8; 12 + PAYLOAD];
-            pkt[0] = 0x80;
-            pkt[8..12].copy_from_slice(&(i as u32).to_be_bytes());
-            let mut seq: u16 = 0;
-            while !stop_s.load(Relaxed) {
-                iv.tick().await;
-                seq = seq.wrapping_add(1);
-                pkt[2..4].copy_from_slice(&seq.to_be_bytes());
-                pkt[4..8].copy_from_slice(&(u32::from(seq) * 160).to_be_bytes());
-                let t = base.elapsed().as_nanos() as u64;
-                pkt[12..20].copy_from_slice(&t.to_be_bytes());
-                if sock_s.send_to(&pkt, dst).await.is_ok() {
-                    sent_s.fetch_add(1, Relaxed);
-                }
-            }
-        }));
-        let stop_r = stop.clone();
-        receivers.push(tokio::spawn(async move {
-            let mut lat = Vec::with_capacity(run.as_secs() as usize * 60 + 16);
-            let mut buf = [0u8; 2048];
-            loop {
-                let r = tokio::time::timeout(Duration::from_millis(100), sock.recv_from(&mut buf))
-                    .await;
-                match r {
-                    Ok(Ok((len, _))) if len >= 20 => {
-                        let t = u64::from_be_bytes(buf[12..20].try_into().unwrap_or([0; 8]));
-                        let now = base.elapsed().as_nanos() as u64;
-                        lat.push((now.saturating_sub(t) / 1000) as u32);
-                    }
-                    Ok(_) => {}
-                    Err(_) if stop_r.load(Relaxed) => break,
-                    Err(_) => {}
-                }
-            }
-            lat
-        }));
-    }
-    tokio::time::sleep(run).await;
-    stop.store(true, Relaxed);
-    for s in senders {
-        let _ = s.await;
-    }
-    let mut all = Vec::new();
-    for r in receivers {
-        if let Ok(l) = r.await {
-            all.extend(l);
-        }
-    }
-    (sent.load(Relaxed), all.len() as u64, all)
-}
-
-fn phase(
-    calls: usize,
-    run: Duration,
-    relay_threads: usize,
-    through_relay: bool,
-    port_base: u16,
-) -> Phase {
-    let relay_rt = runtime("relay", relay_threads);
-    let gen_rt = runtime("gen", 1);
+fn phase(calls: usize, a: &Args, target: Target) -> Result<Phase, String> {
+    let relay_rt = runtime("relay", a.relay_threads);
     let base = Instant::now();
-    let engine = {
-        let mut c = MediaConfig::new(
-            "127.0.0.1".parse().unwrap(),
-            // slack: other processes may hold a few ports of the range
-            port_base..=port_base + (calls as u16) * 4 + 203,
-        );
-        c.relatch = RelatchPolicy::Never;
-        MediaEngine::new(c).expect("engine")
-    };
-    // phones
-    let phones: Vec<(Arc<UdpSocket>, Arc<UdpSocket>)> = gen_rt.block_on(async {
-        let mut v = Vec::with_capacity(calls);
-        for _ in 0..calls {
-            let a = Arc::new(UdpSocket::bind("127.0.0.1:0").await.expect("bind"));
-            let b = Arc::new(UdpSocket::bind("127.0.0.1:0").await.expect("bind"));
-            v.push((a, b));
+    let bind = || UdpSocket::bind("127.0.0.1:0").map_err(|e| format!("phone socket: {e}"));
+    let mut phones = Vec::with_capacity(calls);
+    for _ in 0..calls {
+        phones.push((bind()?, bind()?));
+    }
+    let addrs: Vec<(SocketAddr, SocketAddr)> = phones
+        .iter()
+        .map(|(a, b)| (a.local_addr().expect("addr"), b.local_addr().expect("addr")))
+        .collect();
+    let mut engine = None;
+    let mut floor = None;
+    let mut rtpengine = None;
+    let mut ng = None;
+    // where phone A and phone B of each call send
+    let dsts: Vec<(SocketAddr, SocketAddr)> = match target {
+        Target::Direct => addrs.iter().map(|&(aa, ba)| (ba, aa)).collect(),
+        Target::Floor => {
+            let (f, v) =
+                floor_relay::FloorRelay::start(&addrs).map_err(|e| format!("floor relay: {e}"))?;
+            floor = Some(f);
+            v
         }
-        v
-    });
-    let mut pairs = Vec::with_capacity(calls * 2);
-    {
-        let _guard = relay_rt.enter();
-        for (i, (a, b)) in phones.iter().enumerate() {
-            let (aa, ba) = (a.local_addr().unwrap(), b.local_addr().unwrap());
-            if through_relay {
+        Target::Switchboard => {
+            let mut c = MediaConfig::new(
+                "127.0.0.1".parse().expect("ip"),
+                RELAY_PORTS.0..=RELAY_PORTS.1,
+            );
+            c.relatch = RelatchPolicy::Never;
+            let e = MediaEngine::new(c).map_err(|e| e.to_string())?;
+            let _guard = relay_rt.enter();
+            let mut v = Vec::with_capacity(calls);
+            for (i, &(aa, ba)) in addrs.iter().enumerate() {
                 let id = MediaCallId(format!("load-{i}"));
-                let ep_a = engine.offer(&id, Leg::A, Some(aa)).expect("offer A");
-                let ep_b = engine.offer(&id, Leg::B, Some(ba)).expect("offer B");
-                pairs.push((a.clone(), ep_a.rtp));
-                pairs.push((b.clone(), ep_b.rtp));
-            } else {
-                pairs.push((a.clone(), ba));
-                pairs.push((b.clone(), aa));
+                let ep_a = e.offer(&id, Leg::A, Some(aa)).map_err(|e| e.to_string())?;
+                let ep_b = e.offer(&id, Leg::B, Some(ba)).map_err(|e| e.to_string())?;
+                v.push((ep_a.rtp, ep_b.rtp));
             }
+            engine = Some(e);
+            v
+        }
+        Target::Rtpengine => {
+            let bin = a.rtpengine.as_deref().unwrap_or("rtpengine");
+            let threads = a.rtpengine_threads.unwrap_or(a.relay_threads);
+            let log = std::env::temp_dir().join(format!("media_load-rtpengine-{calls}.log"));
+            let r = Rtpengine::start(bin, NG_PORT, RELAY_PORTS, threads, &log.to_string_lossy())
+                .map_err(|e| e.to_string())?;
+            let mut client = NgClient::new(r.ng).map_err(|e| e.to_string())?;
+            let mut v = Vec::with_capacity(calls);
+            for (i, &(aa, ba)) in addrs.iter().enumerate() {
+                let id = format!("load-{i}");
+                // offer: the caller's (A's) SDP in, the port for B out; answer: the reverse
+                let for_b = client
+                    .offer(&id, "a", &phone_sdp(aa))
+                    .map_err(|e| format!("offer {id}: {e}"))?;
+                let for_a = client
+                    .answer(&id, "a", "b", &phone_sdp(ba))
+                    .map_err(|e| format!("answer {id}: {e}"))?;
+                v.push((for_a, for_b));
+            }
+            rtpengine = Some(r);
+            ng = Some(client);
+            v
+        }
+    };
+    let mut load = Vec::with_capacity(calls * 2);
+    for ((pa, pb), (da, db)) in phones.into_iter().zip(&dsts) {
+        load.push((pa, *da));
+        load.push((pb, *db));
+    }
+    let (relay_dir, relay_prefix) = match &rtpengine {
+        Some(r) => (format!("/proc/{}", r.pid()), ""),
+        None => ("/proc/self".to_string(), "relay"),
+    };
+    let snapshot = || {
+        (
+            cpu_ticks(&relay_dir, relay_prefix),
+            runqueue_wait_ns(&relay_dir, relay_prefix),
+        )
+    };
+    let (r0, w0) = snapshot();
+    let t0 = Instant::now();
+    let out =
+        load_gen::run(load, a.run, a.gen_threads, base).map_err(|e| format!("generator: {e}"))?;
+    let (r1, w1) = snapshot();
+    let secs = t0.elapsed().as_secs_f64();
+    let mut lat = out.latencies_us;
+    lat.sort_unstable();
+    if out.flush_cut {
+        eprintln!(
+            "{calls} calls, {}: the relay was still flushing 10 s after the end",
+            target.name()
+        );
+    }
+    if let Some(mut client) = ng {
+        for i in 0..calls {
+            let _ = client.delete(&format!("load-{i}"), "a");
         }
     }
-    let (r0, g0, w0, v0, t0) = (
-        cpu_ticks("relay"),
-        cpu_ticks("gen"),
-        runqueue_wait_ns("relay"),
-        runqueue_wait_ns("gen"),
-        Instant::now(),
-    );
-    let (sent, received, mut lat) = gen_rt.block_on(run_load(pairs, run, base));
-    let (r1, g1, w1, v1, wall) = (
-        cpu_ticks("relay"),
-        cpu_ticks("gen"),
-        runqueue_wait_ns("relay"),
-        runqueue_wait_ns("gen"),
-        t0.elapsed(),
-    );
-    lat.sort_unstable();
-    let secs_f = wall.as_secs_f64();
-    drop(phones);
+    drop(rtpengine);
     drop(engine);
+    drop(floor);
     relay_rt.shutdown_timeout(Duration::from_secs(1));
-    gen_rt.shutdown_timeout(Duration::from_secs(1));
-    Phase {
-        sent,
-        received,
+    let share = |ticks: u64| ticks as f64 / 100.0 / secs * 100.0;
+    Ok(Phase {
+        sent: out.sent,
+        send_failed: out.send_failed,
+        received: lat.len() as u64,
         latencies_us: lat,
-        relay_cpu: (r1 - r0) as f64 / 100.0 / secs_f * 100.0,
-        gen_cpu: (g1 - g0) as f64 / 100.0 / secs_f * 100.0,
-        relay_wait: (w1 - w0) as f64 / 1e9 / secs_f * 100.0,
-        gen_wait: (v1 - v0) as f64 / 1e9 / secs_f * 100.0,
-    }
+        relay_cpu: share(r1 - r0),
+        relay_wait: (w1 - w0) as f64 / 1e9 / secs * 100.0,
+        gen_cpu: out.cpu_ns as f64 / 1e9 / secs * 100.0,
+        gen_wait: out.runqueue_wait_ns as f64 / 1e9 / secs * 100.0,
+    })
 }
 
 fn pct(v: &[u32], p: f64) -> u32 {
@@ -293,42 +333,104 @@ fn pct(v: &[u32], p: f64) -> u32 {
 
 fn main() {
     let a = args();
+    if a.smoke {
+        rtpengine_ng::self_check();
+    }
+    let rtpengine_threads = a.rtpengine_threads.unwrap_or(a.relay_threads);
     println!(
-        "| calls | path | packets/s relayed | loss % | latency p50 µs | p99 µs | max µs | relay CPU % | relay runqueue wait % | generator CPU % | generator runqueue wait % |"
+        "# {} s per phase; switchboard relay threads {}, rtpengine --num-threads {}, generator threads {}",
+        a.run.as_secs_f64(),
+        a.relay_threads,
+        rtpengine_threads,
+        a.gen_threads
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    println!(
+        "| calls | path | packets/s sent / received | loss % | p50 µs | p99 µs | max µs | added p50 / p99 µs | relay CPU % | CPU µs per call-s | relay run-queue wait % | generator CPU % | generator run-queue wait % |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    let mut targets = Vec::new();
+    if a.direct {
+        targets.push(Target::Direct);
+    }
+    if a.floor {
+        targets.push(Target::Floor);
+    }
+    if a.switchboard {
+        targets.push(Target::Switchboard);
+    }
+    if a.rtpengine.is_some() {
+        targets.push(Target::Rtpengine);
+    }
+    let mut lossy: Vec<Target> = Vec::new();
     for &calls in &a.calls {
-        for through in [true, false] {
-            let p = phase(calls, a.run, a.relay_threads, through, 28000);
-            let loss = if p.sent == 0 {
+        let mut baseline: Option<(u32, u32)> = None;
+        for &t in &targets {
+            if lossy.contains(&t) && !a.all && t != Target::Direct {
+                println!(
+                    "| {calls} | {} | skipped: lost packets at a lower N | | | | | | | | | | |",
+                    t.name()
+                );
+                continue;
+            }
+            let p = match phase(calls, &a, t) {
+                Ok(p) => p,
+                Err(e) => {
+                    println!(
+                        "| {calls} | {} | failed: {e} | | | | | | | | | | |",
+                        t.name()
+                    );
+                    if a.smoke {
+                        std::process::exit(1);
+                    }
+                    continue;
+                }
+            };
+            let offered = p.sent + p.send_failed;
+            let nominal = calls as f64 * 100.0 * a.run.as_secs_f64();
+            let lost = offered.saturating_sub(p.received);
+            let loss = if offered == 0 {
                 0.0
             } else {
-                (p.sent.saturating_sub(p.received)) as f64 * 100.0 / p.sent as f64
+                lost as f64 * 100.0 / offered as f64
             };
+            if lost > 0 && !lossy.contains(&t) {
+                lossy.push(t);
+            }
+            let (p50, p99) = (pct(&p.latencies_us, 0.50), pct(&p.latencies_us, 0.99));
+            let added = match (t, baseline) {
+                (Target::Direct, _) => {
+                    baseline = Some((p50, p99));
+                    "–".to_string()
+                }
+                (_, Some((b50, b99))) => format!(
+                    "{:+} / {:+}",
+                    i64::from(p50) - i64::from(b50),
+                    i64::from(p99) - i64::from(b99)
+                ),
+                _ => "–".to_string(),
+            };
+            let relay = t != Target::Direct;
+            let dash = || "–".to_string();
             println!(
-                "| {calls} | {} | {:.0} | {loss:.3} | {} | {} | {} | {} | {} | {:.0} | {:.1} |",
-                if through {
-                    "relay"
-                } else {
-                    "direct (baseline)"
-                },
+                "| {calls} | {} | {:.0}{} / {:.0} | {loss:.3}{} | {p50} | {p99} | {} | {added} | {} | {} | {} | {:.0} | {:.1} |",
+                t.name(),
+                offered as f64 / a.run.as_secs_f64(),
+                // the generator paces by the clock and stops at the end of the run: a starved
+                // generator offers less than the nominal 100 packets/s per call
+                if (offered as f64) < 0.99 * nominal { " (generator behind)" } else { "" },
                 p.received as f64 / a.run.as_secs_f64(),
-                pct(&p.latencies_us, 0.50),
-                pct(&p.latencies_us, 0.99),
+                if p.send_failed > 0 { format!(" ({} send errors)", p.send_failed) } else { String::new() },
                 p.latencies_us.last().copied().unwrap_or(0),
-                if through {
-                    format!("{:.1}", p.relay_cpu)
-                } else {
-                    "–".into()
-                },
-                if through {
-                    format!("{:.1}", p.relay_wait)
-                } else {
-                    "–".into()
-                },
+                if relay { format!("{:.1}", p.relay_cpu) } else { dash() },
+                if relay { format!("{:.0}", p.relay_cpu / 100.0 / calls as f64 * 1e6) } else { dash() },
+                if relay { format!("{:.1}", p.relay_wait) } else { dash() },
                 p.gen_cpu,
                 p.gen_wait,
             );
+            if a.smoke && p.received == 0 {
+                eprintln!("smoke run: no packet came through the relay");
+                std::process::exit(1);
+            }
         }
     }
 }

@@ -15,6 +15,8 @@
 # Logs (switch log, SIPp -trace_err/-trace_screen/-trace_msg files, the config used and a copy
 # of the store) stay under $ARTIFACTS for CI to show. Builds nothing: `make test-sipp` builds.
 # Ports: switch 25060 udp+tcp, endpoints 2001..2004 on 25101..25104, carrier 25080, probe 25199.
+# Media tests: relay 27000-27999; SIPp RTP 25400/25420, rtp_sink.py 25410 (needs python3); the
+# media-timeout switch 25260 udp+tcp, relay 26000-26999, probe 25299.
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -29,6 +31,8 @@ ALL_TESTS=(register_auth register_auth_tcp register_wrong_password register_refr
   call_caller_bye call_callee_bye call_cancel call_busy call_noanswer call_hold_unhold
   call_unknown_ext call_wrong_password call_trunk call_from_trunk call_caller_bye_tcp
   call_tcp_callee call_concurrent_50)
+# media through the relay (RTP pcaps checked by rtp_sink.py; media timeout on a second switch)
+ALL_TESTS+=(call_rtp_pcap call_rtp_pcap_pt_remap call_media_timeout call_media_timeout_hold)
 
 TESTS=()
 for a in "$@"; do
@@ -297,6 +301,144 @@ t_call_concurrent_50() {
     sleep 0.2
   done
   echo "$n of 50 CDRs with 200/caller"; return 1
+}
+
+# ---- media through the relay ------------------------------------------------------------------
+# sdp_ports LOG  the m=audio ports of every SDP in a SIPp message log, one per line, in order.
+sdp_ports() { sed -n 's/^ *m=audio \([0-9]*\) .*/\1/p' "$1" 2>/dev/null; }
+in_relay_range() { [ -n "$1" ] && [ "$1" -ge "$2" ] && [ "$1" -le "$3" ]; }
+
+# rtp_pcap_call NAME TE_PT: 2001 calls 2002 and plays g711a.pcap + dtmf_2833_1.pcap (SIPp UAC,
+# RTP from 25400, telephone-event PT 101). 2002 answers with telephone-event PT TE_PT and an SDP
+# that points at rtp_sink.py on 25410, which must receive every PCMA payload byte for byte, in
+# order, and the digit's event packets (as PT TE_PT), all from ONE address: the relay port the
+# switch offered the B leg (in 27000-27999). The caller must get a relay port too (no bypass).
+t_call_rtp_pcap() { rtp_pcap_call call_rtp_pcap 101; }
+# RFC 4733 + RFC 3264 §6.1: the callee numbers telephone-event 96; the relay remaps 101 -> 96
+t_call_rtp_pcap_pt_remap() {
+  [ $MODE = standin ] && return 0   # a proxy does not touch RTP: the 101 would arrive as 101
+  rtp_pcap_call call_rtp_pcap_pt_remap 96
+}
+rtp_pcap_call() {
+  local name=$1 te_pt=$2
+  command -v python3 >/dev/null || { echo "python3 not installed (rtp_sink.py)"; return 1; }
+  [ -r /usr/share/sip-tester/g711a.pcap ] || { echo "no /usr/share/sip-tester/g711a.pcap (sip-tester)"; return 1; }
+  timeout -k 2 60 python3 "$S/rtp_sink.py" --port 25410 --secs 50 --idle 3 --report "$ART/$name.sink.report" \
+    --expect /usr/share/sip-tester/g711a.pcap --expect /usr/share/sip-tester/dtmf_2833_1.pcap \
+    --map "101=$te_pt" >"$ART/$name.sink.out" 2>&1 &
+  local spid=$!
+  BG_PIDS+=("$spid")
+  callee $name 60 2002 uas_rtp_sink.xml -m 1 -recv_timeout 50000 -key rtp_sink 25410 -key te_pt "$te_pt" \
+    -mp 25420 \
+    || { why $? "$ART/$name.reg2002"; return 1; }
+  local upid=$BG
+  caller $name 60 call_rtp_pcap.xml 2002 -m 1 -mp 25400 || { why $? "$ART/$name.caller"; return 1; }
+  wait_bg $upid || { echo "callee: $(why $? "$ART/$name.uas2002")"; return 1; }
+  wait "$spid"; local src=$?
+  if [ $src -ne 0 ]; then
+    echo "RTP sink: $(grep -m1 -E '^FAIL|Error|error' "$ART/$name.sink.out" || tail -1 "$ART/$name.sink.out")"
+    return 1
+  fi
+  [ $MODE = standin ] && return 0   # a proxy passes SDP through: no relay ports to check
+  b2bua_check $name 2002 || return 1
+  # the relay's ports, from the SDP each side saw (the side's own port filtered out)
+  local a_port b_port from
+  a_port=$(sdp_ports "$ART/$name.caller.messages.log" | grep -vx 25400 | sort -u)
+  b_port=$(sdp_ports "$ART/$name.uas2002.messages.log" | grep -vx 25410 | sort -u)
+  [ "$(printf '%s\n' "$a_port" | wc -l)" -eq 1 ] && in_relay_range "$a_port" 27000 27999 \
+    || { echo "caller's answer SDP port(s) $(echo $a_port): want one relay port in 27000-27999"; return 1; }
+  [ "$(printf '%s\n' "$b_port" | wc -l)" -eq 1 ] && in_relay_range "$b_port" 27000 27999 \
+    || { echo "callee's offer SDP port(s) $(echo $b_port): want one relay port in 27000-27999"; return 1; }
+  from=$(sed -n 's/^sources: //p' "$ART/$name.sink.report")
+  [ "$from" = "127.0.0.1:$b_port" ] || { echo "RTP came from $from, not from the relay's B-leg port 127.0.0.1:$b_port"; return 1; }
+  local a_cid; a_cid=$(call_id_of "$ART/$name.caller.messages.log")
+  cdr_expect "$a_cid" 200 caller || return 1
+  b_leg_expect "$a_cid" "$(call_id_of "$ART/$name.uas2002.messages.log")"
+}
+
+# media_timeout_switch NAME: starts a second switch for NAME with `[media] timeout_s = 3` (the
+# suite's own keeps the default, so its calls without RTP live) on 25260, relay 26000-26999, its
+# own store; waits for it to answer OPTIONS. The caller sets `local SW DB` first (used by
+# register/caller/cdr_expect) and `local name`.
+media_timeout_switch() {
+  local pid up=
+  sed -e "s|^url = \"sqlite://.*\"|url = \"sqlite://$DB\"|" \
+      -e "s|^dir = \"sipp-scenarios/dialplans\"|dir = \"$S/dialplans\"|" \
+      -e 's|127\.0\.0\.1:25060|127.0.0.1:25260|g' \
+      -e 's|^rtp_ports = .*|rtp_ports = "26000-26999"\ntimeout_s = 3|' \
+      "$S/switchboard-test.toml" >"$TMP/$name.toml"
+  cp "$TMP/$name.toml" "$ART/$name.switch.toml"
+  grep -q '^timeout_s = 3$' "$TMP/$name.toml" || { echo "could not set [media] timeout_s in the config"; return 1; }
+  (cd "$TMP" && RUST_LOG=${RUST_LOG:-info} exec "$BIN" run --config "$TMP/$name.toml") \
+    >"$ART/$name.switch.log" 2>&1 &
+  pid=$!
+  BG_PIDS+=("$pid")
+  for _ in $(seq 40); do
+    kill -0 "$pid" 2>/dev/null || { echo "media-timeout switch exited: $(tail -1 "$ART/$name.switch.log" | cut -c1-160)"; return 1; }
+    (cd "$TMP" && timeout 4 sipp -sf "$S/options_ping.xml" "$SW" -i 127.0.0.1 -p 25299 -m 1 \
+        -nostdin >/dev/null 2>&1) && { up=1; break; }
+    sleep 0.3
+  done
+  [ -n "$up" ] || { echo "media-timeout switch: no answer to OPTIONS on $SW"; return 1; }
+}
+# save_store NAME: a copy of the second switch's store next to the other artifacts
+save_store() {
+  [ -f "$DB" ] && sqlite3 "$DB" ".backup '$ART/$1.sb.db'" 2>/dev/null
+  return 0
+}
+
+# On the media-timeout switch: 2001 calls 2002, both answer with SDP, nobody sends RTP. The switch
+# must send BYE to both sides (SIPp waits at most 12 s for it) and write the CDR 200 / system /
+# media_timeout with 3 s <= answered-to-end < 12 s.
+t_call_media_timeout() {
+  [ $MODE = standin ] && return 0   # a proxy has no media timeout
+  local name=call_media_timeout SW=127.0.0.1:25260 DB=$TMP/sb-media-timeout.db
+  media_timeout_body; local rc=$?
+  save_store $name
+  return $rc
+}
+# On the media-timeout switch, a silent call on hold for 6 s (2 x timeout_s) must live: the
+# caller unholds and hangs up itself (call_hold_silent.xml / uas_hold.xml), CDR 200 / caller /
+# not media_timeout, answered for at least 6 s.
+t_call_media_timeout_hold() {
+  [ $MODE = standin ] && return 0
+  local name=call_media_timeout_hold SW=127.0.0.1:25260 DB=$TMP/sb-media-timeout-hold.db
+  hold_silent_body; local rc=$?
+  save_store $name
+  return $rc
+}
+hold_silent_body() {
+  media_timeout_switch || return 1
+  callee $name 40 2002 uas_hold.xml -m 1 -recv_timeout 30000 || { why $? "$ART/$name.reg2002"; return 1; }
+  local upid=$BG
+  caller $name 40 call_hold_silent.xml 2002 -m 1 || { why $? "$ART/$name.caller"; return 1; }
+  wait_bg $upid || { echo "callee: $(why $? "$ART/$name.uas2002")"; return 1; }
+  local a_cid row
+  a_cid=$(call_id_of "$ART/$name.caller.messages.log")
+  cdr_expect "$a_cid" 200 caller || return 1
+  row=$(sql "SELECT hangup_cause || '|' || (ended_at_ms - answered_at_ms) FROM cdrs WHERE call_id = '$a_cid';")
+  [ "${row%%|*}" != media_timeout ] || { echo "CDR hangup_cause media_timeout for a call on hold"; return 1; }
+  [ "${row#*|}" -ge 6000 ] 2>/dev/null || { echo "answered for ${row#*|} ms, want >= 6000"; return 1; }
+}
+media_timeout_body() {
+  media_timeout_switch || return 1
+  callee $name 40 2002 uas_rtp_sink.xml -m 1 -recv_timeout 30000 -key rtp_sink 25410 -key te_pt 101 \
+    -mp 25420 \
+    || { why $? "$ART/$name.reg2002"; return 1; }
+  local upid=$BG
+  caller $name 40 call_media_timeout.xml 2002 -m 1 -mp 25400 || { why $? "$ART/$name.caller"; return 1; }
+  wait_bg $upid || { echo "callee: $(why $? "$ART/$name.uas2002")"; return 1; }
+  grep -q '^BYE ' "$ART/$name.caller.messages.log" || { echo "the caller got no BYE"; return 1; }
+  grep -q '^BYE ' "$ART/$name.uas2002.messages.log" || { echo "the callee got no BYE"; return 1; }
+  local a_cid row
+  a_cid=$(call_id_of "$ART/$name.caller.messages.log")
+  cdr_expect "$a_cid" 200 system || return 1
+  row=$(sql "SELECT hangup_cause || '|' || (ended_at_ms - answered_at_ms) FROM cdrs WHERE call_id = '$a_cid';")
+  [ "${row%%|*}" = media_timeout ] || { echo "CDR hangup_cause ${row%%|*}, want media_timeout"; return 1; }
+  local ms=${row#*|}
+  [ "$ms" -ge 3000 ] 2>/dev/null && [ "$ms" -lt 12000 ] \
+    || { echo "hung up $ms ms after the answer, want 3000..12000 (timeout_s = 3)"; return 1; }
+  b_leg_expect "$a_cid" "$(call_id_of "$ART/$name.uas2002.messages.log")"
 }
 
 # ---- start the switch ------------------------------------------------------------------------

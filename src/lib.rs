@@ -16,6 +16,7 @@
 //!
 //! Imports point down only: `runtime` → `switch` → `b2bua` → `sip`.
 
+pub mod acd;
 pub mod b2bua;
 pub mod config;
 pub mod dialer;

@@ -161,6 +161,9 @@ fn check(path: Option<&std::path::Path>) -> ExitCode {
     if let Err(errors) = switchboard::dialplan::Dialplan::load_dir(&cfg.dialplan_dir) {
         return report(&errors);
     }
+    if let Err(e) = switchboard::switch::acd_config(&cfg) {
+        return report(&[e]);
+    }
     println!(
         "{}: ok ({} endpoints, {} trunks, dialplans in {})",
         cfg.source,

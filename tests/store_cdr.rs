@@ -5,7 +5,8 @@
 
 use sqlx::{AnyConnection, AssertSqlSafe, Connection};
 use switchboard::store::{
-    Backend, CallRecordId, CallStart, Cdr, CdrLeg, CdrQuery, HangupSide, LegRole, Store, StoreError,
+    Backend, CallRecordId, CallStart, Cdr, CdrLeg, CdrMedia, CdrQuery, HangupSide, LegRole, Store,
+    StoreError,
 };
 use tempfile::TempDir;
 
@@ -217,6 +218,19 @@ fn answered_cdr(call: &CallStart, duration_ms: i64) -> Cdr {
                 final_status: None,
             },
         ],
+        media: [LegRole::A, LegRole::B]
+            .into_iter()
+            .map(|role| CdrMedia {
+                role,
+                packets_in: 3_000,
+                bytes_in: 516_000,
+                packets_out: 2_990,
+                bytes_out: 514_280,
+                rtcp_in: 12,
+                lost: 10,
+                jitter_us: 1_250,
+            })
+            .collect(),
     }
 }
 
@@ -315,6 +329,7 @@ async fn restart_closes_in_flight_calls(db: &TestDb) {
         hangup_side: HangupSide::System,
         hangup_cause: "restart".into(),
         legs: vec![],
+        media: Vec::new(),
     };
     assert_eq!(
         all,
@@ -504,8 +519,12 @@ async fn migrations_are_idempotent(db: &TestDb) {
             .fetch_all(&mut conn)
             .await
             .expect("migrations table");
-    let expected: Vec<i64> = (1..=switchboard::store::migrate::latest_version()).collect();
+    let expected = switchboard::store::migrate::versions();
     assert_eq!(applied, expected);
+    assert_eq!(
+        applied.last().copied(),
+        Some(switchboard::store::migrate::latest_version())
+    );
 }
 
 async fn duplicates_are_refused_and_change_nothing(db: &TestDb) {

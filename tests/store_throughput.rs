@@ -52,6 +52,7 @@ fn call(n: usize) -> (CallStart, Cdr) {
         hangup_side: HangupSide::Caller,
         hangup_cause: "normal_clearing".into(),
         legs,
+        media: Vec::new(),
     };
     (start, cdr)
 }

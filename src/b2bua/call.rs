@@ -19,7 +19,7 @@ use bytes::Bytes;
 
 use super::cdr::CdrBuilder;
 use super::local_sdp::Negotiated;
-use super::media::CallMedia;
+use super::media::{CallMedia, Sdp};
 use super::script::{Script, Wait};
 use super::{CallIo, CallKey, Side};
 use crate::media::MediaCallId;
@@ -53,16 +53,20 @@ pub enum CallState {
 }
 
 pub(super) struct Fork {
-    target: Target,
-    invite: Request,
-    tsx: ClientTsxId,
-    provisional: bool,
-    final_status: Option<u16>,
-    cancel_wanted: bool,
-    cancel_sent: bool,
-    early: Option<Dialog>,
+    pub(super) target: Target,
+    pub(super) invite: Request,
+    pub(super) tsx: ClientTsxId,
+    pub(super) provisional: bool,
+    pub(super) final_status: Option<u16>,
+    pub(super) cancel_wanted: bool,
+    pub(super) cancel_sent: bool,
+    pub(super) early: Option<Dialog>,
     /// We already answered one challenge on this fork (a second one is a failure).
-    authenticated: bool,
+    pub(super) authenticated: bool,
+    /// The queue agent this fork rings (the ACD decides about its answer).
+    pub(super) agent: Option<String>,
+    /// This fork is the A leg of a call the switch originated.
+    pub(super) is_a: bool,
 }
 
 /// A relayed in-dialog request waiting for its response.
@@ -82,7 +86,8 @@ pub struct Call {
     pub key: CallKey,
     pub state: CallState,
     pub(super) a_invite: Request,
-    pub(super) a_tsx: ServerTsxId,
+    /// The caller's INVITE server transaction (`None` when the switch originated the call).
+    pub(super) a_tsx: Option<ServerTsxId>,
     /// [A, B] dialogs; B is set on answer.
     pub(super) dialogs: [Option<Dialog>; 2],
     pub(super) forks: Vec<Fork>,
@@ -114,6 +119,12 @@ pub struct Call {
     pub(super) sdp_version: u32,
     /// The deadline last handed to the call table's timer heap.
     pub scheduled: Option<Instant>,
+    /// The id of the prompt started last.
+    pub(super) last_play: Option<u64>,
+    /// Life in an ACD queue.
+    pub(super) queue: Option<super::call_queue::QueueState>,
+    /// The originator's reference when the switch placed this call itself.
+    pub(super) origin: Option<String>,
 }
 
 /// One `dial` in progress: its forks are `forks[first..]`.
@@ -178,10 +189,45 @@ impl Call {
             None => None,
         };
         let b_body = match (&media, io.media) {
-            (Some(m), Some((ctl, _))) => m.relay_body(ctl, Side::A, &a_invite.body),
+            (Some(m), Some((ctl, _))) => m.relay_body(ctl, Side::A, Sdp::Offer, &a_invite.body),
             _ => a_invite.body.clone(),
         };
-        let mut call = Call {
+        let mut call = Call::assemble(
+            key,
+            a_invite,
+            Some(a_tsx),
+            a_dialog,
+            cdr,
+            media,
+            caller,
+            max_forwards,
+            b_body,
+            script,
+        );
+        match refusal {
+            Some(status) => {
+                call.fail_a(io, status, "congestion", HangupSide::System);
+                call.maybe_finish(io);
+            }
+            None => call.run_script(io),
+        }
+        call
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn assemble(
+        key: CallKey,
+        a_invite: Request,
+        a_tsx: Option<ServerTsxId>,
+        a_dialog: Option<Dialog>,
+        cdr: CdrBuilder,
+        media: Option<CallMedia>,
+        caller: crate::sip::message::NameAddr,
+        max_forwards: u8,
+        b_body: Bytes,
+        script: Script,
+    ) -> Call {
+        Call {
             key,
             state: CallState::Ringing,
             a_invite,
@@ -206,15 +252,10 @@ impl Call {
             next_play: 0,
             sdp_version: 1,
             scheduled: None,
-        };
-        match refusal {
-            Some(status) => {
-                call.fail_a(io, status, "congestion", HangupSide::System);
-                call.maybe_finish(io);
-            }
-            None => call.run_script(io),
+            last_play: None,
+            queue: None,
+            origin: None,
         }
-        call
     }
 
     /// Sends an INVITE to one target: A's offer while A is unanswered, else our own.
@@ -251,20 +292,22 @@ impl Call {
             cancel_sent: false,
             early: None,
             authenticated: false,
+            agent: None,
+            is_a: false,
         });
     }
 
     /// A body from `from`'s phone on its way to the other phone, anchored at the relay
     /// when this call's media is relayed.
-    fn anchor(&self, io: &CallIo<'_>, from: Side, body: &Bytes) -> Bytes {
+    fn anchor(&self, io: &CallIo<'_>, from: Side, role: Sdp, body: &Bytes) -> Bytes {
         match (&self.media, io.media) {
-            (Some(m), Some((ctl, _))) => m.relay_body(ctl, from, body),
+            (Some(m), Some((ctl, _))) => m.relay_body(ctl, from, role, body),
             _ => body.clone(),
         }
     }
 
-    /// The A leg's INVITE server transaction.
-    pub fn a_tsx(&self) -> ServerTsxId {
+    /// The A leg's INVITE server transaction (none for originated calls).
+    pub fn a_tsx(&self) -> Option<ServerTsxId> {
         self.a_tsx
     }
 
@@ -294,6 +337,9 @@ impl Call {
     /// Timer B/F: the far side never answered.
     pub fn on_timeout(&mut self, io: &mut CallIo<'_>, tsx: ClientTsxId) {
         if let Some(i) = self.forks.iter().position(|f| f.tsx == tsx) {
+            if self.forks[i].is_a {
+                return self.on_a_failed(io, i, 408);
+            }
             self.fork_failed(io, i, 408);
         } else if let Some(relay) = self.relays.remove(&tsx) {
             let resp = Response::for_request(&relay.request, 408, reason_phrase(408));
@@ -304,6 +350,9 @@ impl Call {
     }
 
     fn on_fork_response(&mut self, io: &mut CallIo<'_>, i: usize, resp: Response) {
+        if self.forks[i].is_a {
+            return self.on_a_response(io, i, resp);
+        }
         let status = resp.status;
         if status < 200 {
             if status == 100 {
@@ -320,7 +369,9 @@ impl Call {
             }
             if self.state == CallState::Ringing && self.in_round(i) {
                 let relay = self.response_to_a(status, resp.reason.as_str(), &resp, io);
-                io.layer.respond(io.now.at, self.a_tsx, relay);
+                if let Some(tsx) = self.a_tsx {
+                    io.layer.respond(io.now.at, tsx, relay);
+                }
             }
             return;
         }
@@ -332,7 +383,12 @@ impl Call {
     }
 
     /// A carrier challenged our INVITE: send it again with credentials (once).
-    fn retry_with_credentials(&mut self, io: &mut CallIo<'_>, i: usize, resp: &Response) -> bool {
+    pub(super) fn retry_with_credentials(
+        &mut self,
+        io: &mut CallIo<'_>,
+        i: usize,
+        resp: &Response,
+    ) -> bool {
         let fork = &mut self.forks[i];
         let Some((user, pass)) = fork.target.credentials.as_ref() else {
             return false;
@@ -369,38 +425,20 @@ impl Call {
             let me = io.locals.for_peer(b.peer);
             io.layer
                 .send_stateless(b.peer, b.ack(invite_cseq, me).to_bytes());
-            let bye = b.request(Method::Bye, me);
-            let tsx = io.layer.send_request(io.now.at, bye, b.peer, self.key.0);
-            self.byes.insert(tsx, Side::B);
+            self.bye_stray(io, &mut b);
             return;
         }
-        let late = self.round.take().is_some_and(|r| r.late);
-        self.script.wait = Wait::Bridged;
-        self.script.deadline = None;
-        self.winner = Some(i);
-        io.index.push((
-            b.call_id.clone(),
-            b.local_tag().to_string(),
-            Some((self.key, Side::B)),
-        ));
-        // Cancel the other forks.
-        for j in 0..self.forks.len() {
-            if j != i && self.forks[j].final_status.is_none() {
-                self.forks[j].cancel_wanted = true;
-                if self.forks[j].provisional {
-                    self.send_cancel(io, j);
-                }
-            }
+        if self.forks[i].agent.is_some() {
+            // A queue agent: the ACD decides whether this answer wins.
+            self.ack_b(io, &b, invite_cseq);
+            return self.on_agent_answer(io, i, b, resp);
         }
+        let late = self.round.as_ref().is_some_and(|r| r.late);
+        self.take_winner(io, i, &b);
         if late {
             // We offered in the INVITE: ACK now, point the relay at B, stop A's ringback.
-            let me = io.locals.for_peer(b.peer);
-            let ack = b.ack(invite_cseq, me).to_bytes();
-            io.layer.send_stateless(b.peer, ack.clone());
-            self.last_b_ack = Some((invite_cseq, ack));
-            self.cdr.leg_answered(i, io.now.unix_ms, resp.status);
-            self.bridge_media(io, &resp.body);
-            self.dialogs[1] = Some(b);
+            self.ack_b(io, &b, invite_cseq);
+            self.connect_b(io, i, b, &resp);
             return;
         }
         self.state = CallState::Answered;
@@ -420,9 +458,55 @@ impl Call {
         }
         let ok = self.response_to_a(resp.status, &resp.reason, &resp, io);
         let a_tag = self.a_tag();
-        io.layer
-            .respond_2xx_reliably(io.now.at, self.a_tsx, ok, &self.a_invite_call_id(), &a_tag);
+        if let Some(tsx) = self.a_tsx {
+            io.layer
+                .respond_2xx_reliably(io.now.at, tsx, ok, &self.a_invite_call_id(), &a_tag);
+        }
         self.dialogs[1] = Some(b);
+    }
+
+    /// Fork `i` won: the dial is over, the other forks are cancelled.
+    pub(super) fn take_winner(&mut self, io: &mut CallIo<'_>, i: usize, b: &Dialog) {
+        self.round = None;
+        self.script.wait = Wait::Bridged;
+        self.script.deadline = None;
+        self.winner = Some(i);
+        io.index.push((
+            b.call_id.clone(),
+            b.local_tag().to_string(),
+            Some((self.key, Side::B)),
+        ));
+        for j in 0..self.forks.len() {
+            if j != i && self.forks[j].final_status.is_none() {
+                self.forks[j].cancel_wanted = true;
+                if self.forks[j].provisional {
+                    self.send_cancel(io, j);
+                }
+            }
+        }
+    }
+
+    /// ACKs B's 2xx to an INVITE that carried our offer (kept for B's retransmissions).
+    pub(super) fn ack_b(&mut self, io: &mut CallIo<'_>, b: &Dialog, cseq: u32) {
+        let me = io.locals.for_peer(b.peer);
+        let ack = b.ack(cseq, me).to_bytes();
+        io.layer.send_stateless(b.peer, ack.clone());
+        self.last_b_ack = Some((cseq, ack));
+    }
+
+    /// B (answered after the switch answered A) joins A: media bridged at the relay.
+    pub(super) fn connect_b(&mut self, io: &mut CallIo<'_>, i: usize, b: Dialog, resp: &Response) {
+        self.cdr.leg_answered(i, io.now.unix_ms, resp.status);
+        self.bridge_media(io, &resp.body);
+        self.dialogs[1] = Some(b);
+    }
+
+    /// BYE on a dialog that is not (or no longer) part of the call.
+    pub(super) fn bye_stray(&mut self, io: &mut CallIo<'_>, b: &mut Dialog) {
+        let me = io.locals.for_peer(b.peer);
+        let bye = b.request(Method::Bye, me);
+        let tsx = io.layer.send_request(io.now.at, bye, b.peer, self.key.0);
+        self.byes.insert(tsx, Side::B);
     }
 
     pub(super) fn a_invite_call_id(&self) -> String {
@@ -433,7 +517,11 @@ impl Call {
         let counted = self.in_round(i);
         self.forks[i].final_status = Some(status);
         self.cdr.leg_ended(i, io.now.unix_ms, Some(status));
-        if counted {
+        if let Some(agent) = self.forks[i].agent.clone() {
+            if counted {
+                self.on_agent_failed(io, agent, status);
+            }
+        } else if counted {
             self.ring_next_or_fail(io);
         }
         self.maybe_finish(io);
@@ -492,10 +580,11 @@ impl Call {
         self.script.stop();
         let resp = Response::for_request(&self.a_invite, status, reason);
         let resp = self.with_a_tag(resp);
-        io.layer.respond(io.now.at, self.a_tsx, resp);
+        if let Some(tsx) = self.a_tsx {
+            io.layer.respond(io.now.at, tsx, resp);
+        }
         self.state = CallState::Ending;
-        io.ended
-            .push(self.cdr.finish(io.now.unix_ms, status, side, cause));
+        io.ended.push(self.finish_record(io, status, side, cause));
         self.cancel_pending_forks(io);
     }
 
@@ -508,6 +597,23 @@ impl Call {
                 }
             }
         }
+    }
+
+    /// Gives up fork `i` if it has not ended: CANCEL once it rang (else when it does).
+    pub(super) fn cancel_fork(&mut self, io: &mut CallIo<'_>, i: usize) {
+        let fork = &mut self.forks[i];
+        if fork.final_status.is_some() || fork.cancel_wanted {
+            return;
+        }
+        fork.cancel_wanted = true;
+        if fork.provisional {
+            self.send_cancel(io, i);
+        }
+    }
+
+    /// CANCEL fork `i` now (it has rung).
+    pub(super) fn cancel_fork_now(&mut self, io: &mut CallIo<'_>, i: usize) {
+        self.send_cancel(io, i);
     }
 
     fn send_cancel(&mut self, io: &mut CallIo<'_>, i: usize) {
@@ -525,10 +631,8 @@ impl Call {
         }
         self.state = CallState::Ending;
         self.script.stop();
-        io.ended.push(
-            self.cdr
-                .finish(io.now.unix_ms, 487, HangupSide::Caller, "cancelled"),
-        );
+        io.ended
+            .push(self.finish_record(io, 487, HangupSide::Caller, "cancelled"));
         self.cancel_pending_forks(io);
         self.maybe_finish(io);
     }
@@ -546,7 +650,12 @@ impl Call {
         self.script.deadline = None;
         match self.script.wait {
             Wait::Dial => self.on_ring_timeout(io),
+            Wait::Originating => self.on_originate_timeout(io),
             Wait::Input(_) => self.on_input_timeout(io),
+            Wait::Voicemail(_) => {
+                self.end_message(io);
+                self.run_script(io);
+            }
             _ => {}
         }
         self.maybe_finish(io);
@@ -597,13 +706,13 @@ impl Call {
         cause: &str,
         side: HangupSide,
     ) {
+        self.end_message(io);
         self.state = CallState::Ending;
         self.script.stop();
         self.cancel_pending_forks(io);
-        io.ended.push(
-            self.cdr
-                .finish(io.now.unix_ms, self.cdr.status(), side, cause),
-        );
+        self.leave_queue_on_hangup(io);
+        io.ended
+            .push(self.finish_record(io, self.cdr.status(), side, cause));
         for s in [Side::A, Side::B] {
             if Some(s) == from {
                 continue;
@@ -673,7 +782,7 @@ impl Call {
             self.on_a_answer_in_ack(io, &req.body);
         }
         if let Some(p) = self.pending_ack.take_if(|p| p.to == from.other()) {
-            let body = self.anchor(io, from, &req.body);
+            let body = self.anchor(io, from, Sdp::Answer, &req.body);
             if let Some(d) = self.dialogs[p.to.index()].as_ref() {
                 let me = io.locals.for_peer(d.peer);
                 let mut ack = d.ack(p.cseq, me);
@@ -714,7 +823,7 @@ impl Call {
                 src.refresh_target(Some(c));
             }
         }
-        let body = self.anchor(io, from, &req.body);
+        let body = self.anchor(io, from, Sdp::Offer, &req.body);
         let d = self.dialogs[to.index()].as_mut().expect("checked above");
         let me = io.locals.for_peer(d.peer);
         let mut out = d.request(req.method.clone(), me);
@@ -742,7 +851,12 @@ impl Call {
             Response::for_request(&relay.request, resp.status, &resp.reason),
             &resp,
         );
-        out.body = self.anchor(io, to, &out.body);
+        // A request without a body gets the offer in its response (RFC 3264 §4).
+        let role = match relay.request.body.is_empty() {
+            true => Sdp::Offer,
+            false => Sdp::Answer,
+        };
+        out.body = self.anchor(io, to, role, &out.body);
         if resp.status < 200 {
             if resp.status > 100 {
                 io.layer.respond(io.now.at, relay.server, out);
@@ -782,6 +896,21 @@ impl Call {
         }
     }
 
+    /// The call record, with the relay's RTP counters when the media was anchored.
+    pub(super) fn finish_record(
+        &mut self,
+        io: &CallIo<'_>,
+        status: u16,
+        side: HangupSide,
+        cause: &str,
+    ) -> crate::store::Cdr {
+        let mut cdr = self.cdr.finish(io.now.unix_ms, status, side, cause);
+        if let (Some(m), Some((ctl, _))) = (&self.media, io.media) {
+            cdr.media = m.cdr_media(ctl);
+        }
+        cdr
+    }
+
     pub(super) fn maybe_finish(&mut self, io: &mut CallIo<'_>) {
         if self.state != CallState::Ending || !self.byes.is_empty() {
             return;
@@ -818,7 +947,11 @@ impl Call {
                 .push(HeaderName::CONTACT, io.locals.for_peer(d.peer).contact());
         }
         let mut resp = with_body_of(resp, b);
-        resp.body = self.anchor(io, Side::B, &resp.body);
+        let role = match self.a_invite.body.is_empty() {
+            true => Sdp::Offer,
+            false => Sdp::Answer,
+        };
+        resp.body = self.anchor(io, Side::B, role, &resp.body);
         resp
     }
 }
@@ -871,7 +1004,7 @@ pub fn cause_for(status: u16) -> &'static str {
     }
 }
 
-fn build_b_invite(
+pub(super) fn build_b_invite(
     a: &Request,
     target: &Target,
     caller: &crate::sip::message::NameAddr,

@@ -98,9 +98,9 @@ impl Call {
             } => self.dial(io, targets, strategy, timeout_secs),
             Action::RecordStart { file } => {
                 let file = self.script.expand(&file);
-                self.record(io, Some(&file));
+                self.record_to(io, Some(&file));
             }
-            Action::RecordStop => self.record(io, None),
+            Action::RecordStop => self.record_to(io, None),
             Action::Set { var, value } => {
                 let value = self.script.expand(&value);
                 self.script.vars.insert(var, value);
@@ -118,24 +118,33 @@ impl Call {
                 }
                 self.maybe_finish(io);
             }
-            other @ (Action::Queue { .. }
-            | Action::QueueAgent { .. }
-            | Action::Voicemail { .. }) => self.not_supported(io, &other),
-        }
-    }
-
-    /// An action this build cannot carry out: said to the caller (501 naming it) or, once
-    /// answered, logged and skipped.
-    fn not_supported(&mut self, io: &mut CallIo<'_>, action: &Action) {
-        let name = serde_json::to_value(action)
-            .ok()
-            .and_then(|v| v.get("action").and_then(|a| a.as_str().map(str::to_string)))
-            .unwrap_or_else(|| "action".into());
-        tracing::warn!(action = %name, "dialplan action not supported yet: skipped");
-        if !self.a_answered {
-            let reason = format!("Not Implemented (dialplan action {name})");
-            self.fail_a_with(io, 501, &reason, "not_implemented", HangupSide::System);
-            self.maybe_finish(io);
+            Action::Queue {
+                name,
+                max_wait_secs,
+            } => {
+                let name = self.script.expand(&name);
+                self.join_queue(io, name, max_wait_secs);
+            }
+            Action::QueueAgent {
+                op,
+                agent,
+                queue,
+                reason,
+            } => io.notices.push(super::QueueNotice::AgentOp {
+                agent: self.script.expand(&agent),
+                op,
+                queue: queue.map(|q| self.script.expand(&q)),
+                reason: reason.map(|r| self.script.expand(&r)),
+            }),
+            Action::Voicemail {
+                mailbox,
+                greeting,
+                max_secs,
+            } => {
+                let mailbox = self.script.expand(&mailbox);
+                let greeting = greeting.map(|g| self.script.expand(&g));
+                self.voicemail(io, mailbox, greeting, max_secs);
+            }
         }
     }
 
@@ -197,8 +206,10 @@ impl Call {
         ok.headers.push(HeaderName::CONTENT_TYPE, "application/sdp");
         ok.body = body;
         let cid = self.a_invite_call_id();
-        io.layer
-            .respond_2xx_reliably(io.now.at, self.a_tsx, ok, &cid, &a_tag);
+        if let Some(tsx) = self.a_tsx {
+            io.layer
+                .respond_2xx_reliably(io.now.at, tsx, ok, &cid, &a_tag);
+        }
         self.state = CallState::Answered;
         self.a_answered = true;
         self.cdr.answered_by_switch(io.now.unix_ms);
@@ -257,14 +268,17 @@ impl Call {
     }
 
     /// Plays `prompt` to A; `None` (logged) when the relay cannot.
-    fn play(&mut self, io: &mut CallIo<'_>, prompt: &str, looping: bool) -> Option<u64> {
+    pub(super) fn play(&mut self, io: &mut CallIo<'_>, prompt: &str, looping: bool) -> Option<u64> {
         let (Some(media), Some((ctl, _))) = (&self.media, io.media) else {
             return None;
         };
         self.next_play += 1;
         let id = self.next_play;
         match ctl.play(media.id(), Leg::A, prompt, looping, id) {
-            Ok(()) => Some(id),
+            Ok(()) => {
+                self.last_play = Some(id);
+                Some(id)
+            }
             Err(e) => {
                 tracing::warn!(%e, prompt, "prompt not played");
                 None
@@ -272,7 +286,7 @@ impl Call {
         }
     }
 
-    fn record(&mut self, io: &mut CallIo<'_>, file: Option<&str>) {
+    pub(super) fn record_to(&mut self, io: &mut CallIo<'_>, file: Option<&str>) {
         if let (Some(media), Some((ctl, _))) = (&self.media, io.media) {
             if let Err(e) = ctl.record(media.id(), file) {
                 tracing::warn!(%e, ?file, "recording not started/stopped");
@@ -308,6 +322,19 @@ impl Call {
         if from != Leg::A {
             return;
         }
+        if digit == '*' && self.script.wait == Wait::Queue {
+            io.notices.push(super::QueueNotice::CallbackRequested {
+                key: self.key,
+                number: self.script.caller.clone(),
+                reach: self.script.reach_back.clone(),
+            });
+            return;
+        }
+        if digit == '#' && matches!(self.script.wait, Wait::Voicemail(_)) {
+            self.end_message(io);
+            self.run_script(io);
+            return;
+        }
         let Wait::Input(input) = &mut self.script.wait else {
             return;
         };
@@ -339,6 +366,8 @@ impl Call {
                 input.playing = None;
                 self.script.deadline = Some(io.now.at + input.timeout);
             }
+            Wait::Queue => self.on_queue_play_done(io, id),
+            Wait::Voicemail(_) => self.on_voicemail_play_done(io, id),
             _ => {}
         }
         self.maybe_finish(io);
@@ -408,6 +437,7 @@ impl Call {
             callee: exten,
             vars: &self.script.vars,
             now_unix_ms: io.now.unix_ms,
+            plan: self.script.plan.as_ref(),
         });
         match routing {
             Routing::Reject { status: 404, .. } => None,
@@ -416,7 +446,7 @@ impl Call {
     }
 
     /// Continues the call at `exten` in `context` (transfer, menu failure).
-    fn reroute(&mut self, io: &mut CallIo<'_>, context: &str, exten: &str) {
+    pub(super) fn reroute(&mut self, io: &mut CallIo<'_>, context: &str, exten: &str) {
         let routing = self
             .ask_router(io, context, exten)
             .unwrap_or(Routing::Reject {

@@ -16,6 +16,8 @@ pub struct CdrBuilder {
     status: u16,
     /// legs[0] is A; legs[1..] are the forks in order.
     legs: Vec<CdrLeg>,
+    /// The leg of each fork (an originated call's first fork is the A leg itself).
+    fork_legs: Vec<usize>,
 }
 
 impl CdrBuilder {
@@ -50,6 +52,7 @@ impl CdrBuilder {
             answered_at_ms: None,
             status: 0,
             legs: vec![a_leg],
+            fork_legs: Vec::new(),
         }
     }
 
@@ -69,7 +72,14 @@ impl CdrBuilder {
         }
     }
 
+    /// The next fork is the A leg of an originated call (we called the caller side).
+    pub fn a_leg_is_next_fork(&mut self, peer: &str) {
+        self.legs[0].peer = peer.to_string();
+        self.fork_legs.push(0);
+    }
+
     pub fn add_leg(&mut self, role: LegRole, peer: &str, invite: &Request, now_ms: i64) {
+        self.fork_legs.push(self.legs.len());
         self.legs.push(CdrLeg {
             role,
             peer: peer.to_string(),
@@ -87,10 +97,7 @@ impl CdrBuilder {
         self.status = status;
         self.legs[0].answered_at_ms = Some(now_ms);
         self.legs[0].final_status = Some(status);
-        if let Some(leg) = self.legs.get_mut(fork + 1) {
-            leg.answered_at_ms = Some(now_ms);
-            leg.final_status = Some(status);
-        }
+        self.leg_answered(fork, now_ms, status);
     }
 
     /// The switch answered the caller itself (IVR, queue).
@@ -103,14 +110,14 @@ impl CdrBuilder {
 
     /// A fork answered a call the switch had already answered (agent, transfer target).
     pub fn leg_answered(&mut self, fork: usize, now_ms: i64, status: u16) {
-        if let Some(leg) = self.legs.get_mut(fork + 1) {
+        if let Some(leg) = self.fork_legs.get(fork).and_then(|&l| self.legs.get_mut(l)) {
             leg.answered_at_ms = Some(now_ms);
             leg.final_status = Some(status);
         }
     }
 
     pub fn leg_ended(&mut self, fork: usize, now_ms: i64, status: Option<u16>) {
-        if let Some(leg) = self.legs.get_mut(fork + 1) {
+        if let Some(leg) = self.fork_legs.get(fork).and_then(|&l| self.legs.get_mut(l)) {
             leg.ended_at_ms = now_ms;
             if leg.final_status.is_none() {
                 leg.final_status = status;
@@ -148,6 +155,7 @@ impl CdrBuilder {
             hangup_side: side,
             hangup_cause: cause.to_string(),
             legs: self.legs.clone(),
+            media: Vec::new(),
         }
     }
 }

@@ -9,14 +9,37 @@
 //!
 //! The first audio stream (`m=` index 0) is relayed; further streams (video) are left as
 //! the phones wrote them.
+//!
+//! Transcoding (RFC 3264 through a B2BUA): an offer crossing the bridge gains the codecs
+//! the relay can transcode that it lacks (after the sender's own, so theirs stay
+//! preferred). When the answerer picks a codec the offerer did not offer, the answer going
+//! back names the offerer's first codec instead, and the relay converts between the two;
+//! when it picks one the offerer offered, nothing is converted. Either way the relay learns
+//! each phone's codec from the offer/answer pair, not from the offer's first format.
 
 use std::net::IpAddr;
 
 use bytes::Bytes;
 
+use std::cell::RefCell;
+
 use super::Side;
 use crate::media::{Leg, LocalEndpoint, MediaCallId, MediaError, RemoteMedia};
-use crate::sip::sdp::{SdpError, SessionDescription};
+use crate::sip::sdp::{CodecKind, FormatKind, SdpError, SessionDescription};
+
+/// Whether an SDP body is an offer or the answer to the last offer (the call knows it from
+/// the SIP exchange that carries the body, RFC 3264 §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sdp {
+    Offer,
+    Answer,
+}
+
+/// The offer waiting for its answer: who sent it, as they wrote it.
+struct PendingOffer {
+    from: Side,
+    sdp: SessionDescription,
+}
 
 /// What the B2BUA needs from a media relay.
 pub trait MediaControl: Send + Sync {
@@ -40,6 +63,8 @@ pub trait MediaControl: Send + Sync {
     fn stop_play(&self, call: &MediaCallId, leg: Leg);
     /// Start recording both directions to `file` (`None`: stop).
     fn record(&self, call: &MediaCallId, file: Option<&str>) -> Result<(), MediaError>;
+    /// The call's RTP counters so far.
+    fn stats(&self, call: &MediaCallId) -> Option<crate::media::CallMediaStats>;
 }
 
 pub(super) fn leg(side: Side) -> Leg {
@@ -54,6 +79,10 @@ pub struct CallMedia {
     id: MediaCallId,
     ip: IpAddr,
     endpoints: [LocalEndpoint; 2],
+    /// Offers across the bridge gain the codecs the relay transcodes.
+    transcode: bool,
+    /// The last offer relayed (kept for its answer, provisional and final).
+    offer: RefCell<Option<PendingOffer>>,
 }
 
 impl CallMedia {
@@ -63,18 +92,24 @@ impl CallMedia {
         ip: IpAddr,
     ) -> Result<CallMedia, MediaError> {
         let endpoints = ctl.allocate(&id)?;
-        Ok(CallMedia { id, ip, endpoints })
+        Ok(CallMedia {
+            id,
+            ip,
+            endpoints,
+            transcode: true,
+            offer: RefCell::new(None),
+        })
     }
 
     /// An SDP body from `from`'s phone on its way to the other phone: tell the relay where
     /// `from` receives (and how), then point the body at the other phone's endpoint. A
     /// body that is not valid SDP is passed on untouched (and logged): the call still sets
     /// up, only its media is not anchored.
-    pub fn relay_body(&self, ctl: &dyn MediaControl, from: Side, body: &Bytes) -> Bytes {
+    pub fn relay_body(&self, ctl: &dyn MediaControl, from: Side, role: Sdp, body: &Bytes) -> Bytes {
         if body.is_empty() {
             return body.clone();
         }
-        match self.rewrite(ctl, from, body) {
+        match self.rewrite(ctl, from, role, body) {
             Ok(b) => b,
             Err(e) => {
                 tracing::warn!(%e, call = %self.id.0, "SDP not anchored");
@@ -87,6 +122,7 @@ impl CallMedia {
         &self,
         ctl: &dyn MediaControl,
         from: Side,
+        role: Sdp,
         body: &Bytes,
     ) -> Result<Bytes, RewriteError> {
         let mut sdp = SessionDescription::parse(body)?;
@@ -94,9 +130,83 @@ impl CallMedia {
             return Ok(body.clone());
         }
         ctl.update(&self.id, leg(from), RemoteMedia::from_sdp(&sdp, 0)?)?;
+        let pending = self.offer.borrow_mut().take();
+        match (role, pending) {
+            (Sdp::Answer, Some(offer)) if offer.from == from.other() => {
+                self.negotiate(ctl, &mut sdp, &offer)?;
+                // 18x and 2xx may both carry the answer: keep the offer for the next one.
+                *self.offer.borrow_mut() = Some(offer);
+            }
+            (Sdp::Answer, other) => *self.offer.borrow_mut() = other,
+            (Sdp::Offer, _) => {
+                let original = sdp.clone();
+                if self.transcode {
+                    sdp.add_codecs(0, &CodecKind::ALL)?;
+                }
+                *self.offer.borrow_mut() = Some(PendingOffer {
+                    from,
+                    sdp: original,
+                });
+            }
+        }
         let to = self.endpoints[from.other().index()];
         sdp.rewrite_for_relay(0, self.ip, to.rtp.port(), Some(to.rtcp.port()))?;
         Ok(Bytes::from(sdp.to_bytes()))
+    }
+
+    /// The relay's counters for the call record, A then B.
+    pub fn cdr_media(&self, ctl: &dyn MediaControl) -> Vec<crate::store::CdrMedia> {
+        let Some(stats) = ctl.stats(&self.id) else {
+            return Vec::new();
+        };
+        [crate::store::LegRole::A, crate::store::LegRole::B]
+            .into_iter()
+            .zip(stats.legs)
+            .map(|(role, s)| crate::store::CdrMedia {
+                role,
+                packets_in: s.packets_in,
+                bytes_in: s.bytes_in,
+                packets_out: s.packets_out,
+                bytes_out: s.bytes_out,
+                rtcp_in: s.rtcp_in,
+                lost: s.lost,
+                jitter_us: (s.jitter_ms * 1000.0) as u64,
+            })
+            .collect()
+    }
+
+    /// `answer` answers `offer`: settle each phone's codec, and if the answerer chose one
+    /// the offerer does not have, answer the offerer with its own first codec (the relay
+    /// transcodes between the two).
+    fn negotiate(
+        &self,
+        ctl: &dyn MediaControl,
+        answer: &mut SessionDescription,
+        offer: &PendingOffer,
+    ) -> Result<(), RewriteError> {
+        let Some((_, chosen)) = answer.first_codec(0)? else {
+            return Ok(()); // a codec we do not code: it came from the offer, pass it on
+        };
+        let offered = offer.sdp.formats(0)?;
+        let same = offered
+            .iter()
+            .find(|f| f.codec() == Some(chosen))
+            .map(|f| (f.payload_type, chosen));
+        let Some((pt, kind)) = same.or(offer.sdp.first_codec(0)?) else {
+            return Ok(());
+        };
+        if kind != chosen {
+            answer.answer_with(0, kind, pt)?;
+        }
+        let mut used = offer.sdp.clone();
+        let keep: Vec<String> = offered
+            .iter()
+            .filter(|f| f.payload_type == pt || matches!(f.kind, FormatKind::TelephoneEvent { .. }))
+            .map(|f| f.payload_type.to_string())
+            .collect();
+        used.media_mut(0)?.media_line_mut().formats = keep;
+        ctl.update(&self.id, leg(offer.from), RemoteMedia::from_sdp(&used, 0)?)?;
+        Ok(())
     }
 
     pub fn release(&self, ctl: &dyn MediaControl) {

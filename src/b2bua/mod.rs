@@ -9,6 +9,9 @@
 
 mod call;
 mod call_app;
+mod call_originate;
+mod call_queue;
+mod call_voicemail;
 mod cdr;
 pub mod local_sdp;
 pub mod media;
@@ -19,6 +22,7 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 pub use call::{best_final, cause_for, Call, CallState, Target};
+pub use call_originate::Originate;
 pub use script::status_for_cause;
 
 use crate::config::Transport;
@@ -100,6 +104,64 @@ pub struct CallIo<'a> {
     pub router: &'a dyn route::Router,
     /// Dial targets to INVITE destinations.
     pub resolver: &'a dyn route::Resolver,
+    /// What calls tell the ACD.
+    pub notices: Vec<QueueNotice>,
+    /// Events for the event stream (API, wallboard).
+    pub events: Vec<CallEvent>,
+}
+
+/// Something a call reports to the event stream.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallEvent {
+    pub kind: &'static str,
+    pub data: serde_json::Value,
+}
+
+/// What a call tells the switch about queues and agents (the switch feeds the ACD).
+#[derive(Debug, Clone, PartialEq)]
+pub enum QueueNotice {
+    Join {
+        key: CallKey,
+        queue: String,
+        caller: String,
+        max_wait_secs: Option<u32>,
+        /// Skills the caller needs (`${QUEUE_SKILLS}` = "french:50,billing:20").
+        skills: Vec<(String, u8)>,
+        /// Higher goes first (`${QUEUE_PRIORITY}`).
+        priority: i32,
+    },
+    AgentAnswered {
+        key: CallKey,
+        agent: String,
+    },
+    AgentFailed {
+        key: CallKey,
+        agent: String,
+        busy: bool,
+    },
+    /// The caller hung up while waiting (or while agents rang).
+    CallerLeft {
+        key: CallKey,
+    },
+    /// The bridged call with `agent` ended.
+    AgentCallEnded {
+        key: CallKey,
+        agent: String,
+    },
+    /// The caller pressed `*` in a queue: call me back, keep my place.
+    CallbackRequested {
+        key: CallKey,
+        number: String,
+        /// How to reach the caller again.
+        reach: Option<crate::dialplan::DialTarget>,
+    },
+    /// A star code or dialplan action changed an agent's state.
+    AgentOp {
+        agent: String,
+        op: crate::dialplan::AgentOp,
+        queue: Option<String>,
+        reason: Option<String>,
+    },
 }
 
 /// Every live call and the indexes to find them.
@@ -136,22 +198,54 @@ impl Calls {
         route: route::Routing,
         context: &str,
         callee: &str,
+        relay: bool,
+        plan: Option<route::PlanPin>,
+        reach_back: Option<crate::dialplan::DialTarget>,
     ) {
         let (actions, vars) = match route {
             route::Routing::Actions { actions, vars } => (actions, vars),
             route::Routing::Reject { .. } => (Vec::new(), Default::default()),
         };
         let caller_user = caller.uri.user.clone().unwrap_or_default();
-        let program = script::Script::new(actions, vars, context, &caller_user, callee);
+        let mut program = script::Script::new(actions, vars, context, &caller_user, callee);
+        program.plan = plan;
+        program.reach_back = reach_back;
         self.next += 1;
         let key = CallKey(self.next);
+        let bypassed = io.media.take_if(|_| !relay);
         let call = Call::start(io, key, a_tsx, invite, a_peer, caller, direction, program);
+        if bypassed.is_some() {
+            io.media = bypassed;
+        }
         self.invites.insert(a_tsx, key);
         if let Some(id) = call.media_id() {
             self.by_media.insert(id.clone(), key);
         }
         self.calls.insert(key, call);
         self.apply(io, key);
+    }
+
+    /// Places a call: rings `o.target` first and runs `actions` once it answers.
+    pub fn originate(
+        &mut self,
+        io: &mut CallIo<'_>,
+        o: Originate,
+        context: &str,
+        callee: &str,
+        actions: Vec<route::Action>,
+        vars: std::collections::BTreeMap<String, String>,
+    ) -> CallKey {
+        let caller_user = o.caller.uri.user.clone().unwrap_or_default();
+        let program = script::Script::new(actions, vars, context, &caller_user, callee);
+        self.next += 1;
+        let key = CallKey(self.next);
+        let call = Call::originate(io, key, o, program);
+        if let Some(id) = call.media_id() {
+            self.by_media.insert(id.clone(), key);
+        }
+        self.calls.insert(key, call);
+        self.apply(io, key);
+        key
     }
 
     /// The call and side an in-dialog request or response belongs to.
@@ -242,7 +336,22 @@ impl Calls {
                     }
                 }
                 MediaEvent::PlayDone { leg, id, .. } => c.on_play_done(io, leg, id),
+                // the recording's file is complete (its index entry could be committed here)
+                MediaEvent::RecordDone { .. } => {}
             }
+        }
+        self.apply(io, key);
+    }
+
+    /// Lets the switch act on one call (the ACD's decisions), then applies what changed.
+    pub fn act(
+        &mut self,
+        io: &mut CallIo<'_>,
+        key: CallKey,
+        f: impl FnOnce(&mut Call, &mut CallIo<'_>),
+    ) {
+        if let Some(c) = self.calls.get_mut(&key) {
+            f(c, io);
         }
         self.apply(io, key);
     }
@@ -283,7 +392,9 @@ impl Calls {
         }
         if self.calls.get(&key).is_some_and(|c| c.is_finished()) {
             if let Some(call) = self.calls.remove(&key) {
-                self.invites.remove(&call.a_tsx());
+                if let Some(tsx) = call.a_tsx() {
+                    self.invites.remove(&tsx);
+                }
                 if let Some(id) = call.media_id() {
                     self.by_media.remove(id);
                 }

@@ -22,6 +22,10 @@ pub enum Destination {
     Trunk { name: String, number: String },
 }
 
+/// The dialplan a call started with: mid-call routing (IVR choices, transfers) asks the
+/// same plan even after a reload swapped in a new one.
+pub type PlanPin = std::sync::Arc<crate::dialplan::Dialplan>;
+
 /// One routing question.
 #[derive(Debug, Clone)]
 pub struct RouteQuery<'a> {
@@ -30,6 +34,8 @@ pub struct RouteQuery<'a> {
     pub callee: &'a str,
     pub vars: &'a BTreeMap<String, String>,
     pub now_unix_ms: i64,
+    /// Route in this plan instead of the current one.
+    pub plan: Option<&'a PlanPin>,
 }
 
 /// The routing verdict.
@@ -66,6 +72,10 @@ impl Routing {
 
 pub trait Router: Send + Sync {
     fn route(&self, query: &RouteQuery<'_>) -> Routing;
+    /// The plan current now, for a new call to keep.
+    fn pin(&self) -> Option<PlanPin> {
+        None
+    }
 }
 
 /// Turns a dial target into places to send INVITEs: an endpoint's registered contacts

@@ -34,6 +34,12 @@ pub(super) enum Wait {
     Input(Input),
     /// The outcome of a `dial`.
     Dial,
+    /// The switch called A and waits for the answer.
+    Originating,
+    /// Waiting in an ACD queue for an agent.
+    Queue,
+    /// Greeting, beep and message of a `voicemail`.
+    Voicemail(super::call_voicemail::Voicemail),
     /// Bridged: the call ends when either side hangs up.
     Bridged,
     /// The call is over.
@@ -97,6 +103,10 @@ pub(super) struct Script {
     pub wait: Wait,
     /// When the current wait times out (digit timeout, dial timeout).
     pub deadline: Option<Instant>,
+    /// The dialplan the call started with (mid-call routing uses it).
+    pub plan: Option<super::route::PlanPin>,
+    /// How to call the caller back (queue callbacks).
+    pub reach_back: Option<crate::dialplan::DialTarget>,
     /// The status of the last failed dial and whose doing it was (the caller's final
     /// response if nothing follows).
     pub last_failure: Option<(u16, crate::store::HangupSide)>,
@@ -119,6 +129,8 @@ impl Script {
             wait: Wait::Nothing,
             deadline: None,
             last_failure: None,
+            plan: None,
+            reach_back: None,
         }
     }
 

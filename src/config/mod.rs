@@ -70,6 +70,12 @@ pub struct MediaSettings {
     pub rtp_ports: std::ops::RangeInclusive<u16>,
     /// No RTP either way for this long (not on hold) hangs the call up (`media_timeout`).
     pub timeout: Duration,
+    /// Where `playback = "name"` finds `name.wav`.
+    pub prompts_dir: PathBuf,
+    /// Where `record_start` and voicemail write (relative file names land here).
+    pub recordings_dir: PathBuf,
+    /// Call-progress tone set: "us", "uk" or "eu".
+    pub tones: String,
 }
 
 #[derive(Debug, Clone)]
@@ -78,6 +84,8 @@ pub struct Endpoint {
     pub password: String,
     pub caller_id: Option<String>,
     pub context: String,
+    /// Overrides `[media] mode` for calls from this endpoint.
+    pub media: Option<MediaMode>,
 }
 
 /// Where a trunk accepts calls from: an IP (any port) or an exact address.
@@ -106,12 +114,16 @@ pub struct Trunk {
     pub register: bool,
     pub inbound: Vec<InboundSource>,
     pub context: String,
+    /// Overrides `[media] mode` for calls from this trunk.
+    pub media: Option<MediaMode>,
 }
 
 #[derive(Debug, Clone)]
 pub struct Config {
     /// The file this came from (`<embedded default>` for the built-in one).
     pub source: String,
+    /// The file's text (for [`Config::section`]).
+    pub text: String,
     pub sip: SipConfig,
     pub registrar: RegistrarConfig,
     pub store_url: String,
@@ -144,6 +156,19 @@ impl Config {
     /// Parses and validates config text; `file` names it in errors.
     pub fn parse(file: &str, text: &str) -> Result<Config, Vec<ConfigError>> {
         raw::parse(file, text)
+    }
+
+    /// The sections a higher module owns (`[[queue]]`, `[[agent]]`, `[acd]`), read as
+    /// `T` from the same text (keys `T` does not name are ignored), errors as `file:line`.
+    pub fn section<T: serde::de::DeserializeOwned>(&self) -> Result<T, ConfigError> {
+        toml::from_str(&self.text).map_err(|e| {
+            let at = e.span().map_or(0, |s| s.start).min(self.text.len());
+            ConfigError {
+                file: self.source.clone(),
+                line: self.text[..at].bytes().filter(|b| *b == b'\n').count() + 1,
+                reason: e.message().to_string(),
+            }
+        })
     }
 
     /// The endpoint with this user name.

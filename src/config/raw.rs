@@ -54,6 +54,14 @@ struct RawConfig {
     endpoint: Vec<Spanned<RawEndpoint>>,
     #[serde(default)]
     trunk: Vec<Spanned<RawTrunk>>,
+    // Sections whose owners read them typed through `Config::section` (the ACD): only
+    // accepted here.
+    #[serde(default, rename = "queue")]
+    _queue: Vec<toml::Value>,
+    #[serde(default, rename = "agent")]
+    _agent: Vec<toml::Value>,
+    #[serde(default, rename = "acd")]
+    _acd: Option<toml::Value>,
 }
 
 #[derive(Deserialize)]
@@ -153,6 +161,24 @@ struct RawMedia {
     rtp_ports: Spanned<String>,
     #[serde(default = "default_media_timeout")]
     timeout_s: u64,
+    #[serde(default = "default_prompts_dir")]
+    prompts_dir: PathBuf,
+    #[serde(default = "default_recordings_dir")]
+    recordings_dir: PathBuf,
+    #[serde(default = "default_tones")]
+    tones: Spanned<String>,
+}
+
+fn default_prompts_dir() -> PathBuf {
+    PathBuf::from("prompts")
+}
+
+fn default_recordings_dir() -> PathBuf {
+    PathBuf::from("data/recordings")
+}
+
+fn default_tones() -> Spanned<String> {
+    Spanned::new(0..0, "us".to_string())
 }
 
 fn default_media_timeout() -> u64 {
@@ -173,6 +199,9 @@ impl Default for RawMedia {
             mode: default_media_mode(),
             rtp_ports: default_rtp_ports(),
             timeout_s: default_media_timeout(),
+            prompts_dir: default_prompts_dir(),
+            recordings_dir: default_recordings_dir(),
+            tones: default_tones(),
         }
     }
 }
@@ -201,6 +230,7 @@ struct RawEndpoint {
     password: String,
     caller_id: Option<String>,
     context: String,
+    media: Option<MediaMode>,
 }
 
 #[derive(Deserialize)]
@@ -216,6 +246,7 @@ struct RawTrunk {
     #[serde(default)]
     inbound: Vec<Spanned<String>>,
     context: String,
+    media: Option<MediaMode>,
 }
 
 fn default_transport() -> Transport {
@@ -329,6 +360,7 @@ pub(super) fn parse(file: &str, text: &str) -> Result<Config, Vec<ConfigError>> 
                 password: e.password.clone(),
                 caller_id: e.caller_id.clone(),
                 context: e.context.clone(),
+                media: e.media,
             }
         })
         .collect();
@@ -396,6 +428,7 @@ pub(super) fn parse(file: &str, text: &str) -> Result<Config, Vec<ConfigError>> 
                 register,
                 inbound,
                 context: t.context.clone(),
+                media: t.media,
             })
         })
         .collect();
@@ -408,11 +441,20 @@ pub(super) fn parse(file: &str, text: &str) -> Result<Config, Vec<ConfigError>> 
         );
     }
 
+    let tones = raw.media.tones.get_ref().to_ascii_lowercase();
+    if !["us", "uk", "eu"].contains(&tones.as_str()) {
+        errors.at(
+            raw.media.tones.span(),
+            format!("[media] tones {tones:?}: expected \"us\", \"uk\" or \"eu\""),
+        );
+    }
+
     if !errors.list.is_empty() {
         return Err(errors.list);
     }
     Ok(Config {
         source: file.to_string(),
+        text: text.to_string(),
         sip: SipConfig {
             listen,
             domain: raw.sip.domain,
@@ -433,6 +475,9 @@ pub(super) fn parse(file: &str, text: &str) -> Result<Config, Vec<ConfigError>> 
             mode: raw.media.mode,
             rtp_ports: rtp_ports.unwrap_or(20000..=29999),
             timeout: Duration::from_secs(raw.media.timeout_s.max(1)),
+            prompts_dir: raw.media.prompts_dir,
+            recordings_dir: raw.media.recordings_dir,
+            tones,
         },
         endpoints,
         trunks,

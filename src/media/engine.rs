@@ -9,9 +9,17 @@
 //! 2. 200 from B: `answer(call, B, b_sdp_addr)`.
 //! 3. re-INVITE (hold): `update(call, leg, addr, direction)`.
 //! 4. BYE: `delete(call).await` — ports are back in the pool when it returns.
+//!
+//! Media applications (IVR, queues, the dialer) on top: [`MediaEngine::play`] /
+//! [`MediaEngine::stop_play`] a [`FrameSource`] to a leg, [`MediaEngine::record_start`] /
+//! [`MediaEngine::record_stop`] the call to a stereo WAV, [`MediaEngine::tap`] a leg's
+//! decoded audio. Their outcomes come back as [`MediaEvent::PlayDone`] and
+//! [`MediaEvent::RecordDone`] on the call's event channel. A call needs only the leg it
+//! plays to: an IVR answers A itself and offers B later, if ever.
 
 use std::collections::HashMap;
 use std::net::{SocketAddr, SocketAddrV4, SocketAddrV6};
+use std::path::Path;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
@@ -19,6 +27,9 @@ use std::time::Instant;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use super::audio::{AudioTap, FrameSource};
+use super::codec::{CodecKind, Encoder};
+use super::record::Recorder;
 use super::session::{CallShared, Control, Patch, Session, Timeouts};
 use super::stats::{CallMediaStats, LegCounters};
 use super::{
@@ -45,6 +56,10 @@ struct CallEntry {
     shared: Arc<CallShared>,
     task: JoinHandle<()>,
     events: Option<mpsc::Receiver<MediaEvent>>,
+    /// For recorders' writer threads, which report [`MediaEvent::RecordDone`].
+    events_tx: mpsc::Sender<MediaEvent>,
+    /// Per leg, the codec (and payload type) a prompt starts in, as the SDP says.
+    play_codecs: [Option<(u8, CodecKind)>; 2],
 }
 
 /// How a command treats a call or leg that does not exist yet.
@@ -231,6 +246,108 @@ impl MediaEngine {
         Some(last.unwrap_or(shared.created).max(shared.created))
     }
 
+    /// Play `source` to `leg`'s phone, replacing what plays there; while it plays, the other
+    /// leg's media to this phone is muted (counted as `dropped_muted`). When it ends by
+    /// itself: [`MediaEvent::PlayDone`] `{leg, id, interrupted: false}`; when replaced,
+    /// stopped or cut by the call's end: `interrupted: true`. Frames go out every 20 ms in
+    /// the codec the phone uses; [`MediaError::UnsupportedCodec`] if its SDP names none the
+    /// switch can encode.
+    pub fn play(
+        &self,
+        call: &MediaCallId,
+        leg: Leg,
+        source: Box<dyn FrameSource>,
+        id: u64,
+    ) -> Result<(), MediaError> {
+        let mut calls = self.lock();
+        let entry = Self::leg_entry(&mut calls, call, leg)?;
+        let unsupported = || MediaError::UnsupportedCodec(call.clone(), leg);
+        let (pt, kind) = entry.play_codecs[leg.index()].ok_or_else(unsupported)?;
+        let encoder = Encoder::new(kind).map_err(|_| unsupported())?;
+        Self::send(
+            entry,
+            call,
+            Control::Play {
+                leg,
+                id,
+                source,
+                encoder,
+                pt,
+            },
+        )
+    }
+
+    /// Stop what plays to `leg` (PlayDone, interrupted); nothing if nothing plays.
+    pub fn stop_play(&self, call: &MediaCallId, leg: Leg) -> Result<(), MediaError> {
+        let mut calls = self.lock();
+        let entry = Self::leg_entry(&mut calls, call, leg)?;
+        Self::send(entry, call, Control::StopPlay { leg })
+    }
+
+    /// Record both directions to a stereo WAV at `path` (A left, B right; 8 kHz 16-bit),
+    /// aligned in time, from now until [`Self::record_stop`] or the call's end. Replaces a
+    /// recording already running (which is closed). The file is created and written by a
+    /// thread of its own; [`MediaEvent::RecordDone`] says when it is complete.
+    pub fn record_start(&self, call: &MediaCallId, path: &Path) -> Result<(), MediaError> {
+        let events = {
+            let mut calls = self.lock();
+            let entry = calls
+                .get_mut(call)
+                .ok_or_else(|| MediaError::NoSuchCall(call.clone()))?;
+            entry.events_tx.clone()
+        };
+        let recorder =
+            Recorder::start(path, Instant::now(), events).map_err(MediaError::Recording)?;
+        let mut calls = self.lock();
+        let entry = calls
+            .get_mut(call)
+            .ok_or_else(|| MediaError::NoSuchCall(call.clone()))?;
+        Self::send(entry, call, Control::RecordStart(recorder))
+    }
+
+    /// Stop the call's recording (idempotent); the file is complete at RecordDone.
+    pub fn record_stop(&self, call: &MediaCallId) -> Result<(), MediaError> {
+        let mut calls = self.lock();
+        let entry = calls
+            .get_mut(call)
+            .ok_or_else(|| MediaError::NoSuchCall(call.clone()))?;
+        Self::send(entry, call, Control::RecordStop)
+    }
+
+    /// Hand the decoded audio from `leg`'s phone to `tap`, frame by frame, until the call
+    /// ends (answering-machine detection, in-band DTMF).
+    pub fn tap(
+        &self,
+        call: &MediaCallId,
+        leg: Leg,
+        tap: Box<dyn AudioTap>,
+    ) -> Result<(), MediaError> {
+        let mut calls = self.lock();
+        let entry = Self::leg_entry(&mut calls, call, leg)?;
+        Self::send(entry, call, Control::Tap { leg, tap })
+    }
+
+    fn leg_entry<'a>(
+        calls: &'a mut HashMap<MediaCallId, CallEntry>,
+        call: &MediaCallId,
+        leg: Leg,
+    ) -> Result<&'a mut CallEntry, MediaError> {
+        let entry = calls
+            .get_mut(call)
+            .ok_or_else(|| MediaError::NoSuchCall(call.clone()))?;
+        match entry.endpoints[leg.index()] {
+            Some(_) => Ok(entry),
+            None => Err(MediaError::NoSuchLeg(call.clone(), leg)),
+        }
+    }
+
+    fn send(entry: &CallEntry, call: &MediaCallId, c: Control) -> Result<(), MediaError> {
+        entry
+            .control
+            .send(c)
+            .map_err(|_| MediaError::NoSuchCall(call.clone()))
+    }
+
     /// End the call's media; its ports are back in the pool when this returns. Idempotent:
     /// `false` if there was no such call.
     pub async fn delete(&self, call: &MediaCallId) -> bool {
@@ -288,9 +405,14 @@ impl MediaEngine {
                     .send(add)
                     .map_err(|_| MediaError::NoSuchCall(call.clone()))?;
                 entry.endpoints[leg.index()] = Some(ep);
+                entry.play_codecs[leg.index()] = Some((0, CodecKind::Pcmu));
                 ep
             }
         };
+        if let Some(m) = &patch.media {
+            entry.play_codecs[leg.index()] =
+                m.payload_type.zip(m.codec).or(m.codecs.first().copied());
+        }
         entry
             .control
             .send(Control::Remote { leg, patch })
@@ -353,7 +475,7 @@ impl MediaEngine {
         let (events_tx, events) = mpsc::channel(config.event_capacity.max(1));
         let session = Session::new(
             shared.clone(),
-            events_tx,
+            events_tx.clone(),
             self.inner.pool.clone(),
             config.relatch,
             Timeouts {
@@ -368,6 +490,8 @@ impl MediaEngine {
             shared,
             task,
             events: Some(events),
+            events_tx,
+            play_codecs: [None, None],
         })
     }
 }

@@ -8,19 +8,25 @@
 //!
 //! Control: the B2BUA drives a [`MediaEngine`] (a cheap `Clone` handle) through
 //! idempotent commands keyed by call and leg — `offer`, `answer`, `update`, `delete`,
-//! `stats`. Commands never wait for media; media never waits for signalling: commands go
-//! to the call's task over a channel, counters are atomics the control side reads, and
-//! events (DTMF, media timeout) come back on a bounded per-call channel that drops (and
-//! counts) rather than blocks.
+//! `stats`, and for media applications `play`/`stop_play` (a [`audio::FrameSource`], e.g.
+//! a [`prompt::Prompt`] or a [`tone::Tone`], by name through a [`PromptLibrary`]), `record_start`/`record_stop` ([`record`]) and `tap` (an
+//! [`audio::AudioTap`]). Commands never wait for media; media never waits for signalling:
+//! commands go to the call's task over a channel, counters are atomics the control side
+//! reads, and events (DTMF, media timeout, play and recording done) come back on a bounded
+//! per-call channel that drops (and counts) rather than blocks.
 //!
 //! Hot path (one tokio task per call, `session`): receive into a buffer owned by the task →
 //! parse the RTP header in place ([`rtp`], RFC 3550 §5.1) → check the source against the
 //! latch → receiver statistics (RFC 3550 A.1/A.3/A.8, [`stats`]) → telephone-event
-//! detection (RFC 4733, [`dtmf`]) → direction check (hold, RFC 3264 §8.4) → payload-type
-//! remap for telephone-event in place → `try_send_to` from the other leg's own socket, so
-//! each phone sees symmetric ports. No allocation per packet (`tests/media_alloc.rs` checks
-//! it with a counting allocator); a full socket buffer drops the packet (counted) instead of
-//! waiting; a backlog on one socket is drained with `try_recv_from` in small batches.
+//! detection (RFC 4733, [`dtmf`]) → decode for taps and the recorder, if any listen → mute
+//! if the switch plays to the other phone → direction check (hold, RFC 3264 §8.4) → codec
+//! route: pass, payload-type remap in place, or transcode onto the other leg's own RTP
+//! stream ([`codec`]) → send from the other leg's own socket, so each phone sees symmetric
+//! ports. Beside it, on absolute 20 ms deadlines, the same task paces prompts out and
+//! writes recording slots. No allocation per packet (`tests/media_alloc.rs` and
+//! `tests/media_apps_alloc.rs` check it with a counting allocator); a full socket buffer
+//! drops the packet (counted) instead of waiting; a backlog on one socket is drained with
+//! `try_recv_from` in small batches; file IO happens on a recorder's own thread.
 //!
 //! Media timeout: once both legs have an address, RTP silence longer than
 //! [`MediaConfig::media_timeout`] (or [`MediaConfig::hold_timeout`] while either side holds)
@@ -31,14 +37,26 @@
 //! `Bytes`/`Vec` (CSRCs, extensions, payload) per packet — an allocation we do not need.
 
 pub mod audio;
+pub mod codec;
 pub mod dtmf;
+pub mod goertzel;
 pub mod latch;
+mod leg;
 pub mod port_pool;
+pub mod record;
 pub mod rtp;
 mod session;
 pub mod stats;
+pub mod tone;
+pub mod wav;
 
 mod engine;
+mod listen;
+mod outbound;
+mod play;
+pub mod prompt;
+pub mod prompt_library;
+mod transcoding;
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
@@ -49,9 +67,11 @@ pub use dtmf::Dtmf;
 pub use engine::MediaEngine;
 pub use latch::RelatchPolicy;
 pub use port_pool::PortPool;
+pub use prompt_library::PromptLibrary;
+pub use record::repair_recordings;
 pub use stats::{CallMediaStats, LegStats};
 
-use crate::sip::sdp::{Direction, SdpError, SessionDescription};
+use crate::sip::sdp::{CodecKind, Direction, SdpError, SessionDescription};
 
 /// Errors of the media layer; each knows the SIP status the switch answers with.
 #[derive(Debug, thiserror::Error)]
@@ -72,12 +92,20 @@ pub enum MediaError {
     NoRuntime,
     #[error("socket setup failed: {0}")]
     Socket(#[from] std::io::Error),
+    #[error("call {0} leg {1:?}: no codec we can encode was negotiated")]
+    UnsupportedCodec(MediaCallId, Leg),
+    #[error("recording could not start: {0}")]
+    Recording(#[source] std::io::Error),
+    #[error("prompt: {0}")]
+    BadPrompt(#[from] prompt::PromptError),
 }
 
 impl MediaError {
     pub fn status_code(&self) -> u16 {
         match self {
             MediaError::PortsExhausted { .. } => 503,
+            // the phone's SDP offers nothing the switch can play in (RFC 3261 §21.4.26)
+            MediaError::UnsupportedCodec(..) => 488,
             _ => 500,
         }
     }
@@ -156,6 +184,14 @@ pub struct RemoteMedia {
     pub telephone_event_rate: u32,
     /// Clock rate of the main codec (jitter in ms).
     pub clock_rate: u32,
+    /// The main codec: the m-line's first payload type (the phone's preference, RFC 3264
+    /// §5.1; in an answer, the one in use); `None` if the switch cannot code it.
+    pub codec: Option<CodecKind>,
+    /// That first payload type.
+    pub payload_type: Option<u8>,
+    /// Every format of the m-line the switch can code, in SDP order (dynamic payload types
+    /// such as Opus need it; the static 0 and 8 are known without it).
+    pub codecs: Vec<(u8, CodecKind)>,
 }
 
 impl Default for RemoteMedia {
@@ -168,6 +204,10 @@ impl Default for RemoteMedia {
             telephone_event: None,
             telephone_event_rate: 8000,
             clock_rate: 8000,
+            // the RTP/AVP default a phone that told us nothing can receive
+            codec: Some(CodecKind::Pcmu),
+            payload_type: Some(0),
+            codecs: Vec::new(),
         }
     }
 }
@@ -180,15 +220,31 @@ impl RemoteMedia {
         }
     }
 
+    /// The codec of payload type `pt` as this phone uses it.
+    pub fn codec_of(&self, pt: u8) -> Option<CodecKind> {
+        self.codecs
+            .iter()
+            .find(|(p, _)| *p == pt)
+            .map(|&(_, k)| k)
+            .or_else(|| CodecKind::from_static_pt(pt))
+    }
+
     /// Read media description `index` of a phone's SDP. A null connection address (old-style
     /// hold) comes out as `rtp: None` with a direction that does not receive.
     pub fn from_sdp(sdp: &SessionDescription, index: usize) -> Result<Self, SdpError> {
         let m = sdp.media().get(index).ok_or(SdpError::NoSuchMedia(index))?;
-        let first_pt = m
-            .media_line()
-            .formats
-            .iter()
-            .find_map(|f| f.parse::<u8>().ok());
+        let pts = || {
+            m.media_line()
+                .formats
+                .iter()
+                .filter_map(|f| f.parse::<u8>().ok())
+        };
+        let first_pt = pts().next();
+        let kind = |pt: u8| match m.rtpmap(pt) {
+            Some(r) => CodecKind::from_encoding(r.encoding, r.clock_rate),
+            None => CodecKind::from_static_pt(pt),
+        };
+        let codecs: Vec<(u8, CodecKind)> = pts().filter_map(|pt| Some((pt, kind(pt)?))).collect();
         let clock_rate = first_pt
             .and_then(|pt| {
                 m.rtpmap(pt)
@@ -219,6 +275,9 @@ impl RemoteMedia {
             telephone_event: te.map(|t| t.payload_type),
             telephone_event_rate: te.map_or(8000, |t| t.clock_rate),
             clock_rate,
+            codec: first_pt.and_then(kind),
+            payload_type: first_pt,
+            codecs,
         })
     }
 }
@@ -242,12 +301,19 @@ pub enum MediaEvent {
     /// No RTP from either phone for `idle`: the media limit in conversation, the hold limit
     /// on hold (once per silence).
     Timeout { idle: Duration },
-    /// What played to `leg` (see `MediaEngine::play`) ended: by itself, or stopped or
-    /// replaced (`interrupted`).
+    /// What [`MediaEngine::play`] started on `leg` has ended: by itself
+    /// (`interrupted: false`), or replaced, stopped or cut by the call's end (`true`).
     PlayDone {
         leg: Leg,
         id: u64,
         interrupted: bool,
+    },
+    /// A recording's file is complete and closed: `frames` 20 ms stereo frames written,
+    /// `dropped` slots lost to a slow disk; `failed` if the file could not be written.
+    RecordDone {
+        frames: u64,
+        dropped: u64,
+        failed: bool,
     },
 }
 

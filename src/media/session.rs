@@ -1,6 +1,15 @@
 //! One call's relay task: owns both legs' sockets, latches, receiver statistics and DTMF
 //! detectors, and runs the per-packet pipeline described in [`super`]. The control side
 //! talks to it only through [`Control`] messages and reads its atomics.
+//!
+//! Media applications live here too, so they share the task's sockets and clock: per leg
+//! (see [`super::leg`]) a [`Player`] (prompt to that phone, on the leg's own
+//! [`super::outbound::RtpOut`] stream; while it plays, the peer's media to that phone is
+//! muted), [`AudioTap`]s and a [`super::listen::Listener`] decoding what the phone sends
+//! (only while a tap or the recorder needs it), and the [`Transcoding`] of its audio when
+//! the other phone does not take its codec; per call a [`Recorder`]. Players and the
+//! recorder run on absolute 20 ms deadlines: the task's second timer (`tick`) wakes at the
+//! earliest of them.
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering::Relaxed;
@@ -10,10 +19,15 @@ use std::time::{Duration, Instant};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
-use super::dtmf::DtmfDetector;
-use super::latch::{Latch, RelatchPolicy, Verdict};
+use super::audio::{AudioTap, FrameSource};
+use super::codec::Encoder;
+use super::latch::{RelatchPolicy, Verdict};
+use super::leg::{route, LegRuntime, Route};
+use super::play::{Player, Tick};
+use super::record::Recorder;
 use super::rtp::{self, RtpHeader, TelephoneEvent};
-use super::stats::{bump, LegCounters, Reception};
+use super::stats::{bump, LegCounters};
+use super::transcoding::{Outcome, Transcoding};
 use super::{Leg, MediaEvent, PortPool, RemoteMedia};
 use crate::sip::sdp::Direction;
 
@@ -33,7 +47,6 @@ pub(crate) struct Patch {
     pub media: Option<RemoteMedia>,
 }
 
-#[derive(Debug)]
 pub(crate) enum Control {
     AddLeg {
         leg: Leg,
@@ -45,6 +58,25 @@ pub(crate) enum Control {
         leg: Leg,
         patch: Patch,
     },
+    /// Replace what plays to `leg` (the encoder is for the codec the control side knows;
+    /// the task switches to the one the phone actually uses).
+    Play {
+        leg: Leg,
+        id: u64,
+        source: Box<dyn FrameSource>,
+        encoder: Encoder,
+        pt: u8,
+    },
+    StopPlay {
+        leg: Leg,
+    },
+    /// Replace the call's recording (the old one's file is closed).
+    RecordStart(Recorder),
+    RecordStop,
+    Tap {
+        leg: Leg,
+        tap: Box<dyn AudioTap>,
+    },
 }
 
 /// What the control side shares with the task: counters, read any time.
@@ -53,53 +85,6 @@ pub(crate) struct CallShared {
     pub counters: [LegCounters; 2],
     pub epoch: Instant,
     pub created: Instant,
-}
-
-struct LegRuntime {
-    port: u16,
-    rtp: UdpSocket,
-    rtcp: UdpSocket,
-    rtp_latch: Latch,
-    rtcp_latch: Latch,
-    media: RemoteMedia,
-    reception: Reception,
-    dtmf: DtmfDetector,
-}
-
-impl LegRuntime {
-    fn set_rtp(&mut self, rtp: Option<SocketAddr>, rtcp: Option<SocketAddr>) {
-        self.rtp_latch.set_advertised(rtp);
-        let rtcp_dst = match self.media.rtcp_mux {
-            true => None,
-            false => rtcp.or(rtp.map(|a| SocketAddr::new(a.ip(), a.port().wrapping_add(1)))),
-        };
-        self.rtcp_latch.set_advertised(rtcp_dst);
-        if rtp.is_some() {
-            self.media.rtp = rtp;
-            self.media.rtcp = rtcp;
-        }
-    }
-
-    fn apply(&mut self, patch: Patch, counters: &LegCounters) {
-        if let Some(m) = patch.media {
-            let (rtp, rtcp) = (m.rtp, m.rtcp);
-            self.dtmf.set_clock_rate(m.telephone_event_rate);
-            counters.clock_rate.store(m.clock_rate, Relaxed);
-            self.media = RemoteMedia {
-                rtp: self.media.rtp,
-                rtcp: self.media.rtcp,
-                ..m
-            };
-            self.set_rtp(rtp, rtcp);
-        } else {
-            if patch.rtp.is_some() {
-                self.set_rtp(patch.rtp, None);
-            }
-            if let Some(d) = patch.direction {
-                self.media.direction = d;
-            }
-        }
-    }
 }
 
 pub(crate) struct Session {
@@ -111,6 +96,7 @@ pub(crate) struct Session {
     timeouts: Timeouts,
     last_media: Instant,
     timed_out: bool,
+    recorder: Option<Recorder>,
 }
 
 /// RTP silence limits: in conversation, and while either side holds (`None`: never).
@@ -130,7 +116,11 @@ enum Wake {
     Control(Option<Control>),
     Packet(usize, Stream, std::io::Result<(usize, SocketAddr)>),
     Timer,
+    Tick,
 }
+
+/// How far ahead the pacing timer sleeps when nothing plays or records.
+const IDLE_TICK: Duration = Duration::from_secs(3600);
 
 async fn recv(sock: Option<&UdpSocket>, buf: &mut [u8]) -> std::io::Result<(usize, SocketAddr)> {
     match sock {
@@ -157,6 +147,7 @@ impl Session {
             timeouts,
             last_media,
             timed_out: false,
+            recorder: None,
         }
     }
 
@@ -165,12 +156,16 @@ impl Session {
         let mut bufs = Box::new([[0u8; DATAGRAM]; 4]);
         let sleep = tokio::time::sleep(self.timeouts.media);
         tokio::pin!(sleep);
+        let tick = tokio::time::sleep(IDLE_TICK);
+        tokio::pin!(tick);
         loop {
             let [b0, b1, b2, b3] = &mut *bufs;
             let (l0, l1) = (self.legs[0].as_ref(), self.legs[1].as_ref());
             let wake = tokio::select! {
                 biased;
                 c = control.recv() => Wake::Control(c),
+                // pacing before packets: a flood must not delay prompts and recording
+                () = &mut tick => Wake::Tick,
                 r = recv(l0.map(|l| &l.rtp), b0) => Wake::Packet(0, Stream::Rtp, r),
                 r = recv(l0.map(|l| &l.rtcp), b1) => Wake::Packet(0, Stream::Rtcp, r),
                 r = recv(l1.map(|l| &l.rtp), b2) => Wake::Packet(1, Stream::Rtp, r),
@@ -180,9 +175,17 @@ impl Session {
             match wake {
                 Wake::Control(None) => break,
                 Wake::Control(Some(c)) => {
-                    self.apply(c);
-                    let next = self.on_timer(Instant::now());
+                    let now = Instant::now();
+                    self.apply(c, now);
+                    let next = self.on_timer(now);
                     sleep.as_mut().reset(next.into());
+                    let next = self.on_tick(now);
+                    tick.as_mut().reset(next.unwrap_or(now + IDLE_TICK).into());
+                }
+                Wake::Tick => {
+                    let now = Instant::now();
+                    let next = self.on_tick(now);
+                    tick.as_mut().reset(next.unwrap_or(now + IDLE_TICK).into());
                 }
                 Wake::Packet(i, stream, Ok((n, src))) => {
                     let buf = &mut bufs[i * 2 + stream as usize];
@@ -209,23 +212,25 @@ impl Session {
         self.close();
     }
 
-    /// The silence limit in force: none until both legs have an address (ringing), the
-    /// hold limit while either side is not sendrecv, else the media limit.
+    /// The silence limit in force: none until every leg has an address (ringing; a call
+    /// with no leg), the hold limit while a side is not sendrecv, else the media limit. A
+    /// call of one leg (an IVR the switch answered itself) is watched on that leg alone.
     fn limit(&self) -> Option<Duration> {
         let mut conversation = true;
-        for l in &self.legs {
-            let l = l.as_ref()?;
+        let mut legs = 0;
+        for l in self.legs.iter().flatten() {
             l.rtp_latch.active()?;
             conversation &= l.media.direction == Direction::SendRecv;
+            legs += 1;
         }
-        if conversation {
-            Some(self.timeouts.media)
-        } else {
-            self.timeouts.hold
+        match (legs, conversation) {
+            (0, _) => None,
+            (_, true) => Some(self.timeouts.media),
+            (_, false) => self.timeouts.hold,
         }
     }
 
-    fn apply(&mut self, c: Control) {
+    fn apply(&mut self, c: Control, now: Instant) {
         let limit = self.limit();
         match c {
             Control::AddLeg {
@@ -240,20 +245,50 @@ impl Session {
                     self.pool.release(port);
                     return;
                 }
-                *slot = Some(LegRuntime {
-                    port,
-                    rtp,
-                    rtcp,
-                    rtp_latch: Latch::new(self.relatch),
-                    rtcp_latch: Latch::new(self.relatch),
-                    media: RemoteMedia::default(),
-                    reception: Reception::default(),
-                    dtmf: DtmfDetector::new(8000),
-                });
+                let mut l = LegRuntime::new(port, rtp, rtcp, self.relatch);
+                l.listen(self.recorder.is_some());
+                *slot = Some(l);
             }
             Control::Remote { leg, patch } => {
                 if let Some(l) = self.legs[leg.index()].as_mut() {
                     l.apply(patch, &self.shared.counters[leg.index()]);
+                }
+            }
+            Control::Play {
+                leg,
+                id,
+                source,
+                encoder,
+                pt,
+            } => {
+                self.stop_play(leg);
+                match self.legs[leg.index()].as_mut() {
+                    Some(l) => l.player = Some(Player::new(id, source, encoder, pt, now)),
+                    None => self.emit(MediaEvent::PlayDone {
+                        leg,
+                        id,
+                        interrupted: true,
+                    }),
+                }
+            }
+            Control::StopPlay { leg } => self.stop_play(leg),
+            Control::RecordStart(r) => {
+                // the old recording (if any) is closed by its writer when dropped here
+                self.recorder = Some(r);
+                for l in self.legs.iter_mut().flatten() {
+                    l.listen(true);
+                }
+            }
+            Control::RecordStop => {
+                self.recorder = None;
+                for l in self.legs.iter_mut().flatten() {
+                    l.listen(!l.taps.is_empty());
+                }
+            }
+            Control::Tap { leg, tap } => {
+                if let Some(l) = self.legs[leg.index()].as_mut() {
+                    l.taps.push(tap);
+                    l.listen(true);
                 }
             }
         }
@@ -280,6 +315,82 @@ impl Session {
             }
         }
         now + limit
+    }
+
+    /// Events for the B2BUA never wait: a full channel drops (counted).
+    fn emit(&self, ev: MediaEvent) {
+        if self.events.try_send(ev).is_err() {
+            bump(&self.shared.counters[0].events_dropped);
+        }
+    }
+
+    /// End what plays to `leg`, if anything: PlayDone, interrupted.
+    fn stop_play(&mut self, leg: Leg) {
+        let Some(p) = self.legs[leg.index()]
+            .as_mut()
+            .and_then(|l| l.player.take())
+        else {
+            return;
+        };
+        self.emit(MediaEvent::PlayDone {
+            leg,
+            id: p.id,
+            interrupted: true,
+        });
+    }
+
+    /// Players and the recorder: do what is due at `now`; returns when next to wake.
+    fn on_tick(&mut self, now: Instant) -> Option<Instant> {
+        for i in 0..2 {
+            let leg = Leg::from_index(i);
+            let c = &self.shared.counters[i];
+            let recorder = &mut self.recorder;
+            let Some(l) = self.legs[i].as_mut() else {
+                continue;
+            };
+            let send_codec = l.send_codec();
+            let Some(p) = l.player.as_mut() else { continue };
+            if let Some((pt, kind)) = send_codec.filter(|&(_, k)| k != p.codec()) {
+                // the phone turned out to use another codec than its SDP put first
+                if let Ok(e) = Encoder::new(kind) {
+                    p.set_codec(e, pt);
+                }
+            }
+            // RFC 3264 §5.1: nothing to a phone that does not receive (hold)
+            let receives = l.media.direction.receives();
+            let dst = l.rtp_latch.active();
+            let sock = &l.rtp;
+            let done = p.on_timeout(now, &mut l.out, |pkt, frame| {
+                if let Some(r) = recorder.as_mut() {
+                    r.played(leg, frame);
+                }
+                match dst {
+                    Some(dst) if receives => send_own(sock, pkt, dst, c),
+                    Some(_) => bump(&c.dropped_hold),
+                    None => bump(&c.dropped_no_peer),
+                }
+            });
+            if done == Tick::Done {
+                let id = p.id;
+                l.player = None;
+                self.emit(MediaEvent::PlayDone {
+                    leg,
+                    id,
+                    interrupted: false,
+                });
+            }
+        }
+        if let Some(r) = self.recorder.as_mut() {
+            r.on_timeout(now);
+        }
+        let players = self
+            .legs
+            .iter()
+            .flatten()
+            .filter_map(|l| l.player.as_ref().map(Player::poll_timeout));
+        players
+            .chain(self.recorder.as_ref().map(Recorder::poll_timeout))
+            .min()
     }
 
     /// The per-packet pipeline. No allocation, no await.
@@ -372,31 +483,130 @@ impl Session {
                 });
             }
         }
+        let kind = match is_event {
+            true => None,
+            false => me.media.codec_of(pt),
+        };
+        if let Some(kind) = kind {
+            me.last_rx = Some((pt, kind));
+            if let Some(listener) = me.listener.as_mut() {
+                let leg = Leg::from_index(i);
+                let at = now.saturating_duration_since(shared.created);
+                let (recorder, taps) = (&mut self.recorder, &mut me.taps);
+                let heard = |s: &[i16]| {
+                    if let Some(r) = recorder.as_mut() {
+                        r.heard(leg, s);
+                    }
+                };
+                let frame = |f: &_| {
+                    for t in taps.iter_mut() {
+                        t.on_frame(leg, at, f);
+                    }
+                };
+                if listener
+                    .on_payload(kind, hdr.payload(), heard, frame)
+                    .is_err()
+                {
+                    bump(&c.decode_errors);
+                }
+            }
+        }
 
-        let Some(peer) = peer.as_ref() else {
+        let Some(peer) = peer.as_mut() else {
             return bump(&c.dropped_no_peer);
         };
+        if peer.player.is_some() {
+            // the switch is playing to that phone
+            return bump(&c.dropped_muted);
+        }
         if !me.media.direction.sends() || !peer.media.direction.receives() {
             return bump(&c.dropped_hold);
         }
         let Some(dst) = peer.rtp_latch.active() else {
             return bump(&c.dropped_no_peer);
         };
+        let sock = &peer.rtp;
         if is_event {
+            if let Some(x) = me.transcoding.as_mut() {
+                // the audio of this direction is ours: its events join our stream
+                let Some(te) = peer.media.telephone_event else {
+                    return bump(&c.dropped_codec);
+                };
+                let rates = (
+                    me.media.telephone_event_rate,
+                    peer.media.telephone_event_rate,
+                );
+                let send = |p: &[u8]| send_raw(sock, p, dst, c, out);
+                return x.on_event(&hdr, rates, te, &mut peer.out, now, send);
+            }
             if let Some(theirs) = peer.media.telephone_event.filter(|&p| p != pt) {
                 rtp::set_payload_type(buf, theirs);
             }
+            return send(sock, buf, dst, c, out);
         }
-        send(&peer.rtp, buf, dst, c, out)
+        match route(kind, pt, me.transcoding.is_some(), peer) {
+            Route::Pass => me.transcoding = None,
+            Route::Remap(theirs) => {
+                me.transcoding = None;
+                rtp::set_payload_type(buf, theirs);
+            }
+            Route::Drop => return bump(&c.dropped_codec),
+            Route::Transcode(from, (to_pt, to)) => {
+                let x = match &mut me.transcoding {
+                    Some(x) if x.is(from, to, to_pt) => x,
+                    slot => match Transcoding::new(from, to, to_pt) {
+                        // a codec pair appears: set up once, not per packet
+                        Ok(x) => slot.insert(x),
+                        Err(_) => return bump(&c.dropped_codec),
+                    },
+                };
+                let send = |p: &[u8]| send_raw(sock, p, dst, c, out);
+                return match x.on_audio(&hdr, &mut peer.out, now, send) {
+                    Ok(Outcome::Transcoded) => bump(&c.transcoded),
+                    Ok(Outcome::Stale) => bump(&c.dropped_codec),
+                    Err(_) => bump(&c.decode_errors),
+                };
+            }
+        }
+        send(sock, buf, dst, c, out)
     }
 
-    fn close(self) {
+    fn close(mut self) {
+        self.stop_play(Leg::A);
+        self.stop_play(Leg::B);
         let pool = self.pool;
         for leg in self.legs.into_iter().flatten() {
             let port = leg.port;
             drop(leg);
             pool.release(port);
         }
+    }
+}
+
+/// A packet the switch originated to `to`'s phone, from that leg's own socket. Sent on the
+/// non-blocking socket directly: tokio's `try_send_to` refuses until its driver has seen the
+/// socket writable, which a socket created in this very wake-up (a prompt started with the
+/// leg) has not.
+fn send_own(sock: &UdpSocket, buf: &[u8], dst: SocketAddr, to: &LegCounters) {
+    match socket2::SockRef::from(sock).send_to(buf, &dst.into()) {
+        Ok(n) => {
+            bump(&to.played);
+            to.packets_out.fetch_add(1, Relaxed);
+            to.bytes_out.fetch_add(n as u64, Relaxed);
+        }
+        Err(_) => bump(&to.dropped_send),
+    }
+}
+
+/// A packet we made for `to`'s phone out of `from`'s media (transcoded audio, re-stamped
+/// events), from `to`'s socket; see [`send_own`] for why not `try_send_to`.
+fn send_raw(sock: &UdpSocket, buf: &[u8], dst: SocketAddr, from: &LegCounters, to: &LegCounters) {
+    match socket2::SockRef::from(sock).send_to(buf, &dst.into()) {
+        Ok(n) => {
+            to.packets_out.fetch_add(1, Relaxed);
+            to.bytes_out.fetch_add(n as u64, Relaxed);
+        }
+        Err(_) => bump(&from.dropped_send),
     }
 }
 

@@ -28,6 +28,11 @@ pub struct LegCounters {
     /// Microseconds since the engine epoch, plus one; 0 = never.
     pub(crate) last_packet_us: AtomicU64,
     pub(crate) events_dropped: AtomicU64,
+    pub(crate) played: AtomicU64,
+    pub(crate) dropped_muted: AtomicU64,
+    pub(crate) transcoded: AtomicU64,
+    pub(crate) dropped_codec: AtomicU64,
+    pub(crate) decode_errors: AtomicU64,
 }
 
 pub(crate) fn bump(c: &AtomicU64) {
@@ -61,6 +66,17 @@ pub struct LegStats {
     pub last_packet: Option<Instant>,
     /// DTMF or timeout events dropped because the event channel was full.
     pub events_dropped: u64,
+    /// Packets the switch originated to this phone (prompts, tones).
+    pub played: u64,
+    /// From this phone, not forwarded because the switch plays to the other phone.
+    pub dropped_muted: u64,
+    /// From this phone, decoded and re-encoded in the other phone's codec.
+    pub transcoded: u64,
+    /// From this phone, not forwarded while transcoding (a payload type we cannot decode,
+    /// or a payload the decoder refused).
+    pub dropped_codec: u64,
+    /// Payloads from this phone a decoder refused (for a tap, the recorder or transcoding).
+    pub decode_errors: u64,
 }
 
 /// Both legs of a call, indexed by [`super::Leg::index`].
@@ -109,6 +125,11 @@ impl LegCounters {
             jitter_ms: f64::from(jitter) * 1000.0 / f64::from(rate),
             last_packet: self.last_packet(epoch),
             events_dropped: self.events_dropped.load(Relaxed),
+            played: self.played.load(Relaxed),
+            dropped_muted: self.dropped_muted.load(Relaxed),
+            transcoded: self.transcoded.load(Relaxed),
+            dropped_codec: self.dropped_codec.load(Relaxed),
+            decode_errors: self.decode_errors.load(Relaxed),
         }
     }
 }

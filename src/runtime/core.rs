@@ -2,7 +2,6 @@
 //! carries out its outputs (transmit, store a CDR). One task owns the switch, so no
 //! lock is ever taken on the signalling path.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, watch};
@@ -10,7 +9,6 @@ use tokio::sync::{mpsc, watch};
 use super::{now_unix_ms, Stop, DRAIN_LIMIT};
 use crate::b2bua::Now;
 use crate::media::{MediaCallId, MediaEvent};
-use crate::sip::registrar::Registrar;
 use crate::sip::transport::{Inbound, Transports};
 use crate::switch::{Switch, SwitchOutput};
 
@@ -33,7 +31,6 @@ pub async fn run(
     transports: Transports,
     store: mpsc::UnboundedSender<StoreJob>,
     mut stop: watch::Receiver<Stop>,
-    registrar: Arc<Registrar>,
 ) {
     switch.start(now());
     flush(&mut switch, &transports, &store);
@@ -60,7 +57,7 @@ pub async fn run(
             _ = tokio::time::sleep_until(wake.into()) => {
                 switch.on_timeout(now());
                 if Instant::now() >= next_purge {
-                    registrar.purge_expired(Instant::now());
+                    switch.purge_registrations(now());
                     next_purge = Instant::now() + PURGE_EVERY;
                 }
             }
@@ -97,6 +94,7 @@ fn flush(switch: &mut Switch, transports: &Transports, store: &mpsc::UnboundedSe
             SwitchOutput::CallEnded(c) => {
                 let _ = store.send(StoreJob::Ended(c));
             }
+            SwitchOutput::Event(e) => tracing::info!(kind = e.kind, data = %e.data, "event"),
         }
     }
 }

@@ -1,18 +1,25 @@
 //! The production [`MediaControl`]: the relay engine, plus a forwarder per call that
-//! carries the relay's events (media timeout, DTMF) to the core task, where the switch
-//! acts on them. Allocation binds sockets and `release` deletes the session in the
-//! background, so nothing here waits on the signalling path.
+//! carries the relay's events (media timeout, DTMF, prompt and recording ends) to the core
+//! task, where the switch acts on them. Allocation binds sockets and `release` deletes the
+//! session in the background, so nothing here waits on the signalling path. Prompts come
+//! from the [`PromptLibrary`] (decoded once, shared); recordings land under the
+//! configured directory.
+
+use std::path::PathBuf;
 
 use tokio::sync::mpsc;
 
 use crate::b2bua::media::MediaControl;
 use crate::media::{
-    Leg, LocalEndpoint, MediaCallId, MediaEngine, MediaError, MediaEvent, RemoteMedia,
+    Leg, LocalEndpoint, MediaCallId, MediaEngine, MediaError, MediaEvent, PromptLibrary,
+    RemoteMedia,
 };
 
 pub struct EngineRelay {
     pub engine: MediaEngine,
     pub events: mpsc::UnboundedSender<(MediaCallId, MediaEvent)>,
+    pub prompts: PromptLibrary,
+    pub recordings: PathBuf,
 }
 
 impl MediaControl for EngineRelay {
@@ -51,18 +58,28 @@ impl MediaControl for EngineRelay {
 
     fn play(
         &self,
-        _call: &MediaCallId,
-        _leg: Leg,
-        _prompt: &str,
-        _looping: bool,
-        _id: u64,
+        call: &MediaCallId,
+        leg: Leg,
+        prompt: &str,
+        looping: bool,
+        id: u64,
     ) -> Result<(), MediaError> {
-        Err(MediaError::NotSupported("play prompts"))
+        let source = self.prompts.source(prompt, looping)?;
+        self.engine.play(call, leg, source, id)
     }
 
-    fn stop_play(&self, _call: &MediaCallId, _leg: Leg) {}
+    fn stop_play(&self, call: &MediaCallId, leg: Leg) {
+        let _ = self.engine.stop_play(call, leg);
+    }
 
-    fn record(&self, _call: &MediaCallId, _file: Option<&str>) -> Result<(), MediaError> {
-        Err(MediaError::NotSupported("record"))
+    fn record(&self, call: &MediaCallId, file: Option<&str>) -> Result<(), MediaError> {
+        match file {
+            Some(f) => self.engine.record_start(call, &self.recordings.join(f)),
+            None => self.engine.record_stop(call),
+        }
+    }
+
+    fn stats(&self, call: &MediaCallId) -> Option<crate::media::CallMediaStats> {
+        self.engine.stats(call)
     }
 }

@@ -39,6 +39,8 @@ pub enum StartError {
     Media(#[from] crate::media::MediaError),
     #[error("dialplan errors:\n{}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))]
     Dialplan(Vec<PlanError>),
+    #[error("{0}")]
+    Config(#[from] crate::config::ConfigError),
 }
 
 /// A running switch.
@@ -83,6 +85,7 @@ impl Running {
 pub async fn start(cfg: Config) -> Result<Running, StartError> {
     let cfg = Arc::new(cfg);
     let plans = Arc::new(PlanHandle::load_dir(&cfg.dialplan_dir).map_err(StartError::Dialplan)?);
+    let acd = crate::switch::acd_config(&cfg)?;
     let store = Store::open(&cfg.store_url).await?;
     let closed = store.close_in_flight("restart", now_unix_ms()).await?;
     if closed > 0 {
@@ -100,27 +103,46 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
     });
     let media_ip = locals::media_ip(&locals);
     let mut switch = Switch::new(cfg.clone(), locals, registrar.clone(), router);
+    if let Some(acd) = acd {
+        switch = switch.with_acd(acd);
+    }
     let (media_tx, media_rx) = mpsc::unbounded_channel();
-    if cfg.media.mode == MediaMode::Relay {
+    let relays = |m: Option<MediaMode>| m == Some(MediaMode::Relay);
+    if cfg.media.mode == MediaMode::Relay
+        || cfg.endpoints.iter().any(|e| relays(e.media))
+        || cfg.trunks.iter().any(|t| relays(t.media))
+    {
         let mut media = MediaConfig::new(media_ip, cfg.media.rtp_ports.clone());
         media.media_timeout = cfg.media.timeout;
         let engine = MediaEngine::new(media)?;
+        let tones = crate::media::tone::ToneSet::for_country(&cfg.media.tones)
+            .unwrap_or_else(|| crate::media::tone::ToneSet::for_country("us").expect("us tones"));
+        let prompts = crate::media::PromptLibrary::new(&cfg.media.prompts_dir, tones);
+        let (loaded, bad) = prompts.preload();
+        for e in &bad {
+            tracing::warn!(%e, "prompt not loaded");
+        }
+        tracing::info!(loaded, dir = %cfg.media.prompts_dir.display(), "prompts");
+        match crate::media::repair_recordings(&cfg.media.recordings_dir) {
+            Ok(fixed) if !fixed.is_empty() => {
+                tracing::warn!(files = fixed.len(), "recordings cut by a crash repaired")
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => tracing::warn!(%e, "recordings not checked"),
+        }
         let relay = media_relay::EngineRelay {
             engine,
             events: media_tx,
+            prompts,
+            recordings: cfg.media.recordings_dir.clone(),
         };
         switch = switch.with_media(Arc::new(relay), media_ip);
     }
     let (cdrs, writer) = store_writer::spawn(store.clone());
     let (stop, stop_rx) = watch::channel(Stop::Run);
     let core = tokio::spawn(core::run(
-        switch,
-        in_rx,
-        media_rx,
-        transports,
-        cdrs,
-        stop_rx,
-        registrar.clone(),
+        switch, in_rx, media_rx, transports, cdrs, stop_rx,
     ));
     Ok(Running {
         bound,

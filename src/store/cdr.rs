@@ -59,6 +59,24 @@ pub struct Cdr {
     pub hangup_cause: String,
     /// The call's SIP dialogs, in the order they were created.
     pub legs: Vec<CdrLeg>,
+    /// RTP per side as the relay counted it (empty when the media was not anchored).
+    #[serde(default)]
+    pub media: Vec<CdrMedia>,
+}
+
+/// RTP of one side of an anchored call, as the relay saw it: what that side's phone sent
+/// (`_in`) and what the relay sent it (`_out`), loss from sequence numbers (RFC 3550
+/// A.3) and interarrival jitter (A.8).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CdrMedia {
+    pub role: LegRole,
+    pub packets_in: u64,
+    pub bytes_in: u64,
+    pub packets_out: u64,
+    pub bytes_out: u64,
+    pub rtcp_in: u64,
+    pub lost: u64,
+    pub jitter_us: u64,
 }
 
 /// One SIP dialog (or failed attempt at one) of a call.

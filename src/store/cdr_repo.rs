@@ -8,7 +8,8 @@ use sqlx::query::Query;
 use sqlx::{Any, AnyConnection, AssertSqlSafe, Row};
 
 use super::{
-    CallRecordId, CallStart, Cdr, CdrLeg, CdrQuery, HangupSide, LegRole, Store, StoreError,
+    CallRecordId, CallStart, Cdr, CdrLeg, CdrMedia, CdrQuery, HangupSide, LegRole, Store,
+    StoreError,
 };
 
 const CDR_COLUMNS: &str = "id, call_id, caller, callee, direction, started_at_ms, \
@@ -92,6 +93,7 @@ impl Store {
                 hangup_side: HangupSide::System,
                 hangup_cause: cause.to_owned(),
                 legs: Vec::new(),
+                media: Vec::new(),
             };
             insert_cdr(&mut tx, &cdr).await?;
         }
@@ -209,8 +211,23 @@ impl Store {
             let cdr_id: String = row.try_get("cdr_id")?;
             legs.entry(cdr_id).or_default().push(leg_from_row(row)?);
         }
+        let sql = format!(
+            "SELECT cdr_id, role, packets_in, bytes_in, packets_out, bytes_out, rtcp_in, lost, \
+             jitter_us FROM cdr_media WHERE cdr_id IN ({}) ORDER BY cdr_id, role",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for cdr in cdrs.iter() {
+            query = query.bind(cdr.id.as_str());
+        }
+        let mut media: HashMap<String, Vec<CdrMedia>> = HashMap::new();
+        for row in &query.fetch_all(&self.pool).await? {
+            let cdr_id: String = row.try_get("cdr_id")?;
+            media.entry(cdr_id).or_default().push(media_from_row(row)?);
+        }
         for cdr in cdrs {
             cdr.legs = legs.remove(cdr.id.as_str()).unwrap_or_default();
+            cdr.media = media.remove(cdr.id.as_str()).unwrap_or_default();
         }
         Ok(())
     }
@@ -301,7 +318,41 @@ async fn insert_cdr(conn: &mut AnyConnection, cdr: &Cdr) -> Result<(), StoreErro
         .execute(&mut *conn)
         .await?;
     }
+    for m in &cdr.media {
+        sqlx::query(
+            "INSERT INTO cdr_media (cdr_id, role, packets_in, bytes_in, packets_out, bytes_out, \
+             rtcp_in, lost, jitter_us) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(cdr.id.as_str())
+        .bind(m.role.as_str())
+        .bind(m.packets_in as i64)
+        .bind(m.bytes_in as i64)
+        .bind(m.packets_out as i64)
+        .bind(m.bytes_out as i64)
+        .bind(m.rtcp_in as i64)
+        .bind(m.lost as i64)
+        .bind(m.jitter_us as i64)
+        .execute(&mut *conn)
+        .await?;
+    }
     Ok(())
+}
+
+fn media_from_row(row: &AnyRow) -> Result<CdrMedia, StoreError> {
+    let count = |column: &str| -> Result<u64, StoreError> {
+        Ok(row.try_get::<i64, _>(column)?.max(0) as u64)
+    };
+    let role: String = row.try_get("role")?;
+    Ok(CdrMedia {
+        role: if role == "B" { LegRole::B } else { LegRole::A },
+        packets_in: count("packets_in")?,
+        bytes_in: count("bytes_in")?,
+        packets_out: count("packets_out")?,
+        bytes_out: count("bytes_out")?,
+        rtcp_in: count("rtcp_in")?,
+        lost: count("lost")?,
+        jitter_us: count("jitter_us")?,
+    })
 }
 
 fn cdr_from_row(row: &AnyRow) -> Result<Cdr, StoreError> {
@@ -320,6 +371,7 @@ fn cdr_from_row(row: &AnyRow) -> Result<Cdr, StoreError> {
         hangup_side: HangupSide::from_stored(&row.try_get::<String, _>("hangup_side")?)?,
         hangup_cause: row.try_get("hangup_cause")?,
         legs: Vec::new(),
+        media: Vec::new(),
     })
 }
 

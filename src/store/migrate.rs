@@ -29,6 +29,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "campaigns",
         include_str!("migrations/0002_campaigns.sql"),
     ),
+    (
+        3,
+        "cdr_media",
+        include_str!("migrations/0003_cdr_media.sql"),
+    ),
 ];
 
 fn migrator() -> Migrator {
@@ -87,6 +92,11 @@ pub fn latest_version() -> i64 {
     MIGRATIONS.last().map_or(0, |m| m.0)
 }
 
+/// Every migration version, oldest first.
+pub fn versions() -> Vec<i64> {
+    MIGRATIONS.iter().map(|m| m.0).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -94,7 +104,7 @@ mod tests {
     #[test]
     fn versions_strictly_increase() {
         assert!(MIGRATIONS.windows(2).all(|w| w[0].0 < w[1].0));
-        assert_eq!(latest_version(), 2);
+        assert_eq!(latest_version(), *versions().last().unwrap());
     }
 
     #[test]

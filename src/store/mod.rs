@@ -44,7 +44,7 @@ mod lead_repo;
 pub mod migrate;
 mod target;
 
-pub use cdr::{CallStart, Cdr, CdrLeg, CdrQuery, HangupSide, LegRole};
+pub use cdr::{CallStart, Cdr, CdrLeg, CdrMedia, CdrQuery, HangupSide, LegRole};
 pub use error::StoreError;
 pub use id::CallRecordId;
 pub use target::Backend;

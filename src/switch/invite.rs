@@ -18,6 +18,11 @@ struct Admitted {
     context: String,
     callee: String,
     route: Routing,
+    plan: Option<crate::b2bua::route::PlanPin>,
+    /// Anchor this call's media at the relay.
+    relay: bool,
+    /// How to call the caller back (queue callbacks).
+    reach_back: Option<DialTarget>,
 }
 
 impl Switch {
@@ -37,6 +42,9 @@ impl Switch {
                     a.route,
                     &a.context,
                     &a.callee,
+                    a.relay,
+                    a.plan,
+                    a.reach_back,
                 )
             }),
             Err(reject) => self.answer(now, tsx, &req, &reject),
@@ -50,14 +58,10 @@ impl Switch {
         let from = req
             .from()
             .map_err(|e| Reject::new(400, format!("Bad From: {e}")))?;
-        if self.media.is_some() && !req.body.is_empty() {
-            crate::sip::sdp::SessionDescription::parse(&req.body)
-                .map_err(|e| Reject::new(488, format!("Not Acceptable Here ({e})")))?;
-        }
         let domain = self.cfg.sip.domain.clone();
         let from_trunk = self.cfg.trunk_for_source(peer.addr).is_some();
-        let (context, caller) = match self.cfg.trunk_for_source(peer.addr) {
-            Some(trunk) => (trunk.context.clone(), from),
+        let (context, caller, mode) = match self.cfg.trunk_for_source(peer.addr) {
+            Some(trunk) => (trunk.context.clone(), from, trunk.media),
             None => {
                 let user = from.uri.user.clone().unwrap_or_default();
                 let Some(endpoint) = self.cfg.endpoint(&user) else {
@@ -69,21 +73,29 @@ impl Switch {
                     uri: sip_uri(&user, &domain, None),
                     params: Vec::new(),
                 };
-                (endpoint.context.clone(), caller)
+                (endpoint.context.clone(), caller, endpoint.media)
             }
         };
+        let relay = self.media.is_some()
+            && mode.unwrap_or(self.cfg.media.mode) == crate::config::MediaMode::Relay;
+        if relay && !req.body.is_empty() {
+            crate::sip::sdp::SessionDescription::parse(&req.body)
+                .map_err(|e| Reject::new(488, format!("Not Acceptable Here ({e})")))?;
+        }
         let callee = req
             .uri
             .user
             .clone()
             .ok_or_else(|| Reject::new(404, "Not Found (no user part)"))?;
         let caller_user = caller.uri.user.clone().unwrap_or_default();
+        let plan = self.router.pin();
         let route = self.router.route(&RouteQuery {
             context: &context,
             caller: &caller_user,
             callee: &callee,
             vars: &Default::default(),
             now_unix_ms: now.unix_ms,
+            plan: plan.as_ref(),
         });
         let first_dial = match &route {
             Routing::Reject { status, reason } => return Err(Reject::new(*status, reason.clone())),
@@ -97,12 +109,22 @@ impl Switch {
             (Some(DialTarget::Trunk { .. }), false) => "outbound",
             _ => "internal",
         };
+        let reach_back = match self.cfg.trunk_for_source(peer.addr) {
+            Some(t) => Some(DialTarget::Trunk {
+                trunk: t.name.clone(),
+                number: caller_user.clone(),
+            }),
+            None => Some(DialTarget::Endpoint(caller_user.clone())),
+        };
         Ok(Admitted {
             direction,
             caller,
             context: context.to_string(),
             callee,
             route,
+            plan,
+            relay,
+            reach_back,
         })
     }
 }

@@ -7,7 +7,9 @@
 //! Requests walk the named steps in [`pipeline`]; REGISTER goes to `register`;
 //! INVITE is authenticated and routed in `invite` and becomes a [`crate::b2bua::Call`].
 
+mod acd_driver;
 mod invite;
+mod originate;
 pub mod pipeline;
 mod register;
 pub mod router;
@@ -32,6 +34,8 @@ use crate::sip::message::{parse, HasHeaders, HeaderName, Method, Request, Respon
 use crate::sip::registrar::Registrar;
 use crate::sip::txn::TimerConfig;
 use crate::store::{CallStart, Cdr};
+pub use acd_driver::acd_config;
+pub use originate::{OriginateError, OriginateRequest};
 use pipeline::{MethodRoute, Reject};
 pub use trunk_register::RegistrationState;
 use trunk_register::REGISTRATION_OWNER;
@@ -42,6 +46,8 @@ pub enum SwitchOutput {
     Transmit(Transmit),
     CallStarted(CallStart),
     CallEnded(Cdr),
+    /// For the event stream (voicemail left, agent and queue changes).
+    Event(crate::b2bua::CallEvent),
 }
 
 /// Counters an operator watches (exported to metrics by the runtime).
@@ -68,6 +74,10 @@ pub struct Switch {
     registrations: Vec<trunk_register::TrunkRegistration>,
     /// The media relay and the address it advertises, when calls' media is anchored.
     media: Option<(Arc<dyn MediaControl>, IpAddr)>,
+    /// Queues and agents, when configured.
+    acd: Option<crate::acd::Acd>,
+    /// How to reach callers whose place a queue keeps for a callback, by number.
+    callbacks: std::collections::HashMap<String, crate::dialplan::DialTarget>,
     outputs: VecDeque<SwitchOutput>,
     pub stats: SwitchStats,
 }
@@ -110,6 +120,8 @@ impl Switch {
                 .map(|t| trunk_register::TrunkRegistration::new(t.clone(), &cfg.sip.domain))
                 .collect(),
             media: None,
+            acd: None,
+            callbacks: Default::default(),
             outputs: VecDeque::new(),
             stats: SwitchStats::default(),
             cfg,
@@ -197,6 +209,7 @@ impl Switch {
         self.layer.on_timeout(now.at);
         self.tick_registrations(now);
         self.with_calls(now, |calls, io| calls.on_tick(io));
+        self.acd_timeout(now);
         self.process(now);
     }
 
@@ -208,11 +221,15 @@ impl Switch {
     }
 
     pub fn poll_timeout(&mut self) -> Option<Instant> {
-        [self.layer.poll_timeout(), self.calls.next_deadline()]
-            .into_iter()
-            .chain(self.registrations.iter().map(|r| r.next_at()))
-            .flatten()
-            .min()
+        [
+            self.layer.poll_timeout(),
+            self.calls.next_deadline(),
+            self.acd.as_ref().and_then(|a| a.poll_timeout()),
+        ]
+        .into_iter()
+        .chain(self.registrations.iter().map(|r| r.next_at()))
+        .flatten()
+        .min()
     }
 
     fn io(&mut self, now: Now) -> CallIo<'_> {
@@ -227,6 +244,8 @@ impl Switch {
             media: self.media.as_ref().map(|(c, ip)| (c.as_ref(), *ip)),
             router: self.router.as_ref(),
             resolver: &self.targets,
+            notices: Vec::new(),
+            events: Vec::new(),
         }
     }
 
@@ -272,12 +291,19 @@ impl Switch {
         let mut calls = std::mem::take(&mut self.calls);
         let mut io = self.io(now);
         f(&mut calls, &mut io);
-        let (started, ended) = (
+        let (started, ended, events, notices) = (
             std::mem::take(&mut io.started),
             std::mem::take(&mut io.ended),
+            std::mem::take(&mut io.events),
+            std::mem::take(&mut io.notices),
         );
         self.calls = calls;
         self.emit(started, ended);
+        self.outputs
+            .extend(events.into_iter().map(SwitchOutput::Event));
+        if !notices.is_empty() {
+            self.feed_acd(now, notices);
+        }
     }
 
     fn on_stray_response(&mut self, now: Now, resp: Response) {

@@ -102,14 +102,41 @@ impl Switch {
         r
     }
 
+    /// Drops expired registrations; a queue agent whose phone has no binding left is no
+    /// longer offered calls.
+    pub fn purge_registrations(&mut self, now: Now) {
+        let mut gone: Vec<_> = self
+            .registrar
+            .purge_expired(now.at)
+            .into_iter()
+            .map(|(aor, _)| aor)
+            .collect();
+        gone.dedup();
+        for aor in gone {
+            if self.registrar.lookup(&aor, now.at).is_empty() {
+                self.endpoint_reachable(now, aor.user(), false);
+            }
+        }
+    }
+
     pub(super) fn on_register(&mut self, now: Now, tsx: ServerTsxId, req: Request, peer: Peer) {
         match self.register(now, &req, peer) {
-            Ok(resp) => self.respond_tagged(now, tsx, resp),
+            Ok((resp, user, reachable)) => {
+                self.respond_tagged(now, tsx, resp);
+                // Queue agents are offered calls only while their phone is registered.
+                self.endpoint_reachable(now, &user, reachable);
+            }
             Err(reject) => self.answer(now, tsx, &req, &reject),
         }
     }
 
-    fn register(&mut self, now: Now, req: &Request, peer: Peer) -> Result<Response, Reject> {
+    /// The response, the endpoint, and whether it has a binding left.
+    fn register(
+        &mut self,
+        now: Now,
+        req: &Request,
+        peer: Peer,
+    ) -> Result<(Response, String, bool), Reject> {
         let to = req
             .to()
             .map_err(|e| Reject::new(400, format!("Bad To: {e}")))?;
@@ -167,7 +194,7 @@ impl Switch {
                     resp.headers
                         .push(HeaderName::CONTACT, b.contact_header(now.at));
                 }
-                Ok(resp)
+                Ok((resp, user, !bindings.is_empty()))
             }
             Err(e) => {
                 let mut r = Reject::new(e.status(), e.reason());

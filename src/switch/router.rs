@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use crate::b2bua::route::{RouteQuery, Router, Routing};
+use crate::b2bua::route::{PlanPin, RouteQuery, Router, Routing};
 use crate::dialplan::{PlanHandle, RouteContext};
 
 pub use crate::b2bua::status_for_cause;
@@ -17,8 +17,12 @@ pub struct PlanRouter {
 }
 
 impl Router for PlanRouter {
+    fn pin(&self) -> Option<PlanPin> {
+        Some(self.plans.current())
+    }
+
     fn route(&self, q: &RouteQuery<'_>) -> Routing {
-        let plan = self.plans.current();
+        let plan = q.plan.cloned().unwrap_or_else(|| self.plans.current());
         let ctx = RouteContext {
             context: q.context.to_string(),
             caller: q.caller.to_string(),

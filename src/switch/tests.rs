@@ -145,6 +145,31 @@ impl Router for TestRouter {
                 vars: Default::default(),
             },
             ("pins", "42") => Routing::dial_endpoints(&["1003"], twenty),
+            (_, "queue") => Routing::Actions {
+                actions: vec![
+                    Action::Queue {
+                        name: "sales".into(),
+                        max_wait_secs: None,
+                    },
+                    Action::Playback {
+                        prompt: "status-${QUEUESTATUS}".into(),
+                    },
+                ],
+                vars: Default::default(),
+            },
+            (_, "vm") => Routing::Actions {
+                actions: vec![
+                    Action::Voicemail {
+                        mailbox: "1002".into(),
+                        greeting: None,
+                        max_secs: 30,
+                    },
+                    Action::Hangup {
+                        cause: HangupCause::NormalClearing,
+                    },
+                ],
+                vars: Default::default(),
+            },
             (_, n) if n.starts_with('9') => Routing::Actions {
                 actions: vec![Action::Dial {
                     targets: vec![DialTarget::Trunk {
@@ -185,7 +210,15 @@ fn addr(s: &str) -> SocketAddr {
 
 impl Net {
     fn new() -> Net {
-        let cfg = Arc::new(Config::parse("t.toml", CONFIG).unwrap());
+        Net::with_config(CONFIG)
+    }
+
+    fn with_config(text: &str) -> Net {
+        Net::with_router(text, Arc::new(TestRouter))
+    }
+
+    fn with_router(text: &str, router: Arc<dyn Router>) -> Net {
+        let cfg = Arc::new(Config::parse("t.toml", text).unwrap());
         let locals = Locals {
             udp: LocalContact {
                 transport: "UDP",
@@ -194,7 +227,7 @@ impl Net {
             tcp: None,
         };
         let registrar = Arc::new(Registrar::new());
-        let sw = Switch::new(cfg, locals, registrar.clone(), Arc::new(TestRouter));
+        let sw = Switch::new(cfg, locals, registrar.clone(), router);
         Net {
             sw,
             t0: Instant::now(),
@@ -223,7 +256,7 @@ impl Net {
             transport: crate::sip::registrar::Transport::Udp,
         };
         self.registrar
-            .register(self.t0, req, &RegistrarPolicy::default())
+            .register(self.clock().at, req, &RegistrarPolicy::default())
             .unwrap();
     }
 
@@ -922,6 +955,8 @@ struct FakeRelay {
     plays: std::sync::Mutex<Vec<(String, bool, u64)>>,
     stops: std::sync::Mutex<usize>,
     calls: std::sync::Mutex<Vec<crate::media::MediaCallId>>,
+    /// record starts (`Some(file)`) and stops (`None`), in order.
+    records: std::sync::Mutex<Vec<Option<String>>>,
 }
 
 impl crate::b2bua::media::MediaControl for FakeRelay {
@@ -971,11 +1006,18 @@ impl crate::b2bua::media::MediaControl for FakeRelay {
     fn stop_play(&self, _call: &crate::media::MediaCallId, _leg: crate::media::Leg) {
         *self.stops.lock().unwrap() += 1;
     }
+    fn stats(&self, _call: &crate::media::MediaCallId) -> Option<crate::media::CallMediaStats> {
+        let mut stats = crate::media::CallMediaStats::default();
+        stats.legs[0].packets_in = 150;
+        stats.legs[1].packets_in = 149;
+        Some(stats)
+    }
     fn record(
         &self,
         _call: &crate::media::MediaCallId,
-        _file: Option<&str>,
+        file: Option<&str>,
     ) -> Result<(), crate::media::MediaError> {
+        self.records.lock().unwrap().push(file.map(str::to_string));
         Ok(())
     }
 }
@@ -985,9 +1027,13 @@ fn relayed_net() -> (Net, Arc<FakeRelay>) {
 }
 
 fn relayed_net_with(relay: FakeRelay) -> (Net, Arc<FakeRelay>) {
-    let mut net = Net::new();
+    relayed_net_config(relay, CONFIG)
+}
+
+fn relayed_net_config(relay: FakeRelay, config: &str) -> (Net, Arc<FakeRelay>) {
+    let mut net = Net::with_config(config);
     let relay = Arc::new(relay);
-    let sw = std::mem::replace(&mut net.sw, Net::new().sw);
+    let sw = std::mem::replace(&mut net.sw, Net::with_config(config).sw);
     net.sw = sw.with_media(relay.clone(), "192.0.2.50".parse().unwrap());
     (net, relay)
 }
@@ -1026,6 +1072,8 @@ fn relayed_call_points_each_phone_at_its_own_relay_endpoint() {
         vec![
             (Leg::A, Some(addr("127.0.0.1:4000")), Direction::SendRecv),
             (Leg::B, Some(addr("127.0.0.1:5000")), Direction::SendRecv),
+            // the answer settles A's codec too
+            (Leg::A, Some(addr("127.0.0.1:4000")), Direction::SendRecv),
         ]
     );
     // Hold from A: the relay learns sendonly, B sees the relay's address.
@@ -1128,6 +1176,12 @@ fn media_timeout_hangs_up_both_sides_with_the_cause_in_the_cdr() {
         (cdr.hangup_cause.as_str(), cdr.hangup_side),
         ("media_timeout", crate::store::HangupSide::System)
     );
+    let media: Vec<u64> = cdr.media.iter().map(|m| m.packets_in).collect();
+    assert_eq!(
+        media,
+        [150, 149],
+        "the relay's counters go in the CDR, A then B"
+    );
     // Both BYEs answered: the call and its media session are gone.
     for (to, bye) in [
         (B, requests(&out, B)[0].clone()),
@@ -1139,4 +1193,49 @@ fn media_timeout_hangs_up_both_sides_with_the_cause_in_the_cdr() {
     assert_eq!(*relay.released.lock().unwrap(), 1);
 }
 
+#[test]
+fn a_trunk_in_bypass_mode_keeps_its_sdp_untouched_while_others_are_relayed() {
+    let config = CONFIG.replace(
+        "inbound = [\"127.0.0.1:5080\"]\ncontext = \"internal\"",
+        "inbound = [\"127.0.0.1:5080\"]\ncontext = \"internal\"\nmedia = \"bypass\"",
+    );
+    assert_ne!(config, CONFIG);
+    let (mut net, relay) = relayed_net_config(FakeRelay::default(), &config);
+    let b_inv = ring_b(&mut net, "bp1");
+    let offer = std::str::from_utf8(&b_inv.body).unwrap();
+    assert!(
+        offer.contains("m=audio 4000 ") && !offer.contains("192.0.2.50"),
+        "bypass: the caller's SDP reaches B as written: {offer}"
+    );
+    assert!(relay.calls.lock().unwrap().is_empty(), "no relay session");
+}
+
 mod ivr;
+mod originate;
+mod queue;
+
+#[test]
+fn offers_gain_transcodable_codecs_and_a_foreign_answer_is_rewritten_for_the_offerer() {
+    let (mut net, _relay) = relayed_net();
+    let b_inv = ring_b(&mut net, "tc1");
+    let offer = std::str::from_utf8(&b_inv.body).unwrap().to_string();
+    assert!(
+        offer.contains("m=audio 20002 RTP/AVP 0 8 ") && offer.contains("opus/48000/2"),
+        "B may pick A-law or Opus as well as A's µ-law: {offer}"
+    );
+    let pcma = "v=0\no=- 2 2 IN IP4 127.0.0.1\ns=-\nc=IN IP4 127.0.0.1\nt=0 0\nm=audio 5000 RTP/AVP 8\na=rtpmap:8 PCMA/8000\n";
+    net.send(B, &reply(&b_inv, 200, "btag", B, pcma));
+    let ok = net
+        .sent()
+        .into_iter()
+        .find_map(|(a, m)| match m {
+            SipMessage::Response(r) if a == addr(TRUNK) && r.status == 200 => Some(r),
+            _ => None,
+        })
+        .unwrap();
+    let answer = std::str::from_utf8(&ok.body).unwrap();
+    assert!(
+        answer.contains("m=audio 20000 RTP/AVP 0") && !answer.contains("PCMA"),
+        "A only offered µ-law, so A is answered with µ-law (the relay converts): {answer}"
+    );
+}

@@ -21,8 +21,10 @@
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
+mod codecs;
 mod fields;
 
+pub use codecs::{CodecKind, FormatKind, RtpFormat, OPUS_FMTP};
 use fields::{addrtype_of, parse_connection, parse_media, parse_origin};
 pub use fields::{Attribute, Connection, Direction, MediaLine, Origin, RtcpAttr, RtpMap};
 

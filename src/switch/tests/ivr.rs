@@ -295,3 +295,117 @@ fn answering_without_a_media_relay_is_refused_with_501() {
     let out = net.sent();
     assert_eq!(final_to(&out, TRUNK), vec![501]);
 }
+
+fn voicemail_events(net: &mut Net) -> Vec<serde_json::Value> {
+    net.sent();
+    net.records
+        .iter()
+        .filter_map(|o| match o {
+            SwitchOutput::Event(e) if e.kind == "voicemail.message" => Some(e.data.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn voicemail_plays_greeting_and_beep_then_records_until_hash() {
+    let (mut net, relay) = relayed_net();
+    answered_by_switch(&mut net, "vm");
+    assert_eq!(last_play(&relay).0, "voicemail-greeting");
+    play_done(&mut net, &relay);
+    assert_eq!(last_play(&relay).0, "tone:beep");
+    assert!(
+        relay.records.lock().unwrap().is_empty(),
+        "recording starts after the beep"
+    );
+    play_done(&mut net, &relay);
+    let file = relay.records.lock().unwrap()[0]
+        .clone()
+        .expect("recording started");
+    assert!(
+        file.starts_with("voicemail/1002/") && file.ends_with(".wav"),
+        "{file}"
+    );
+    net.advance(Duration::from_secs(7));
+    press(&mut net, &relay, '#');
+    assert_eq!(relay.records.lock().unwrap().last(), Some(&None), "stopped");
+    let out = net.sent();
+    assert!(
+        requests(&out, TRUNK)
+            .iter()
+            .any(|r| r.method == Method::Bye),
+        "the next action hangs up"
+    );
+    let events = voicemail_events(&mut net);
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["mailbox"], "1002");
+    assert_eq!(events[0]["file"], file.as_str());
+    assert_eq!(events[0]["duration_ms"], 7000);
+}
+
+#[test]
+fn voicemail_ends_at_its_limit_or_when_the_caller_hangs_up() {
+    let (mut net, relay) = relayed_net();
+    answered_by_switch(&mut net, "vm");
+    play_done(&mut net, &relay);
+    play_done(&mut net, &relay);
+    net.advance(Duration::from_secs(30));
+    assert_eq!(
+        voicemail_events(&mut net).len(),
+        1,
+        "the limit ends the message"
+    );
+
+    let (mut net, relay) = relayed_net();
+    let ok = answered_by_switch(&mut net, "vm");
+    play_done(&mut net, &relay);
+    play_done(&mut net, &relay);
+    net.advance(Duration::from_secs(3));
+    net.send(TRUNK, &in_dialog("BYE", &ok, 2, true, TRUNK));
+    let events = voicemail_events(&mut net);
+    assert_eq!(events.len(), 1, "hanging up keeps the message");
+    assert_eq!(events[0]["duration_ms"], 3000);
+    assert_eq!(relay.records.lock().unwrap().last(), Some(&None));
+}
+
+#[test]
+fn without_an_acd_a_queue_call_goes_on_with_queuestatus_noacd() {
+    let (mut net, relay) = relayed_net();
+    answered_by_switch(&mut net, "queue");
+    assert_eq!(prompts(&relay), ["moh", "status-NOACD"]);
+}
+
+#[test]
+fn a_call_keeps_the_plan_it_started_with_across_a_reload() {
+    use crate::dialplan::{Dialplan, PlanHandle};
+    let plan = |agent: &str| {
+        let text = format!(
+            "[context.internal]\n[[context.internal.extension]]\nexten = \"menu\"\n\
+             actions = [{{ ivr = {{ prompt = \"p\", context = \"m\" }} }}]\n\
+             [context.m]\n[[context.m.extension]]\nexten = \"1\"\n\
+             actions = [{{ dial = {{ endpoint = \"{agent}\" }} }}]\n\
+             [[context.m.extension]]\nexten = \"i\"\nactions = [\"answer\"]\n"
+        );
+        Dialplan::from_str("plan.toml", &text).unwrap()
+    };
+    let plans = Arc::new(PlanHandle::new(plan("1002")));
+    let router = Arc::new(crate::switch::router::PlanRouter {
+        plans: plans.clone(),
+    });
+    let mut net = Net::with_router(CONFIG, router);
+    let relay = Arc::new(FakeRelay::default());
+    let sw = std::mem::replace(&mut net.sw, Net::new().sw);
+    net.sw = sw.with_media(relay.clone(), "192.0.2.50".parse().unwrap());
+    net.bind("1002", B);
+    net.bind("1003", C);
+    answered_by_switch(&mut net, "menu");
+    plans.replace(plan("1003"));
+    press(&mut net, &relay, '1');
+    let out = net.sent();
+    assert_eq!(
+        requests(&out, B).len(),
+        1,
+        "the menu choice routes in the plan the call began with"
+    );
+    assert!(requests(&out, C).is_empty());
+}

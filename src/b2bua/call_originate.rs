@@ -1,0 +1,215 @@
+//! Calls the switch places itself (click-to-call, dialer, queue callbacks): the A leg is
+//! an INVITE *we* send, with our own offer, to the party that should be connected first
+//! (an agent's phone, or a customer over a trunk). When A answers, the call is in the same
+//! state as an inbound call the switch answered, and its program runs (dial the other
+//! party, queue, play…). The A leg is kept as fork 0 marked `is_a`, so credentials for
+//! challenging carriers, CANCEL and late answers work as for any fork.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use super::call::{build_b_invite, Call, CallState, Fork};
+use super::cdr::CdrBuilder;
+use super::local_sdp;
+use super::media::CallMedia;
+use super::script::{Script, Wait};
+use super::{cause_for, CallEvent, CallIo, CallKey, Side, Target};
+use crate::media::{Leg, MediaCallId};
+use crate::sip::dialog::{new_request, Dialog};
+use crate::sip::message::{HasHeaders, HeaderName, Method, NameAddr, Response};
+use crate::store::HangupSide;
+
+/// What to originate.
+#[derive(Debug, Clone)]
+pub struct Originate {
+    /// Who is called first (A).
+    pub target: Target,
+    /// How the call presents itself to A (From).
+    pub caller: NameAddr,
+    /// Ring time for A.
+    pub ring_timeout: Duration,
+    /// The originator's reference, echoed in `originate.*` events.
+    pub tag: String,
+}
+
+impl Call {
+    pub(super) fn originate(
+        io: &mut CallIo<'_>,
+        key: CallKey,
+        o: Originate,
+        script: Script,
+    ) -> Call {
+        let me = io.locals.for_peer(o.target.peer);
+        let template = new_request(Method::Invite, o.target.uri.clone());
+        let mut invite = build_b_invite(&template, &o.target, &o.caller, me, 70, io.domain);
+        let cdr = CdrBuilder::new(
+            io.now.unix_ms,
+            &invite,
+            o.caller.uri.user.clone().unwrap_or_default(),
+            script.callee.clone(),
+            "outbound",
+        );
+        io.started.push(cdr.start_record());
+        let media = io.media.and_then(|(ctl, ip)| {
+            CallMedia::new(ctl, MediaCallId(cdr.id().to_string()), ip)
+                .inspect_err(|e| tracing::warn!(%e, "no media ports: originate refused"))
+                .ok()
+        });
+        let relayed = io.media.is_some();
+        let mut call = Call::assemble(
+            key,
+            invite.clone(),
+            None,
+            None,
+            cdr,
+            media,
+            o.caller.clone(),
+            70,
+            Bytes::new(),
+            script,
+        );
+        call.origin = Some(o.tag.clone());
+        if relayed && call.media.is_none() {
+            call.originate_failed(io, 503, HangupSide::System);
+            return call;
+        }
+        if let Some(m) = &call.media {
+            invite.body = local_sdp::offer(
+                None,
+                m.ip(),
+                m.endpoint(Side::A).rtp.port(),
+                call.sdp_version,
+            );
+            invite
+                .headers
+                .set(HeaderName::CONTENT_TYPE, "application/sdp");
+        }
+        call.cdr.a_leg_is_next_fork(&o.target.label);
+        let tsx = io
+            .layer
+            .send_request(io.now.at, invite.clone(), o.target.peer, key.0);
+        call.forks.push(Fork {
+            target: o.target,
+            invite,
+            tsx,
+            provisional: false,
+            final_status: None,
+            cancel_wanted: false,
+            cancel_sent: false,
+            early: None,
+            authenticated: false,
+            agent: None,
+            is_a: true,
+        });
+        call.script.wait = Wait::Originating;
+        call.script.deadline = Some(io.now.at + o.ring_timeout);
+        call
+    }
+
+    /// A response to our INVITE to A.
+    pub(super) fn on_a_response(&mut self, io: &mut CallIo<'_>, i: usize, resp: Response) {
+        let status = resp.status;
+        if status < 200 {
+            let fork = &mut self.forks[i];
+            if status > 100 {
+                fork.provisional = true;
+                if fork.cancel_wanted && !fork.cancel_sent {
+                    self.cancel_fork_now(io, i);
+                }
+            }
+            return;
+        }
+        if !(200..300).contains(&status) {
+            if !self.retry_with_credentials(io, i, &resp) {
+                self.on_a_failed(io, i, status);
+            }
+            return;
+        }
+        let fork = &mut self.forks[i];
+        fork.final_status = Some(status);
+        let Some(mut a) = Dialog::uac(&fork.invite, &resp, fork.target.peer) else {
+            return;
+        };
+        let cseq = fork.invite.cseq().map(|c| c.seq).unwrap_or(1);
+        let me = io.locals.for_peer(a.peer);
+        io.layer.send_stateless(a.peer, a.ack(cseq, me).to_bytes());
+        if self.state == CallState::Ending || fork.cancel_wanted {
+            // Answered after we gave up on it (ring time, hang-up from the API).
+            self.bye_stray(io, &mut a);
+            return;
+        }
+        io.index.push((
+            a.call_id.clone(),
+            a.local_tag().to_string(),
+            Some((self.key, Side::A)),
+        ));
+        if let (Some(m), Some((ctl, _))) = (&self.media, io.media) {
+            if let Ok(sdp) = crate::sip::sdp::SessionDescription::parse(&resp.body) {
+                if let Some(n) = local_sdp::choose(&sdp) {
+                    if let Ok(remote) = local_sdp::remote_of(&sdp, &n) {
+                        let _ = ctl.update(m.id(), Leg::A, remote);
+                    }
+                    self.a_codec = Some(n);
+                }
+            }
+        }
+        self.dialogs[0] = Some(a);
+        self.state = CallState::Answered;
+        self.a_answered = true;
+        self.cdr.answered(i, io.now.unix_ms, status);
+        self.script.wait = Wait::Nothing;
+        self.script.deadline = None;
+        self.origin_event(io, "originate.answered", status);
+        self.run_script(io);
+    }
+
+    /// A refused, or never answered.
+    pub(super) fn on_a_failed(&mut self, io: &mut CallIo<'_>, i: usize, status: u16) {
+        self.forks[i].final_status = Some(status);
+        self.cdr.leg_ended(i, io.now.unix_ms, Some(status));
+        let side = if self.forks[i].cancel_wanted {
+            HangupSide::System
+        } else {
+            HangupSide::Callee
+        };
+        if self.state != CallState::Ending {
+            let status = if side == HangupSide::System {
+                480
+            } else {
+                status
+            };
+            self.originate_failed(io, status, side);
+        }
+        self.maybe_finish(io);
+    }
+
+    fn originate_failed(&mut self, io: &mut CallIo<'_>, status: u16, side: HangupSide) {
+        self.state = CallState::Ending;
+        self.script.stop();
+        let record = self.finish_record(io, status, side, cause_for(status));
+        io.ended.push(record);
+        self.origin_event(io, "originate.failed", status);
+        self.maybe_finish(io);
+    }
+
+    /// A's ring time ran out: CANCEL it (the 487 ends the call as not answered).
+    pub(super) fn on_originate_timeout(&mut self, io: &mut CallIo<'_>) {
+        if let Some(i) = self.forks.iter().position(|f| f.is_a) {
+            self.cancel_fork(io, i);
+        }
+    }
+
+    fn origin_event(&self, io: &mut CallIo<'_>, kind: &'static str, status: u16) {
+        if let Some(tag) = &self.origin {
+            io.events.push(CallEvent {
+                kind,
+                data: serde_json::json!({
+                    "tag": tag,
+                    "call": self.cdr.id(),
+                    "status": status,
+                }),
+            });
+        }
+    }
+}

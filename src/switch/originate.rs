@@ -1,0 +1,77 @@
+//! Calls the switch places itself: the API's click-to-call, the dialer's attempts, queue
+//! callbacks. The first party is rung with our own offer; when it answers, the given
+//! actions run (dial the second party, queue, play), exactly as for a call the switch
+//! answered. Outcomes come back as `originate.answered` / `originate.failed` events
+//! carrying the originator's tag.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::b2bua::route::{Action, Resolver};
+use crate::b2bua::{CallKey, Now, Originate};
+use crate::dialplan::DialTarget;
+use crate::sip::message::NameAddr;
+
+use super::targets::sip_uri;
+use super::Switch;
+
+/// What to place.
+#[derive(Debug, Clone)]
+pub struct OriginateRequest {
+    /// Rung first: an endpoint (its first registered contact) or a trunk and number.
+    pub first: DialTarget,
+    /// The number presented to the first party.
+    pub caller_id: String,
+    pub caller_name: Option<String>,
+    /// Context and `${EXTEN}` of the actions that run on answer.
+    pub context: String,
+    pub exten: String,
+    pub actions: Vec<Action>,
+    pub vars: BTreeMap<String, String>,
+    pub ring_timeout: Duration,
+    /// Echoed in the outcome events.
+    pub tag: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OriginateError {
+    #[error("{0} has no registered contact or no such trunk")]
+    Unreachable(String),
+    #[error("the switch is draining or at max_calls")]
+    Overloaded,
+}
+
+impl Switch {
+    /// Places a call; its outcome arrives as events.
+    pub fn originate(
+        &mut self,
+        now: Now,
+        req: OriginateRequest,
+    ) -> Result<CallKey, OriginateError> {
+        if self.draining || self.calls.len() >= self.cfg.sip.max_calls {
+            return Err(OriginateError::Overloaded);
+        }
+        let target = self
+            .targets
+            .resolve(&req.first, now.at)
+            .into_iter()
+            .next()
+            .ok_or_else(|| OriginateError::Unreachable(format!("{:?}", req.first)))?;
+        let caller = NameAddr {
+            display: req.caller_name.clone(),
+            uri: sip_uri(&req.caller_id, &self.cfg.sip.domain, None),
+            params: Vec::new(),
+        };
+        let o = Originate {
+            target,
+            caller,
+            ring_timeout: req.ring_timeout,
+            tag: req.tag,
+        };
+        let mut key = CallKey(0);
+        self.with_calls(now, |calls, io| {
+            key = calls.originate(io, o, &req.context, &req.exten, req.actions, req.vars);
+        });
+        Ok(key)
+    }
+}
