@@ -8,7 +8,12 @@
 //!   and our chance-constrained predictor with an abandon-rate controller.
 //! * [`compliance`] — the FTC/FCC 2-second abandonment rule (16 CFR 310.4(b)(1)(iv),
 //!   47 CFR 64.1200(a)(7)), the safe-harbor decision and the abandon-rate ledgers.
-//! * [`hopper`] — leads queued ready to dial.
+//! * [`hopper`] — leads queued ready to dial (in memory, for the simulator); the durable
+//!   hopper is the store's `claim_leads`.
+//! * [`campaign`] — a campaign's validated definition, state moves, retry and disposition
+//!   rules.
+//! * [`list`] — CSV lead lists: E.164 normalisation, time zones, duplicates, bulk upload.
+//! * [`dnc`] — do-not-call lists (global and per campaign).
 //! * [`sim`] — a discrete-event simulator on a virtual clock, deterministic per seed,
 //!   with common random numbers per lead and per agent.
 //!
@@ -16,9 +21,12 @@
 //! since local midnight of the campaign day (so VICIdial's HHMM arithmetic and Ofcom's
 //! midnight-to-midnight day are plain functions of it).
 
+pub mod campaign;
 pub mod compliance;
+pub mod dnc;
 pub mod floor;
 pub mod hopper;
+pub mod list;
 pub mod pacing;
 pub mod sim;
 

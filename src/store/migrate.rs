@@ -25,6 +25,11 @@ use super::StoreError;
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "cdrs", include_str!("migrations/0001_cdrs.sql")),
     (
+        2,
+        "campaigns",
+        include_str!("migrations/0002_campaigns.sql"),
+    ),
+    (
         3,
         "cdr_media",
         include_str!("migrations/0003_cdr_media.sql"),

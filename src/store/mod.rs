@@ -33,10 +33,14 @@
 //!
 //! Schema versions live in [`migrate`]; the accepted URL forms are listed at [`Store::open`].
 
+mod campaign_repo;
 mod cdr;
 mod cdr_repo;
+mod dnc_repo;
 mod error;
 mod id;
+mod lead;
+mod lead_repo;
 pub mod migrate;
 mod target;
 
@@ -44,6 +48,14 @@ pub use cdr::{CallStart, Cdr, CdrLeg, CdrMedia, CdrQuery, HangupSide, LegRole};
 pub use error::StoreError;
 pub use id::CallRecordId;
 pub use target::Backend;
+
+pub use campaign_repo::{CallingWindow, CampaignId, CampaignRecord, CampaignState, NewCampaign};
+pub use dnc_repo::DncScope;
+pub use lead::{
+    Attempt, AttemptOutcome, AttemptRecord, Disposition, Lead, LeadCounts, LeadId, LeadNext,
+    LeadStatus, ListId, NewLead, OutcomeCounts, ReleasedClaims,
+};
+pub use lead_repo::{ImportedLeads, ListRecord};
 
 use std::sync::Arc;
 
