@@ -477,11 +477,8 @@ impl Call {
             Some((self.key, Side::B)),
         ));
         for j in 0..self.forks.len() {
-            if j != i && self.forks[j].final_status.is_none() {
-                self.forks[j].cancel_wanted = true;
-                if self.forks[j].provisional {
-                    self.send_cancel(io, j);
-                }
+            if j != i {
+                self.cancel_fork(io, j);
             }
         }
     }
