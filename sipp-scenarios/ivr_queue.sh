@@ -18,7 +18,8 @@
 # Checks: SIPp exit codes; per caller call, its CDR (200, caller hung up) has exactly one
 # answered B leg, and its peer is an agent of the queue the digit chose; both calls of a queue
 # went to different agents (ring-all: the first agent is on the call when the second caller
-# comes; longest-idle: the one idle longer); RTP both ways after the bridge (cdr_media: packets
+# comes; longest-idle: the one idle longer); ring-all rang both sales agents; longest-idle gave
+# the first support call to 3201 (logged in first); RTP both ways after the bridge (cdr_media: packets
 # in and out on roles A and B); the switch log's agent.state (login, on call, available again)
 # and queue.event (join, answer, complete) events; no call left in calls_in_flight.
 #
@@ -404,8 +405,8 @@ check rtp_flowed_both_ways rtp_both_ways
 #   data={"agent":"3101","call":null,"from":{"state":"logged_out"},"kind":"agent","reason":"login","to":{"state":"available"}}
 EVENTS=$TMP/events.log
 events() { grep "kind=\"$1\"" "$EVENTS"; }
+sed 's/\x1b\[[0-9;]*m//g' "$ART/switchboard.log" | grep ' event kind=' >"$EVENTS"
 events_ok() {
-  sed 's/\x1b\[[0-9;]*m//g' "$ART/switchboard.log" | grep ' event kind=' >"$EVENTS"
   local a q e n
   for a in "${AGENTS[@]}"; do
     events agent.state | grep "\"agent\":\"$a\"" | grep '"reason":"login"' | grep -q '"to":{"state":"available"' \
@@ -431,6 +432,23 @@ events_ok() {
   [ "$n" -eq 0 ] || { echo "$n abandon/overflow/refuse queue events"; return 1; }
 }
 check events_agent_state_and_queue events_ok
+
+# strategies: ring_all rang both sales agents for the first sales caller (one answered, the
+# other was cancelled or released); longest_idle gave the first support caller 3201, who logged
+# in before 3202 and so had been idle longer.
+strategies_ok() {
+  local call a first
+  call=$(events queue.event | grep '"queue":"sales"' | grep -m1 '"event":"join"' | grep -o '"call":"[0-9]*"')
+  [ -n "$call" ] || { echo "no queue.event join for sales"; return 1; }
+  for a in "${SALES_AGENTS[@]}"; do
+    events agent.state | grep "\"agent\":\"$a\"" | grep "$call" | grep -q '"to":{"state":"ringing"' \
+      || { echo "ring_all: $a did not ring for the first sales caller ($call)"; return 1; }
+  done
+  first=$(bridged "$(printf '%s\n' $SUPPORT_CIDS | head -1)")
+  [ "$first" = "${SUPPORT_AGENTS[0]} " ] \
+    || { echo "longest_idle: the first support call went to ${first:-nobody}, want ${SUPPORT_AGENTS[0]}"; return 1; }
+}
+check queue_strategies strategies_ok
 
 # what happened, for the log: each call's agent and RTP counters (role in/out)
 for q in sales support; do
