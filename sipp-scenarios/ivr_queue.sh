@@ -14,12 +14,14 @@
 #   2. caller 4001 places 2 calls 2 s apart (ivr_caller_sales.xml: digit 1 from dtmf_2833_1.pcap)
 #      and at the same time caller 4002 places 2 (ivr_caller_support.xml: digit 2); each talks
 #      (g711a.pcap) 5 s after the digit's 2 s and hangs up;
-#   3. the agents are stopped with SIGUSR1 (SIPp ends its calls and exits 0 if none failed).
+#   3. 3101 pauses (*47) and 3202 logs out (*46); one more caller per queue; 3101 unpauses (*48);
+#   4. the agents are stopped with SIGUSR1 (SIPp ends its calls and exits 0 if none failed).
 # Checks: SIPp exit codes; per caller call, its CDR (200, caller hung up) has exactly one
 # answered B leg, and its peer is an agent of the queue the digit chose; both calls of a queue
 # went to different agents (ring-all: the first agent is on the call when the second caller
 # comes; longest-idle: the one idle longer); ring-all rang both sales agents; longest-idle gave
-# the first support call to 3201 (logged in first); RTP both ways after the bridge (cdr_media: packets
+# the first support call to 3201 (logged in first); after the pause and the logout the next
+# callers reach the agent left in each queue and the paused one does not ring; RTP both ways after the bridge (cdr_media: packets
 # in and out on roles A and B); the switch log's agent.state (login, on call, available again)
 # and queue.event (join, answer, complete) events; no call left in calls_in_flight.
 #
@@ -28,7 +30,7 @@
 # Needs sipp (with pcap play), timeout, sqlite3, /usr/share/sip-tester/*.pcap. Builds nothing.
 # Ports (loopback only): switch 25460 udp | agents 3101 3102 3201 3202 on 25461..25464 (SIPp
 # media 25480 25484 25488 25492) | callers 4001 25471 (media 25440), 4002 25472 (media 25444) |
-# OPTIONS probe 25499 | RTP relay 28400-28599.
+# star codes during the test 25465 (media 25450) | OPTIONS probe 25499 | RTP relay 28400-28599.
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -42,7 +44,8 @@ IVR=600
 SALES_AGENTS=(3101 3102)
 SUPPORT_AGENTS=(3201 3202)
 AGENTS=("${SALES_AGENTS[@]}" "${SUPPORT_AGENTS[@]}")
-CALLS_PER_QUEUE=2
+CALLS_PER_QUEUE=2   # in the first round; one more each after the pause and the logout
+STAR_PORT=25465 STAR_MEDIA_PORT=25450   # star codes dialled while the agents' phones run
 # SIP port and SIPp media port of each endpoint
 declare -A SIP_PORT=([3101]=25461 [3102]=25462 [3201]=25463 [3202]=25464 [4001]=25471 [4002]=25472)
 declare -A MEDIA_PORT=([3101]=25480 [3102]=25484 [3201]=25488 [3202]=25492 [4001]=25440 [4002]=25444)
@@ -186,6 +189,22 @@ actions = [
   { hangup = "normal_clearing" },
 ]
 
+[[context.agent-codes.extension]]
+exten = "*47"
+actions = [
+  { queue_agent = { op = "pause", agent = "\${CALLERID(num)}", reason = "break" } },
+  { playback = "agent-paused" },
+  { hangup = "normal_clearing" },
+]
+
+[[context.agent-codes.extension]]
+exten = "*48"
+actions = [
+  { queue_agent = { op = "unpause", agent = "\${CALLERID(num)}" } },
+  { playback = "agent-unpaused" },
+  { hangup = "normal_clearing" },
+]
+
 [context.ivr-main]
 
 [[context.ivr-main.extension]]
@@ -251,7 +270,7 @@ sql() { sqlite3 -batch -noheader "file:$DB?mode=ro" "$1" 2>&1; }
 
 # ---- start the switch -------------------------------------------------------------------------
 busy=$(ss -Hltun 2>/dev/null | awk '{print $5}' \
-  | grep -E ':(25460|2546[1-4]|2547[12]|25499|25440|25444|25480|25484|25488|25492)$' | sort -u)
+  | grep -E ':(2546[0-5]|2547[12]|25499|25440|25444|25450|25480|25484|25488|25492)$' | sort -u)
 [ -n "$busy" ] && abort switch_start "port(s) already in use: $(echo $busy) (a leftover switch or SIPp?)"
 [ -x "$BIN" ] || abort switch_start "no binary at $BIN (build it or set SWITCHBOARD_BIN)"
 "$BIN" check --config "$TMP/switchboard.toml" >"$ART/check.out" 2>&1 \
@@ -302,7 +321,28 @@ wait "$SUPPORT_PID"; rc_support=$?
 check callers_sales_completed eval "[ $rc_sales -eq 0 ] || why $rc_sales caller_sales"
 check callers_support_completed eval "[ $rc_support -eq 0 ] || why $rc_support caller_support"
 
-# ---- 3. stop the agents gracefully -------------------------------------------------------------
+# ---- 3. star codes while the agents' phones run: 3101 pauses (*47), 3202 logs out (*46); one
+# more caller per queue must reach the one agent left (3102, 3201); then 3101 unpauses (*48).
+# star CODE AGENT NAME  dials CODE as AGENT from the star-code port (its phone owns its port)
+star() {
+  sipp_fg 25 "$3" -sf "$S/ivr_star_code.xml" -inf "$TMP/ep$2.csv" -s "$1" -auth_uri "$1@$DOMAIN" \
+    "$SW" -p "$STAR_PORT" -mp "$STAR_MEDIA_PORT" -m 1 || why $? "$3"
+}
+sleep 2   # wrap-up (1 s) over
+check star_codes_pause_and_logout eval 'star "*47" 3101 pause3101 && star "*46" 3202 logout3202'
+sipp_bg 60 caller_sales2 -sf "$S/ivr_caller_sales.xml" -inf "$TMP/ep4001.csv" -s "$IVR" \
+  -auth_uri "$IVR@$DOMAIN" "$SW" -p "${SIP_PORT[4001]}" -mp "${MEDIA_PORT[4001]}" -m 1
+SALES_PID=$BG
+sipp_bg 60 caller_support2 -sf "$S/ivr_caller_support.xml" -inf "$TMP/ep4002.csv" -s "$IVR" \
+  -auth_uri "$IVR@$DOMAIN" "$SW" -p "${SIP_PORT[4002]}" -mp "${MEDIA_PORT[4002]}" -m 1
+SUPPORT_PID=$BG
+wait "$SALES_PID"; rc_sales=$?
+wait "$SUPPORT_PID"; rc_support=$?
+check callers_after_pause_and_logout_completed eval "[ $rc_sales -eq 0 ] || why $rc_sales caller_sales2;
+  [ $rc_support -eq 0 ] || why $rc_support caller_support2"
+check star_code_unpause eval 'star "*48" 3101 unpause3101'
+
+# ---- 4. stop the agents gracefully -------------------------------------------------------------
 sleep 2   # wrap-up (1 s) over: every agent back to Available
 for a in "${AGENTS[@]}"; do
   # SIGUSR1 to SIPp itself (the child of our `timeout`): finish the calls in progress, exit
@@ -320,15 +360,18 @@ agents_ok() {
 }
 check agents_no_failed_call agents_ok
 
-# ---- 4. checks on the store and the log -------------------------------------------------------
+# ---- 5. checks on the store and the log -------------------------------------------------------
 # wait until the CDRs of all caller calls are written (the switch writes at hang-up)
 SALES_CIDS=$(call_ids "$ART/caller_sales.messages.log")
 SUPPORT_CIDS=$(call_ids "$ART/caller_support.messages.log")
 in_list() { local q; q=$(printf "'%s'," $1); echo "${q%,}"; }
-ALL_IN="$(in_list "$SALES_CIDS $SUPPORT_CIDS")"
+SALES2_CID=$(call_ids "$ART/caller_sales2.messages.log")
+SUPPORT2_CID=$(call_ids "$ART/caller_support2.messages.log")
+ALL_CIDS="$SALES_CIDS $SUPPORT_CIDS $SALES2_CID $SUPPORT2_CID"
+ALL_IN="$(in_list "$ALL_CIDS")"
 for _ in $(seq 25); do
   n=$(sql "SELECT count(*) FROM cdrs WHERE call_id IN ($ALL_IN);")
-  [ "$n" = $((2 * CALLS_PER_QUEUE)) ] && break
+  [ "$n" = $((2 * CALLS_PER_QUEUE + 2)) ] && break
   sleep 0.2
 done
 
@@ -368,7 +411,7 @@ check support_calls_reached_support_agents queue_calls support "$SUPPORT_CIDS" "
 # agents_saw CIDS...  each bridged B leg's Call-ID is a dialog its agent's SIPp answered
 agents_saw() {
   local cid row peer bcid
-  for cid in $SALES_CIDS $SUPPORT_CIDS; do
+  for cid in $ALL_CIDS; do
     row=$(sql "SELECT l.peer || '|' || l.sip_call_id FROM cdr_legs l JOIN cdrs c ON c.id = l.cdr_id
                WHERE c.call_id = '$cid' AND l.role = 'B' AND l.answered_at_ms IS NOT NULL;")
     peer=${row%%|*} bcid=${row#*|}
@@ -385,7 +428,7 @@ check agents_answered_the_bridged_legs agents_saw
 # role >= packets_in of the other - SLACK_RTP (prompts or music to A only add to A's out).
 rtp_both_ways() {
   local cid rows role ain aout bin bout
-  for cid in $SALES_CIDS $SUPPORT_CIDS; do
+  for cid in $ALL_CIDS; do
     rows=$(sql "SELECT m.role || ' ' || m.packets_in || ' ' || m.packets_out FROM cdr_media m
                 JOIN cdrs c ON c.id = m.cdr_id WHERE c.call_id = '$cid' ORDER BY m.role;")
     read -r _ ain aout <<<"$(printf '%s\n' "$rows" | grep '^A ')"
@@ -407,20 +450,22 @@ EVENTS=$TMP/events.log
 events() { grep "kind=\"$1\"" "$EVENTS"; }
 sed 's/\x1b\[[0-9;]*m//g' "$ART/switchboard.log" | grep ' event kind=' >"$EVENTS"
 events_ok() {
-  local a q e n
+  local a q e n want
   for a in "${AGENTS[@]}"; do
     events agent.state | grep "\"agent\":\"$a\"" | grep '"reason":"login"' | grep -q '"to":{"state":"available"' \
       || { echo "no agent.state event: $a logged in (to available, reason login)"; return 1; }
     events agent.state | grep "\"agent\":\"$a\"" | grep -q '"to":{"state":"on_call"' \
       || { echo "no agent.state event: $a on a call"; return 1; }
-    # the last transition: back to available after wrap-up (not stuck ringing or on a call)
+    # the last transition: back to available after wrap-up (not stuck ringing or on a call),
+    # but for 3202, who logged out
     n=$(events agent.state | grep "\"agent\":\"$a\"" | tail -1 | grep -o '"to":{"state":"[a-z_]*"')
-    [ "$n" = '"to":{"state":"available"' ] || { echo "agent $a's last transition: $n, want available"; return 1; }
+    want=available; [ "$a" = 3202 ] && want=logged_out
+    [ "$n" = "\"to\":{\"state\":\"$want\"" ] || { echo "agent $a's last transition: $n, want $want"; return 1; }
   done
   for q in sales support; do
     for e in join answer complete; do
       n=$(events queue.event | grep "\"queue\":\"$q\"" | grep -c "\"event\":\"$e\"")
-      [ "$n" -eq $CALLS_PER_QUEUE ] || { echo "$n queue.event $e for $q, want $CALLS_PER_QUEUE"; return 1; }
+      [ "$n" -eq $((CALLS_PER_QUEUE + 1)) ] || { echo "$n queue.event $e for $q, want $((CALLS_PER_QUEUE + 1))"; return 1; }
     done
     # who answered, per the ACD, is who the CDRs say was bridged
     for a in $(events queue.event | grep "\"queue\":\"$q\"" | grep '"event":"answer"' \
@@ -450,9 +495,28 @@ strategies_ok() {
 }
 check queue_strategies strategies_ok
 
+# star codes: *47 paused 3101 (reason break), *46 logged 3202 out, *48 made 3101 available; the
+# callers after that reached 3102 and 3201, and the paused 3101 was not rung.
+star_codes_ok() {
+  local call
+  events agent.state | grep '"agent":"3101"' | grep -q '"to":{"reason":"break","state":"paused"}' \
+    || { echo "no agent.state event: 3101 paused with reason break"; return 1; }
+  events agent.state | grep '"agent":"3202"' | grep -q '"to":{"state":"logged_out"' \
+    || { echo "no agent.state event: 3202 logged out"; return 1; }
+  events agent.state | grep '"agent":"3101"' | grep -q '"from":{"reason":"break","state":"paused"}.*"to":{"state":"available"' \
+    || { echo "no agent.state event: 3101 unpaused (paused -> available)"; return 1; }
+  [ "$(bridged "$SALES2_CID")" = "3102 " ] || { echo "sales call after the pause went to '$(bridged "$SALES2_CID")', want 3102"; return 1; }
+  [ "$(bridged "$SUPPORT2_CID")" = "3201 " ] || { echo "support call after the logout went to '$(bridged "$SUPPORT2_CID")', want 3201"; return 1; }
+  call=$(events queue.event | grep '"queue":"sales"' | grep '"event":"join"' | sed -n 3p | grep -o '"call":"[0-9]*"')
+  [ -n "$call" ] || { echo "no third queue.event join for sales"; return 1; }
+  ! events agent.state | grep '"agent":"3101"' | grep "$call" | grep -q '"to":{"state":"ringing"' \
+    || { echo "the paused 3101 rang for the sales call $call"; return 1; }
+}
+check star_codes_pause_logout_unpause star_codes_ok
+
 # what happened, for the log: each call's agent and RTP counters (role in/out)
 for q in sales support; do
-  [ $q = sales ] && cids=$SALES_CIDS || cids=$SUPPORT_CIDS
+  [ $q = sales ] && cids="$SALES_CIDS $SALES2_CID" || cids="$SUPPORT_CIDS $SUPPORT2_CID"
   for cid in $cids; do
     echo "info: $q call $cid -> agent $(bridged "$cid")RTP packets in/out: $(sql "SELECT m.role || ' ' ||
       m.packets_in || '/' || m.packets_out FROM cdr_media m JOIN cdrs c ON c.id = m.cdr_id
