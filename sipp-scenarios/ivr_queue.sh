@@ -10,7 +10,8 @@
 # (ring_all, agents 3101 3102) and queue `support` (longest_idle, agents 3201 3202), IVR on 600
 # (1 sales, 2 support), star codes *45/*46. Sequence:
 #   1. each agent REGISTERs (register_auth.xml) and dials *45 (ivr_star_code.xml), then runs
-#      ivr_agent.xml in the background (answers, plays g711a.pcap, waits for BYE);
+#      ivr_agent.xml in the background (rings 150 ms, answers, plays g711a.pcap, waits for BYE;
+#      $SLOW_AGENT, default 3102, rings 650 ms and so loses the first ring-all race by CANCEL);
 #   2. caller 4001 places 2 calls 2 s apart (ivr_caller_sales.xml: digit 1 from dtmf_2833_1.pcap)
 #      and at the same time caller 4002 places 2 (ivr_caller_support.xml: digit 2); each talks
 #      (g711a.pcap) 5 s after the digit's 2 s and hangs up;
@@ -21,11 +22,13 @@
 # went to different agents (ring-all: the first agent is on the call when the second caller
 # comes; longest-idle: the one idle longer); ring-all rang both sales agents; longest-idle gave
 # the first support call to 3201 (logged in first); after the pause and the logout the next
-# callers reach the agent left in each queue and the paused one does not ring; RTP both ways after the bridge (cdr_media: packets
+# callers reach the agent left in each queue and the paused one does not ring; the slow agent
+# got exactly one CANCEL per lost INVITE (no duplicate, no retransmission after our 200); RTP both ways after the bridge (cdr_media: packets
 # in and out on roles A and B); the switch log's agent.state (login, on call, available again)
 # and queue.event (join, answer, complete) events; no call left in calls_in_flight.
 #
-# Env: SWITCHBOARD_BIN (default ${CARGO_TARGET_DIR:-target}/release/switchboard),
+# Env: SLOW_AGENT (default 3102; empty: all agents ring 150 ms and the CANCEL check is skipped),
+#      SWITCHBOARD_BIN (default ${CARGO_TARGET_DIR:-target}/release/switchboard),
 #      ARTIFACTS (default test-artifacts/ivr-queue), RUST_LOG (default info), KEEP_TMP=1.
 # Needs sipp (with pcap play), timeout, sqlite3, /usr/share/sip-tester/*.pcap. Builds nothing.
 # Ports (loopback only): switch 25460 udp | agents 3101 3102 3201 3202 on 25461..25464 (SIPp
@@ -44,6 +47,7 @@ IVR=600
 SALES_AGENTS=(3101 3102)
 SUPPORT_AGENTS=(3201 3202)
 AGENTS=("${SALES_AGENTS[@]}" "${SUPPORT_AGENTS[@]}")
+SLOW_AGENT=${SLOW_AGENT-3102}   # rings 650 ms instead of 150: loses the first ring-all race by CANCEL
 CALLS_PER_QUEUE=2   # in the first round; one more each after the pause and the logout
 STAR_PORT=25465 STAR_MEDIA_PORT=25450   # star codes dialled while the agents' phones run
 # SIP port and SIPp media port of each endpoint
@@ -299,7 +303,7 @@ pass agents_register_and_login
 declare -A AGENT_PID
 for a in "${AGENTS[@]}"; do
   sipp_bg 90 "agent$a" -sf "$S/ivr_agent.xml" -inf "$TMP/ep$a.csv" -p "${SIP_PORT[$a]}" \
-    -mp "${MEDIA_PORT[$a]}"
+    -mp "${MEDIA_PORT[$a]}" -key slow "$([ "$a" = "$SLOW_AGENT" ] && echo yes || echo no)"
   AGENT_PID[$a]=$BG
 done
 sleep 0.5   # let them bind
@@ -422,6 +426,22 @@ agents_saw() {
   done
 }
 check agents_answered_the_bridged_legs agents_saw
+
+# the slow agent lost the first ring-all race by CANCEL (RFC 3261 9.1: one CANCEL transaction
+# per INVITE); the agents answer a CANCEL at once, so none may come again (a retransmission
+# means the switch did not take our 200, or sent a second CANCEL whose twin it then orphaned)
+cancel_ok() {
+  local f dup
+  [ -z "$SLOW_AGENT" ] && return 0
+  grep -q '^CANCEL ' "$ART/agent$SLOW_AGENT.messages.log" \
+    || { echo "the slow agent $SLOW_AGENT got no CANCEL (lost no ring-all race?)"; return 1; }
+  for f in "$ART"/agent*.messages.log; do
+    dup=$(awk '/^CANCEL /{c=1} c && tolower($0) ~ /^call-id:/{sub(/^[^:]*: */,""); sub(/\r$/,""); n[$0]++; c=0}
+               END{for (k in n) if (n[k] > 1) print n[k] " CANCELs for " k}' "$f" | head -1)
+    [ -z "$dup" ] || { echo "$(basename "$f" .messages.log): $dup (each answered 200 at once)"; return 1; }
+  done
+}
+check ring_all_loser_cancelled_once cancel_ok
 
 # RTP both ways after the bridge: each side sent and received talk-time worth of packets, and
 # the relay passed on all that one side sent to the other (but the digit): packets_out of one
