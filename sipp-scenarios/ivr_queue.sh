@@ -258,8 +258,11 @@ sipp_bg() {
 # why RC NAME  a one-line reason from a SIPp exit code and its error log
 why() {
   local msg
-  msg=$(sed -n 's/^[0-9-]*	[0-9:.]*	[0-9.]*: //p' "$ART/$2.errors.log" 2>/dev/null \
-        | grep -v 'Failed to delete FD from epoll' | head -1 | cut -c1-160)
+  # SIPp writes its error entries without newlines between them: split them first
+  msg=$(sed 's/\(20[0-9][0-9]-[0-9][0-9]-[0-9][0-9]	\)/\n\1/g' "$ART/$2.errors.log" 2>/dev/null \
+        | sed -n 's/^[0-9-]*	[0-9:.]*	[0-9.]*: //p' \
+        | grep -v 'Failed to delete FD from epoll\|receive timeout on message .*jumping to label' \
+        | head -1 | cut -c1-160)
   case $1 in
     124|137) echo "$2: timed out${msg:+: $msg}" ;;
     *) echo "$2: SIPp exit $1${msg:+: $msg}" ;;
