@@ -136,6 +136,9 @@ url = "sqlite://$DB"
 [media]
 mode = "relay"
 rtp_ports = "28400-28599"
+# the repository's prompts: the menu plays (the digit interrupts it), music while queued, the
+# star codes' confirmations before the switch hangs up. Nothing here depends on hearing them.
+prompts_dir = "$ROOT/prompts"
 
 [dialplan]
 dir = "$TMP/dialplans"
