@@ -69,6 +69,25 @@ pub(super) struct Fork {
     pub(super) is_a: bool,
 }
 
+impl Fork {
+    /// A fork whose INVITE just went out on `tsx`.
+    pub(super) fn new(target: Target, invite: Request, tsx: ClientTsxId, is_a: bool) -> Fork {
+        Fork {
+            target,
+            invite,
+            tsx,
+            provisional: false,
+            final_status: None,
+            cancel_wanted: false,
+            cancel_sent: false,
+            early: None,
+            authenticated: false,
+            agent: None,
+            is_a,
+        }
+    }
+}
+
 /// A relayed in-dialog request waiting for its response.
 struct Relay {
     from: Side,
@@ -282,19 +301,7 @@ impl Call {
         let tsx = io
             .layer
             .send_request(io.now.at, invite.clone(), target.peer, self.key.0);
-        self.forks.push(Fork {
-            target,
-            invite,
-            tsx,
-            provisional: false,
-            final_status: None,
-            cancel_wanted: false,
-            cancel_sent: false,
-            early: None,
-            authenticated: false,
-            agent: None,
-            is_a: false,
-        });
+        self.forks.push(Fork::new(target, invite, tsx, false));
     }
 
     /// A body from `from`'s phone on its way to the other phone, anchored at the relay

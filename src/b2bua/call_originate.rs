@@ -89,19 +89,7 @@ impl Call {
         let tsx = io
             .layer
             .send_request(io.now.at, invite.clone(), o.target.peer, key.0);
-        call.forks.push(Fork {
-            target: o.target,
-            invite,
-            tsx,
-            provisional: false,
-            final_status: None,
-            cancel_wanted: false,
-            cancel_sent: false,
-            early: None,
-            authenticated: false,
-            agent: None,
-            is_a: true,
-        });
+        call.forks.push(Fork::new(o.target, invite, tsx, true));
         call.script.wait = Wait::Originating;
         call.script.deadline = Some(io.now.at + o.ring_timeout);
         call

@@ -397,18 +397,20 @@ fn ring_b(net: &mut Net, call_id: &str) -> Request {
     inv[0].clone()
 }
 
+/// The 200 the trunk's caller got, if any.
+fn ok_to_trunk(out: &[(SocketAddr, SipMessage)]) -> Option<Response> {
+    out.iter().find_map(|(a, m)| match m {
+        SipMessage::Response(r) if *a == addr(TRUNK) && r.status == 200 => Some(r.clone()),
+        _ => None,
+    })
+}
+
 fn answered_call(net: &mut Net) -> (Request, Response) {
     let b_inv = ring_b(net, "c1");
     net.send(B, &reply(&b_inv, 180, "btag", B, ""));
     net.send(B, &reply(&b_inv, 200, "btag", B, SDP_B));
     let out = net.sent();
-    let a_ok = out
-        .iter()
-        .find_map(|(a, m)| match m {
-            SipMessage::Response(r) if *a == addr(TRUNK) && r.status == 200 => Some(r.clone()),
-            _ => None,
-        })
-        .expect("200 relayed to the caller");
+    let a_ok = ok_to_trunk(&out).expect("200 relayed to the caller");
     assert_eq!(statuses(&out, TRUNK), vec![180, 200]);
     assert!(
         requests(&out, B).iter().any(|r| r.method == Method::Ack),
@@ -1055,13 +1057,7 @@ fn relayed_call_points_each_phone_at_its_own_relay_endpoint() {
     );
     net.send(B, &reply(&b_inv, 200, "btag", B, SDP_B));
     let out = net.sent();
-    let ok = out
-        .iter()
-        .find_map(|(a, m)| match m {
-            SipMessage::Response(r) if *a == addr(TRUNK) && r.status == 200 => Some(r.clone()),
-            _ => None,
-        })
-        .unwrap();
+    let ok = ok_to_trunk(&out).unwrap();
     let answer = std::str::from_utf8(&ok.body).unwrap().to_string();
     assert!(
         answer.contains("c=IN IP4 192.0.2.50") && answer.contains("m=audio 20000 "),
@@ -1225,14 +1221,7 @@ fn offers_gain_transcodable_codecs_and_a_foreign_answer_is_rewritten_for_the_off
     );
     let pcma = "v=0\no=- 2 2 IN IP4 127.0.0.1\ns=-\nc=IN IP4 127.0.0.1\nt=0 0\nm=audio 5000 RTP/AVP 8\na=rtpmap:8 PCMA/8000\n";
     net.send(B, &reply(&b_inv, 200, "btag", B, pcma));
-    let ok = net
-        .sent()
-        .into_iter()
-        .find_map(|(a, m)| match m {
-            SipMessage::Response(r) if a == addr(TRUNK) && r.status == 200 => Some(r),
-            _ => None,
-        })
-        .unwrap();
+    let ok = ok_to_trunk(&net.sent()).unwrap();
     let answer = std::str::from_utf8(&ok.body).unwrap();
     assert!(
         answer.contains("m=audio 20000 RTP/AVP 0") && !answer.contains("PCMA"),

@@ -60,13 +60,7 @@ fn press(net: &mut Net, relay: &FakeRelay, digit: char) {
 fn answered_by_switch(net: &mut Net, callee: &str) -> Response {
     net.send(TRUNK, &invite_from_trunk(callee, "ivr1", true));
     let out = net.sent();
-    let ok = out
-        .iter()
-        .find_map(|(a, m)| match m {
-            SipMessage::Response(r) if *a == addr(TRUNK) && r.status == 200 => Some(r.clone()),
-            _ => None,
-        })
-        .expect("the switch answers the caller");
+    let ok = ok_to_trunk(&out).expect("the switch answers the caller");
     let sdp = std::str::from_utf8(&ok.body).unwrap();
     assert!(
         sdp.contains("c=IN IP4 192.0.2.50") && sdp.contains("m=audio 20000 RTP/AVP 0"),

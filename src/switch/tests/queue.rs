@@ -63,13 +63,7 @@ fn invite_to(out: &[(SocketAddr, SipMessage)], to: &str) -> Option<Request> {
 fn queued_caller(net: &mut Net) -> (Response, Option<Request>, Option<Request>) {
     net.send(TRUNK, &invite_from_trunk("queue", "q1", true));
     let out = net.sent();
-    let ok = out
-        .iter()
-        .find_map(|(a, m)| match m {
-            SipMessage::Response(r) if *a == addr(TRUNK) && r.status == 200 => Some(r.clone()),
-            _ => None,
-        })
-        .expect("queue answers the caller");
+    let ok = ok_to_trunk(&out).expect("queue answers the caller");
     net.send(TRUNK, &in_dialog("ACK", &ok, 1, true, TRUNK));
     (ok, invite_to(&out, B), invite_to(&out, C))
 }
