@@ -67,6 +67,8 @@ pub struct AgentView {
     pub state: String,
     /// The pause reason, when paused.
     pub reason: Option<String>,
+    /// Seconds in the current state.
+    pub time_in_state_s: f64,
     /// Whether the agent's phone is registered.
     pub reachable: bool,
     pub calls: u64,
@@ -92,6 +94,9 @@ impl From<&AgentSnapshot> for AgentView {
             endpoint: a.endpoint.clone(),
             state: state.into(),
             reason,
+            time_in_state_s: a
+                .since
+                .map_or(0.0, |t| secs(std::time::Instant::now().saturating_duration_since(t))),
             reachable: a.reachable,
             calls: a.calls,
             missed: a.missed,
