@@ -94,9 +94,9 @@ impl From<&AgentSnapshot> for AgentView {
             endpoint: a.endpoint.clone(),
             state: state.into(),
             reason,
-            time_in_state_s: a
-                .since
-                .map_or(0.0, |t| secs(std::time::Instant::now().saturating_duration_since(t))),
+            time_in_state_s: a.since.map_or(0.0, |t| {
+                secs(std::time::Instant::now().saturating_duration_since(t))
+            }),
             reachable: a.reachable,
             calls: a.calls,
             missed: a.missed,

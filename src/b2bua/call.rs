@@ -292,7 +292,7 @@ impl Call {
             invite
                 .headers
                 .set(HeaderName::CONTENT_TYPE, "application/sdp");
-            self.own_offer(io)
+            self.own_offer()
         } else {
             self.b_body.clone()
         };
@@ -616,11 +616,7 @@ impl Call {
     }
 
     /// CANCEL fork `i` now (it has rung).
-    pub(super) fn cancel_fork_now(&mut self, io: &mut CallIo<'_>, i: usize) {
-        self.send_cancel(io, i);
-    }
-
-    fn send_cancel(&mut self, io: &mut CallIo<'_>, i: usize) {
+    pub(super) fn send_cancel(&mut self, io: &mut CallIo<'_>, i: usize) {
         let fork = &mut self.forks[i];
         fork.cancel_sent = true;
         let cancel = cancel_for(&fork.invite);

@@ -234,11 +234,10 @@ impl Call {
     }
 
     /// Our offer to a B leg of an answered call: A's codec, at B's relay endpoint.
-    pub(super) fn own_offer(&mut self, io: &CallIo<'_>) -> Bytes {
+    pub(super) fn own_offer(&mut self) -> Bytes {
         let Some(media) = &self.media else {
             return Bytes::new();
         };
-        let _ = io;
         self.sdp_version += 1;
         local_sdp::offer(
             self.a_codec.as_ref(),

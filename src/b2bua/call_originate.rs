@@ -103,7 +103,7 @@ impl Call {
             if status > 100 {
                 fork.provisional = true;
                 if fork.cancel_wanted && !fork.cancel_sent {
-                    self.cancel_fork_now(io, i);
+                    self.send_cancel(io, i);
                 }
             }
             return;
