@@ -116,7 +116,7 @@ fn flush(
                 let _ = store.send(StoreJob::Ended(c));
             }
             SwitchOutput::Event(e) => {
-                tracing::debug!(kind = e.kind, data = %e.data, "event");
+                tracing::info!(kind = e.kind, data = %e.data, "event");
                 events.forward(e.kind, e.data, now_unix_ms());
             }
         }
