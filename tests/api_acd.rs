@@ -73,6 +73,14 @@ async fn queues_and_agents_are_listed_and_agents_change_state() {
         1
     );
 
+    // the console's form: the state wanted; available from paused unpauses
+    let r = post("1001", AGENT, r#"{"state":"available"}"#)
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let agents = h.get_json("/api/v1/agents", SUPERVISOR).await;
+    assert_eq!(state_of(&agents, "1001"), "available");
+
     let r = post("1001", SUPERVISOR, r#"{"op":"dance"}"#).await.unwrap();
     assert_eq!(r.status(), 422);
     let body: serde_json::Value = r.json().await.unwrap();

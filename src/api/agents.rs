@@ -107,12 +107,14 @@ impl From<&AgentSnapshot> for AgentView {
     }
 }
 
-/// A state change.
+/// A state change: an `op`, or the `state` wanted (the console's form).
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StateChange {
     /// login | logout | pause | unpause | end_wrap_up
-    pub op: String,
+    pub op: Option<String>,
+    /// available (login, or unpause when paused) | paused | logged_out
+    pub state: Option<String>,
     /// Pause reason (default "break").
     pub reason: Option<String>,
 }
@@ -172,7 +174,17 @@ pub async fn set_state(
             "an agent token acts only on its own agent".into(),
         ));
     }
-    let op = match change.op.as_str() {
+    let wanted = match (&change.op, &change.state) {
+        (Some(op), None) => op.clone(),
+        (None, Some(s)) => state_op(&state, &id, s).await?,
+        _ => {
+            return Err(ApiError::unprocessable(
+                "op",
+                "give either op or state".to_string(),
+            ))
+        }
+    };
+    let op = match wanted.as_str() {
         "login" => AgentOp::Login,
         "logout" => AgentOp::Logout,
         "pause" => AgentOp::Pause {
@@ -188,11 +200,38 @@ pub async fn set_state(
         }
     };
     if state.control.agent_op(&id, op).await? {
-        tracing::info!(agent = %id, op = %change.op, by = %caller.name, "agent state through the API");
+        tracing::info!(agent = %id, op = %wanted, by = %caller.name, "agent state through the API");
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound(format!("no agent {id:?}")))
     }
+}
+
+/// The op that brings agent `id` to state `wanted`.
+async fn state_op(state: &ApiState, id: &str, wanted: &str) -> Result<String, ApiError> {
+    let op = match wanted {
+        "paused" => "pause",
+        "logged_out" => "logout",
+        "available" => {
+            let view = state.control.acd().await?.ok_or_else(no_queues)?;
+            let paused = view
+                .agents
+                .iter()
+                .any(|a| a.id.0 == id && matches!(a.state, AgentState::Paused(_)));
+            if paused {
+                "unpause"
+            } else {
+                "login"
+            }
+        }
+        other => {
+            return Err(ApiError::unprocessable(
+                "state",
+                format!("unknown state {other:?}: available, paused or logged_out"),
+            ))
+        }
+    };
+    Ok(op.to_string())
 }
 
 fn no_queues() -> ApiError {

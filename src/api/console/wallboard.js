@@ -193,6 +193,11 @@ export function mount(main, ctx) {
 
   async function loadPanels() {
     for (const p of laterPanels) {
+      if (!canListCalls && p.path !== '/api/v1/agents') {
+        // supervisor data: an agent token would only get 403
+        p.body.replaceChildren(h('p', { class: 'muted' }, `${p.what} need the supervisor role.`));
+        continue;
+      }
       const r = await probe(p.path);
       if (stopped) return;
       p.el.dataset.available = String(r.available);
