@@ -20,6 +20,7 @@ const CALLBACK_CONFIRM: &str = "queue-callback-confirm";
 
 /// The call's life in a queue.
 pub(super) struct QueueState {
+    name: String,
     /// Announcement prompts still to play before the music resumes.
     announcing: VecDeque<String>,
     /// Agents whose phones answered, waiting for the ACD's verdict: (fork, agent, dialog, 2xx).
@@ -57,7 +58,7 @@ impl Call {
         let vars = &self.script.vars;
         io.notices.push(QueueNotice::Join {
             key: self.key,
-            queue: name,
+            queue: name.clone(),
             caller: self.script.caller.clone(),
             max_wait_secs: max_wait,
             skills: vars
@@ -69,10 +70,16 @@ impl Call {
                 .unwrap_or(0),
         });
         self.queue = Some(QueueState {
+            name,
             announcing: VecDeque::new(),
             answered: Vec::new(),
             bridged: None,
         });
+    }
+
+    /// The queue this call waits in.
+    pub fn queue_name(&self) -> Option<&str> {
+        self.queue.as_ref().map(|q| q.name.as_str())
     }
 
     fn waiting(&self) -> bool {

@@ -345,6 +345,11 @@ impl Calls {
         self.apply(io, key);
     }
 
+    /// The queue call `key` waits in.
+    pub fn queue_of(&self, key: CallKey) -> Option<&str> {
+        self.calls.get(&key).and_then(Call::queue_name)
+    }
+
     /// Lets the switch act on one call (the ACD's decisions), then applies what changed.
     pub fn act(
         &mut self,

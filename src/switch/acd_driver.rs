@@ -24,6 +24,9 @@ use crate::dialplan::DialTarget;
 
 use super::{Switch, SwitchOutput};
 
+/// Announced to callers of queues that keep places for callbacks.
+const CALLBACK_OFFER: &str = "queue-callback";
+
 /// A called-back customer goes ahead of the callers waiting.
 const CALLBACK_PRIORITY: i32 = 100;
 
@@ -100,6 +103,12 @@ fn announcement(position: usize, wait: Option<Duration>) -> Vec<String> {
 impl Switch {
     /// Runs queues and agents with this configuration.
     pub fn with_acd(mut self, config: AcdConfig) -> Switch {
+        self.callback_queues = config
+            .queues
+            .iter()
+            .filter(|q| q.callback)
+            .map(|q| q.name.clone())
+            .collect();
         self.acd = Some(Acd::new(config));
         self
     }
@@ -255,8 +264,17 @@ impl Switch {
                 position,
                 estimated_wait,
             } => {
-                let prompts = announcement(position, estimated_wait);
-                self.act(now, key(&call), |c, io| c.queue_announce(io, prompts));
+                let mut prompts = announcement(position, estimated_wait);
+                let key = key(&call);
+                if self
+                    .calls
+                    .queue_of(key)
+                    .is_some_and(|q| self.callback_queues.contains(q))
+                {
+                    // the offer: press * to keep your place and be called back
+                    prompts.push(CALLBACK_OFFER.to_string());
+                }
+                self.act(now, key, |c, io| c.queue_announce(io, prompts));
             }
             AcdOutput::Overflow { call, destination } => self.act(now, key(&call), |c, io| {
                 c.queue_leave(io, "TIMEOUT", Some(&destination))

@@ -76,6 +76,8 @@ pub struct Switch {
     media: Option<(Arc<dyn MediaControl>, IpAddr)>,
     /// Queues and agents, when configured.
     acd: Option<crate::acd::Acd>,
+    /// Queues whose callers are offered a callback in announcements.
+    callback_queues: std::collections::HashSet<String>,
     /// How to reach callers whose place a queue keeps for a callback, by number.
     callbacks: std::collections::HashMap<String, crate::dialplan::DialTarget>,
     outputs: VecDeque<SwitchOutput>,
@@ -122,6 +124,7 @@ impl Switch {
             media: None,
             acd: None,
             callbacks: Default::default(),
+            callback_queues: Default::default(),
             outputs: VecDeque::new(),
             stats: SwitchStats::default(),
             cfg,

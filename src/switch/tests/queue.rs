@@ -5,10 +5,16 @@ use super::*;
 use crate::acd::{AgentOp, AgentState};
 
 fn queue_net(strategy: &str) -> (Net, Arc<FakeRelay>) {
+    queue_net_with(strategy, "")
+}
+
+/// `extra`: more lines for the `sales` queue.
+fn queue_net_with(strategy: &str, extra: &str) -> (Net, Arc<FakeRelay>) {
     let config = format!(
         r#"{CONFIG}
 [[queue]]
 name = "sales"
+{extra}
 strategy = "{strategy}"
 ring_timeout_secs = 15
 wrap_up_secs = 5
@@ -275,4 +281,38 @@ fn a_caller_pressing_star_is_called_back_when_an_agent_is_free() {
     let out = net.sent();
     let back = invite_to(&out, TRUNK).expect("the customer is called back");
     assert_eq!(back.uri.user.as_deref(), Some("+4420"));
+}
+
+#[test]
+fn announcements_tell_position_and_offer_the_callback() {
+    let (mut net, relay) = queue_net_with("ring_all", "announce_on_join = true");
+    for agent in ["1002", "1003"] {
+        let now = net.clock();
+        net.sw.agent_op(now, agent, AgentOp::Logout);
+    }
+    queued_caller(&mut net);
+    let call = relay.calls.lock().unwrap()[0].clone();
+    // each part plays when the one before it ends, then the music again
+    for _ in 0..3 {
+        let (_, _, id) = relay.plays.lock().unwrap().last().cloned().unwrap();
+        let done = crate::media::MediaEvent::PlayDone {
+            leg: crate::media::Leg::A,
+            id,
+            interrupted: false,
+        };
+        let now = net.clock();
+        net.sw.on_media_event(now, &call, done);
+    }
+    let plays: Vec<String> = relay
+        .plays
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|p| p.0.clone())
+        .collect();
+    assert_eq!(
+        plays,
+        ["moh", "queue-position", "digit-1", "queue-callback", "moh"],
+        "position, then the callback offer, then music"
+    );
 }
