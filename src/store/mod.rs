@@ -66,6 +66,14 @@ use target::StoreTarget;
 
 /// Connections kept to an SQLite file: WAL lets readers run beside the one writer.
 const SQLITE_MAX_CONNECTIONS: u32 = 4;
+/// Attempts at switching a fresh SQLite file to WAL while another process does (50 ms apart).
+const WAL_RETRIES: u32 = 100;
+
+/// SQLite's "database is locked" (SQLITE_BUSY).
+fn is_busy(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.code().as_deref() == Some("5"))
+}
+
 /// Connections kept to PostgreSQL per node.
 const POSTGRES_MAX_CONNECTIONS: u32 = 8;
 
@@ -104,10 +112,25 @@ impl Store {
             // WAL is a property of the file, set once here on a plain connection so that a
             // bad file fails now with SQLite's own error (a failing `after_connect` would be
             // retried by the pool until its 30 s acquire timeout, then reported as a timeout).
+            // Two processes opening a fresh file at once: the switch to WAL needs the file
+            // to itself and SQLite answers BUSY without waiting, so try again for a while.
             let mut conn = AnyConnection::connect(&target.connect_url).await?;
-            sqlx::query("PRAGMA journal_mode = WAL")
-                .execute(&mut conn)
-                .await?;
+            let mut tries = 0;
+            loop {
+                match sqlx::query("PRAGMA journal_mode = WAL")
+                    .execute(&mut conn)
+                    .await
+                {
+                    Err(e) if is_busy(&e) && tries < WAL_RETRIES => {
+                        tries += 1;
+                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    }
+                    other => {
+                        other?;
+                        break;
+                    }
+                }
+            }
             conn.close().await?;
         }
         let pool = options
