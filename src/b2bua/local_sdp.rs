@@ -56,12 +56,15 @@ pub fn choose(offer: &SessionDescription) -> Option<Negotiated> {
 /// What the relay must know about the phone that sent `sdp`, restricted to the agreed
 /// codec (so the relay codes what is really used, not the offer's first format).
 pub fn remote_of(sdp: &SessionDescription, n: &Negotiated) -> Result<RemoteMedia, SdpError> {
+    let keep: Vec<u8> = std::iter::once(n.pt).chain(n.telephone_event).collect();
+    remote_with(sdp, &keep)
+}
+
+/// What the relay must know about the phone that sent `sdp`, with the first stream's
+/// formats cut to `keep` (the payload types really in use), in that order.
+pub fn remote_with(sdp: &SessionDescription, keep: &[u8]) -> Result<RemoteMedia, SdpError> {
     let mut only = sdp.clone();
-    let keep: Vec<String> = std::iter::once(n.pt)
-        .chain(n.telephone_event)
-        .map(|p| p.to_string())
-        .collect();
-    only.media_mut(0)?.media_line_mut().formats = keep;
+    only.media_mut(0)?.media_line_mut().formats = keep.iter().map(u8::to_string).collect();
     RemoteMedia::from_sdp(&only, 0)
 }
 

@@ -198,14 +198,13 @@ impl CallMedia {
         if kind != chosen {
             answer.answer_with(0, kind, pt)?;
         }
-        let mut used = offer.sdp.clone();
-        let keep: Vec<String> = offered
+        let keep: Vec<u8> = offered
             .iter()
             .filter(|f| f.payload_type == pt || matches!(f.kind, FormatKind::TelephoneEvent { .. }))
-            .map(|f| f.payload_type.to_string())
+            .map(|f| f.payload_type)
             .collect();
-        used.media_mut(0)?.media_line_mut().formats = keep;
-        ctl.update(&self.id, leg(offer.from), RemoteMedia::from_sdp(&used, 0)?)?;
+        let used = super::local_sdp::remote_with(&offer.sdp, &keep)?;
+        ctl.update(&self.id, leg(offer.from), used)?;
         Ok(())
     }
 
