@@ -59,6 +59,8 @@ pub struct ApiState {
     pub events: EventBus,
     pub metrics: Arc<Metrics>,
     pub started: Instant,
+    /// The running dialer's live figures and agent leads, and its command channel.
+    pub dialer: crate::dialer::live::DialerLive,
     /// Turns true when the server stops (WebSockets close with 1001).
     pub shutdown: watch::Receiver<bool>,
 }

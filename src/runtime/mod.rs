@@ -64,6 +64,7 @@ pub struct Running {
     pub events: EventBus,
     pub metrics: Arc<Metrics>,
     pub control: control::SwitchControl,
+    pub dialer: crate::dialer::live::DialerLive,
     http_server: Option<crate::api::Server>,
     stop: watch::Sender<Stop>,
     core: JoinHandle<()>,
@@ -162,10 +163,11 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
     // api: the event bus, control channel and HTTP server (metrics are created above).
     let events = EventBus::default();
     let (control, control_rx) = control::SwitchControl::channel();
+    let (dialer, _dialer_commands) = crate::dialer::live::DialerLive::new();
     let http_server = match cfg.http.listen {
         Some(addr) => Some(
             start_http(
-                addr, &cfg, &store, &plans, &registrar, &events, &metrics, &control,
+                addr, &cfg, &store, &plans, &registrar, &events, &metrics, &control, &dialer,
             )
             .await?,
         ),
@@ -192,6 +194,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         events,
         metrics,
         control,
+        dialer,
         http_server,
         stop,
         core,
@@ -211,6 +214,7 @@ async fn start_http(
     events: &EventBus,
     metrics: &Arc<Metrics>,
     control: &control::SwitchControl,
+    dialer: &crate::dialer::live::DialerLive,
 ) -> Result<crate::api::Server, StartError> {
     let server = crate::api::Server::start(addr, |shutdown| crate::api::ApiState {
         tokens: Tokens::new(&cfg.api_tokens),
@@ -222,6 +226,7 @@ async fn start_http(
         events: events.clone(),
         metrics: metrics.clone(),
         started: std::time::Instant::now(),
+        dialer: dialer.clone(),
         shutdown,
     })
     .await
