@@ -208,6 +208,23 @@ pub struct Campaign {
     pub schedule: Schedule,
     #[serde(default = "default_dispositions")]
     pub dispositions: Vec<DispositionCode>,
+    /// The agent takes no new call until the last one's disposition is saved.
+    #[serde(default = "yes")]
+    pub disposition_required: bool,
+    /// Played to a live person no agent reached within 2 s (names the seller and a
+    /// callback number); a prompt name from `[media] prompts_dir`.
+    #[serde(default = "default_safe_harbor")]
+    pub safe_harbor_prompt: String,
+    /// The text the agent desktop shows during the call.
+    #[serde(default)]
+    pub script: String,
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_safe_harbor() -> String {
+    "safe-harbor".to_owned()
 }
 
 fn default_ring_timeout() -> u32 {
@@ -333,6 +350,9 @@ impl Campaign {
             state: CampaignState::Draft,
             schedule: Schedule::default(),
             dispositions: default_dispositions(),
+            disposition_required: true,
+            safe_harbor_prompt: default_safe_harbor(),
+            script: String::new(),
         }
     }
 
