@@ -315,6 +315,27 @@ impl Store {
         Ok(leads)
     }
 
+    /// Gives leads this node claimed and never dialled back to the hopper, untouched.
+    /// Returns how many it gave back.
+    pub async fn unclaim_leads(&self, leads: &[LeadId], now_ms: i64) -> Result<u64, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let mut returned = 0;
+        for lead in leads {
+            returned += sqlx::query(
+                "UPDATE leads SET status = 'ready', claimed_by = NULL, claimed_at_ms = NULL, \
+                 updated_at_ms = $3 WHERE id = $1 AND status = 'claimed' AND claimed_by = $2",
+            )
+            .bind(lead.as_str())
+            .bind(&*self.node)
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        }
+        tx.commit().await?;
+        Ok(returned)
+    }
+
     /// Marks a lead this node claimed as being dialled (the INVITE is about to go out).
     /// Returns false when this node does not hold the claim.
     pub async fn mark_dialing(&self, lead: &LeadId, now_ms: i64) -> Result<bool, StoreError> {

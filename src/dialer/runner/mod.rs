@@ -152,7 +152,7 @@ pub struct CampaignRunner {
     id: String,
     campaign: Campaign,
     floor: Floor,
-    pacer: Box<dyn Pacer>,
+    pacer: Box<dyn Pacer + Send + Sync>,
     day_origin_ms: i64,
     last_tick: Millis,
     agents: HashMap<String, AgentId>,
@@ -180,7 +180,7 @@ struct Counters {
 impl CampaignRunner {
     /// A runner for campaign `id` whose queue has these agents (ids) in these states.
     pub fn new(id: &str, campaign: Campaign, agents: &[(String, AgentState)], now_ms: i64) -> Self {
-        let pacer: Box<dyn Pacer> = match campaign.dial_mode {
+        let pacer: Box<dyn Pacer + Send + Sync> = match campaign.dial_mode {
             DialMode::Predictive => Box::new(Predictive::new(PredictiveConfig {
                 // Steer a sixth under the campaign's ceiling (2.5 % for the legal 3 %).
                 target: campaign.abandon.rate * 5.0 / 6.0,
@@ -223,6 +223,11 @@ impl CampaignRunner {
     /// Stopping and nothing left in flight: the runtime may drop the runner.
     pub fn finished(&self) -> bool {
         self.stopping && self.attempts.is_empty() && !self.claim_pending
+    }
+
+    /// Whether the agent serves this campaign's queue.
+    pub fn has_agent(&self, agent: &str) -> bool {
+        self.agents.contains_key(agent)
     }
 
     /// Whether this runner placed the call with `tag`.
