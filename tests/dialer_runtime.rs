@@ -194,8 +194,18 @@ async fn agent_state(running: &switchboard::runtime::Running) -> String {
         .to_string()
 }
 
-#[tokio::test]
-async fn a_campaign_calls_its_leads_and_bridges_the_answer_to_the_agent() {
+struct Floor {
+    running: switchboard::runtime::Running,
+    carrier: Peer,
+    agent: Peer,
+    campaign: switchboard::store::CampaignId,
+    now: i64,
+    _dir: tempfile::TempDir,
+}
+
+/// A switch with a registered, logged-in agent and a running campaign (open all day:
+/// UK rules) with `leads` leads, woken up.
+async fn floor(leads: u64) -> Floor {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("plan.toml"), PLAN).unwrap();
     let carrier_sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
@@ -215,8 +225,6 @@ async fn a_campaign_calls_its_leads_and_bridges_the_answer_to_the_agent() {
         .agent_op("1001", switchboard::acd::AgentOp::Login)
         .await
         .unwrap());
-
-    // A running campaign (open all day: UK rules) with two leads.
     let store: &Store = &running.store;
     let now = switchboard::runtime::now_unix_ms();
     let mut def = Campaign::new(
@@ -232,12 +240,14 @@ async fn a_campaign_calls_its_leads_and_bridges_the_answer_to_the_agent() {
         close_min: 24 * 60,
     };
     def.state = CampaignState::Running;
+    // A short prompt keeps the test short (the default is `safe-harbor`).
+    def.safe_harbor_prompt = "goodbye".into();
     let campaign = store
         .create_campaign(&def.to_new().expect("valid"), now)
         .await
         .unwrap();
     let list = store.create_list(&campaign, "seed", now).await.unwrap();
-    let rows: Vec<NewLead> = (1..=2)
+    let rows: Vec<NewLead> = (1..=leads)
         .map(|i| NewLead {
             seq: i,
             phone: format!("+44207946000{i}"),
@@ -251,6 +261,42 @@ async fn a_campaign_calls_its_leads_and_bridges_the_answer_to_the_agent() {
         .await
         .unwrap();
     running.dialer.send(DialerCommand::Wake);
+    Floor {
+        running,
+        carrier,
+        agent,
+        campaign,
+        now,
+        _dir: dir,
+    }
+}
+
+/// The customer answers the INVITE the carrier got; returns the INVITE.
+async fn customer_answers(carrier: &Peer, rtp_port: u16) -> String {
+    let invite = carrier.expect("INVITE ").await;
+    carrier
+        .send(&response(&invite, "180 Ringing", "cust", ""))
+        .await;
+    carrier
+        .send(&response(&invite, "200 OK", "cust", &sdp(rtp_port)))
+        .await;
+    carrier.expect("ACK ").await;
+    invite
+}
+
+#[tokio::test]
+async fn a_campaign_calls_its_leads_and_bridges_the_answer_to_the_agent() {
+    let Floor {
+        running,
+        carrier,
+        agent,
+        campaign,
+        now,
+        _dir,
+    } = floor(2).await;
+    let sw = running.bound.udp[0];
+    let carrier_addr = carrier.sock.local_addr().unwrap();
+    let store: &Store = &running.store;
 
     // Lead 1: busy.
     let invite = carrier.expect("INVITE ").await;
@@ -265,14 +311,8 @@ async fn a_campaign_calls_its_leads_and_bridges_the_answer_to_the_agent() {
     carrier.expect("ACK ").await;
 
     // Lead 2: answered.
-    let invite = carrier.expect("INVITE ").await;
+    let invite = customer_answers(&carrier, 40_000).await;
     assert!(invite.starts_with("INVITE sip:+442079460002@"), "{invite}");
-    carrier
-        .send(&response(&invite, "180 Ringing", "cust", ""))
-        .await;
-    let ok = response(&invite, "200 OK", "cust", &sdp(40_000));
-    carrier.send(&ok).await;
-    carrier.expect("ACK ").await;
 
     // The agent's phone rings and answers.
     let ring = agent.expect("INVITE ").await;
@@ -350,6 +390,77 @@ async fn a_campaign_calls_its_leads_and_bridges_the_answer_to_the_agent() {
     })
     .await;
     assert_eq!((live.dials, live.live_answers, live.abandoned), (2, 1, 0));
+    running.stop_now();
+    running.wait().await;
+}
+
+#[tokio::test]
+async fn an_answer_no_agent_takes_within_two_seconds_gets_the_safe_harbor_message() {
+    let Floor {
+        running,
+        carrier,
+        agent,
+        campaign,
+        now,
+        _dir,
+    } = floor(1).await;
+    let rtp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    customer_answers(&carrier, rtp.local_addr().unwrap().port()).await;
+    let answered_at = std::time::Instant::now();
+    // The agent's phone rings but nobody picks up: the switch gives up at 2 s.
+    let ring = agent.expect("INVITE ").await;
+    agent
+        .send(&response(&ring, "180 Ringing", "agent", ""))
+        .await;
+    agent.expect("CANCEL ").await;
+    // Not a timing test: the agent is given the whole window (≥ 2 s), and the ring is
+    // given up at its end, not at the agent's 10 s ring timeout.
+    let waited = answered_at.elapsed();
+    assert!(
+        waited >= Duration::from_millis(1_900) && waited < Duration::from_secs(8),
+        "{waited:?}"
+    );
+    // The safe-harbor message reaches the customer as RTP, then the switch hangs up.
+    let mut buf = [0u8; 2048];
+    let mut packets = 0;
+    let bye = loop {
+        let mut sip = vec![0u8; 65535];
+        tokio::select! {
+            r = rtp.recv_from(&mut buf) => { r.unwrap(); packets += 1; }
+            r = carrier.sock.recv_from(&mut sip) => {
+                let (n, _) = r.unwrap();
+                let msg = String::from_utf8_lossy(&sip[..n]).into_owned();
+                if msg.starts_with("BYE ") { break msg; }
+            }
+            _ = tokio::time::sleep(Duration::from_secs(10)) => panic!("no BYE after the safe-harbor message"),
+        }
+    };
+    assert!(packets > 25, "the message was played ({packets} packets)");
+    carrier.send(&response(&bye, "200 OK", "cust", "")).await;
+
+    let store: &Store = &running.store;
+    let lead = until("the dropped attempt stored", async || {
+        store
+            .lead_by_phone(&campaign, "+442079460001")
+            .await
+            .ok()?
+            .filter(|l| l.last_outcome.is_some())
+    })
+    .await;
+    assert_eq!(lead.last_outcome, Some(AttemptOutcome::Dropped));
+    assert!(
+        lead.next_at_ms >= now + 72 * 3_600_000,
+        "an abandoned number is not called again within 72 h"
+    );
+    let live = until("live figures", async || {
+        running
+            .dialer
+            .campaign(campaign.as_str())
+            .filter(|l| l.live_answers == 1)
+    })
+    .await;
+    assert_eq!(live.abandoned, 1);
+    assert!(running.dialer.agent_lead("1001").is_none(), "no screen pop");
     running.stop_now();
     running.wait().await;
 }
