@@ -24,7 +24,8 @@ pub use outcome::classify;
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
-use super::campaign::{Campaign, DialMode};
+use super::campaign::{AbandonRegime, Campaign, DialMode};
+use super::compliance::ofcom_reported_acr;
 use super::floor::{AgentState, Floor, Observation};
 use super::live::{AgentLead, CampaignLive};
 use super::pacing::{Pacer, Predictive, PredictiveConfig, Progressive, Trigger, TICK};
@@ -581,11 +582,27 @@ impl CampaignRunner {
             live_answers: c.live_answers,
             machines: c.machines,
             abandoned: c.abandoned,
-            abandon_rate: rate(c.abandoned, c.live_answers),
+            abandon_rate: self.abandon_rate(),
             abandon_target: self.campaign.abandon.rate,
             talk_utilisation: self.utilisation(now_ms),
             idle_reason: self.idle_reason(now_ms),
             updated_at_ms: now_ms,
+        }
+    }
+
+    /// The running rate under the campaign's regime: US FTC abandoned ÷ live answers;
+    /// UK Ofcom's estimate, which takes the machines agents marked out of the drops.
+    fn abandon_rate(&self) -> f64 {
+        let c = self.counters;
+        match self.campaign.abandon.regime {
+            AbandonRegime::UsFtc if c.live_answers > 0 => {
+                c.abandoned as f64 / c.live_answers as f64
+            }
+            AbandonRegime::UsFtc => 0.0,
+            AbandonRegime::UkOfcom => {
+                let t = self.floor.totals;
+                ofcom_reported_acr(t.drops, t.agent_humans, t.agent_machines)
+            }
         }
     }
 
