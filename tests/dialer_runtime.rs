@@ -464,3 +464,92 @@ async fn an_answer_no_agent_takes_within_two_seconds_gets_the_safe_harbor_messag
     running.stop_now();
     running.wait().await;
 }
+
+/// RTP packets (PCMU, 20 ms) carrying the North American "not in service" tones.
+fn sit_rtp() -> Vec<Vec<u8>> {
+    use switchboard::media::codec::g711::ulaw_encode;
+    let mut samples = Vec::new();
+    let mut phase = 0.0f64;
+    for (freq, ms) in [(913.8, 380), (1370.6, 380), (1776.7, 380), (0.0, 400)] {
+        for _ in 0..ms * 8 {
+            samples.push((6_000.0 * phase.sin()) as i16);
+            phase += 2.0 * std::f64::consts::PI * freq / 8_000.0;
+        }
+    }
+    samples
+        .chunks(160)
+        .enumerate()
+        .map(|(i, chunk)| {
+            let mut p = vec![0x80, 0, 0, 0, 0, 0, 0, 0, 0x5e, 0x11, 0x7a, 0x01];
+            p[2..4].copy_from_slice(&(i as u16).to_be_bytes());
+            p[4..8].copy_from_slice(&(i as u32 * 160).to_be_bytes());
+            p.extend(chunk.iter().map(|&s| ulaw_encode(s)));
+            p
+        })
+        .collect()
+}
+
+/// Where the switch's offer asks for RTP (`c=` address and `m=audio` port).
+fn offer_rtp(invite: &str) -> SocketAddr {
+    let ip = invite
+        .lines()
+        .find_map(|l| l.strip_prefix("c=IN IP4 "))
+        .expect("c= line");
+    let port = invite
+        .lines()
+        .find_map(|l| l.strip_prefix("m=audio "))
+        .and_then(|l| l.split(' ').next())
+        .expect("m= line");
+    format!("{}:{}", ip.trim(), port).parse().expect("address")
+}
+
+#[tokio::test]
+async fn a_special_information_tone_in_early_media_marks_the_number_invalid() {
+    let Floor {
+        running,
+        carrier,
+        campaign,
+        _dir,
+        ..
+    } = floor(1).await;
+    let invite = carrier.expect("INVITE ").await;
+    let rtp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let early = response(
+        &invite,
+        "183 Session Progress",
+        "net",
+        &sdp(rtp.local_addr().unwrap().port()),
+    );
+    carrier.send(&early).await;
+    let relay = offer_rtp(&invite);
+    let packets = sit_rtp();
+    let sender = tokio::spawn(async move {
+        for p in packets {
+            let _ = rtp.send_to(&p, relay).await;
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    });
+    // The switch gives up on hearing the tones, long before the ring timeout.
+    let cancel = carrier.expect("CANCEL ").await;
+    carrier.send(&response(&cancel, "200 OK", "net", "")).await;
+    carrier
+        .send(&response(&invite, "487 Request Terminated", "net", ""))
+        .await;
+    carrier.expect("ACK ").await;
+    sender.abort();
+    let store: &Store = &running.store;
+    let lead = until("the invalid attempt stored", async || {
+        store
+            .lead_by_phone(&campaign, "+442079460001")
+            .await
+            .ok()?
+            .filter(|l| l.last_outcome.is_some())
+    })
+    .await;
+    assert_eq!(lead.last_outcome, Some(AttemptOutcome::Invalid));
+    assert_eq!(lead.status, LeadStatus::Done, "never called again");
+    let attempts = store.lead_attempts(&lead.id).await.unwrap();
+    assert_eq!(attempts[0].attempt.sip_status, Some(404));
+    running.stop_now();
+    running.wait().await;
+}

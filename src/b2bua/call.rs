@@ -143,7 +143,7 @@ pub struct Call {
     /// Life in an ACD queue.
     pub(super) queue: Option<super::call_queue::QueueState>,
     /// The originator's reference when the switch placed this call itself.
-    pub(super) origin: Option<String>,
+    pub(super) origin: Option<super::call_originate::Origin>,
 }
 
 /// One `dial` in progress: its forks are `forks[first..]`.

@@ -340,6 +340,7 @@ impl Calls {
                 MediaEvent::PlayDone { leg, id, .. } => c.on_play_done(io, leg, id),
                 // the recording's file is complete (its index entry could be committed here)
                 MediaEvent::RecordDone { .. } => {}
+                MediaEvent::Detected { leg, what } => c.on_detected(io, leg, what),
             }
         }
         self.apply(io, key);

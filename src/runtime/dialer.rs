@@ -518,6 +518,7 @@ fn dial_request(campaign: &Campaign, lead: &Lead, tag: &str) -> OriginateRequest
         vars,
         ring_timeout: Duration::from_secs(u64::from(campaign.ring_timeout_s)),
         tag: tag.to_string(),
+        detect_sit: true,
     }
 }
 

@@ -31,6 +31,9 @@ pub struct OriginateRequest {
     pub ring_timeout: Duration,
     /// Echoed in the outcome events.
     pub tag: String,
+    /// Listen to the first party's early media for a special information tone: when one
+    /// is heard the call is given up and reported failed with 404 (`"sit": true`).
+    pub detect_sit: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -67,6 +70,7 @@ impl Switch {
             caller,
             ring_timeout: req.ring_timeout,
             tag: req.tag,
+            detect_sit: req.detect_sit,
         };
         let mut key = CallKey(0);
         self.with_calls(now, |calls, io| {

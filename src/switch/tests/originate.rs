@@ -15,6 +15,7 @@ fn request(first: DialTarget, actions: Vec<Action>) -> OriginateRequest {
         vars: Default::default(),
         ring_timeout: Duration::from_secs(20),
         tag: "req-1".into(),
+        detect_sit: false,
     }
 }
 
