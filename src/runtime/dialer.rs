@@ -383,16 +383,11 @@ impl Dialer {
                     let input = match store.mark_dialing(&lead.id, now).await {
                         Ok(true) => match control.originate(req).await {
                             Ok(Ok(call_key)) => RunnerInput::Originated { tag, call_key },
-                            Ok(Err(e)) => {
-                                tracing::warn!(%e, campaign = cid, "call not placed");
-                                RunnerInput::OriginateRefused { tag }
-                            }
-                            Err(e) => {
-                                tracing::warn!(%e, campaign = cid, "call not placed");
-                                RunnerInput::OriginateRefused { tag }
-                            }
+                            Ok(Err(e)) => refused(&cid, tag, e.to_string()),
+                            Err(e) => refused(&cid, tag, e.to_string()),
                         },
-                        Ok(false) | Err(_) => RunnerInput::OriginateRefused { tag },
+                        Ok(false) => refused(&cid, tag, "the lead is no longer ours".into()),
+                        Err(e) => refused(&cid, tag, format!("store: {e}")),
                     };
                     let _ = reports.send((cid, input));
                 });
@@ -479,6 +474,11 @@ impl Dialer {
             data: data.unwrap_or_default(),
         });
     }
+}
+
+fn refused(campaign: &str, tag: String, why: String) -> RunnerInput {
+    tracing::warn!(campaign, why, "call not placed");
+    RunnerInput::OriginateRefused { tag, why }
 }
 
 /// The call for one lead: over the campaign's trunk; on answer, the campaign's queue for
