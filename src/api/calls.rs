@@ -1,5 +1,6 @@
-//! Live calls and registrations: `GET /api/v1/calls`, `DELETE /api/v1/calls/{id}`,
-//! `GET /api/v1/registrations` (supervisor and above). Calls come from the core task
+//! Live calls and registrations: `GET /api/v1/calls`, `POST /api/v1/calls` (click to
+//! call), `DELETE /api/v1/calls/{id}`, `GET /api/v1/registrations` (supervisor and above;
+//! an agent may click to call from its own phone). Calls come from the core task
 //! through [`crate::runtime::control::SwitchControl`]; registrations from the registrar.
 
 use std::sync::Arc;
@@ -8,7 +9,7 @@ use std::time::Instant;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::auth::Caller;
@@ -68,6 +69,105 @@ pub async fn list(
     let mut calls = state.control.calls().await?;
     calls.sort_by(|a, b| (a.started_at_ms, &a.id).cmp(&(b.started_at_ms, &b.id)));
     Ok(Json(calls.iter().map(CallView::from).collect()))
+}
+
+/// A click-to-call request: ring `from` (an endpoint: the user's own phone) and, when it
+/// answers, route `to` through the dialplan of `from`'s context, as if dialled from it.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClickToCall {
+    pub from: String,
+    pub to: String,
+    /// Seconds `from` may ring (default 30, 5–120).
+    pub ring_timeout_s: Option<u64>,
+}
+
+/// What was placed: the outcome comes as `originate.answered` / `originate.failed` events
+/// with this tag.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Placed {
+    pub tag: String,
+}
+
+/// Click to call: rings `from`, then dials `to` from it.
+#[utoipa::path(post, path = "/api/v1/calls", tag = "calls", request_body = ClickToCall,
+    responses((status = 202, body = Placed), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 503, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn click_to_call(
+    State(state): State<Arc<ApiState>>,
+    caller: Caller,
+    Json(req): Json<ClickToCall>,
+) -> Result<(StatusCode, Json<Placed>), ApiError> {
+    if caller.role < ApiRole::Supervisor {
+        // An agent rings only its own phone.
+        let own = match (&caller.agent, state.control.acd().await?) {
+            (Some(agent), Some(view)) => view
+                .agents
+                .iter()
+                .find(|a| &a.id.0 == agent)
+                .map(|a| a.endpoint.clone()),
+            _ => None,
+        };
+        if own.as_deref() != Some(req.from.as_str()) {
+            return Err(ApiError::Forbidden(
+                "an agent token may only ring its own agent's phone".into(),
+            ));
+        }
+    }
+    let bad = |field: &str, message: &str| ApiError::Unprocessable {
+        field: field.into(),
+        message: message.into(),
+    };
+    if req.from.trim().is_empty() {
+        return Err(bad("from", "must name an endpoint"));
+    }
+    let valid_to = !req.to.is_empty()
+        && req
+            .to
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+*#-_.".contains(c));
+    if !valid_to {
+        return Err(bad("to", "digits, letters and + * # - _ . only"));
+    }
+    let ring = req.ring_timeout_s.unwrap_or(30);
+    if !(5..=120).contains(&ring) {
+        return Err(bad("ring_timeout_s", "must be 5–120"));
+    }
+    let tag = format!(
+        "api-{}",
+        crate::store::CallRecordId::generate(chrono::Utc::now().timestamp_millis()).as_str()
+    );
+    let placed = state
+        .control
+        .originate(crate::switch::OriginateRequest {
+            first: crate::dialplan::DialTarget::Endpoint(req.from.clone()),
+            caller_id: req.to.clone(),
+            caller_name: Some("Click to call".into()),
+            context: String::new(),
+            exten: req.to.clone(),
+            actions: vec![crate::dialplan::Action::Transfer {
+                context: String::new(),
+                exten: req.to.clone(),
+            }],
+            vars: Default::default(),
+            ring_timeout: std::time::Duration::from_secs(ring),
+            tag: tag.clone(),
+            detect_sit: false,
+        })
+        .await?;
+    match placed {
+        Ok(_) => {
+            tracing::info!(from = %req.from, to = %req.to, by = %caller.name, tag, "click to call");
+            Ok((StatusCode::ACCEPTED, Json(Placed { tag })))
+        }
+        Err(crate::switch::OriginateError::Unreachable(_)) => Err(bad(
+            "from",
+            "no such endpoint, or it has no registered phone",
+        )),
+        Err(e) => Err(ApiError::Unavailable(e.to_string())),
+    }
 }
 
 /// Hangs up a live call (cause `admin_hangup` in its CDR).

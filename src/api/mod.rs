@@ -137,6 +137,7 @@ impl Routes {
         .add(Get, "/api/v1/whoami", status::whoami)
         .add(Get, "/api/v1/stats", status::stats)
         .add(Get, "/api/v1/calls", calls::list)
+        .add(Post, "/api/v1/calls", calls::click_to_call)
         .add(Delete, "/api/v1/calls/{id}", calls::hang_up)
         .add(Get, "/api/v1/registrations", calls::registrations)
         .add(Get, "/api/v1/queues", agents::queues)

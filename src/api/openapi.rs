@@ -31,6 +31,7 @@ impl Modify for BearerAuth {
         status::whoami,
         status::stats,
         calls::list,
+        calls::click_to_call,
         calls::hang_up,
         calls::registrations,
         agents::queues,

@@ -60,6 +60,22 @@ impl Switch {
             .into_iter()
             .next()
             .ok_or_else(|| OriginateError::Unreachable(format!("{:?}", req.first)))?;
+        let mut req = req;
+        if req.context.is_empty() {
+            // Dialled from the first party's phone: its context routes the rest.
+            if let DialTarget::Endpoint(name) = &req.first {
+                if let Some(e) = self.cfg.endpoints.iter().find(|e| &e.user == name) {
+                    req.context = e.context.clone();
+                }
+            }
+            for a in &mut req.actions {
+                if let Action::Transfer { context, .. } | Action::Goto { context, .. } = a {
+                    if context.is_empty() {
+                        *context = req.context.clone();
+                    }
+                }
+            }
+        }
         let caller = NameAddr {
             display: req.caller_name.clone(),
             uri: sip_uri(&req.caller_id, &self.cfg.sip.domain, None),

@@ -94,6 +94,30 @@ fn click_to_call_rings_the_agent_then_dials_the_customer_and_bridges() {
 }
 
 #[test]
+fn click_to_call_routes_the_number_through_the_first_phones_context() {
+    let (mut net, _relay) = relayed_net();
+    net.bind("1002", B);
+    net.bind("1003", C);
+    let mut req = request(
+        DialTarget::Endpoint("1003".into()),
+        vec![Action::Transfer {
+            context: String::new(),
+            exten: "from-internal".into(),
+        }],
+    );
+    req.context = String::new();
+    let now = net.clock();
+    net.sw.originate(now, req).unwrap();
+    let inv = requests(&net.sent(), C)[0].clone();
+    net.send(C, &reply(&inv, 200, "ctag", C, SDP_B));
+    let out = net.sent();
+    assert!(
+        !requests(&out, B).is_empty(),
+        "the number is routed in 1003's context (internal)"
+    );
+}
+
+#[test]
 fn a_busy_first_party_ends_the_call_with_an_event_and_a_cdr() {
     let mut net = Net::new();
     let now = net.clock();
