@@ -1,5 +1,6 @@
 //! Live calls and registrations: `GET /api/v1/calls`, `POST /api/v1/calls` (click to
-//! call), `DELETE /api/v1/calls/{id}`, `GET /api/v1/registrations` (supervisor and above;
+//! call), `DELETE /api/v1/calls/{id}`, `POST /api/v1/calls/{id}/transfer` (blind),
+//! `GET /api/v1/registrations` (supervisor and above;
 //! an agent may click to call from its own phone). Calls come from the core task
 //! through [`crate::runtime::control::SwitchControl`]; registrations from the registrar.
 
@@ -123,14 +124,7 @@ pub async fn click_to_call(
     if req.from.trim().is_empty() {
         return Err(bad("from", "must name an endpoint"));
     }
-    let valid_to = !req.to.is_empty()
-        && req
-            .to
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "+*#-_.".contains(c));
-    if !valid_to {
-        return Err(bad("to", "digits, letters and + * # - _ . only"));
-    }
+    check_extension("to", &req.to)?;
     let ring = req.ring_timeout_s.unwrap_or(30);
     if !(5..=120).contains(&ring) {
         return Err(bad("ring_timeout_s", "must be 5–120"));
@@ -167,6 +161,70 @@ pub async fn click_to_call(
             "no such endpoint, or it has no registered phone",
         )),
         Err(e) => Err(ApiError::Unavailable(e.to_string())),
+    }
+}
+
+/// An extension or number as a dialplan matches it.
+fn check_extension(field: &str, value: &str) -> Result<(), ApiError> {
+    let ok = !value.is_empty()
+        && value.len() <= 64
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+*#-_.".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::Unprocessable {
+            field: field.into(),
+            message: "1–64 of digits, letters and + * # - _ .".into(),
+        })
+    }
+}
+
+/// Where to send the caller of a live call.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TransferTo {
+    /// Extension or number, routed as if the caller had dialled it.
+    pub to: String,
+    /// Dialplan context (default: the call's own).
+    pub context: Option<String>,
+}
+
+/// Blind transfer: the other party of the call is hung up and the caller is routed to
+/// `to` (ringback until it answers).
+#[utoipa::path(post, path = "/api/v1/calls/{id}/transfer", tag = "calls",
+    params(("id" = String, Path, description = "Call record id")),
+    request_body = TransferTo,
+    responses((status = 204, description = "Transferred"), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 503, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn transfer(
+    State(state): State<Arc<ApiState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(req): Json<TransferTo>,
+) -> Result<StatusCode, ApiError> {
+    caller.require(ApiRole::Supervisor)?;
+    check_extension("to", &req.to)?;
+    let context = req.context.unwrap_or_default();
+    if !context.is_empty() && state.plans.current().context(&context).is_none() {
+        return Err(ApiError::Unprocessable {
+            field: "context".into(),
+            message: format!("no dialplan context {context:?}"),
+        });
+    }
+    match state.control.transfer(&id, &context, &req.to).await? {
+        Ok(()) => {
+            tracing::info!(call = %id, to = %req.to, by = %caller.name, "call transferred");
+            Ok(StatusCode::NO_CONTENT)
+        }
+        Err(crate::b2bua::TransferError::NoSuchCall) => {
+            Err(ApiError::NotFound(format!("no live call {id:?}")))
+        }
+        Err(e) => Err(ApiError::Conflict(e.to_string())),
     }
 }
 

@@ -139,6 +139,7 @@ impl Routes {
         .add(Get, "/api/v1/calls", calls::list)
         .add(Post, "/api/v1/calls", calls::click_to_call)
         .add(Delete, "/api/v1/calls/{id}", calls::hang_up)
+        .add(Post, "/api/v1/calls/{id}/transfer", calls::transfer)
         .add(Get, "/api/v1/registrations", calls::registrations)
         .add(Get, "/api/v1/queues", agents::queues)
         .add(Get, "/api/v1/agents", agents::agents)

@@ -33,6 +33,7 @@ impl Modify for BearerAuth {
         calls::list,
         calls::click_to_call,
         calls::hang_up,
+        calls::transfer,
         calls::registrations,
         agents::queues,
         agents::agents,

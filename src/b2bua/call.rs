@@ -505,6 +505,15 @@ impl Call {
         self.dialogs[1] = Some(b);
     }
 
+    /// B is gone (transferred away): the next dial starts from a clean slate.
+    pub(super) fn forget_b(&mut self, io: &mut CallIo<'_>) {
+        if let Some(w) = self.winner.take() {
+            self.cdr.leg_ended(w, io.now.unix_ms, None);
+        }
+        self.pending_ack = None;
+        self.last_b_ack = None;
+    }
+
     /// BYE on a dialog that is not (or no longer) part of the call.
     pub(super) fn bye_stray(&mut self, io: &mut CallIo<'_>, b: &mut Dialog) {
         let me = io.locals.for_peer(b.peer);

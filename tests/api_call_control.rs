@@ -1,7 +1,9 @@
-//! Click to call over the API: the switch rings the user's own phone (a real UDP phone
-//! that registered with digest), and when it answers routes the number through the
-//! phone's dialplan context: here out of the `callee` trunk. Bad requests are answered
-//! with the field at fault; an agent token may ring only its own phone.
+//! Call control over the API. Click to call: the switch rings the user's own phone (a real
+//! UDP phone that registered with digest), and when it answers routes the number through
+//! the phone's dialplan context: here out of the `callee` trunk. Blind transfer: the
+//! callee of a live call gets a BYE and the caller is routed to a new number. Bad
+//! requests are answered with the field at fault; an agent token may ring only its own
+//! phone.
 
 mod api_support;
 
@@ -107,5 +109,74 @@ async fn click_to_call_rings_my_phone_then_dials_the_number() {
     // …then the number is dialled as 1001's context routes it (the `callee` trunk).
     let (out, _) = recv_request(&h.callee, "INVITE").await;
     assert!(out.starts_with("INVITE sip:5551234@"), "{out}");
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn a_live_call_is_transferred_to_a_new_number() {
+    let h = start().await;
+    let post = |path: String, body: serde_json::Value| {
+        h.client
+            .post(h.url(&path))
+            .bearer_auth(SUPERVISOR)
+            .json(&body)
+    };
+    let path = "/api/v1/calls/{id}/transfer";
+    let r = post(
+        "/api/v1/calls/nope/transfer".into(),
+        serde_json::json!({"to": "5550001"}),
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(h.checked("post", path, r).await.0, 404);
+
+    h.answered_call("5550000").await;
+    let calls = h.get_json("/api/v1/calls", SUPERVISOR).await;
+    let id = calls[0]["id"].as_str().unwrap().to_string();
+    let url = format!("/api/v1/calls/{id}/transfer");
+    let r = post(
+        url.clone(),
+        serde_json::json!({"to": "5550001", "context": "nowhere"}),
+    )
+    .send()
+    .await
+    .unwrap();
+    let (status, body) = h.checked("post", path, r).await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (422, Some("context"))
+    );
+    let r = post(url.clone(), serde_json::json!({"to": "5550001"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    // The old callee is hung up; the number is dialled anew through the call's context.
+    let mut saw_bye = false;
+    let mut saw_invite = false;
+    while !(saw_bye && saw_invite) {
+        let mut buf = vec![0u8; 65_535];
+        let (n, from) = tokio::time::timeout(api_support::WAIT, h.callee.recv_from(&mut buf))
+            .await
+            .expect("the callee hears from the switch")
+            .unwrap();
+        let msg = String::from_utf8_lossy(&buf[..n]).into_owned();
+        if msg.starts_with("BYE ") {
+            saw_bye = true;
+            h.callee
+                .send_to(respond(&msg, 200, "OK", "").as_bytes(), from)
+                .await
+                .unwrap();
+        } else if msg.starts_with("INVITE sip:5550001@") {
+            saw_invite = true;
+        }
+    }
+    // A call that is not bridged cannot be moved.
+    let r = post(url, serde_json::json!({"to": "5550002"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(h.checked("post", path, r).await.0, 409);
     h.stop().await;
 }
