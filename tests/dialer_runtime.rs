@@ -10,11 +10,13 @@ use std::time::Duration;
 use switchboard::config::Config;
 use switchboard::dialer::campaign::{AbandonRegime, AgentSet, Campaign, DialMode};
 use switchboard::dialer::live::DialerCommand;
-use switchboard::sip::auth::{authorization, Challenge};
 use switchboard::store::{
     AttemptOutcome, CallingWindow, CampaignState, LeadStatus, NewLead, Store,
 };
 use tokio::net::UdpSocket;
+
+mod phone_support;
+use phone_support::{header, register, response, sdp, Peer};
 
 fn config(dir: &std::path::Path, carrier: SocketAddr) -> Config {
     let text = format!(
@@ -64,117 +66,6 @@ exten = "_X."
 actions = [{ hangup = "unallocated_number" }]
 "#;
 
-fn header<'a>(msg: &'a str, name: &str) -> &'a str {
-    msg.lines()
-        .find_map(|l| {
-            let (n, v) = l.split_once(':')?;
-            n.trim().eq_ignore_ascii_case(name).then(|| v.trim())
-        })
-        .unwrap_or("")
-}
-
-fn sdp(port: u16) -> String {
-    format!(
-        "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
-         m=audio {port} RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\n"
-    )
-}
-
-/// A response to `req` (Via, From, To with our tag, Call-ID, CSeq copied).
-fn response(req: &str, status: &str, tag: &str, body: &str) -> String {
-    let mut to = header(req, "To").to_string();
-    if !to.contains(";tag=") {
-        to.push_str(&format!(";tag={tag}"));
-    }
-    let vias: String = req
-        .lines()
-        .filter(|l| l.to_ascii_lowercase().starts_with("via:"))
-        .map(|l| format!("{l}\r\n"))
-        .collect();
-    let ctype = if body.is_empty() {
-        String::new()
-    } else {
-        "Content-Type: application/sdp\r\n".into()
-    };
-    format!(
-        "SIP/2.0 {status}\r\n{vias}From: {}\r\nTo: {to}\r\nCall-ID: {}\r\nCSeq: {}\r\n\
-         Contact: <sip:peer@127.0.0.1>\r\n{ctype}Content-Length: {}\r\n\r\n{body}",
-        header(req, "From"),
-        header(req, "Call-ID"),
-        header(req, "CSeq"),
-        body.len()
-    )
-}
-
-struct Peer {
-    sock: UdpSocket,
-    switch: SocketAddr,
-}
-
-impl Peer {
-    async fn new(switch: SocketAddr) -> Peer {
-        Peer {
-            sock: UdpSocket::bind("127.0.0.1:0").await.unwrap(),
-            switch,
-        }
-    }
-
-    fn port(&self) -> u16 {
-        self.sock.local_addr().unwrap().port()
-    }
-
-    async fn send(&self, msg: &str) {
-        self.sock
-            .send_to(msg.as_bytes(), self.switch)
-            .await
-            .unwrap();
-    }
-
-    /// The next message starting with `start` (others are skipped).
-    async fn expect(&self, start: &str) -> String {
-        let mut buf = vec![0u8; 65535];
-        loop {
-            let (n, _) =
-                tokio::time::timeout(Duration::from_secs(10), self.sock.recv_from(&mut buf))
-                    .await
-                    .unwrap_or_else(|_| panic!("no {start} within 10 s"))
-                    .unwrap();
-            let msg = String::from_utf8_lossy(&buf[..n]).into_owned();
-            if msg.starts_with(start) {
-                return msg;
-            }
-        }
-    }
-}
-
-async fn register(agent: &Peer) {
-    let req = |cseq: u32, auth: &str| {
-        format!(
-            "REGISTER sip:dialer.test SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{p};rport;branch=z9hG4bKreg{cseq}\r\n\
-             Max-Forwards: 70\r\nFrom: <sip:1001@dialer.test>;tag=r1\r\nTo: <sip:1001@dialer.test>\r\n\
-             Call-ID: dialer-reg\r\nCSeq: {cseq} REGISTER\r\nContact: <sip:1001@127.0.0.1:{p}>\r\n\
-             Expires: 600\r\n{auth}Content-Length: 0\r\n\r\n",
-            p = agent.port()
-        )
-    };
-    agent.send(&req(1, "")).await;
-    let challenge = agent.expect("SIP/2.0 401").await;
-    let ch = Challenge::parse(header(&challenge, "WWW-Authenticate")).expect("challenge");
-    let auth = authorization(
-        &ch,
-        "1001",
-        "agentpw",
-        "REGISTER",
-        "sip:dialer.test",
-        1,
-        "c0ffee",
-    );
-    agent
-        .send(&req(2, &format!("Authorization: {auth}\r\n")))
-        .await;
-    agent.expect("SIP/2.0 200").await;
-}
-
 async fn until<T>(what: &str, mut f: impl AsyncFnMut() -> Option<T>) -> T {
     for _ in 0..200 {
         if let Some(v) = f().await {
@@ -219,7 +110,7 @@ async fn floor(leads: u64) -> Floor {
         switch: sw,
     };
     let agent = Peer::new(sw).await;
-    register(&agent).await;
+    register(&agent, "1001", "agentpw", "dialer.test").await;
     assert!(running
         .control
         .agent_op("1001", switchboard::acd::AgentOp::Login)
