@@ -15,6 +15,8 @@
 //! * [`list`] — CSV lead lists: E.164 normalisation, time zones, duplicates, bulk upload.
 //! * [`dnc`] — do-not-call lists (global and per campaign).
 //! * [`live`] — what the running dialer shares with the API (live figures, agent leads).
+//! * [`amd`] — answering-machine detection (Asterisk's `AMD()` rules with a better voice
+//!   decision), voicemail-beep detection and synthetic greetings to measure them on.
 //! * [`sim`] — a discrete-event simulator on a virtual clock, deterministic per seed,
 //!   with common random numbers per lead and per agent.
 //!
@@ -22,6 +24,7 @@
 //! since local midnight of the campaign day (so VICIdial's HHMM arithmetic and Ofcom's
 //! midnight-to-midnight day are plain functions of it).
 
+pub mod amd;
 pub mod campaign;
 pub mod compliance;
 pub mod dnc;
