@@ -13,7 +13,8 @@
 //!    their power and fail here.
 //!
 //! Consecutive tone frames whose frequency stays within `max_drift_hz` of the run's mean
-//! form a run; when the run ends (the tone stops or changes), a run of
+//! form a run (one spoiled block inside is forgiven: at low SNR noise can push a single
+//! block under the purity bar); when the run ends (the tone stops or changes), a run of
 //! `min_ms..=max_ms` is a beep and [`BeepDetector::push`] reports the time it *ended* —
 //! when a message can start. Each beep is reported once; the detector keeps listening.
 //! Frames of any length are gathered into 20 ms blocks first. Pure and allocation-free;
@@ -71,7 +72,12 @@ struct Run {
     end: u64,
     hz_sum: f64,
     frames: u32,
+    /// Consecutive blocks since the last tone block (a noisy block inside a beep).
+    missed: u32,
 }
+
+/// Blocks a run may miss inside a beep (noise can spoil one block's purity).
+const MAX_MISSED: u32 = 1;
 
 impl Run {
     fn mean_hz(&self) -> f32 {
@@ -109,8 +115,8 @@ impl BeepDetector {
     }
 
     /// Feed the next frame (any length; 160 samples normally). Returns the time the beep
-    /// ended, in ms from the first sample, once the block after the beep's last one is
-    /// complete.
+    /// ended, in ms from the first sample, once the two blocks after the beep's last one
+    /// are complete (40 ms later).
     pub fn push(&mut self, frame: &[i16]) -> Option<u32> {
         let mut beep = None;
         let mut rest = frame;
@@ -135,6 +141,7 @@ impl BeepDetector {
         match self.tone(block) {
             Some(hz) => match &mut self.run {
                 Some(run) if (hz - run.mean_hz()).abs() <= self.cfg.max_drift_hz => {
+                    run.missed = 0;
                     run.end = self.total;
                     run.hz_sum += f64::from(hz);
                     run.frames += 1;
@@ -147,11 +154,18 @@ impl BeepDetector {
                         end: self.total,
                         hz_sum: f64::from(hz),
                         frames: 1,
+                        missed: 0,
                     });
                     done
                 }
             },
-            None => self.close(),
+            None => match &mut self.run {
+                Some(run) if run.missed < MAX_MISSED => {
+                    run.missed += 1;
+                    None
+                }
+                _ => self.close(),
+            },
         }
     }
 
@@ -253,6 +267,30 @@ mod tests {
         let got = beeps_of(Tone::new(&BEEP), 1000, 1000);
         assert_eq!(got.len(), 1, "{got:?}");
         assert!(got[0].abs_diff(1500) <= 40, "beep end {} ms", got[0]);
+    }
+
+    #[test]
+    fn one_spoiled_block_inside_a_beep_is_forgiven_two_are_not() {
+        let tone = |n: usize| -> Vec<i16> {
+            (0..n)
+                .map(|i| {
+                    (6000.0 * (std::f64::consts::TAU * 1000.0 * i as f64 / 8000.0).sin()) as i16
+                })
+                .collect()
+        };
+        for (gap, expect) in [(160usize, vec![520u32]), (320, vec![300, 540])] {
+            let mut audio = vec![0i16; 800];
+            audio.extend(tone(1600));
+            audio.extend(std::iter::repeat_n(0, gap));
+            audio.extend(tone(1600));
+            audio.extend(std::iter::repeat_n(0, 800));
+            let mut d = BeepDetector::default();
+            let got: Vec<u32> = audio
+                .chunks(FRAME_SAMPLES)
+                .filter_map(|c| d.push(c))
+                .collect();
+            assert_eq!(got, expect, "gap of {gap} samples");
+        }
     }
 
     #[test]

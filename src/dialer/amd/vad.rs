@@ -10,8 +10,8 @@
 //! is the quietest frame of the last [`FLOOR_FRAMES`] frames (2 s) — minimum statistics,
 //! which hold through speech because speech has pauses and stationary noise does not — and
 //! a frame is voice only if it is also `noise_floor_ratio` times louder than that floor.
-//! The adaptive threshold is capped at [`CEILING`] times the fixed one (1024 with the
-//! default 256, about −28 dBFS): a line is rarely noisier than that, while a steady *loud*
+//! The adaptive threshold is capped at [`CEILING`] times the fixed one (2048 with the
+//! default 256, a noise of about −21 dBFS): a line is rarely noisier than that, while a steady *loud*
 //! signal — a fax or modem tone, music on hold, a held vowel — must stay voice so that
 //! Asterisk's MAXWORDLENGTH and LONGGREETING still see it. Cost: one 100-entry minimum per
 //! block, no allocation. With the ratio at 0 this is Asterisk's decision exactly.
@@ -19,7 +19,7 @@
 /// Frames the noise floor looks back over (2 s of 20 ms frames).
 pub const FLOOR_FRAMES: usize = 100;
 /// The adaptive threshold never exceeds this many times the fixed one.
-pub const CEILING: u32 = 4;
+pub const CEILING: u32 = 8;
 
 /// Average absolute amplitude of a frame (0 for an empty one), on 0–32768.
 pub fn frame_level(frame: &[i16]) -> u32 {
@@ -124,7 +124,7 @@ mod tests {
             assert!(v.is_voice(3000));
         }
         assert_eq!(v.noise_floor(), 600);
-        assert!(!v.is_voice(900));
+        assert!(!v.is_voice(1100));
     }
 
     #[test]
@@ -144,10 +144,10 @@ mod tests {
         v.is_voice(0);
         for i in 0..500 {
             assert!(
-                v.is_voice(1100),
+                v.is_voice(2100),
                 "frame {i}: a steady tone over the ceiling is voice"
             );
         }
-        assert_eq!(v.threshold(), 1024);
+        assert_eq!(v.threshold(), 2048);
     }
 }
