@@ -97,6 +97,11 @@ struct Floor {
 /// A switch with a registered, logged-in agent and a running campaign (open all day:
 /// UK rules) with `leads` leads, woken up.
 async fn floor(leads: u64) -> Floor {
+    floor_with(leads, |_| {}).await
+}
+
+/// [`floor`] with the campaign's definition adjusted by `edit`.
+async fn floor_with(leads: u64, edit: impl FnOnce(&mut Campaign)) -> Floor {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("plan.toml"), PLAN).unwrap();
     let carrier_sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
@@ -133,6 +138,7 @@ async fn floor(leads: u64) -> Floor {
     def.state = CampaignState::Running;
     // A short prompt keeps the test short (the default is `safe-harbor`).
     def.safe_harbor_prompt = "goodbye".into();
+    edit(&mut def);
     let campaign = store
         .create_campaign(&def.to_new().expect("valid"), now)
         .await
@@ -441,6 +447,113 @@ async fn a_special_information_tone_in_early_media_marks_the_number_invalid() {
     assert_eq!(lead.status, LeadStatus::Done, "never called again");
     let attempts = store.lead_attempts(&lead.id).await.unwrap();
     assert_eq!(attempts[0].attempt.sip_status, Some(404));
+    running.stop_now();
+    running.wait().await;
+}
+
+/// RTP packets (PCMU, 20 ms) carrying `samples`.
+fn rtp_of(samples: &[i16]) -> Vec<Vec<u8>> {
+    use switchboard::media::codec::g711::ulaw_encode;
+    samples
+        .chunks(160)
+        .enumerate()
+        .map(|(i, chunk)| {
+            let mut p = vec![0x80, 0, 0, 0, 0, 0, 0, 0, 0x4d, 0x41, 0x43, 0x48];
+            p[2..4].copy_from_slice(&(i as u16).to_be_bytes());
+            p[4..8].copy_from_slice(&(i as u32 * 160).to_be_bytes());
+            p.extend(chunk.iter().map(|&s| ulaw_encode(s)));
+            p
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_machine_gets_the_campaign_message_after_its_beep_and_no_agent() {
+    use switchboard::dialer::amd::synth::{greeting, Kind, SynthConfig};
+    let Floor {
+        running,
+        carrier,
+        agent,
+        campaign,
+        now,
+        _dir,
+    } = floor_with(1, |c| {
+        c.amd = Some(switchboard::dialer::campaign::AmdSettings {
+            config: Default::default(),
+            message: Some("goodbye".into()),
+        });
+    })
+    .await;
+    let machine = greeting(
+        Kind::MachineGreeting,
+        3,
+        &SynthConfig {
+            snr_db: None,
+            snr_db_max: None,
+            min_len_ms: 0,
+            beep_share: 1.0,
+        },
+    );
+    assert!(machine.beep.is_some());
+    let rtp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let invite = customer_answers(&carrier, rtp.local_addr().unwrap().port()).await;
+    let relay = offer_rtp(&invite);
+    let mut audio = machine.samples.clone();
+    audio.extend(vec![0i16; 8_000 * 3]);
+    let packets = rtp_of(&audio);
+    let rtp = std::sync::Arc::new(rtp);
+    let phone = rtp.clone();
+    let sender = tokio::spawn(async move {
+        for p in packets {
+            let _ = phone.send_to(&p, relay).await;
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    });
+    // The message comes back as RTP after the beep, then the switch hangs up.
+    let mut buf = [0u8; 2048];
+    let mut message = 0;
+    let bye = loop {
+        let mut sip = vec![0u8; 65535];
+        tokio::select! {
+            r = rtp.recv_from(&mut buf) => { r.unwrap(); message += 1; }
+            r = carrier.sock.recv_from(&mut sip) => {
+                let (n, _) = r.unwrap();
+                let msg = String::from_utf8_lossy(&sip[..n]).into_owned();
+                if msg.starts_with("BYE ") { break msg; }
+            }
+            _ = tokio::time::sleep(Duration::from_secs(15)) => panic!("no BYE for the machine"),
+        }
+    };
+    sender.abort();
+    assert!(
+        message >= 40,
+        "the 1 s message was left ({message} packets)"
+    );
+    carrier.send(&response(&bye, "200 OK", "cust", "")).await;
+    let store: &Store = &running.store;
+    let lead = until("the machine attempt stored", async || {
+        store
+            .lead_by_phone(&campaign, "+442079460001")
+            .await
+            .ok()?
+            .filter(|l| l.last_outcome.is_some())
+    })
+    .await;
+    assert_eq!(lead.last_outcome, Some(AttemptOutcome::Machine));
+    assert!(lead.next_at_ms >= now + 4 * 3_600_000, "machine retry rule");
+    let live = until("live figures", async || {
+        running
+            .dialer
+            .campaign(campaign.as_str())
+            .filter(|l| l.machines == 1)
+    })
+    .await;
+    assert_eq!((live.live_answers, live.abandoned), (0, 0));
+    let mut buf = [0u8; 2048];
+    assert!(
+        agent.sock.try_recv_from(&mut buf).is_err(),
+        "the agent's phone never rang for a machine"
+    );
     running.stop_now();
     running.wait().await;
 }

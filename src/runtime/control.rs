@@ -47,7 +47,7 @@ pub enum ControlRequest {
     },
     /// Place a call (click-to-call, the dialer); answers the call's key.
     Originate {
-        req: OriginateRequest,
+        req: Box<OriginateRequest>,
         done: oneshot::Sender<Result<u64, OriginateError>>,
     },
 }
@@ -147,6 +147,7 @@ impl SwitchControl {
         &self,
         req: OriginateRequest,
     ) -> Result<Result<u64, OriginateError>, ControlError> {
+        let req = Box::new(req);
         self.ask(|done| ControlRequest::Originate { req, done })
             .await
     }
@@ -190,7 +191,7 @@ pub(super) fn serve(switch: &mut Switch, now: Now, req: ControlRequest) {
             let _ = done.send(switch.transfer(now, &id, &context, &exten));
         }
         ControlRequest::Originate { req, done } => {
-            let _ = done.send(switch.originate(now, req).map(|key| key.0));
+            let _ = done.send(switch.originate(now, *req).map(|key| key.0));
         }
     }
 }
