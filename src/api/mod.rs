@@ -15,6 +15,7 @@ mod calls;
 mod cdrs;
 pub mod console;
 mod dialplan;
+mod directory;
 pub mod error;
 pub mod events_ws;
 pub mod metrics;
@@ -88,6 +89,7 @@ pub fn rfc3339(unix_ms: i64) -> String {
 pub enum Verb {
     Get,
     Post,
+    Put,
     Delete,
 }
 
@@ -96,6 +98,7 @@ impl Verb {
         match self {
             Verb::Get => "get",
             Verb::Post => "post",
+            Verb::Put => "put",
             Verb::Delete => "delete",
         }
     }
@@ -104,6 +107,7 @@ impl Verb {
         match self {
             Verb::Get => MethodFilter::GET,
             Verb::Post => MethodFilter::POST,
+            Verb::Put => MethodFilter::PUT,
             Verb::Delete => MethodFilter::DELETE,
         }
     }
@@ -149,6 +153,21 @@ impl Routes {
         .add(Get, "/api/v1/events", events_ws::events)
         .add(Get, "/api/v1/openapi.json", openapi::openapi_json)
         .add(Get, "/metrics", metrics_route::metrics)
+        // opsapi: the directory, agent state history, recordings.
+        .add(Get, "/api/v1/endpoints", directory::endpoints)
+        .add(Post, "/api/v1/endpoints", directory::create_endpoint)
+        .add(Get, "/api/v1/endpoints/{name}", directory::endpoint)
+        .add(Put, "/api/v1/endpoints/{name}", directory::replace_endpoint)
+        .add(
+            Delete,
+            "/api/v1/endpoints/{name}",
+            directory::delete_endpoint,
+        )
+        .add(Get, "/api/v1/trunks", directory::trunks)
+        .add(Post, "/api/v1/trunks", directory::create_trunk)
+        .add(Get, "/api/v1/trunks/{name}", directory::trunk)
+        .add(Put, "/api/v1/trunks/{name}", directory::replace_trunk)
+        .add(Delete, "/api/v1/trunks/{name}", directory::delete_trunk)
     }
 
     /// The (method, path) of every route.

@@ -9,6 +9,7 @@
 pub mod call_events;
 pub mod control;
 mod core;
+mod directory;
 mod locals;
 mod media_relay;
 mod store_writer;
@@ -107,6 +108,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
     let plans = Arc::new(PlanHandle::load_dir(&cfg.dialplan_dir).map_err(StartError::Dialplan)?);
     let acd = crate::switch::acd_config(&cfg)?;
     let store = Store::open(&cfg.store_url).await?;
+    let cfg = Arc::new(directory::with_stored_directory(&cfg, &store).await?);
     let closed = store.close_in_flight("restart", now_unix_ms()).await?;
     if closed > 0 {
         tracing::warn!(

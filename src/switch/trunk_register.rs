@@ -36,6 +36,9 @@ pub(super) struct TrunkRegistration {
     next_at: Option<Instant>,
     last: Option<Request>,
     challenged: bool,
+    /// The trunk was removed (or stopped registering) while the switch ran: the slot is
+    /// kept so transaction owner ids stay valid, but nothing is sent for it.
+    pub retired: bool,
 }
 
 impl TrunkRegistration {
@@ -49,6 +52,7 @@ impl TrunkRegistration {
             next_at: None,
             last: None,
             challenged: false,
+            retired: false,
         }
     }
 
@@ -58,6 +62,10 @@ impl TrunkRegistration {
 
     pub fn trunk_name(&self) -> &str {
         &self.trunk.name
+    }
+
+    pub fn trunk(&self) -> &Trunk {
+        &self.trunk
     }
 
     fn peer(&self) -> Peer {
@@ -110,7 +118,10 @@ impl Switch {
     pub(super) fn tick_registrations(&mut self, now: Now) {
         for i in 0..self.registrations.len() {
             let due = self.registrations[i].next_at.is_none_or(|at| at <= now.at);
-            if !due || self.registrations[i].state == RegistrationState::Pending {
+            if !due
+                || self.registrations[i].retired
+                || self.registrations[i].state == RegistrationState::Pending
+            {
                 continue;
             }
             let reg = &mut self.registrations[i];
@@ -133,7 +144,7 @@ impl Switch {
         resp: Option<Response>,
     ) {
         let i = (owner & !REGISTRATION_OWNER) as usize;
-        let Some(reg) = self.registrations.get_mut(i) else {
+        let Some(reg) = self.registrations.get_mut(i).filter(|r| !r.retired) else {
             return;
         };
         let Some(resp) = resp else {
