@@ -18,9 +18,11 @@ mod dialplan;
 mod directory;
 pub mod error;
 pub mod events_ws;
+mod history;
 pub mod metrics;
 mod metrics_route;
 pub mod openapi;
+mod recordings;
 mod status;
 
 use std::net::SocketAddr;
@@ -56,6 +58,8 @@ pub struct ApiState {
     pub store: Store,
     pub plans: Arc<PlanHandle>,
     pub dialplan_dir: PathBuf,
+    /// opsapi: where recordings are (the recordings index's paths are relative to it).
+    pub recordings_dir: PathBuf,
     pub registrar: Arc<Registrar>,
     pub events: EventBus,
     pub metrics: Arc<Metrics>,
@@ -168,6 +172,9 @@ impl Routes {
         .add(Get, "/api/v1/trunks/{name}", directory::trunk)
         .add(Put, "/api/v1/trunks/{name}", directory::replace_trunk)
         .add(Delete, "/api/v1/trunks/{name}", directory::delete_trunk)
+        .add(Get, "/api/v1/agents/{id}/history", history::history)
+        .add(Get, "/api/v1/recordings", recordings::list)
+        .add(Get, "/api/v1/recordings/{id}", recordings::download)
     }
 
     /// The (method, path) of every route.

@@ -6,7 +6,9 @@ use axum::Json;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{agents, calls, cdrs, dialplan, directory, events_ws, metrics_route, status};
+use super::{
+    agents, calls, cdrs, dialplan, directory, events_ws, history, metrics_route, recordings, status,
+};
 
 struct BearerAuth;
 
@@ -53,6 +55,9 @@ impl Modify for BearerAuth {
         directory::trunk,
         directory::replace_trunk,
         directory::delete_trunk,
+        history::history,
+        recordings::list,
+        recordings::download,
     ),
     components(schemas(events_ws::EventFrame, events_ws::CallEventData)),
     modifiers(&BearerAuth),
@@ -65,6 +70,7 @@ impl Modify for BearerAuth {
         (name = "events", description = "Live event stream"),
         (name = "meta", description = "This document and Prometheus metrics"),
         (name = "directory", description = "Endpoints and trunks, changed without restart"),
+        (name = "recordings", description = "The recordings index and the files"),
     )
 )]
 pub struct ApiDoc;

@@ -175,7 +175,11 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         ),
         None => None,
     };
-    let (cdrs, writer) = store_writer::spawn(store.clone(), metrics.clone());
+    let (cdrs, writer) = store_writer::spawn(
+        store.clone(),
+        metrics.clone(),
+        cfg.media.recordings_dir.clone(),
+    );
     let (stop, stop_rx) = watch::channel(Stop::Run);
     let core = tokio::spawn(core::run(
         switch,
@@ -224,6 +228,7 @@ async fn start_http(
         store: store.clone(),
         plans: plans.clone(),
         dialplan_dir: cfg.dialplan_dir.clone(),
+        recordings_dir: cfg.media.recordings_dir.clone(),
         registrar: registrar.clone(),
         events: events.clone(),
         metrics: metrics.clone(),
