@@ -20,6 +20,7 @@ pub mod error;
 pub mod events_ws;
 mod history;
 pub mod metrics;
+mod metrics_live;
 mod metrics_route;
 pub mod openapi;
 mod recordings;
