@@ -106,3 +106,230 @@ impl Switch {
         self.tick_registrations(now);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+    use std::time::{Duration, Instant};
+
+    use super::*;
+    use crate::b2bua::route::{RouteQuery, Router, Routing};
+    use crate::b2bua::Locals;
+    use crate::config::{Config, EndpointSpec};
+    use crate::sip::dialog::LocalContact;
+    use crate::sip::layer::Peer;
+    use crate::sip::message::{parse, Method, Response, SipMessage};
+    use crate::sip::registrar::{ContactSpec, Registrar};
+    use crate::switch::{RegistrationState, SwitchOutput};
+
+    const CONFIG: &str = r#"
+[sip]
+listen = ["udp:127.0.0.1:5060"]
+domain = "sb.test"
+[[endpoint]]
+user = "1001"
+password = "pw1001"
+context = "internal"
+[[trunk]]
+name = "old"
+host = "127.0.0.1:5090"
+context = "internal"
+username = "u"
+password = "p"
+register = true
+"#;
+
+    struct NoRoutes;
+
+    impl Router for NoRoutes {
+        fn route(&self, _: &RouteQuery<'_>) -> Routing {
+            Routing::Reject {
+                status: 404,
+                reason: "Not Found".into(),
+            }
+        }
+    }
+
+    struct Net {
+        sw: Switch,
+        registrar: Arc<Registrar>,
+        t0: Instant,
+        now: Duration,
+    }
+
+    impl Net {
+        fn new() -> Net {
+            let cfg = Arc::new(Config::parse("t.toml", CONFIG).expect("valid"));
+            let locals = Locals {
+                udp: LocalContact {
+                    transport: "UDP",
+                    host_port: "127.0.0.1:5060".into(),
+                },
+                tcp: None,
+            };
+            let registrar = Arc::new(Registrar::new());
+            let sw = Switch::new(cfg, locals, registrar.clone(), Arc::new(NoRoutes));
+            Net {
+                sw,
+                registrar,
+                t0: Instant::now(),
+                now: Duration::ZERO,
+            }
+        }
+
+        fn clock(&self) -> Now {
+            Now {
+                at: self.t0 + self.now,
+                unix_ms: 1_800_000_000_000 + self.now.as_millis() as i64,
+            }
+        }
+
+        /// REGISTERs sent, by destination.
+        fn registers(&mut self) -> Vec<(SocketAddr, crate::sip::message::Request)> {
+            let mut out = Vec::new();
+            while let Some(o) = self.sw.poll_output() {
+                if let SwitchOutput::Transmit(t) = o {
+                    if let Ok(SipMessage::Request(r)) = parse(t.bytes) {
+                        if r.method == Method::Register {
+                            out.push((t.peer.addr, r));
+                        }
+                    }
+                }
+            }
+            out
+        }
+
+        fn advance(&mut self, by: Duration) {
+            let end = self.now + by;
+            while let Some(at) = self.sw.poll_timeout() {
+                let at = at.saturating_duration_since(self.t0);
+                if at > end {
+                    break;
+                }
+                self.now = at.max(self.now);
+                let now = self.clock();
+                self.sw.on_timeout(now);
+            }
+            self.now = end;
+        }
+
+        fn trunk(&self, name: &str, host: &str) -> Trunk {
+            TrunkSpec {
+                name: name.into(),
+                host: host.into(),
+                transport: None,
+                username: Some("u".into()),
+                password: Some("p".into()),
+                register: true,
+                inbound: Vec::new(),
+                context: "internal".into(),
+                media: None,
+            }
+            .validate()
+            .expect("valid")
+        }
+    }
+
+    fn addr(s: &str) -> SocketAddr {
+        s.parse().expect("address")
+    }
+
+    #[test]
+    fn registrations_follow_trunks_added_removed_and_moved() {
+        let mut net = Net::new();
+        let now = net.clock();
+        net.sw.start(now);
+        let first = net.registers();
+        assert_eq!(first.len(), 1);
+        assert_eq!(first[0].0, addr("127.0.0.1:5090"));
+
+        // "old" goes, "new" comes: "new" registers at once.
+        let endpoints = net.sw.directory().0;
+        let new = net.trunk("new", "127.0.0.1:5091");
+        net.sw
+            .set_directory(net.clock(), endpoints.clone(), vec![new]);
+        let sent = net.registers();
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0].0, addr("127.0.0.1:5091"));
+        let names: Vec<_> = net.sw.registrations().into_iter().map(|r| r.0).collect();
+        assert_eq!(names, ["new"]);
+
+        // The carrier's late answer for "old" changes nothing; "old" is never refreshed.
+        let ok = Response::for_request(&first[0].1, 200, "OK");
+        net.sw.on_message(
+            net.clock(),
+            ok.to_bytes(),
+            Peer {
+                transport: crate::config::Transport::Udp,
+                addr: addr("127.0.0.1:5090"),
+            },
+        );
+        assert_eq!(net.sw.registrations().len(), 1);
+        net.advance(Duration::from_secs(600));
+        let later = net.registers();
+        assert!(later.iter().all(|(to, _)| *to == addr("127.0.0.1:5091")));
+        assert!(!later.is_empty(), "new is retried after its failure");
+
+        // "new" moves to another address: it registers there afresh.
+        let moved = net.trunk("new", "127.0.0.1:5092");
+        net.sw.set_directory(net.clock(), endpoints, vec![moved]);
+        let sent = net.registers();
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0].0, addr("127.0.0.1:5092"));
+        assert_eq!(
+            net.sw.registrations(),
+            [("new".to_string(), RegistrationState::Pending)]
+        );
+    }
+
+    #[test]
+    fn a_removed_endpoint_loses_its_bindings_and_others_keep_theirs() {
+        let mut net = Net::new();
+        let endpoint = |user: &str| {
+            EndpointSpec {
+                user: user.into(),
+                password: "pw".into(),
+                caller_id: None,
+                context: "internal".into(),
+                media: None,
+            }
+            .validate()
+            .expect("valid")
+        };
+        let bind = |net: &Net, user: &str| {
+            let req = RegisterRequest {
+                aor: Aor::new(user, "sb.test").expect("aor"),
+                call_id: format!("reg-{user}"),
+                cseq: 1,
+                header_expires: Some(3600),
+                contacts: ContactSet::List(vec![ContactSpec::new(format!(
+                    "sip:{user}@127.0.0.1:7000"
+                ))]),
+                source: addr("127.0.0.1:7000"),
+                transport: Transport::Udp,
+            };
+            net.registrar
+                .register(net.clock().at, req, &RegistrarPolicy::default())
+                .expect("bound");
+        };
+        let trunks = net.sw.directory().1;
+        net.sw.set_directory(
+            net.clock(),
+            vec![endpoint("1001"), endpoint("1002")],
+            trunks.clone(),
+        );
+        bind(&net, "1001");
+        bind(&net, "1002");
+        net.sw
+            .set_directory(net.clock(), vec![endpoint("1002")], trunks);
+        let at = net.clock().at;
+        let lookup = |user: &str| {
+            net.registrar
+                .lookup(&Aor::new(user, "sb.test").expect("aor"), at)
+        };
+        assert!(lookup("1001").is_empty());
+        assert_eq!(lookup("1002").len(), 1);
+        let users: Vec<_> = net.sw.directory().0.into_iter().map(|e| e.user).collect();
+        assert_eq!(users, ["1002"]);
+    }
+}
