@@ -208,3 +208,177 @@ async fn queues_agents_campaigns_and_the_store_are_exported() {
     }
     h.stop().await;
 }
+
+/// The switch with a queue callers reach by dialling 800 (relay mode: the queue answers
+/// and plays music on hold).
+async fn start_queue(dir: &std::path::Path) -> switchboard::runtime::Running {
+    std::fs::create_dir_all(dir.join("plans")).expect("mkdir");
+    std::fs::write(
+        dir.join("plans/plan.toml"),
+        "[context.t]\n[[context.t.extension]]\nexten = \"800\"\nactions = [{ queue = { name = \"sales\" } }]\n",
+    )
+    .expect("write plan");
+    let text = format!(
+        r#"
+[sip]
+listen = ["udp:127.0.0.1:0"]
+domain = "q.test"
+[store]
+url = "sqlite://{db}"
+[dialplan]
+dir = "{plans}"
+[media]
+rtp_ports = "33400-33499"
+prompts_dir = "{root}/prompts"
+[http]
+listen = "127.0.0.1:0"
+[[trunk]]
+name = "t"
+host = "127.0.0.1:9"
+inbound = ["127.0.0.1"]
+context = "t"
+[[queue]]
+name = "sales"
+[[agent]]
+id = "1001"
+endpoint = "1001"
+queues = [{{ queue = "sales" }}]
+"#,
+        db = dir.join("sb.db").display(),
+        plans = dir.join("plans").display(),
+        root = env!("CARGO_MANIFEST_DIR"),
+    );
+    let cfg = switchboard::config::Config::parse("q.toml", &text).expect("valid test config");
+    switchboard::runtime::start(cfg)
+        .await
+        .expect("switch starts")
+}
+
+fn sip_header<'a>(msg: &'a str, name: &str) -> &'a str {
+    msg.lines()
+        .find_map(|l| {
+            let (n, v) = l.split_once(':')?;
+            n.eq_ignore_ascii_case(name).then(|| v.trim())
+        })
+        .unwrap_or("")
+}
+
+/// Scrapes until `done` holds for the samples (a guard against hangs, not a timing
+/// assertion); returns the last scrape.
+async fn scrape_until(
+    client: &reqwest::Client,
+    http: std::net::SocketAddr,
+    done: impl Fn(&HashMap<String, f64>) -> bool,
+) -> HashMap<String, f64> {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let text = client
+            .get(format!("http://{http}/metrics"))
+            .send()
+            .await
+            .expect("HTTP")
+            .text()
+            .await
+            .expect("body");
+        let (samples, _) = parse(&text);
+        if done(&samples) || tokio::time::Instant::now() > deadline {
+            return samples;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_caller_waiting_then_abandoning_shows_in_the_queue_series() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let running = start_queue(dir.path()).await;
+    let (sw, http) = (running.bound.udp[0], running.http.expect("HTTP"));
+    let client = reqwest::Client::new();
+    let sip = tokio::net::UdpSocket::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let rtp = tokio::net::UdpSocket::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let me = sip.local_addr().expect("addr");
+    let port = rtp.local_addr().expect("addr").port();
+    let sdp = format!(
+        "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio {port} RTP/AVP 0\r\n"
+    );
+    let invite = format!(
+        "INVITE sip:800@q.test SIP/2.0\r\nVia: SIP/2.0/UDP {me};branch=z9hG4bKq1\r\nMax-Forwards: 70\r\n\
+         From: <sip:caller@carrier>;tag=c1\r\nTo: <sip:800@q.test>\r\nCall-ID: q-1@q.test\r\nCSeq: 1 INVITE\r\n\
+         Contact: <sip:caller@{me}>\r\nContent-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}",
+        sdp.len()
+    );
+    sip.send_to(invite.as_bytes(), sw).await.expect("send");
+    let mut buf = vec![0u8; 65535];
+    let ok = loop {
+        let (n, _) = tokio::time::timeout(WAIT, sip.recv_from(&mut buf))
+            .await
+            .expect("the queue answers")
+            .expect("recv");
+        let msg = String::from_utf8_lossy(&buf[..n]).into_owned();
+        if msg.starts_with("SIP/2.0 200") {
+            break msg;
+        }
+    };
+    let to = sip_header(&ok, "To").to_string();
+    let ack = format!(
+        "ACK sip:800@q.test SIP/2.0\r\nVia: SIP/2.0/UDP {me};branch=z9hG4bKq1ack\r\nMax-Forwards: 70\r\n\
+         From: <sip:caller@carrier>;tag=c1\r\nTo: {to}\r\nCall-ID: q-1@q.test\r\nCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n"
+    );
+    sip.send_to(ack.as_bytes(), sw).await.expect("send ACK");
+
+    let waiting = scrape_until(&client, http, |s| {
+        s.get("switchboard_queue_longest_wait_seconds{queue=\"sales\"}")
+            .is_some_and(|w| *w > 0.0)
+    })
+    .await;
+    assert_eq!(
+        waiting.get("switchboard_queue_waiting{queue=\"sales\"}"),
+        Some(&1.0)
+    );
+    assert_eq!(
+        waiting.get("switchboard_queue_calls_offered_total{queue=\"sales\"}"),
+        Some(&1.0)
+    );
+    let longest = waiting["switchboard_queue_longest_wait_seconds{queue=\"sales\"}"];
+    assert!(longest > 0.0 && longest < 60.0, "{longest}");
+    assert_eq!(
+        waiting.get("switchboard_agents{state=\"logged_out\"}"),
+        Some(&1.0)
+    );
+
+    // The caller gives up.
+    let bye = format!(
+        "BYE sip:800@q.test SIP/2.0\r\nVia: SIP/2.0/UDP {me};branch=z9hG4bKq1bye\r\nMax-Forwards: 70\r\n\
+         From: <sip:caller@carrier>;tag=c1\r\nTo: {to}\r\nCall-ID: q-1@q.test\r\nCSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n"
+    );
+    sip.send_to(bye.as_bytes(), sw).await.expect("send BYE");
+    let after = scrape_until(&client, http, |s| {
+        s.get("switchboard_queue_calls_abandoned_total{queue=\"sales\"}") == Some(&1.0)
+    })
+    .await;
+    assert_eq!(
+        after.get("switchboard_queue_waiting{queue=\"sales\"}"),
+        Some(&0.0)
+    );
+    assert_eq!(
+        after.get("switchboard_queue_calls_abandoned_total{queue=\"sales\"}"),
+        Some(&1.0)
+    );
+    assert_eq!(
+        after.get("switchboard_queue_calls_answered_total{queue=\"sales\"}"),
+        Some(&0.0)
+    );
+    assert_eq!(
+        after.get("switchboard_queue_service_level_ratio{queue=\"sales\"}"),
+        Some(&0.0),
+        "one caller offered, none answered in time"
+    );
+    running.stop_now();
+    tokio::time::timeout(WAIT, running.wait())
+        .await
+        .expect("the switch stops");
+}
