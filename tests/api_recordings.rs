@@ -144,8 +144,9 @@ async fn a_finished_recording_is_indexed_and_downloaded_from_inside_its_director
 
     let call_id = call(sw, "700").await;
     let outside_call = call(sw, "701").await;
-    // The index row lands when the relay has closed the file, after the BYE: wait for it
-    // (a guard against hangs, not a timing assertion).
+    // The index row is written as the recording starts and completed when the relay has
+    // closed the file, after the BYE: wait for that (a guard against hangs, not a timing
+    // assertion).
     let deadline = tokio::time::Instant::now() + WAIT;
     let list: Value = loop {
         let list: Value = get(&client, &url("/api/v1/recordings"), SUPERVISOR)
@@ -153,7 +154,10 @@ async fn a_finished_recording_is_indexed_and_downloaded_from_inside_its_director
             .json()
             .await
             .expect("JSON");
-        if list.as_array().map_or(0, Vec::len) >= 2 || tokio::time::Instant::now() > deadline {
+        let ended = list.as_array().map_or(0, |rows| {
+            rows.iter().filter(|r| r["ended_at"].is_string()).count()
+        });
+        if ended >= 2 || tokio::time::Instant::now() > deadline {
             break list;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;

@@ -5,8 +5,8 @@
 
 use sqlx::{AnyConnection, AssertSqlSafe, Connection};
 use switchboard::store::{
-    AgentStateRow, Backend, CallRecordId, DirectoryKind, DirectoryRow, RecordingQuery,
-    RecordingRow, Store,
+    AgentStateRow, Backend, CallRecordId, DirectoryKind, DirectoryRow, RecordingEnd,
+    RecordingQuery, RecordingRow, Store,
 };
 use tempfile::TempDir;
 
@@ -239,7 +239,7 @@ async fn recordings_are_found_by_call_and_time(db: &TestDb) {
         call_id: format!("{call}@x"),
         path: format!("{call}/{id}.wav"),
         started_at_ms: at,
-        ended_at_ms: at + 5_000,
+        ended_at_ms: Some(at + 5_000),
         bytes: 80_044,
         duration_ms: 5_000,
         failed: id == "r2",
@@ -272,5 +272,43 @@ async fn recordings_are_found_by_call_and_time(db: &TestDb) {
     assert_eq!(one, rec("r2", "b", T0 + 1));
     assert!(one.failed);
     assert!(s.recording("nope").await.expect("get").is_none());
+
+    // A recording indexed as it starts, completed at its end (once).
+    let running = RecordingRow {
+        ended_at_ms: None,
+        bytes: 0,
+        duration_ms: 0,
+        ..rec("r4", "c", T0 + 3)
+    };
+    s.recording_add(&running).await.expect("add");
+    assert_eq!(
+        s.open_recordings().await.expect("open"),
+        std::slice::from_ref(&running)
+    );
+    let end = RecordingEnd {
+        ended_at_ms: T0 + 9_000,
+        bytes: 1_044,
+        duration_ms: 8_000,
+        failed: false,
+    };
+    assert!(s.recording_end("r4", end).await.expect("end"));
+    assert!(
+        !s.recording_end("r4", end).await.expect("end"),
+        "ended once"
+    );
+    assert!(s.open_recordings().await.expect("open").is_empty());
+    let done = s.recording("r4").await.expect("get").expect("found");
+    assert_eq!((done.ended_at_ms, done.bytes), (Some(T0 + 9_000), 1_044));
+    // Another node's open recordings are not this node's to close.
+    let other = s.clone().with_node("node-b");
+    other
+        .recording_add(&RecordingRow {
+            id: "r5".into(),
+            ..running
+        })
+        .await
+        .expect("add");
+    assert!(s.open_recordings().await.expect("open").is_empty());
+    assert_eq!(other.open_recordings().await.expect("open").len(), 1);
     s.close().await;
 }

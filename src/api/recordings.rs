@@ -42,10 +42,12 @@ pub struct RecordingView {
     /// Relative to the recordings directory.
     pub path: String,
     pub started_at: String,
-    pub ended_at: String,
+    /// Null while recording.
+    pub ended_at: Option<String>,
     pub bytes: u64,
     pub duration_s: f64,
-    /// The file could not be written completely.
+    /// The recording did not end normally (the file could not be written, or a crash cut
+    /// it short; what was written before is served).
     pub failed: bool,
     /// Where to download it.
     pub url: String,
@@ -56,7 +58,7 @@ impl From<RecordingRow> for RecordingView {
         RecordingView {
             url: format!("/api/v1/recordings/{}", r.id),
             started_at: rfc3339(r.started_at_ms),
-            ended_at: rfc3339(r.ended_at_ms),
+            ended_at: r.ended_at_ms.map(rfc3339),
             duration_s: r.duration_ms as f64 / 1000.0,
             id: r.id,
             call: r.call_record,

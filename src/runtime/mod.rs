@@ -162,6 +162,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         };
         switch = switch.with_media(Arc::new(relay), media_ip);
     }
+    store_writer::finish_cut_recordings(&store, &cfg.media.recordings_dir, now_unix_ms()).await;
     // api: the event bus, control channel and HTTP server (metrics are created above).
     let events = EventBus::default();
     let (control, control_rx) = control::SwitchControl::channel();

@@ -9,13 +9,14 @@
 //!
 //! Agent state transitions (the ACD's `agent.state` events) and recordings reach the writer
 //! on the same ordered channel as the CDRs, from the core task, so none is lost to a slow
-//! event-bus listener. A recording's index entry is made of two jobs: `recording.started`
-//! (the call's event: file, call, start time) and the relay's `RecordDone` for the same
-//! media session (which may come after the call has ended); the writer pairs them in
-//! order, reads the file's size and commits the row.
+//! event-bus listener. A recording's index row is written when the call reports
+//! `recording.started` (file, call, start time) and completed at the relay's `RecordDone`
+//! for the same media session (which may come after the call has ended): the writer pairs
+//! them in order and reads the file's size. Rows a crash left open are completed from their
+//! files at the next start ([`finish_cut_recordings`]).
 
 use std::collections::{HashMap, VecDeque};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -25,7 +26,7 @@ use tokio::task::JoinHandle;
 
 use crate::api::metrics::Metrics;
 
-use crate::store::{AgentStateRow, CallStart, Cdr, RecordingRow, Store};
+use crate::store::{AgentStateRow, CallStart, Cdr, RecordingEnd, RecordingRow, Store};
 
 #[derive(Debug)]
 pub enum StoreJob {
@@ -141,16 +142,20 @@ pub fn spawn(
     (tx, task)
 }
 
-/// Recordings started and not yet closed, by media session, oldest first.
+/// Recordings started and not yet closed, by media session, oldest first: their row ids
+/// and files.
 #[derive(Debug, Default)]
-struct OpenRecordings(HashMap<String, VecDeque<RecordingStart>>);
+struct OpenRecordings(HashMap<String, VecDeque<(String, String)>>);
 
 impl OpenRecordings {
-    fn started(&mut self, r: RecordingStart) {
-        self.0.entry(r.media.clone()).or_default().push_back(r);
+    fn started(&mut self, media: &str, id: String, file: String) {
+        self.0
+            .entry(media.to_string())
+            .or_default()
+            .push_back((id, file));
     }
 
-    fn done(&mut self, media: &str) -> Option<RecordingStart> {
+    fn done(&mut self, media: &str) -> Option<(String, String)> {
         let queue = self.0.get_mut(media)?;
         let first = queue.pop_front();
         if queue.is_empty() {
@@ -160,32 +165,45 @@ impl OpenRecordings {
     }
 }
 
+/// A recording job, in arrival order.
+enum RecordingJob {
+    Started(RecordingStart),
+    Done {
+        media: String,
+        frames: u64,
+        failed: bool,
+        at_ms: i64,
+    },
+}
+
 async fn write(
     store: &Store,
     metrics: &Metrics,
-    recordings: &std::path::Path,
+    recordings: &Path,
     open: &mut OpenRecordings,
     jobs: Vec<StoreJob>,
 ) {
     let mut started = Vec::new();
     let mut ended = Vec::new();
     let mut agents = Vec::new();
-    let mut done = Vec::new();
+    let mut recording = Vec::new();
     for job in jobs {
         match job {
             StoreJob::Started(c) => started.push(c),
             StoreJob::Ended(c) => ended.push(c),
             StoreJob::AgentState(a) => agents.push(a),
-            StoreJob::RecordingStarted(r) => open.started(r),
+            StoreJob::RecordingStarted(r) => recording.push(RecordingJob::Started(r)),
             StoreJob::RecordingDone {
                 media,
                 frames,
                 failed,
                 at_ms,
-            } => match open.done(&media) {
-                Some(start) => done.push((start, frames, failed, at_ms)),
-                None => tracing::warn!(media, "a recording ended that was not seen starting"),
-            },
+            } => recording.push(RecordingJob::Done {
+                media,
+                frames,
+                failed,
+                at_ms,
+            }),
             StoreJob::Flush => {}
         }
     }
@@ -195,25 +213,93 @@ async fn write(
     if let Err(e) = store.agent_states_record(&agents).await {
         tracing::error!(%e, rows = agents.len(), "agent state history not stored");
     }
-    for (start, frames, failed, at_ms) in done {
-        let bytes = tokio::fs::metadata(recordings.join(&start.file))
-            .await
-            .map_or(0, |m| m.len());
-        let row = RecordingRow {
-            id: crate::store::ordered_id(start.started_at_ms),
-            call_record: start.call,
-            call_id: start.call_id,
-            path: start.file,
-            started_at_ms: start.started_at_ms,
-            ended_at_ms: at_ms,
-            bytes,
-            duration_ms: frames * FRAME_MS,
+    for job in recording {
+        write_recording(store, recordings, open, job).await;
+    }
+}
+
+async fn write_recording(store: &Store, dir: &Path, open: &mut OpenRecordings, job: RecordingJob) {
+    match job {
+        RecordingJob::Started(r) => {
+            let row = RecordingRow {
+                id: crate::store::ordered_id(r.started_at_ms),
+                call_record: r.call,
+                call_id: r.call_id,
+                path: r.file.clone(),
+                started_at_ms: r.started_at_ms,
+                ended_at_ms: None,
+                bytes: 0,
+                duration_ms: 0,
+                failed: false,
+            };
+            match store.recording_add(&row).await {
+                Ok(()) => open.started(&r.media, row.id, r.file),
+                Err(e) => tracing::error!(%e, path = %row.path, "recording not indexed"),
+            }
+        }
+        RecordingJob::Done {
+            media,
+            frames,
             failed,
-        };
-        if let Err(e) = store.recording_add(&row).await {
-            tracing::error!(%e, path = %row.path, "recording not indexed");
+            at_ms,
+        } => {
+            let Some((id, file)) = open.done(&media) else {
+                tracing::warn!(media, "a recording ended that was not seen starting");
+                return;
+            };
+            let bytes = tokio::fs::metadata(dir.join(&file))
+                .await
+                .map_or(0, |m| m.len());
+            let end = RecordingEnd {
+                ended_at_ms: at_ms,
+                bytes,
+                duration_ms: frames * FRAME_MS,
+                failed,
+            };
+            if let Err(e) = store.recording_end(&id, end).await {
+                tracing::error!(%e, path = %file, "recording's end not indexed");
+            }
         }
     }
+}
+
+/// At start-up: completes this node's recording rows a crash left open, from their files
+/// (size, and the duration the size holds); they are marked failed (cut short). Returns how
+/// many.
+pub async fn finish_cut_recordings(store: &Store, dir: &Path, now_ms: i64) -> usize {
+    let open = match store.open_recordings().await {
+        Ok(open) => open,
+        Err(e) => {
+            tracing::error!(%e, "recordings cut by a crash not looked for");
+            return 0;
+        }
+    };
+    let format = crate::media::record::FORMAT;
+    let per_second = (format.block_align() as u64 * u64::from(format.sample_rate)).max(1);
+    let mut finished = 0;
+    for r in open {
+        let bytes = tokio::fs::metadata(dir.join(&r.path))
+            .await
+            .map_or(0, |m| m.len());
+        let audio = bytes.saturating_sub(crate::media::wav::HEADER_LEN as u64);
+        let end = RecordingEnd {
+            ended_at_ms: now_ms,
+            bytes,
+            duration_ms: audio * 1000 / per_second,
+            failed: true,
+        };
+        match store.recording_end(&r.id, end).await {
+            Ok(_) => finished += 1,
+            Err(e) => tracing::error!(%e, path = %r.path, "cut recording not completed"),
+        }
+    }
+    if finished > 0 {
+        tracing::warn!(
+            finished,
+            "recordings cut by the last stop indexed as failed"
+        );
+    }
+    finished
 }
 
 async fn write_calls(store: &Store, metrics: &Metrics, started: Vec<CallStart>, ended: Vec<Cdr>) {
@@ -266,21 +352,52 @@ mod tests {
 
     #[test]
     fn recordings_pair_start_and_end_in_order_per_media_session() {
-        let start = |media: &str, file: &str| RecordingStart {
-            media: media.into(),
-            call: "C".into(),
-            call_id: "c@x".into(),
-            file: file.into(),
-            started_at_ms: 1,
-        };
         let mut open = OpenRecordings::default();
-        open.started(start("m1", "a.wav"));
-        open.started(start("m2", "b.wav"));
-        open.started(start("m1", "c.wav"));
-        assert_eq!(open.done("m1").map(|r| r.file), Some("a.wav".into()));
-        assert_eq!(open.done("m1").map(|r| r.file), Some("c.wav".into()));
+        open.started("m1", "1".into(), "a.wav".into());
+        open.started("m2", "2".into(), "b.wav".into());
+        open.started("m1", "3".into(), "c.wav".into());
+        assert_eq!(open.done("m1"), Some(("1".into(), "a.wav".into())));
+        assert_eq!(open.done("m1"), Some(("3".into(), "c.wav".into())));
         assert_eq!(open.done("m1"), None);
-        assert_eq!(open.done("m2").map(|r| r.file), Some("b.wav".into()));
+        assert_eq!(open.done("m2"), Some(("2".into(), "b.wav".into())));
         assert!(open.0.is_empty());
+    }
+
+    #[tokio::test]
+    async fn recordings_a_crash_cut_are_completed_from_their_files_at_start() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open("sqlite::memory:").await.expect("open");
+        let row = |id: &str, path: &str| RecordingRow {
+            id: id.into(),
+            call_record: "C".into(),
+            call_id: "c@x".into(),
+            path: path.into(),
+            started_at_ms: 1_000,
+            ended_at_ms: None,
+            bytes: 0,
+            duration_ms: 0,
+            failed: false,
+        };
+        store
+            .recording_add(&row("cut", "cut.wav"))
+            .await
+            .expect("add");
+        store
+            .recording_add(&row("gone", "gone.wav"))
+            .await
+            .expect("add");
+        // Two seconds of stereo 16-bit 8 kHz audio after the header.
+        std::fs::write(dir.path().join("cut.wav"), vec![0u8; 44 + 2 * 32_000]).expect("write");
+        assert_eq!(finish_cut_recordings(&store, dir.path(), 9_000).await, 2);
+        let cut = store.recording("cut").await.expect("get").expect("row");
+        assert_eq!(cut.ended_at_ms, Some(9_000));
+        assert_eq!(
+            (cut.bytes, cut.duration_ms, cut.failed),
+            (64_044, 2_000, true)
+        );
+        let gone = store.recording("gone").await.expect("get").expect("row");
+        assert_eq!((gone.bytes, gone.duration_ms), (0, 0));
+        assert!(store.open_recordings().await.expect("open").is_empty());
+        assert_eq!(finish_cut_recordings(&store, dir.path(), 9_500).await, 0);
     }
 }

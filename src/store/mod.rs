@@ -58,7 +58,8 @@ pub use lead::{
 };
 pub use lead_repo::{ImportedLeads, ListRecord};
 pub use ops_repo::{
-    ordered_id, AgentStateRow, DirectoryKind, DirectoryRow, RecordingQuery, RecordingRow,
+    ordered_id, AgentStateRow, DirectoryKind, DirectoryRow, RecordingEnd, RecordingQuery,
+    RecordingRow,
 };
 
 use std::sync::Arc;

@@ -49,7 +49,7 @@ pub struct AgentStateRow {
     pub at_ms: i64,
 }
 
-/// One finished recording.
+/// One recording (finished, or still running when `ended_at_ms` is `None`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordingRow {
     pub id: String,
@@ -60,6 +60,17 @@ pub struct RecordingRow {
     /// Relative to the recordings directory.
     pub path: String,
     pub started_at_ms: i64,
+    /// `None` while recording.
+    pub ended_at_ms: Option<i64>,
+    pub bytes: u64,
+    pub duration_ms: u64,
+    /// The recording did not end normally (the file could not be written, or a crash cut it).
+    pub failed: bool,
+}
+
+/// How a recording ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordingEnd {
     pub ended_at_ms: i64,
     pub bytes: u64,
     pub duration_ms: u64,
@@ -215,13 +226,15 @@ impl Store {
             .collect()
     }
 
-    /// Indexes a finished recording; committed on return.
+    /// Indexes a recording (as it starts, or already finished), for this store's node;
+    /// committed on return.
     pub async fn recording_add(&self, r: &RecordingRow) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO recordings (id, call_record, call_id, path, started_at_ms, ended_at_ms, \
-             bytes, duration_ms, failed) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO recordings (id, node, call_record, call_id, path, started_at_ms, \
+             ended_at_ms, bytes, duration_ms, failed) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(&r.id)
+        .bind(&*self.node)
         .bind(&r.call_record)
         .bind(&r.call_id)
         .bind(&r.path)
@@ -233,6 +246,33 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    /// Completes a recording's row; returns whether it was there and still open.
+    pub async fn recording_end(&self, id: &str, end: RecordingEnd) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE recordings SET ended_at_ms = $1, bytes = $2, duration_ms = $3, failed = $4 \
+             WHERE id = $5 AND ended_at_ms IS NULL",
+        )
+        .bind(end.ended_at_ms)
+        .bind(i64_of(end.bytes))
+        .bind(i64_of(end.duration_ms))
+        .bind(i64::from(end.failed))
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// This node's recordings still open (at start-up: the ones a crash cut).
+    pub async fn open_recordings(&self) -> Result<Vec<RecordingRow>, StoreError> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {RECORDING_COLUMNS} FROM recordings WHERE node = $1 AND ended_at_ms IS NULL ORDER BY id"
+        )))
+        .bind(&*self.node)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(recording_from_row).collect()
     }
 
     /// Recordings matching `q`, newest first.
