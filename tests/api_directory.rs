@@ -1,8 +1,9 @@
 //! Endpoints and trunks changed over the API take effect in the running switch and
 //! outlive a restart: an endpoint created over HTTP registers with digest auth on a real
 //! UDP socket, a deleted one gets 404, a carrier trunk added with `register = true` starts
-//! registering at once, and after a restart on the same store the changes (additions and
-//! the deletion of a file entry) are still in force. Roles and validation as the API's.
+//! registering at once (and unregisters when deleted), and after a restart on the same
+//! store the changes (additions and the deletion of a file entry) are still in force.
+//! Roles and validation as the API's.
 
 mod api_support;
 
@@ -313,6 +314,10 @@ async fn a_registering_trunk_added_over_the_api_registers_at_once() {
         .call(Method::DELETE, "/api/v1/trunks/carrier", ADMIN, None)
         .await;
     assert_eq!(status, 204);
+    // The carrier's binding is removed (RFC 3261 §10.2.2).
+    let (unreg, _) = recv_request(&carrier, "REGISTER").await;
+    assert_eq!(header(&unreg, "Expires"), Some("0"), "{unreg}");
+    assert_eq!(header(&unreg, "Call-ID"), header(&reg, "Call-ID"));
     let (_, list) = sw
         .call(Method::GET, "/api/v1/trunks", SUPERVISOR, None)
         .await;

@@ -6,10 +6,10 @@
 //!   request: the swap is enough. A removed endpoint's bindings are dropped (its phone
 //!   is no longer offered calls, and a queue agent on it becomes unreachable).
 //! - Carrier registrations (RFC 3261 §10.2): a trunk added with `register = true` starts
-//!   registering at once; a trunk removed (or no longer registering) stops refreshing —
-//!   its slot is retired, not reused, so transaction owner ids stay valid (the carrier's
-//!   binding then lapses at its expiry; no REGISTER with `Expires: 0` is sent); a trunk
-//!   whose address or credentials changed registers afresh.
+//!   registering at once; a trunk removed (or no longer registering) stops refreshing and,
+//!   if the carrier may hold a binding, sends one REGISTER with `Expires: 0` (§10.2.2) —
+//!   its slot is retired, not reused, so transaction owner ids stay valid; a trunk whose
+//!   address or credentials changed unregisters the old binding and registers afresh.
 
 use std::sync::Arc;
 
@@ -84,14 +84,21 @@ impl Switch {
             .filter(|t| t.register)
             .cloned()
             .collect();
-        for reg in self.registrations.iter_mut().filter(|r| !r.retired) {
-            let keep = wanted
-                .iter()
-                .any(|t| TrunkSpec::from(t) == TrunkSpec::from(reg.trunk()));
-            if !keep {
-                tracing::info!(trunk = %reg.trunk_name(), "carrier registration stopped");
-                reg.retired = true;
-            }
+        let stale: Vec<usize> = self
+            .registrations
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| {
+                !r.retired
+                    && !wanted
+                        .iter()
+                        .any(|t| TrunkSpec::from(t) == TrunkSpec::from(r.trunk()))
+            })
+            .map(|(i, _)| i)
+            .collect();
+        for i in stale {
+            tracing::info!(trunk = %self.registrations[i].trunk_name(), "carrier registration stopped");
+            self.retire_registration(now, i);
         }
         for t in wanted {
             let running = self
@@ -118,7 +125,7 @@ mod tests {
     use crate::config::{Config, EndpointSpec};
     use crate::sip::dialog::LocalContact;
     use crate::sip::layer::Peer;
-    use crate::sip::message::{parse, Method, Response, SipMessage};
+    use crate::sip::message::{parse, HasHeaders, Method, Response, SipMessage};
     use crate::sip::registrar::{ContactSpec, Registrar};
     use crate::switch::{RegistrationState, SwitchOutput};
 
@@ -234,6 +241,33 @@ register = true
         s.parse().expect("address")
     }
 
+    fn carrier(net: &mut Net, from: &str, resp: Response) {
+        net.sw.on_message(
+            net.clock(),
+            resp.to_bytes(),
+            Peer {
+                transport: crate::config::Transport::Udp,
+                addr: addr(from),
+            },
+        );
+    }
+
+    fn challenge(req: &crate::sip::message::Request) -> Response {
+        let v = crate::sip::auth::Verifier::with_random_secret(
+            crate::sip::auth::VerifierConfig::default(),
+        );
+        let mut resp = Response::for_request(req, 401, "Unauthorized");
+        for c in v.challenges("carrier", std::time::SystemTime::now(), false) {
+            resp.headers
+                .push(crate::sip::message::HeaderName::WWW_AUTHENTICATE, c);
+        }
+        resp
+    }
+
+    fn expires(req: &crate::sip::message::Request) -> Option<u32> {
+        req.expires().ok().flatten()
+    }
+
     #[test]
     fn registrations_follow_trunks_added_removed_and_moved() {
         let mut net = Net::new();
@@ -242,27 +276,56 @@ register = true
         let first = net.registers();
         assert_eq!(first.len(), 1);
         assert_eq!(first[0].0, addr("127.0.0.1:5090"));
+        carrier(
+            &mut net,
+            "127.0.0.1:5090",
+            Response::for_request(&first[0].1, 200, "OK"),
+        );
+        assert!(matches!(
+            net.sw.registrations()[0].1,
+            RegistrationState::Registered { .. }
+        ));
 
-        // "old" goes, "new" comes: "new" registers at once.
+        // "old" goes, "new" comes: "old" is unregistered, "new" registers at once.
         let endpoints = net.sw.directory().0;
         let new = net.trunk("new", "127.0.0.1:5091");
         net.sw
             .set_directory(net.clock(), endpoints.clone(), vec![new]);
         let sent = net.registers();
-        assert_eq!(sent.len(), 1);
-        assert_eq!(sent[0].0, addr("127.0.0.1:5091"));
+        let to = |port: &str| {
+            sent.iter()
+                .filter(|(a, _)| *a == addr(port))
+                .map(|(_, r)| r.clone())
+                .collect::<Vec<_>>()
+        };
+        let (unreg, reg) = (to("127.0.0.1:5090"), to("127.0.0.1:5091"));
+        assert_eq!((unreg.len(), reg.len()), (1, 1), "{sent:?}");
+        assert_eq!(expires(&unreg[0]), Some(0), "RFC 3261 §10.2.2 removal");
+        assert_eq!(
+            unreg[0].call_id().ok(),
+            first[0].1.call_id().ok(),
+            "same Call-ID"
+        );
+        assert_ne!(expires(&reg[0]), Some(0));
         let names: Vec<_> = net.sw.registrations().into_iter().map(|r| r.0).collect();
         assert_eq!(names, ["new"]);
 
-        // The carrier's late answer for "old" changes nothing; "old" is never refreshed.
-        let ok = Response::for_request(&first[0].1, 200, "OK");
-        net.sw.on_message(
-            net.clock(),
-            ok.to_bytes(),
-            Peer {
-                transport: crate::config::Transport::Udp,
-                addr: addr("127.0.0.1:5090"),
-            },
+        // The carrier challenges the removal: answered once, with the trunk's credentials.
+        carrier(&mut net, "127.0.0.1:5090", challenge(&unreg[0]));
+        let retry = net.registers();
+        assert_eq!(retry.len(), 1);
+        assert_eq!(expires(&retry[0].1), Some(0));
+        assert!(retry[0]
+            .1
+            .headers
+            .get(&crate::sip::message::HeaderName::AUTHORIZATION)
+            .is_some_and(|a| a.contains("\"u\"")));
+        carrier(&mut net, "127.0.0.1:5090", challenge(&retry[0].1));
+        assert!(net.registers().is_empty(), "one challenge only");
+        carrier(
+            &mut net,
+            "127.0.0.1:5090",
+            Response::for_request(&retry[0].1, 200, "OK"),
         );
         assert_eq!(net.sw.registrations().len(), 1);
         net.advance(Duration::from_secs(600));
@@ -274,8 +337,10 @@ register = true
         let moved = net.trunk("new", "127.0.0.1:5092");
         net.sw.set_directory(net.clock(), endpoints, vec![moved]);
         let sent = net.registers();
-        assert_eq!(sent.len(), 1);
-        assert_eq!(sent[0].0, addr("127.0.0.1:5092"));
+        assert!(sent.iter().any(|(to, _)| *to == addr("127.0.0.1:5092")));
+        assert!(sent
+            .iter()
+            .all(|(to, r)| *to == addr("127.0.0.1:5092") || expires(r) == Some(0)));
         assert_eq!(
             net.sw.registrations(),
             [("new".to_string(), RegistrationState::Pending)]

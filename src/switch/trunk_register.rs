@@ -137,6 +137,33 @@ impl Switch {
         }
     }
 
+    /// Stops registration `i` (its trunk was removed or no longer registers): no more
+    /// refreshes, and if the carrier may hold a binding, a REGISTER with `Expires: 0`
+    /// removes it (RFC 3261 §10.2.2), answering one digest challenge.
+    pub(super) fn retire_registration(&mut self, now: Now, i: usize) {
+        let Some(reg) = self.registrations.get_mut(i) else {
+            return;
+        };
+        let bound = matches!(
+            reg.state,
+            RegistrationState::Registered { .. } | RegistrationState::Pending
+        );
+        reg.retired = true;
+        reg.next_at = None;
+        reg.state = RegistrationState::Unregistered;
+        if !bound {
+            return;
+        }
+        let me = self.locals.for_peer(reg.peer()).clone();
+        let mut req = reg.request(&me);
+        req.headers.set(HeaderName::EXPIRES, "0");
+        reg.challenged = false;
+        reg.last = Some(req.clone());
+        let peer = reg.peer();
+        self.layer
+            .send_request(now.at, req, peer, REGISTRATION_OWNER | i as u64);
+    }
+
     pub(super) fn on_registration_response(
         &mut self,
         now: Now,
@@ -144,9 +171,16 @@ impl Switch {
         resp: Option<Response>,
     ) {
         let i = (owner & !REGISTRATION_OWNER) as usize;
-        let Some(reg) = self.registrations.get_mut(i).filter(|r| !r.retired) else {
+        let Some(reg) = self.registrations.get_mut(i) else {
             return;
         };
+        if reg.retired {
+            // Only the un-REGISTER's digest challenge is still answered.
+            let challenged = matches!(&resp, Some(r) if matches!(r.status, 401 | 407));
+            if !challenged || reg.challenged {
+                return;
+            }
+        }
         let Some(resp) = resp else {
             reg.state = RegistrationState::Failed { status: 408 };
             reg.next_at = Some(now.at + RETRY_AFTER_FAILURE);
