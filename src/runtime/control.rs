@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::b2bua::{LiveCall, Now};
-use crate::switch::Switch;
+use crate::switch::{OriginateError, OriginateRequest, Switch};
 
 /// Requests the API may have queued before the core task answers.
 pub const CONTROL_DEPTH: usize = 64;
@@ -37,6 +37,18 @@ pub enum ControlRequest {
         agent: String,
         op: crate::acd::AgentOp,
         done: oneshot::Sender<bool>,
+    },
+    /// Blind-transfer a live call's caller to `exten` in `context` ("" = the call's).
+    Transfer {
+        id: String,
+        context: String,
+        exten: String,
+        done: oneshot::Sender<Result<(), crate::b2bua::TransferError>>,
+    },
+    /// Place a call (click-to-call, the dialer); answers the call's key.
+    Originate {
+        req: OriginateRequest,
+        done: oneshot::Sender<Result<u64, OriginateError>>,
     },
     /// The endpoints and trunks in force.
     Directory(oneshot::Sender<Directory>),
@@ -187,6 +199,34 @@ impl SwitchControl {
     }
 }
 
+impl SwitchControl {
+    /// Blind-transfers the live call `id` (see [`Switch::transfer`]).
+    pub async fn transfer(
+        &self,
+        id: &str,
+        context: &str,
+        exten: &str,
+    ) -> Result<Result<(), crate::b2bua::TransferError>, ControlError> {
+        let (id, context, exten) = (id.to_string(), context.to_string(), exten.to_string());
+        self.ask(|done| ControlRequest::Transfer {
+            id,
+            context,
+            exten,
+            done,
+        })
+        .await
+    }
+
+    /// Places a call; its outcome arrives as `originate.*` events with the request's tag.
+    pub async fn originate(
+        &self,
+        req: OriginateRequest,
+    ) -> Result<Result<u64, OriginateError>, ControlError> {
+        self.ask(|done| ControlRequest::Originate { req, done })
+            .await
+    }
+}
+
 /// Answers one request (in the core task).
 pub(super) fn serve(switch: &mut Switch, now: Now, req: ControlRequest) {
     match req {
@@ -226,6 +266,17 @@ pub(super) fn serve(switch: &mut Switch, now: Now, req: ControlRequest) {
             let existed = edit.apply(&mut d);
             switch.set_directory(now, d.endpoints, d.trunks);
             let _ = done.send(existed);
+        }
+        ControlRequest::Transfer {
+            id,
+            context,
+            exten,
+            done,
+        } => {
+            let _ = done.send(switch.transfer(now, &id, &context, &exten));
+        }
+        ControlRequest::Originate { req, done } => {
+            let _ = done.send(switch.originate(now, req).map(|key| key.0));
         }
     }
 }

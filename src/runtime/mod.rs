@@ -9,6 +9,7 @@
 pub mod call_events;
 pub mod control;
 mod core;
+pub mod dialer;
 mod directory;
 mod locals;
 mod media_relay;
@@ -70,6 +71,7 @@ pub struct Running {
     stop: watch::Sender<Stop>,
     core: JoinHandle<()>,
     writer: JoinHandle<()>,
+    dialer_task: JoinHandle<()>,
 }
 
 /// What the core task is asked to do.
@@ -95,6 +97,9 @@ impl Running {
     pub async fn wait(self) {
         let _ = self.core.await;
         let _ = self.writer.await;
+        // The feed closed with the core task; stores the dialer started are awaited by
+        // their own tasks.
+        let _ = tokio::time::timeout(Duration::from_secs(2), self.dialer_task).await;
         if let Some(server) = self.http_server {
             server.stop().await;
         }
@@ -166,7 +171,8 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
     // api: the event bus, control channel and HTTP server (metrics are created above).
     let events = EventBus::default();
     let (control, control_rx) = control::SwitchControl::channel();
-    let (dialer, _dialer_commands) = crate::dialer::live::DialerLive::new();
+    let (dialer, dialer_commands) = crate::dialer::live::DialerLive::new();
+    let (dialer_feed, dialer_feed_rx) = mpsc::unbounded_channel();
     let http_server = match cfg.http.listen {
         Some(addr) => Some(
             start_http(
@@ -190,8 +196,17 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         cdrs,
         stop_rx,
         control_rx,
-        call_events::CallEvents::new(events.clone(), metrics.clone()),
+        call_events::CallEvents::new(events.clone(), metrics.clone()).feeding(dialer_feed),
     ));
+    let dialer_task = dialer::spawn(
+        &cfg,
+        store.clone(),
+        control.clone(),
+        dialer.clone(),
+        events.clone(),
+        dialer_feed_rx,
+        dialer_commands,
+    );
     Ok(Running {
         bound,
         store,
@@ -206,6 +221,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         stop,
         core,
         writer,
+        dialer_task,
     })
 }
 
