@@ -13,7 +13,7 @@
 //!    their power and fail here.
 //!
 //! Consecutive tone frames whose frequency stays within `max_drift_hz` of the run's mean
-//! form a run (one spoiled block inside is forgiven: at low SNR noise can push a single
+//! (or that are pure at the run's frequency) form a run (one spoiled block inside is forgiven: at low SNR noise can push a single
 //! block under the purity bar); when the run ends (the tone stops or changes), a run of
 //! `min_ms..=max_ms` is a beep and [`BeepDetector::push`] reports the time it *ended* —
 //! when a message can start. Each beep is reported once; the detector keeps listening.
@@ -138,6 +138,17 @@ impl BeepDetector {
     fn analyse(&mut self, block: &[i16; BLOCK]) -> Option<u32> {
         let start = self.total;
         self.total += BLOCK as u64;
+        // A run goes on while the block is pure at the run's frequency, whatever the
+        // crossing estimate says (noise jitters the estimate, not the Goertzel power).
+        if let Some(hz) = self.run.map(|r| r.mean_hz()) {
+            if self.pure_at(block, hz) {
+                if let Some(run) = &mut self.run {
+                    run.missed = 0;
+                    run.end = self.total;
+                }
+                return None;
+            }
+        }
         match self.tone(block) {
             Some(hz) => match &mut self.run {
                 Some(run) if (hz - run.mean_hz()).abs() <= self.cfg.max_drift_hz => {
@@ -189,6 +200,16 @@ impl BeepDetector {
         Some(u32::try_from(run.end / PER_MS).unwrap_or(u32::MAX))
     }
 
+    /// Whether `frame` is loud enough and a pure tone at `hz`.
+    fn pure_at(&self, frame: &[i16], hz: f32) -> bool {
+        let level = rms(frame);
+        if level < f64::from(self.cfg.min_rms) {
+            return false;
+        }
+        let power = Goertzel::new(hz, RATE).power(frame);
+        power / (2.0 * level * level) >= f64::from(self.cfg.min_purity)
+    }
+
     /// The frame's single tone, if it is one.
     fn tone(&self, frame: &[i16]) -> Option<f32> {
         let level = rms(frame);
@@ -199,9 +220,7 @@ impl BeepDetector {
         if !(self.cfg.min_hz..=self.cfg.max_hz).contains(&hz) {
             return None;
         }
-        let power = Goertzel::new(hz, RATE).power(frame);
-        let purity = power / (2.0 * level * level);
-        (purity >= f64::from(self.cfg.min_purity)).then_some(hz)
+        self.pure_at(frame, hz).then_some(hz)
     }
 }
 

@@ -435,6 +435,88 @@ mod tests {
     }
 
     #[test]
+    fn frame_length_does_not_change_the_verdict() {
+        let cfg = SynthConfig::default();
+        for (seed, kind) in (0..6).flat_map(|s| [(s, Kind::HelloName), (s, Kind::MachineGreeting)])
+        {
+            let g = synth::greeting(kind, seed, &cfg);
+            let by20 = run(AmdConfig::default(), &g.samples, 160);
+            assert_eq!(
+                run(AmdConfig::default(), &g.samples, 80),
+                by20,
+                "10 ms frames"
+            );
+            assert_eq!(
+                run(AmdConfig::default(), &g.samples, 333),
+                by20,
+                "odd frames"
+            );
+        }
+    }
+
+    #[test]
+    fn clicks_do_not_postpone_initial_silence() {
+        // a click every 500 ms on a silent line: Asterisk's count restarts at each one and
+        // never reaches 2500 ms; ours ignores one-frame bursts
+        let mut segs = Vec::new();
+        for _ in 0..12 {
+            segs.extend([(480, false), (20, true)]);
+        }
+        let samples = audio(&segs, 0);
+        let ours = one(AmdConfig::default(), &samples);
+        assert_eq!(
+            (ours.result, ours.cause),
+            (AmdResult::Machine, AmdCause::InitialSilence)
+        );
+        // the click at 2480 is pending until the next block shows it was a click
+        assert_eq!(ours.decided_after_ms, 2520);
+        let theirs = one(AmdConfig::asterisk(), &samples);
+        assert_eq!(
+            (theirs.result, theirs.cause),
+            (AmdResult::NotSure, AmdCause::TooLong)
+        );
+    }
+
+    #[test]
+    fn vicidial_settings_allow_a_two_part_human_greeting() {
+        // "Hello," 150 ms "this is Ann", silence: two words
+        let samples = audio(
+            &[
+                (300, false),
+                (400, true),
+                (200, false),
+                (600, true),
+                (3000, false),
+            ],
+            0,
+        );
+        let v = one(AmdConfig::default(), &samples);
+        assert_eq!(
+            (v.result, v.cause),
+            (AmdResult::Machine, AmdCause::MaxWords)
+        );
+        let v = one(AmdConfig::vicidial(), &samples);
+        assert_eq!(
+            (v.result, v.cause, v.words),
+            (AmdResult::Human, AmdCause::HumanSilence, 2)
+        );
+        assert_eq!(v.decided_after_ms, 1500 + 1000);
+        assert_eq!(v.greeting_end_ms, Some(1500));
+    }
+
+    #[test]
+    fn verdicts_serialise_for_events() {
+        let v = one(
+            AmdConfig::default(),
+            &audio(&[(300, false), (600, true), (3000, false)], 0),
+        );
+        let json = serde_json::to_value(v).expect("json");
+        assert_eq!(json["result"], "human");
+        assert_eq!(json["cause"], "human_silence");
+        assert_eq!(json["greeting_end_ms"], 900);
+    }
+
+    #[test]
     fn synthetic_hellos_are_human_and_machine_greetings_are_machines() {
         let cfg = SynthConfig::default();
         let mut human_ok = 0;

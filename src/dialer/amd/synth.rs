@@ -7,7 +7,7 @@
 //! formant resonators of a random vowel, with unvoiced consonants as band-passed noise and
 //! raised-cosine syllable envelopes. It is not intelligible, but its level, pauses,
 //! syllable rhythm and harmonic spectrum are speech-like, which is what an energy/timing
-//! detector and a tone detector see. Background noise is Gaussian at a given SNR
+//! detector and a tone detector see. Background noise is near-Gaussian (Irwin–Hall) at a given SNR
 //! (relative to the speech level); beeps are pure tones.
 //!
 //! What the kinds model ([`Kind`]): a person's "Hello?" (repeated if nobody answers), a
