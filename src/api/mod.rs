@@ -9,18 +9,23 @@
 //! roles are in [`auth`]. Routes are declared once, in [`Routes::api`], which records
 //! each (method, path) so a test can hold the OpenAPI document to the router.
 
+mod agent_desk;
 mod agents;
 pub mod auth;
 mod calls;
+mod campaign_leads;
+mod campaigns;
 mod cdrs;
 pub mod console;
 mod dialplan;
+mod dnc;
 pub mod error;
 pub mod events_ws;
 pub mod metrics;
 mod metrics_route;
 pub mod openapi;
 mod status;
+mod upload;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -47,6 +52,8 @@ use crate::store::Store;
 
 /// Largest request body accepted.
 pub const MAX_BODY: usize = 1 << 20;
+/// Largest body of the upload routes (lead lists and do-not-call lists as CSV).
+pub const MAX_UPLOAD: usize = 200 << 20;
 
 /// What the handlers share.
 pub struct ApiState {
@@ -88,6 +95,7 @@ pub fn rfc3339(unix_ms: i64) -> String {
 pub enum Verb {
     Get,
     Post,
+    Put,
     Delete,
 }
 
@@ -96,6 +104,7 @@ impl Verb {
         match self {
             Verb::Get => "get",
             Verb::Post => "post",
+            Verb::Put => "put",
             Verb::Delete => "delete",
         }
     }
@@ -104,6 +113,7 @@ impl Verb {
         match self {
             Verb::Get => MethodFilter::GET,
             Verb::Post => MethodFilter::POST,
+            Verb::Put => MethodFilter::PUT,
             Verb::Delete => MethodFilter::DELETE,
         }
     }
@@ -116,13 +126,32 @@ pub struct Routes {
 }
 
 impl Routes {
-    fn add<H, T>(mut self, verb: Verb, path: &'static str, handler: H) -> Routes
+    fn add<H, T>(self, verb: Verb, path: &'static str, handler: H) -> Routes
+    where
+        H: Handler<T, Arc<ApiState>>,
+        T: 'static,
+    {
+        self.add_limited(verb, path, handler, MAX_BODY)
+    }
+
+    /// A route whose request body may be up to `limit` bytes (each route carries its own
+    /// limit, so the upload routes can take large CSV files while the others stay small).
+    fn add_limited<H, T>(
+        mut self,
+        verb: Verb,
+        path: &'static str,
+        handler: H,
+        limit: usize,
+    ) -> Routes
     where
         H: Handler<T, Arc<ApiState>>,
         T: 'static,
     {
         self.table.push((verb, path));
-        self.router = self.router.route(path, on(verb.filter(), handler));
+        self.router = self.router.route(
+            path,
+            on(verb.filter(), handler).layer(tower_http::limit::RequestBodyLimitLayer::new(limit)),
+        );
         self
     }
 
@@ -142,6 +171,47 @@ impl Routes {
         .add(Get, "/api/v1/queues", agents::queues)
         .add(Get, "/api/v1/agents", agents::agents)
         .add(Post, "/api/v1/agents/{id}/state", agents::set_state)
+        .add(Get, "/api/v1/agents/{id}/call", agent_desk::call)
+        .add(
+            Post,
+            "/api/v1/agents/{id}/disposition",
+            agent_desk::disposition,
+        )
+        .add(Get, "/api/v1/campaigns", campaigns::list)
+        .add(Post, "/api/v1/campaigns", campaigns::create)
+        .add(Get, "/api/v1/campaigns/{id}", campaigns::get)
+        .add(Put, "/api/v1/campaigns/{id}", campaigns::edit)
+        .add(Delete, "/api/v1/campaigns/{id}", campaigns::delete)
+        .add_limited(
+            Post,
+            "/api/v1/campaigns/{id}/leads",
+            campaign_leads::upload,
+            MAX_UPLOAD,
+        )
+        .add(Post, "/api/v1/campaigns/{id}/start", campaigns::start)
+        .add(Post, "/api/v1/campaigns/{id}/pause", campaigns::pause)
+        .add(Post, "/api/v1/campaigns/{id}/stop", campaigns::stop)
+        .add(Get, "/api/v1/campaigns/{id}/stats", campaigns::stats)
+        .add(
+            Get,
+            "/api/v1/campaigns/{id}/results.csv",
+            campaign_leads::results_csv,
+        )
+        .add(Get, "/api/v1/campaigns/{id}/dnc", dnc::check_campaign)
+        .add_limited(
+            Post,
+            "/api/v1/campaigns/{id}/dnc",
+            dnc::add_campaign,
+            MAX_UPLOAD,
+        )
+        .add(
+            Delete,
+            "/api/v1/campaigns/{id}/dnc/{number}",
+            dnc::remove_campaign,
+        )
+        .add(Get, "/api/v1/dnc", dnc::check_global)
+        .add_limited(Post, "/api/v1/dnc", dnc::add_global, MAX_UPLOAD)
+        .add(Delete, "/api/v1/dnc/{number}", dnc::remove_global)
         .add(Get, "/api/v1/cdrs", cdrs::list)
         .add(Get, "/api/v1/cdrs.csv", cdrs::csv)
         .add(Post, "/api/v1/dialplan/reload", dialplan::reload)
@@ -178,7 +248,6 @@ pub fn app(state: Arc<ApiState>) -> Router {
             state.clone(),
             metrics_route::track,
         ))
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(MAX_BODY))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }
