@@ -147,6 +147,8 @@ async fn campaigns_are_created_edited_moved_and_deleted() {
     let list = h.json_200("/api/v1/campaigns", SUPERVISOR).await;
     assert_eq!(list.as_array().map(Vec::len), Some(1));
     assert_eq!(list[0]["name"], "spring");
+    assert_eq!(list[0]["trunk"], "callee");
+    assert_eq!(list[0]["dial_mode"], "predictive");
     let one = h.json_200(&format!("/api/v1/campaigns/{id}"), ADMIN).await;
     assert_eq!(one["script"], "Hello {name}, this is Spring calling.");
 
@@ -177,6 +179,40 @@ async fn campaigns_are_created_edited_moved_and_deleted() {
         body["error"]["message"],
         "cannot go from running to running"
     );
+    // Edits are validated like creations, keep names unique, and need the campaign.
+    let mut bad_edit = definition("spring");
+    bad_edit["window"] = json!({"open_min": 600, "close_min": 540});
+    let (status, body) = h
+        .send_json(
+            reqwest::Method::PUT,
+            &format!("/api/v1/campaigns/{id}"),
+            SUPERVISOR,
+            Some(bad_edit),
+        )
+        .await;
+    assert_eq!(
+        (status, body["errors"][0]["field"].as_str()),
+        (422, Some("window"))
+    );
+    h.create("summer").await;
+    let (status, _) = h
+        .send_json(
+            reqwest::Method::PUT,
+            &format!("/api/v1/campaigns/{id}"),
+            SUPERVISOR,
+            Some(definition("summer")),
+        )
+        .await;
+    assert_eq!(status, 409);
+    let (status, _) = h
+        .send_json(
+            reqwest::Method::PUT,
+            "/api/v1/campaigns/no-such-campaign",
+            SUPERVISOR,
+            Some(definition("autumn")),
+        )
+        .await;
+    assert_eq!(status, 404);
     // Only draft or stopped campaigns are deleted.
     let (status, _) = h
         .send_json(

@@ -352,7 +352,7 @@ test('the wallboard shows the campaign panel from the API', async () => {
   await until('the Spring panel row', async () => (await row.count()) === 1);
   assert.match(await text(row), /paused/);
   assert.match(await text(row), /target 3\.0 %/);
-  await panel.getByRole('meter').first().waitFor();
+  await panel.locator('meter').first().waitFor();
 });
 
 test('the agent desktop is laid out against the real switch', async () => {
@@ -418,7 +418,7 @@ test('agent desktop: state, pause reason, screen pop, script, disposition codes 
   const changes = await mock('POST', '/api/v1/agents/2002/state', (req) => {
     const b = JSON.parse(req.postData());
     state = { ...state, state: b.state, reason: b.reason ?? null };
-    return { status: 204 };
+    return { json: state }; // the switch answers 204; the page reads nothing from it
   });
   const dispositions = await mock('POST', '/api/v1/agents/2002/disposition', (req) => {
     const b = JSON.parse(req.postData());

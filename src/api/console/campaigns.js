@@ -289,7 +289,7 @@ export function mount(main) {
       meter = next;
       idle.textContent = live
         ? (live.idle_reason ? `Not dialling: ${live.idle_reason}` : `Dialling: ${live.agents_ready} agent(s) ready, ${live.agents_in_call} in a call`)
-        : 'Not running on this switch now.';
+        : (one?.state === 'running' ? 'Running: no live figures from the dialer yet.' : `Not dialling: the campaign is ${one?.state ?? 'unknown'}.`);
       fillRows(countsTable.querySelector('tbody'), countCols, [s.counts], 'No leads');
       fillRows(outcomesTable.querySelector('tbody'), outcomeCols, [s.outcomes], 'No attempts');
       fillRows(dispoTable.querySelector('tbody'), [{ key: 'code' }, { key: 'n' }],
