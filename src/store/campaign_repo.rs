@@ -449,15 +449,44 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<LeadResult>, StoreError> {
         use super::{AttemptOutcome, Disposition, LeadId, LeadStatus};
-        let rows = sqlx::query(
-            "SELECT id, phone, status, attempts, last_outcome, fields FROM leads \
-             WHERE campaign_id = $1 AND id > $2 ORDER BY id LIMIT $3",
-        )
-        .bind(id.as_str())
-        .bind(after.map_or("", LeadId::as_str))
-        .bind(i64::from(limit.min(RESULTS_PAGE_MAX)))
-        .fetch_all(&self.pool)
-        .await?;
+        // Lead ids are `<list id>-<seq>`: each list's leads are one range of the primary
+        // key, `(list, list + ".")` ('.' sorts right after '-'). Paging list by list along
+        // the key costs one index range per page; a `campaign_id = … ORDER BY id` query
+        // made SQLite sort the whole campaign for every page (a 1 M-lead export took 2 min).
+        let lists: Vec<String> =
+            sqlx::query_scalar("SELECT id FROM lead_lists WHERE campaign_id = $1 ORDER BY id")
+                .bind(id.as_str())
+                .fetch_all(&self.pool)
+                .await?;
+        let after_list = after
+            .and_then(|a| a.as_str().rsplit_once('-'))
+            .map(|(l, _)| l);
+        let limit = i64::from(limit.min(RESULTS_PAGE_MAX));
+        let mut rows = Vec::new();
+        for list in lists
+            .iter()
+            .filter(|l| after_list.is_none_or(|a| l.as_str() >= a))
+        {
+            let want = limit - rows.len() as i64;
+            if want <= 0 {
+                break;
+            }
+            let lower = match (after, after_list) {
+                (Some(a), Some(al)) if al == list.as_str() => a.as_str().to_owned(),
+                _ => list.clone(),
+            };
+            rows.extend(
+                sqlx::query(
+                    "SELECT id, phone, status, attempts, last_outcome, fields FROM leads \
+                     WHERE id > $1 AND id < $2 ORDER BY id LIMIT $3",
+                )
+                .bind(lower)
+                .bind(format!("{list}."))
+                .bind(want)
+                .fetch_all(&self.pool)
+                .await?,
+            );
+        }
         let mut out = Vec::with_capacity(rows.len());
         for row in &rows {
             let fields: String = row.try_get("fields")?;
