@@ -424,10 +424,12 @@ impl Store {
                 .await?;
         let mut names = std::collections::BTreeSet::new();
         for list in lists {
+            // The list's first lead, along the primary key (see `campaign_results`).
             let fields: Option<String> = sqlx::query_scalar(
-                "SELECT fields FROM leads WHERE list_id = $1 ORDER BY id LIMIT 1",
+                "SELECT fields FROM leads WHERE id > $1 AND id < $2 ORDER BY id LIMIT 1",
             )
             .bind(list.as_str())
+            .bind(format!("{list}."))
             .fetch_optional(&self.pool)
             .await?;
             if let Some(serde_json::Value::Object(map)) =
