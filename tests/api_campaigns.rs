@@ -152,11 +152,16 @@ async fn campaigns_are_created_edited_moved_and_deleted() {
     let one = h.json_200(&format!("/api/v1/campaigns/{id}"), ADMIN).await;
     assert_eq!(one["script"], "Hello {name}, this is Spring calling.");
 
-    // Start; edit while running (state stays); bad moves are 409 naming both states.
+    // Start (the event stream hears it); edit while running (state stays); bad moves are
+    // 409 naming both states.
+    let mut events = h.running.events.subscribe();
     let (status, body) = h
         .post(&format!("/api/v1/campaigns/{id}/start"), SUPERVISOR, None)
         .await;
     assert_eq!((status, body["state"].as_str()), (200, Some("running")));
+    let event = events.try_recv().expect("a campaign event");
+    assert_eq!(event.kind, "campaign.state");
+    assert_eq!(event.data, json!({"id": id, "state": "running"}));
     let mut edited = definition("spring");
     edited["ring_timeout_s"] = json!(25);
     edited["state"] = json!("draft");
@@ -356,6 +361,13 @@ async fn a_list_upload_reports_bad_rows_by_line_and_loads_the_good_ones() {
         .expect("HTTP");
     assert_eq!(r.status(), 200);
 
+    // Unknown campaigns: 404 for uploads and exports.
+    let (status, _) = h.upload("nope", "", "phone\n+14155550199\n".into()).await;
+    assert_eq!(status, 404);
+    let (status, _) = h
+        .csv_text("/api/v1/campaigns/nope/results.csv", SUPERVISOR)
+        .await;
+    assert_eq!(status, 404);
     // A stopped campaign takes no more leads.
     h.post(&format!("/api/v1/campaigns/{id}/stop"), SUPERVISOR, None)
         .await;
