@@ -131,6 +131,7 @@ pub async fn upload(
         UploadError::Body(m) => ApiError::bad_request(m, None),
         UploadError::HeaderTooLong => ApiError::unprocessable("body", e.to_string()),
     })?;
+    let failure = reader.failure();
     let report = import_csv(&state.store, &record.id, &name, reader, &options, now_ms())
         .await
         .map_err(|e| match e {
@@ -144,10 +145,20 @@ pub async fn upload(
             ListError::Store(e) => store_error(e),
             ListError::ReaderGone => ApiError::bad_request(e.to_string(), None),
         })?;
+    state.dialer.send(crate::dialer::live::DialerCommand::Wake);
+    if let Some(e) = failure.get() {
+        // The rows before the break are committed: say so, with the list they are in.
+        return Err(ApiError::bad_request(
+            format!(
+                "the upload broke off ({e}); {} row(s) before it were loaded into list {}",
+                report.loaded, report.list
+            ),
+            None,
+        ));
+    }
     tracing::info!(campaign = %id, list = %report.list, loaded = report.loaded,
         rejected = report.rejected_count, duplicates = report.duplicate_count,
         by = %caller.name, "lead list uploaded");
-    state.dialer.send(crate::dialer::live::DialerCommand::Wake);
     Ok(Json(UploadView {
         list_id: report.list.to_string(),
         rows: report.rows,

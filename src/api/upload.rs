@@ -10,6 +10,7 @@
 //! past that prefix, and only the rows are read from the channel.
 
 use std::io::Read;
+use std::sync::{Arc, Mutex};
 
 use axum::body::{Body, Bytes};
 use futures_util::StreamExt;
@@ -31,12 +32,31 @@ pub enum UploadError {
     HeaderTooLong,
 }
 
+/// Whether the body broke off (client gone, body limit passed) after the reader started:
+/// the parser sees such a failure as one unreadable row, the handler asks here.
+#[derive(Debug, Clone, Default)]
+pub struct BodyFailure(Arc<Mutex<Option<String>>>);
+
+impl BodyFailure {
+    /// The failure, if the body broke off.
+    pub fn get(&self) -> Option<String> {
+        self.0.lock().map(|f| f.clone()).unwrap_or(None)
+    }
+
+    fn set(&self, e: &str) {
+        if let Ok(mut f) = self.0.lock() {
+            f.get_or_insert_with(|| e.to_owned());
+        }
+    }
+}
+
 /// A blocking reader over an HTTP body (see the module docs).
 #[derive(Debug)]
 pub struct BodyReader {
     /// What has been received and not yet read.
     current: Bytes,
     rx: Option<mpsc::Receiver<Result<Bytes, String>>>,
+    failure: BodyFailure,
 }
 
 impl BodyReader {
@@ -71,7 +91,13 @@ impl BodyReader {
         Ok(BodyReader {
             current: Bytes::from(prefix),
             rx: (!ended).then_some(rx),
+            failure: BodyFailure::default(),
         })
+    }
+
+    /// A handle telling, once the reader is done, whether the body broke off.
+    pub fn failure(&self) -> BodyFailure {
+        self.failure.clone()
     }
 
     /// A reader over bytes already in memory.
@@ -79,6 +105,7 @@ impl BodyReader {
         BodyReader {
             current: bytes,
             rx: None,
+            failure: BodyFailure::default(),
         }
     }
 }
@@ -105,7 +132,10 @@ impl Read for BodyReader {
             // Only ever reached on the importer's blocking thread (see the module docs).
             match rx.blocking_recv() {
                 Some(Ok(chunk)) => self.current = chunk,
-                Some(Err(e)) => return Err(std::io::Error::other(e)),
+                Some(Err(e)) => {
+                    self.failure.set(&e);
+                    return Err(std::io::Error::other(e));
+                }
                 None => self.rx = None,
             }
         }
@@ -153,6 +183,30 @@ mod tests {
             text,
             "phone,name\n+14155550100,Ada\n+14155550101,Bob\n".to_string()
         );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_body_that_breaks_off_is_reported() {
+        let chunks: Vec<Result<Bytes, std::io::Error>> = vec![
+            Ok(Bytes::from_static(b"phone\n+14155550100\n")),
+            Err(std::io::Error::other("connection reset")),
+        ];
+        let reader = BodyReader::start(Body::from_stream(futures_util::stream::iter(chunks)))
+            .await
+            .expect("starts");
+        let failure = reader.failure();
+        assert_eq!(failure.get(), None);
+        let read = tokio::task::spawn_blocking(move || {
+            let mut reader = reader;
+            let mut s = String::new();
+            reader.read_to_string(&mut s)
+        })
+        .await
+        .expect("joins");
+        assert!(read.is_err());
+        assert!(failure
+            .get()
+            .is_some_and(|e| e.contains("connection reset")));
     }
 
     #[tokio::test]
