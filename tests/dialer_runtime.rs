@@ -272,6 +272,7 @@ async fn a_campaign_calls_its_leads_and_bridges_the_answer_to_the_agent() {
     assert!(running.dialer.agent_lead("1001").is_some_and(|l| l.ended));
     running.dialer.send(DialerCommand::Dispositioned {
         agent: "1001".into(),
+        human: true,
     });
     until("available after the disposition", async || {
         (agent_state(&running).await == "available").then_some(())

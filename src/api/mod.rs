@@ -9,13 +9,17 @@
 //! roles are in [`auth`]. Routes are declared once, in [`Routes::api`], which records
 //! each (method, path) so a test can hold the OpenAPI document to the router.
 
+mod agent_desk;
 mod agents;
 pub mod auth;
 mod calls;
+mod campaign_leads;
+mod campaigns;
 mod cdrs;
 pub mod console;
 mod dialplan;
 mod directory;
+mod dnc;
 pub mod error;
 pub mod events_ws;
 mod history;
@@ -25,6 +29,7 @@ mod metrics_route;
 pub mod openapi;
 mod recordings;
 mod status;
+mod upload;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -51,6 +56,8 @@ use crate::store::Store;
 
 /// Largest request body accepted.
 pub const MAX_BODY: usize = 1 << 20;
+/// Largest body of the upload routes (lead lists and do-not-call lists as CSV).
+pub const MAX_UPLOAD: usize = 200 << 20;
 
 /// What the handlers share.
 pub struct ApiState {
@@ -125,13 +132,32 @@ pub struct Routes {
 }
 
 impl Routes {
-    fn add<H, T>(mut self, verb: Verb, path: &'static str, handler: H) -> Routes
+    fn add<H, T>(self, verb: Verb, path: &'static str, handler: H) -> Routes
+    where
+        H: Handler<T, Arc<ApiState>>,
+        T: 'static,
+    {
+        self.add_limited(verb, path, handler, MAX_BODY)
+    }
+
+    /// A route whose request body may be up to `limit` bytes (each route carries its own
+    /// limit, so the upload routes can take large CSV files while the others stay small).
+    fn add_limited<H, T>(
+        mut self,
+        verb: Verb,
+        path: &'static str,
+        handler: H,
+        limit: usize,
+    ) -> Routes
     where
         H: Handler<T, Arc<ApiState>>,
         T: 'static,
     {
         self.table.push((verb, path));
-        self.router = self.router.route(path, on(verb.filter(), handler));
+        self.router = self.router.route(
+            path,
+            on(verb.filter(), handler).layer(tower_http::limit::RequestBodyLimitLayer::new(limit)),
+        );
         self
     }
 
@@ -153,6 +179,47 @@ impl Routes {
         .add(Get, "/api/v1/queues", agents::queues)
         .add(Get, "/api/v1/agents", agents::agents)
         .add(Post, "/api/v1/agents/{id}/state", agents::set_state)
+        .add(Get, "/api/v1/agents/{id}/call", agent_desk::call)
+        .add(
+            Post,
+            "/api/v1/agents/{id}/disposition",
+            agent_desk::disposition,
+        )
+        .add(Get, "/api/v1/campaigns", campaigns::list)
+        .add(Post, "/api/v1/campaigns", campaigns::create)
+        .add(Get, "/api/v1/campaigns/{id}", campaigns::get)
+        .add(Put, "/api/v1/campaigns/{id}", campaigns::edit)
+        .add(Delete, "/api/v1/campaigns/{id}", campaigns::delete)
+        .add_limited(
+            Post,
+            "/api/v1/campaigns/{id}/leads",
+            campaign_leads::upload,
+            MAX_UPLOAD,
+        )
+        .add(Post, "/api/v1/campaigns/{id}/start", campaigns::start)
+        .add(Post, "/api/v1/campaigns/{id}/pause", campaigns::pause)
+        .add(Post, "/api/v1/campaigns/{id}/stop", campaigns::stop)
+        .add(Get, "/api/v1/campaigns/{id}/stats", campaigns::stats)
+        .add(
+            Get,
+            "/api/v1/campaigns/{id}/results.csv",
+            campaign_leads::results_csv,
+        )
+        .add(Get, "/api/v1/campaigns/{id}/dnc", dnc::check_campaign)
+        .add_limited(
+            Post,
+            "/api/v1/campaigns/{id}/dnc",
+            dnc::add_campaign,
+            MAX_UPLOAD,
+        )
+        .add(
+            Delete,
+            "/api/v1/campaigns/{id}/dnc/{number}",
+            dnc::remove_campaign,
+        )
+        .add(Get, "/api/v1/dnc", dnc::check_global)
+        .add_limited(Post, "/api/v1/dnc", dnc::add_global, MAX_UPLOAD)
+        .add(Delete, "/api/v1/dnc/{number}", dnc::remove_global)
         .add(Get, "/api/v1/cdrs", cdrs::list)
         .add(Get, "/api/v1/cdrs.csv", cdrs::csv)
         .add(Post, "/api/v1/dialplan/reload", dialplan::reload)
@@ -207,7 +274,6 @@ pub fn app(state: Arc<ApiState>) -> Router {
             state.clone(),
             metrics_route::track,
         ))
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(MAX_BODY))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -7,7 +7,8 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    agents, calls, cdrs, dialplan, directory, events_ws, history, metrics_route, recordings, status,
+    agent_desk, agents, calls, campaign_leads, campaigns, cdrs, dialplan, directory, dnc,
+    events_ws, history, metrics_route, recordings, status,
 };
 
 struct BearerAuth;
@@ -40,6 +41,25 @@ impl Modify for BearerAuth {
         agents::queues,
         agents::agents,
         agents::set_state,
+        agent_desk::call,
+        agent_desk::disposition,
+        campaigns::list,
+        campaigns::create,
+        campaigns::get,
+        campaigns::edit,
+        campaigns::delete,
+        campaign_leads::upload,
+        campaigns::start,
+        campaigns::pause,
+        campaigns::stop,
+        campaigns::stats,
+        campaign_leads::results_csv,
+        dnc::check_campaign,
+        dnc::add_campaign,
+        dnc::remove_campaign,
+        dnc::check_global,
+        dnc::add_global,
+        dnc::remove_global,
         cdrs::list,
         cdrs::csv,
         dialplan::reload,
@@ -67,6 +87,8 @@ impl Modify for BearerAuth {
         (name = "status", description = "Health, identity, headline numbers"),
         (name = "calls", description = "Live calls and registrations"),
         (name = "acd", description = "Queues and agents"),
+        (name = "campaigns", description = "Dialer campaigns, lead lists, results"),
+        (name = "dnc", description = "Do-not-call lists (global and per campaign)"),
         (name = "cdrs", description = "Call detail records"),
         (name = "dialplan", description = "Reload and dry-run routing"),
         (name = "events", description = "Live event stream"),

@@ -227,8 +227,11 @@ pub struct Campaign {
 /// Answering-machine detection for a campaign's calls.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AmdSettings {
-    /// The detector's parameters (those of Asterisk's `AMD()`; defaults from `amd.conf`).
-    #[serde(default)]
+    /// The detector's parameters (those of Asterisk's `AMD()`). Default: VICIdial's
+    /// settings, which on our synthetic greetings hang up on far fewer people than
+    /// `amd.conf`'s (16 % against 40 %, BENCHMARKS.md "AMD accuracy"): a person taken for
+    /// a machine is an abandoned call under Ofcom's rules.
+    #[serde(default = "AmdConfig::vicidial")]
     pub config: AmdConfig,
     /// A prompt left on the machine after its beep; none: hang up at once.
     #[serde(default)]

@@ -67,7 +67,7 @@ pub struct AgentLead {
 pub enum DialerCommand {
     /// The agent's disposition for its current lead was stored; the dialer releases the
     /// agent (ends the disposition pause) and forgets the assignment.
-    Dispositioned { agent: String },
+    Dispositioned { agent: String, human: bool },
     /// A campaign was created, edited, started, paused or stopped: look at the store now.
     Wake,
 }
@@ -170,11 +170,13 @@ mod tests {
         assert!(reader.agent_lead("1001").is_some_and(|l| l.ended));
         reader.send(DialerCommand::Dispositioned {
             agent: "1001".into(),
+            human: true,
         });
         assert_eq!(
             rx.try_recv().ok(),
             Some(DialerCommand::Dispositioned {
-                agent: "1001".into()
+                agent: "1001".into(),
+                human: true,
             })
         );
         assert!(live.unassign("1001").is_some());

@@ -199,8 +199,8 @@ impl Dialer {
                 }
                 Some(c) = commands.recv() => match c {
                     DialerCommand::Wake => self.sync().await,
-                    DialerCommand::Dispositioned { agent } => {
-                        self.broadcast(RunnerInput::Dispositioned { agent, human: true })
+                    DialerCommand::Dispositioned { agent, human } => {
+                        self.broadcast(RunnerInput::Dispositioned { agent, human })
                     }
                 },
                 Some((campaign, input)) = reports.recv() => self.deliver(&campaign, input),

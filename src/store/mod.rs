@@ -51,6 +51,7 @@ pub use id::CallRecordId;
 pub use target::Backend;
 
 pub use campaign_repo::{CallingWindow, CampaignId, CampaignRecord, CampaignState, NewCampaign};
+pub use campaign_repo::{CampaignDeleted, LeadResult, OutcomeTotals, RESULTS_PAGE_MAX};
 pub use dnc_repo::DncScope;
 pub use lead::{
     Attempt, AttemptOutcome, AttemptRecord, Disposition, Lead, LeadCounts, LeadId, LeadNext,

@@ -7,7 +7,8 @@
 #
 # Env: SWITCHBOARD_BIN (default ${CARGO_TARGET_DIR:-target}/release/switchboard),
 #      CHROMIUM (default /usr/bin/chromium), ARTIFACTS (default target/browser-artifacts),
-#      RUST_LOG (default info), KEEP_TMP=1.
+#      RUST_LOG (default info), KEEP_TMP=1; ports: SIP_PORT, HTTP_PORT, CARRIER_PORT, EP1_PORT,
+#      EP2_PORT, RTP_PORTS (defaults below; a second checkout runs beside the first with others).
 # Builds nothing (`make build` does) and installs nothing: `apt-get install chromium sip-tester`
 # and `npm ci` in tests/browser first (`make deps`).
 # Artifacts: a screenshot per page (*.png), the switch log, the config used, SIPp logs, the
@@ -21,7 +22,8 @@ S=$ROOT/sipp-scenarios
 ART=${ARTIFACTS:-$ROOT/target/browser-artifacts}
 BIN=${SWITCHBOARD_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/switchboard}
 CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
-SIP_PORT=26060 HTTP_PORT=26088 CARRIER_PORT=26080
+SIP_PORT=${SIP_PORT:-26060} HTTP_PORT=${HTTP_PORT:-26088} CARRIER_PORT=${CARRIER_PORT:-26080}
+EP1_PORT=${EP1_PORT:-26101} EP2_PORT=${EP2_PORT:-26102} RTP_PORTS=${RTP_PORTS:-28000-28199}
 SW=127.0.0.1:$SIP_PORT
 DOMAIN=switchboard.test
 
@@ -33,7 +35,7 @@ command -v sipp >/dev/null || die "sipp not installed (apt-get install sip-teste
 command -v curl >/dev/null || die "curl not installed"
 [ -f "$HERE/node_modules/playwright-core/package.json" ] || die "run 'npm ci' in tests/browser first"
 
-busy=$(ss -Hltun 2>/dev/null | awk '{print $5}' | grep -E ":($SIP_PORT|$HTTP_PORT|$CARRIER_PORT|26101|26102)\$" | sort -u)
+busy=$(ss -Hltun 2>/dev/null | awk '{print $5}' | grep -E ":($SIP_PORT|$HTTP_PORT|$CARRIER_PORT|$EP1_PORT|$EP2_PORT)\$" | sort -u)
 [ -n "$busy" ] && die "port(s) already in use: $(echo $busy) (a leftover switch or SIPp?)"
 
 rm -rf "$ART" && mkdir -p "$ART"
@@ -56,7 +58,7 @@ TOKEN="browser-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
 AGENT_TOKEN="agent-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
 sed -e "s|127\.0\.0\.1:25060|$SW|g" \
     -e "s|127\.0\.0\.1:25080|127.0.0.1:$CARRIER_PORT|g" \
-    -e "s|^rtp_ports = .*|rtp_ports = \"28000-28199\"|" \
+    -e "s|^rtp_ports = .*|rtp_ports = \"$RTP_PORTS\"|" \
     -e "s|^url = \"sqlite://.*\"|url = \"sqlite://$TMP/sb.db\"|" \
     -e "s|^dir = \"sipp-scenarios/dialplans\"|dir = \"$S/dialplans\"|" \
     "$S/switchboard-test.toml" >"$TMP/switchboard.toml"
@@ -88,16 +90,16 @@ hold=\${1:-6000}
 cd "$TMP"
 sipp_args() { echo -i 127.0.0.1 -nostdin -trace_err -trace_msg; }
 timeout --foreground -k 2 15 sipp \$(sipp_args) -error_file "$ART/reg2002.errors.log" -message_file "$ART/reg2002.messages.log" \\
-  -sf "$S/register_auth.xml" -inf "$S/csv/ep2002.csv" -auth_uri "$DOMAIN" "$SW" -p 26102 -m 1 \\
+  -sf "$S/register_auth.xml" -inf "$S/csv/ep2002.csv" -auth_uri "$DOMAIN" "$SW" -p $EP2_PORT -m 1 \\
   >"$ART/reg2002.out" 2>&1 || { echo "call.sh: 2002 did not register"; exit 1; }
 timeout --foreground -k 2 \$((hold / 1000 + 30)) sipp \$(sipp_args) -error_file "$ART/uas2002.errors.log" -message_file "$ART/uas2002.messages.log" \\
-  -sf "$S/uas_answer.xml" -inf "$S/csv/ep2002.csv" -p 26102 -m 1 -recv_timeout 30000 \\
+  -sf "$S/uas_answer.xml" -inf "$S/csv/ep2002.csv" -p $EP2_PORT -m 1 -recv_timeout 30000 \\
   >"$ART/uas2002.out" 2>&1 &
 uas=\$!
 sleep 0.3
 timeout --foreground -k 2 \$((hold / 1000 + 25)) sipp \$(sipp_args) -error_file "$ART/caller.errors.log" -message_file "$ART/caller.messages.log" \\
   -sf "$S/call_caller_bye.xml" -inf "$S/csv/ep2001.csv" -s 2002 -auth_uri "2002@$DOMAIN" "$SW" \\
-  -p 26101 -m 1 -d "\$hold" >"$ART/caller.out" 2>&1
+  -p $EP1_PORT -m 1 -d "\$hold" >"$ART/caller.out" 2>&1
 rc=\$?
 wait \$uas; urc=\$?
 [ \$rc -eq 0 ] || { echo "call.sh: caller SIPp exit \$rc"; exit 1; }

@@ -56,3 +56,49 @@ test('API errors read as code: message [field] (status)', () => {
   assert.equal(new ApiError(422, 'unprocessable', 'limit: must be 1-1000', 'limit').describe(),
     'unprocessable: limit: must be 1-1000 [limit] (422)');
 });
+
+import { toDefinition, minutes, fieldsOf, campaignRow, pct } from '../../src/api/console/campaigns.js';
+import { codeLabel, dispositionBody } from '../../src/api/console/agent.js';
+
+test('the create form becomes a campaign definition with the API field names', () => {
+  assert.equal(minutes('08:30'), 510);
+  assert.equal(minutes('21:00'), 1260);
+  assert.equal(minutes(''), null);
+  assert.deepEqual(toDefinition({
+    name: 'Spring', trunk: 'carrier', caller_id: '+14155550100', queue: 'sales', dial_mode: 'predictive',
+    regime: 'uk_ofcom', abandon_target_pct: '2.5', ring_timeout_s: '25', window_start: '09:00', window_end: '20:30', script: 'Hi',
+  }), {
+    name: 'Spring', trunk: 'carrier', caller_id: '+14155550100', agents: { queue: 'sales' }, dial_mode: 'predictive',
+    abandon: { rate: 0.025, regime: 'uk_ofcom' }, ring_timeout_s: 25, window: { open_min: 540, close_min: 1230 }, script: 'Hi',
+  });
+  const minimal = toDefinition({ name: 'x', trunk: 't', caller_id: '+1', queue: 'q', dial_mode: 'preview', abandon_target_pct: '', ring_timeout_s: '', window_start: '', window_end: '', script: '' });
+  assert.deepEqual(Object.keys(minimal), ['name', 'trunk', 'caller_id', 'agents', 'dial_mode']);
+});
+
+test('a 422 names every field at fault', () => {
+  const e = new ApiError(422, 'unprocessable', 'invalid campaign: name: must not be empty; abandon.rate: 0.05 must be above 0; ring_timeout_s: 10 s is outside 15–120 s', 'name');
+  assert.deepEqual(fieldsOf(e), ['name', 'abandon.rate', 'ring_timeout_s']);
+  assert.deepEqual(fieldsOf(new Error('x')), []);
+});
+
+test('campaign rows show live figures against the target, or dashes when not running', () => {
+  const running = campaignRow({ id: 'c', name: 'Spring', state: 'running', dial_mode: 'predictive', counts: { ready: 5, total: 9 },
+    abandon: { rate: 0.03 }, live: { abandon_rate: 0.0213, abandon_target: 0.03, dial_level: 1.4, talk_utilisation: 0.8123 } });
+  assert.equal(running.abandon, '2.13 % (target 3.0 %)');
+  assert.equal(running.dial_level, '1.40');
+  assert.equal(running.utilisation, '81.2 %');
+  assert.equal(running.leads, '5 ready / 9');
+  const draft = campaignRow({ id: 'd', name: 'Autumn', state: 'draft', abandon: { rate: 0.02 }, live: null });
+  assert.equal(draft.abandon, '— (target 2.0 %)');
+  assert.equal(draft.dial_level, '—');
+  assert.equal(pct(null), '—');
+});
+
+test('disposition requests carry only what the agent gave', () => {
+  assert.equal(codeLabel('not_interested'), 'Not interested');
+  assert.deepEqual(dispositionBody('sale', { note: '  ' }), { code: 'sale' });
+  assert.deepEqual(dispositionBody('do_not_call', { note: 'angry', dncGlobal: true }), { code: 'do_not_call', note: 'angry', dnc_global: true });
+  const cb = dispositionBody('callback', { callbackAt: '2030-01-02T03:04' });
+  assert.equal(cb.code, 'callback');
+  assert.equal(new Date(cb.callback_at).getTime(), new Date('2030-01-02T03:04').getTime());
+});

@@ -1,34 +1,48 @@
-// Agent desktop, laid out against the ACD/dialer endpoints that arrive with those issues
-// (until the agent endpoint answers, the desktop is disabled under "not available yet"):
-//   GET  /api/v1/agents                    → [{id, name, state, reason?, …}] (supervisor)
-//   GET  /api/v1/agents/{id}               → {id, name, state, reason?, state_since?}
-//   POST /api/v1/agents/{id}/state         {state: available|paused|logged_out, reason?}
-//   GET  /api/v1/agents/{id}/call          → {caller, campaign?, lead?: {…}, script?} | 404 none
-//   POST /api/v1/agents/{id}/disposition   {code, note?, callback_at?}
-// An agent token acts for its own agent (whoami.agent); a supervisor picks one.
+// Agent desktop, against the ACD and dialer routes (GET /api/v1/openapi.json, tag "acd"):
+//   GET  /api/v1/agents                      → [{id, state, reason, time_in_state_s, …}] (an agent token: itself)
+//   POST /api/v1/agents/{id}/state           {state: available|paused|logged_out, reason?} → 204
+//   GET  /api/v1/agents/{id}/call            → {campaign_id, campaign_name, lead_id, call_id, phone, fields,
+//                                               bridged_at_ms, ended, disposition_required, script,
+//                                               dispositions: [code], disposition_effects: {code: effect}} | 404 none
+//   POST /api/v1/agents/{id}/disposition     {code, note?, callback_at? (RFC 3339), dnc_global?}
+//                                            → {lead_id, code, next, callback_at} | 422 naming code / callback_at
+// An agent token acts for its own agent (whoami.agent); a supervisor picks one. The screen pop
+// is polled and reloaded on `agent` events.
 
 import { api, probe, EventStream, ApiError } from './api.js';
-import { h, field, panel, notAvailable, alertBox, fmtDuration, since } from './dom.js';
+import { h, field, panel, alertBox, fmtDuration } from './dom.js';
 
 export const ENDPOINTS = {
   list: '/api/v1/agents',
-  one: (id) => `/api/v1/agents/${encodeURIComponent(id)}`,
   state: (id) => `/api/v1/agents/${encodeURIComponent(id)}/state`,
   call: (id) => `/api/v1/agents/${encodeURIComponent(id)}/call`,
   disposition: (id) => `/api/v1/agents/${encodeURIComponent(id)}/disposition`,
 };
 
 const PAUSE_REASONS = ['Break', 'Lunch', 'Training', 'Meeting', 'Coaching', 'Other'];
-const DISPOSITIONS = [
-  ['sale', 'Sale'], ['no_sale', 'No sale'], ['callback', 'Callback'],
-  ['not_interested', 'Not interested'], ['wrong_number', 'Wrong number'], ['dnc', 'Do not call'],
-];
+const CALL_MS = 3000;
+const AGENTS_MS = 10000;
+
+/** "not_interested" → "Not interested"; "do_not_call" → "Do not call". */
+export function codeLabel(code) {
+  const s = String(code).replace(/_/g, ' ');
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+/** The disposition request for a code and the form's note, callback time and DNC box. */
+export function dispositionBody(code, { note = '', callbackAt = '', dncGlobal = false } = {}) {
+  const body = { code };
+  if (note.trim()) body.note = note.trim();
+  if (callbackAt) body.callback_at = new Date(callbackAt).toISOString();
+  if (dncGlobal) body.dnc_global = true;
+  return body;
+}
 
 function describe(e) { return e instanceof ApiError ? e.describe() : String(e); }
 
 export function mount(main, ctx) {
   const own = ctx.whoami.agent;
-  const banner = h('div', { class: 'banner' }, h('p', { class: 'muted' }, 'Checking the agent API…'));
+  const banner = h('div', { class: 'banner' });
   const pick = h('select', { name: 'agent' });
   const stateValue = h('output', { class: 'tile-value', 'aria-labelledby': 'a-state' }, '—');
   const stateOut = h('div', { class: 'result' });
@@ -52,15 +66,13 @@ export function mount(main, ctx) {
 
   const note = h('textarea', { name: 'note', rows: 3 });
   const callbackAt = h('input', { name: 'callback_at', type: 'datetime-local' });
+  const dncGlobal = h('input', { name: 'dnc_global', type: 'checkbox' });
   const dispOut = h('div', { class: 'result' });
-  const dispButtons = DISPOSITIONS.map(([code, label]) => {
-    const b = h('button', { type: 'button' }, label);
-    b.addEventListener('click', () => dispose(code));
-    return b;
-  });
+  const dispButtons = h('div', { class: 'actions wrap', role: 'group', 'aria-label': 'Disposition codes' },
+    h('p', { class: 'muted' }, 'Disposition buttons appear with a call.'));
   const dispBox = h('fieldset', {}, h('legend', {}, 'Disposition'),
-    h('div', { class: 'actions wrap' }, dispButtons),
-    field('Note', note), field('Callback at', callbackAt), dispOut);
+    dispButtons, field('Note', note), field('Callback at', callbackAt),
+    h('label', { class: 'check' }, dncGlobal, ' Also add the number to the global do-not-call list'), dispOut);
 
   main.replaceChildren(h('h1', {}, 'Agent desktop'), banner,
     h('div', { class: 'grid2' },
@@ -68,83 +80,112 @@ export function mount(main, ctx) {
       panel('Screen pop', pop, h('h3', {}, 'Script'), script)),
     panel('Wrap-up', dispBox));
 
-  const forms = [stateBox, dispBox];
   const agentId = () => own || pick.value;
   let stopped = false;
+  let call = null;     // the current GET /call answer, or null
+  let codesKey = '';   // the codes the buttons were built for
 
   async function setState(state) {
     stateOut.replaceChildren();
     if (!agentId()) return;
     try {
       await api(ENDPOINTS.state(agentId()), { method: 'POST', json: state === 'paused' ? { state, reason: reason.value } : { state } });
-      await loadAgent();
+      await loadAgents();
     } catch (e) { stateOut.append(alertBox(describe(e))); }
   }
 
   async function dispose(code) {
     dispOut.replaceChildren();
-    if (!agentId()) return;
-    const body = { code };
-    if (note.value.trim()) body.note = note.value.trim();
-    if (callbackAt.value) body.callback_at = new Date(callbackAt.value).toISOString();
-    else if (code === 'callback') { dispOut.append(alertBox('A callback needs a time (Callback at).')); return; }
+    if (!agentId() || !call) return;
+    const effect = call.disposition_effects?.[code];
+    if (effect === 'callback' && !callbackAt.value) {
+      dispOut.append(alertBox('A callback needs a time (Callback at).'));
+      return;
+    }
     try {
-      await api(ENDPOINTS.disposition(agentId()), { method: 'POST', json: body });
-      dispOut.append(h('p', { role: 'status' }, `Disposition saved: ${code}`));
+      const r = await api(ENDPOINTS.disposition(agentId()), {
+        method: 'POST',
+        json: dispositionBody(code, { note: note.value, callbackAt: callbackAt.value, dncGlobal: dncGlobal.checked }),
+      });
+      dispOut.append(h('p', { role: 'status' }, `Disposition saved: ${code}${r.callback_at ? ` (callback ${new Date(r.callback_at).toLocaleString()})` : ''}`));
       note.value = '';
       callbackAt.value = '';
+      dncGlobal.checked = false;
+      loadCall();
     } catch (e) { dispOut.append(alertBox(describe(e))); }
   }
 
-  function renderPop(call) {
-    if (!call) {
-      pop.replaceChildren(h('p', { class: 'muted' }, 'No current call'));
+  function renderButtons(codes) {
+    const key = codes.join('|');
+    if (key === codesKey) return;
+    codesKey = key;
+    if (!codes.length) {
+      dispButtons.replaceChildren(h('p', { class: 'muted' }, 'Disposition buttons appear with a call.'));
       return;
     }
-    const lead = call.lead && typeof call.lead === 'object' ? call.lead : {};
-    pop.replaceChildren(
-      h('p', { class: 'pop-head' }, `${call.caller ?? ''}${call.campaign ? ' · ' + call.campaign : ''}`),
-      h('dl', {}, Object.entries(lead).flatMap(([k, v]) => [h('dt', {}, k.replace(/_/g, ' ')), h('dd', {}, String(v))])));
-    script.replaceChildren(call.script ? h('p', {}, call.script) : h('p', { class: 'muted' }, 'No script for this campaign.'));
+    dispButtons.replaceChildren(...codes.map((code) => {
+      const b = h('button', { type: 'button', class: code === 'do_not_call' ? 'danger' : '' }, codeLabel(code));
+      b.addEventListener('click', () => dispose(code));
+      return b;
+    }));
   }
 
-  async function loadAgent() {
-    if (!agentId()) return;
-    try {
-      const a = await api(ENDPOINTS.one(agentId()));
-      if (stopped) return;
-      const t = a.state_since ? ` for ${fmtDuration(since(a.state_since))}` : '';
-      stateValue.textContent = `${a.state}${a.reason ? ' (' + a.reason + ')' : ''}${t}`;
-    } catch (e) { if (!stopped) stateOut.replaceChildren(alertBox(describe(e))); }
-    const c = await probe(ENDPOINTS.call(agentId()));
-    if (!stopped) renderPop(c.available && !c.error ? c.data : null);
-  }
-
-  async function init() {
-    const r = await probe(own ? ENDPOINTS.one(own) : ENDPOINTS.list);
-    if (stopped) return;
-    const ok = r.available && !r.error;
-    for (const f of forms) f.disabled = !ok;
-    if (!r.available) { banner.replaceChildren(notAvailable('Agent desktop')); return false; }
-    if (r.error) { banner.replaceChildren(alertBox(describe(r.error))); return false; }
-    banner.replaceChildren();
-    if (!own) {
-      const rows = Array.isArray(r.data) ? r.data : [];
-      const keep = pick.value;
-      pick.replaceChildren(...rows.map((a) => h('option', { value: a.id }, a.name ? `${a.name} (${a.id})` : a.id)));
-      if (keep) pick.value = keep;
+  function renderPop(c) {
+    call = c;
+    if (!c) {
+      pop.replaceChildren(h('p', { class: 'muted' }, 'No current call'));
+      script.replaceChildren(h('p', { class: 'muted' }, 'The campaign script appears here during a call.'));
+      renderButtons([]);
+      return;
     }
-    await loadAgent();
-    return true;
+    const fields = c.fields && typeof c.fields === 'object' ? c.fields : {};
+    pop.replaceChildren(
+      h('p', { class: 'pop-head' }, `${c.phone} · ${c.campaign_name}`),
+      h('p', { class: c.ended ? 'notice' : 'muted' }, c.ended
+        ? `Call ended${c.disposition_required ? ': a disposition is required before the next call' : ''}`
+        : `On the call for ${fmtDuration((Date.now() - c.bridged_at_ms) / 1000)}`),
+      h('dl', {}, Object.entries(fields).flatMap(([k, v]) => [h('dt', {}, k.replace(/_/g, ' ')), h('dd', {}, String(v))])));
+    script.replaceChildren(c.script ? h('p', {}, c.script) : h('p', { class: 'muted' }, 'No script for this campaign.'));
+    renderButtons(Array.isArray(c.dispositions) ? c.dispositions : []);
   }
 
-  pick.addEventListener('change', loadAgent);
-  for (const f of forms) f.disabled = true;
+  async function loadCall() {
+    if (!agentId()) return;
+    const r = await probe(ENDPOINTS.call(agentId()));
+    if (stopped) return;
+    renderPop(r.available && !r.error ? r.data : null);
+  }
+
+  async function loadAgents() {
+    try {
+      const list = await api(ENDPOINTS.list);
+      if (stopped) return;
+      banner.replaceChildren();
+      const rows = Array.isArray(list) ? list : [];
+      if (!own) {
+        const keep = pick.value;
+        pick.replaceChildren(...rows.map((a) => h('option', { value: a.id }, a.id)));
+        if (keep && rows.some((a) => a.id === keep)) pick.value = keep;
+      }
+      const me = rows.find((a) => a.id === agentId());
+      stateValue.textContent = me
+        ? `${me.state}${me.reason ? ' (' + me.reason + ')' : ''} for ${fmtDuration(me.time_in_state_s)}`
+        : 'not an agent of any queue';
+    } catch (e) {
+      if (stopped) return;
+      stateValue.textContent = '—';
+      banner.replaceChildren(e instanceof ApiError && e.status === 404
+        ? h('p', { class: 'notice', role: 'status' }, 'No ACD queues are configured on this switch.')
+        : alertBox(describe(e)));
+    }
+  }
+
+  pick.addEventListener('change', () => { loadAgents(); loadCall(); });
   const stream = new EventStream(['agent'], (ev) => {
     const d = ev.data || {};
-    if (!d.agent || d.agent === agentId()) loadAgent();
+    if (!d.agent || d.agent === agentId()) { loadAgents(); loadCall(); }
   }, () => {});
-  init().then((ok) => { if (ok && !stopped) stream.start(); });
-  const timer = setInterval(() => { if (!stopped) init(); }, 10000);
-  return () => { stopped = true; clearInterval(timer); stream.stop(); };
+  loadAgents().then(() => { loadCall(); if (!stopped) stream.start(); });
+  const timers = [setInterval(loadCall, CALL_MS), setInterval(loadAgents, AGENTS_MS)];
+  return () => { stopped = true; for (const t of timers) clearInterval(t); stream.stop(); };
 }

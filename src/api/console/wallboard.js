@@ -2,11 +2,14 @@
 // the WebSocket event stream (call.started / call.answered / call.ended) and re-seeded
 // from GET /api/v1/calls, polling both every 2 s while the stream is down, a chart of
 // active calls over the last 5 minutes, and queue / agent / campaign panels that say
-// "not available yet" while their endpoints answer 404.
+// "not available yet" while their endpoints answer 404. Campaign panels (GET
+// /api/v1/campaigns) show each campaign's live abandon rate against its target (a meter),
+// dial level and utilisation, refreshed every 10 s.
 
 import { api, probe, EventStream, ApiError } from './api.js';
 import { h, panel, table, fillRows, columnsFor, notAvailable, alertBox, fmtTime, fmtDuration, since } from './dom.js';
 import { LiveChart } from './chart.js';
+import { campaignRow, abandonMeter, ROW_COLUMNS } from './campaigns.js';
 
 const POLL_MS = 2000;        // REST polling while the event stream is down
 const STATS_LIVE_MS = 5000;  // stats refresh while live (cps and registrations have no events)
@@ -19,8 +22,10 @@ const LATER = [
     preferred: ['name', 'waiting', 'longest_wait_s', 'service_level', 'agents_available', 'answered', 'abandoned'] },
   { path: '/api/v1/agents', title: 'Agents', what: 'Agents',
     preferred: ['id', 'name', 'state', 'reason', 'time_in_state_s', 'queues'] },
-  { path: '/api/v1/campaigns', title: 'Campaign panels', what: 'Campaigns',
-    preferred: ['name', 'state', 'dial_mode', 'dial_level', 'abandon_rate', 'abandon_target', 'utilisation'] },
+  { path: '/api/v1/campaigns', title: 'Campaign panels', what: 'Campaigns', rows: (list) => list.map(campaignRow),
+    columns: ROW_COLUMNS.filter((c) => c.key !== 'dial_mode').map((c) => (c.key === 'abandon'
+      ? { ...c, fmt: (v, r) => h('span', { class: 'abandon' }, abandonMeter(r.abandon_rate, r.abandon_target), ' ', v) }
+      : c)) },
 ];
 
 function tile(label, id) {
@@ -203,8 +208,9 @@ export function mount(main, ctx) {
       p.el.dataset.available = String(r.available);
       if (!r.available) { p.body.replaceChildren(notAvailable(p.what)); continue; }
       if (r.error) { p.body.replaceChildren(alertBox(r.error.describe ? r.error.describe() : String(r.error))); continue; }
-      const rows = Array.isArray(r.data) ? r.data : (r.data && Array.isArray(r.data.items) ? r.data.items : []);
-      p.body.replaceChildren(table(p.title, columnsFor(rows, p.preferred), rows, `No ${p.what.toLowerCase()}`));
+      const list = Array.isArray(r.data) ? r.data : (r.data && Array.isArray(r.data.items) ? r.data.items : []);
+      const rows = p.rows ? p.rows(list) : list;
+      p.body.replaceChildren(table(p.title, p.columns || columnsFor(rows, p.preferred), rows, `No ${p.what.toLowerCase()}`));
     }
   }
   loadStats();
