@@ -5,7 +5,7 @@
 //!
 //! Per N, up to four phases run one after the other with the same load generator:
 //! * `direct`: phone to phone, no relay (the baseline: what the generator and the kernel cost);
-//! * `switchboard`: through our [`MediaEngine`] on its own tokio runtime (threads `relay*`);
+//! * `switchboard`: through our [`MediaEngine`] (its epoll relay threads `relay-N`);
 //! * `rtpengine`: through the Debian `rtpengine` daemon (userspace, `--table=-1`), started and
 //!   stopped by the tool, each call set up with ng `offer`/`answer` and torn down with
 //!   `delete` (`benches/media/rtpengine_ng.rs`);
@@ -206,7 +206,8 @@ struct Phase {
 }
 
 fn phase(calls: usize, a: &Args, target: Target) -> Result<Phase, String> {
-    let relay_rt = runtime("relay", a.relay_threads);
+    // the control side's runtime (the relay has threads of its own, `relay-N`)
+    let relay_rt = runtime("ctl", 1);
     let base = Instant::now();
     let bind = || UdpSocket::bind("127.0.0.1:0").map_err(|e| format!("phone socket: {e}"));
     let mut phones = Vec::with_capacity(calls);
@@ -236,6 +237,7 @@ fn phase(calls: usize, a: &Args, target: Target) -> Result<Phase, String> {
                 RELAY_PORTS.0..=RELAY_PORTS.1,
             );
             c.relatch = RelatchPolicy::Never;
+            c.relay_threads = a.relay_threads;
             let e = MediaEngine::new(c).map_err(|e| e.to_string())?;
             let _guard = relay_rt.enter();
             let mut v = Vec::with_capacity(calls);

@@ -56,6 +56,7 @@ mod outbound;
 mod play;
 pub mod prompt;
 pub mod prompt_library;
+mod reactor;
 mod transcoding;
 
 use std::fmt;
@@ -335,6 +336,8 @@ pub struct MediaConfig {
     pub relatch: RelatchPolicy,
     /// Capacity of each call's event channel.
     pub event_capacity: usize,
+    /// Relay threads (each its own epoll loop; calls are spread over them); at least one.
+    pub relay_threads: usize,
 }
 
 impl MediaConfig {
@@ -347,6 +350,7 @@ impl MediaConfig {
             hold_timeout: Some(Duration::from_secs(3600)),
             relatch: RelatchPolicy::default(),
             event_capacity: 64,
+            relay_threads: 1,
         }
     }
 }
