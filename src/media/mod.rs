@@ -338,6 +338,10 @@ pub struct MediaConfig {
     pub event_capacity: usize,
     /// Relay threads (each its own epoll loop; calls are spread over them); at least one.
     pub relay_threads: usize,
+    /// Under load (10 000 packets/s or more on a relay thread), how long the thread waits
+    /// after a round before looking again, so one wake-up collects many packets; a packet
+    /// waits at most this much longer. Zero: never wait.
+    pub relay_coalesce: Duration,
 }
 
 impl MediaConfig {
@@ -351,6 +355,7 @@ impl MediaConfig {
             relatch: RelatchPolicy::default(),
             event_capacity: 64,
             relay_threads: 1,
+            relay_coalesce: Duration::from_micros(200),
         }
     }
 }
