@@ -157,8 +157,9 @@ struct Loop {
 /// Wake-up coalescing: a relay thread that is woken for nearly every packet spends more on
 /// being woken (on a VM, an inter-processor interrupt and two context switches) than on the
 /// packet. Under load (at least [`Coalescer::BUSY_PER_WINDOW`] packets in the last
-/// [`Coalescer::WINDOW`]) the thread sleeps `pause` after a round that emptied the ready
-/// list, so the next round collects the packets of that time in one wake-up. A packet then
+/// [`Coalescer::WINDOW`]) the thread sleeps `pause` after a small round (fewer than
+/// [`Coalescer::BEHIND`] ready sockets: it is keeping up and would block again soon), so the
+/// next round collects the packets of that time in one wake-up. A packet then
 /// waits at most `pause` longer (a fraction of the 1 ms latency budget); at low rates
 /// nothing waits. Pure: time and counts are passed in.
 #[derive(Debug)]
@@ -183,14 +184,13 @@ impl Coalescer {
         }
     }
 
-    /// A round handled `packets` datagrams at `now`; `full`: the ready list was longer than
-    /// one `epoll_wait` takes (more is waiting: no pause). Returns how long to sleep first.
-    pub(crate) fn after_round(
-        &mut self,
-        now: Instant,
-        packets: usize,
-        full: bool,
-    ) -> Option<Duration> {
+    /// A round of this many ready sockets or more means the thread is behind: the next
+    /// `epoll_wait` will not block anyway, and a pause would only cap its throughput (on a
+    /// starved CPU a pause can turn into a long wait for the CPU).
+    const BEHIND: usize = 64;
+
+    /// A round handled `packets` datagrams at `now`. Returns how long to sleep first.
+    pub(crate) fn after_round(&mut self, now: Instant, packets: usize) -> Option<Duration> {
         if self.pause.is_zero() {
             return None;
         }
@@ -201,7 +201,7 @@ impl Coalescer {
             self.window_start = Some(now);
             self.count = 0;
         }
-        (self.busy && packets > 0 && !full).then_some(self.pause)
+        (self.busy && packets > 0 && packets < Self::BEHIND).then_some(self.pause)
     }
 }
 
@@ -289,10 +289,7 @@ impl Loop {
                 }
             }
             self.due(now);
-            if let Some(pause) = self
-                .coalesce
-                .after_round(now, packets, ready.len() == EVENTS)
-            {
+            if let Some(pause) = self.coalesce.after_round(now, packets) {
                 std::thread::sleep(pause);
             }
         }
@@ -435,31 +432,25 @@ mod tests {
         let mut c = Coalescer::new(pause);
         // a light load: 5 packets per 10 ms window
         for k in 0..5 {
-            assert_eq!(c.after_round(ms(k * 2), 1, false), None);
+            assert_eq!(c.after_round(ms(k * 2), 1), None);
         }
-        assert_eq!(
-            c.after_round(ms(10), 1, false),
-            None,
-            "window of 6: not busy"
-        );
+        assert_eq!(c.after_round(ms(10), 1), None, "window of 6: not busy");
         // a heavy one: 200 packets in the next window
         for k in 0..20 {
-            c.after_round(ms(10) + Duration::from_micros(k * 400), 10, false);
+            c.after_round(ms(10) + Duration::from_micros(k * 400), 10);
         }
-        assert_eq!(c.after_round(ms(20), 3, false), Some(pause));
-        assert_eq!(
-            c.after_round(ms(21), 0, false),
-            None,
-            "a round with no packet"
-        );
-        assert_eq!(c.after_round(ms(22), 1024, true), None, "behind: read on");
+        assert_eq!(c.after_round(ms(20), 3), Some(pause));
+        assert_eq!(c.after_round(ms(21), 0), None, "a round with no packet");
+        assert_eq!(c.after_round(ms(21), 63), Some(pause));
+        assert_eq!(c.after_round(ms(22), 64), None, "behind: read on");
+        assert_eq!(c.after_round(ms(22), 1024), None, "behind: read on");
         // the load stops: the window that saw the 1024 still counts as busy, the next not
-        assert_eq!(c.after_round(ms(31), 1, false), Some(pause));
-        assert_eq!(c.after_round(ms(42), 1, false), None);
+        assert_eq!(c.after_round(ms(31), 1), Some(pause));
+        assert_eq!(c.after_round(ms(42), 1), None);
 
         let mut off = Coalescer::new(Duration::ZERO);
         for k in 0..50 {
-            assert_eq!(off.after_round(ms(k), 100, false), None);
+            assert_eq!(off.after_round(ms(k), 10), None);
         }
     }
 
