@@ -18,8 +18,8 @@
 //! Threads (`reactor`): [`MediaConfig::relay_threads`] relay threads, each a
 //! level-triggered epoll loop owning its share of the calls (sharded by call); no async
 //! runtime on the packet path. A round takes every ready socket of every call in one
-//! `epoll_wait`, one datagram each; under load the thread pauses
-//! [`MediaConfig::relay_coalesce`] between rounds so one wake-up serves many packets.
+//! `epoll_wait`, one datagram each; optionally, under load, the thread pauses
+//! [`MediaConfig::relay_coalesce`] after small rounds so one wake-up serves many packets.
 //!
 //! Hot path (`session`, per ready socket): receive into the thread's buffer →
 //! parse the RTP header in place ([`rtp`], RFC 3550 §5.1) → check the source against the
@@ -345,8 +345,10 @@ pub struct MediaConfig {
     /// Relay threads (each its own epoll loop; calls are spread over them); at least one.
     pub relay_threads: usize,
     /// Under load (10 000 packets/s or more on a relay thread), how long the thread waits
-    /// after a round before looking again, so one wake-up collects many packets; a packet
-    /// waits at most this much longer. Zero: never wait.
+    /// after a small round before looking again, so one wake-up collects many packets; a
+    /// packet waits at most this much longer. Zero (the default): never wait. Off by
+    /// default until measured on an idle machine: on a CPU-starved one (BENCHMARKS.md) the
+    /// runs with 200 µs lost more packets than without.
     pub relay_coalesce: Duration,
 }
 
@@ -361,7 +363,7 @@ impl MediaConfig {
             relatch: RelatchPolicy::default(),
             event_capacity: 64,
             relay_threads: 1,
-            relay_coalesce: Duration::from_micros(200),
+            relay_coalesce: Duration::ZERO,
         }
     }
 }
