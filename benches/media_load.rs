@@ -5,7 +5,7 @@
 //!
 //! Per N, up to four phases run one after the other with the same load generator:
 //! * `direct`: phone to phone, no relay (the baseline: what the generator and the kernel cost);
-//! * `switchboard`: through our [`MediaEngine`] on its own tokio runtime (threads `relay*`);
+//! * `switchboard`: through our [`MediaEngine`] (its epoll relay threads `relay-N`);
 //! * `rtpengine`: through the Debian `rtpengine` daemon (userspace, `--table=-1`), started and
 //!   stopped by the tool, each call set up with ng `offer`/`answer` and torn down with
 //!   `delete` (`benches/media/rtpengine_ng.rs`);
@@ -19,7 +19,7 @@
 //! /proc/{self,PID}/task/*/{stat,schedstat} (threads `relay*`, `gen*`, all of rtpengine's).
 //!
 //! ```text
-//! cargo bench --bench media_load -- [N ...] [--secs S] [--relay-threads T] [--gen-threads G]
+//! cargo bench --bench media_load -- [N ...] [--secs S] [--relay-threads T] [--coalesce-us U] [--gen-threads G]
 //!     [--rtpengine[=BIN]] [--rtpengine-threads T] [--floor] [--no-switchboard] [--no-direct] [--all]
 //! ```
 //! e.g. `cargo bench --bench media_load -- 250 500 1000 2000 --secs 10 --rtpengine`.
@@ -49,6 +49,8 @@ struct Args {
     calls: Vec<usize>,
     run: Duration,
     relay_threads: usize,
+    /// `--coalesce-us`: [`MediaConfig::relay_coalesce`]; `None` = the default.
+    coalesce_us: Option<u64>,
     gen_threads: usize,
     rtpengine: Option<String>,
     rtpengine_threads: Option<usize>,
@@ -64,6 +66,7 @@ fn args() -> Args {
         calls: Vec::new(),
         run: Duration::from_secs(10),
         relay_threads: 1,
+        coalesce_us: None,
         gen_threads: 1,
         rtpengine: None,
         rtpengine_threads: None,
@@ -88,6 +91,7 @@ fn args() -> Args {
         match s.as_str() {
             "--secs" => a.run = Duration::from_secs(num(it.next(), 10) as u64),
             "--relay-threads" => a.relay_threads = num(it.next(), 1),
+            "--coalesce-us" => a.coalesce_us = Some(num(it.next(), 0) as u64),
             "--gen-threads" => a.gen_threads = num(it.next(), 1),
             "--rtpengine-threads" => a.rtpengine_threads = Some(num(it.next(), 1)),
             "--rtpengine" => a.rtpengine = Some("rtpengine".into()),
@@ -206,7 +210,8 @@ struct Phase {
 }
 
 fn phase(calls: usize, a: &Args, target: Target) -> Result<Phase, String> {
-    let relay_rt = runtime("relay", a.relay_threads);
+    // the control side's runtime (the relay has threads of its own, `relay-N`)
+    let relay_rt = runtime("ctl", 1);
     let base = Instant::now();
     let bind = || UdpSocket::bind("127.0.0.1:0").map_err(|e| format!("phone socket: {e}"));
     let mut phones = Vec::with_capacity(calls);
@@ -236,6 +241,10 @@ fn phase(calls: usize, a: &Args, target: Target) -> Result<Phase, String> {
                 RELAY_PORTS.0..=RELAY_PORTS.1,
             );
             c.relatch = RelatchPolicy::Never;
+            c.relay_threads = a.relay_threads;
+            if let Some(us) = a.coalesce_us {
+                c.relay_coalesce = Duration::from_micros(us);
+            }
             let e = MediaEngine::new(c).map_err(|e| e.to_string())?;
             let _guard = relay_rt.enter();
             let mut v = Vec::with_capacity(calls);
@@ -338,9 +347,11 @@ fn main() {
     }
     let rtpengine_threads = a.rtpengine_threads.unwrap_or(a.relay_threads);
     println!(
-        "# {} s per phase; switchboard relay threads {}, rtpengine --num-threads {}, generator threads {}",
+        "# {} s per phase; switchboard relay threads {} (coalesce {}), rtpengine --num-threads {}, generator threads {}",
         a.run.as_secs_f64(),
         a.relay_threads,
+        a.coalesce_us
+            .map_or("default".to_string(), |us| format!("{us} µs")),
         rtpengine_threads,
         a.gen_threads
     );

@@ -20,15 +20,16 @@
 use std::collections::HashMap;
 use std::net::{SocketAddr, SocketAddrV4, SocketAddrV6};
 use std::path::Path;
+use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
-use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
+use tokio::sync::{mpsc, oneshot};
 
 use super::audio::{AudioTap, FrameSource};
 use super::codec::{CodecKind, Encoder};
+use super::reactor::{Command, Reactor};
 use super::record::Recorder;
 use super::session::{CallShared, Control, Patch, Session, Timeouts};
 use super::stats::{CallMediaStats, LegCounters};
@@ -48,13 +49,19 @@ struct Inner {
     pool: Arc<PortPool>,
     calls: Mutex<HashMap<MediaCallId, CallEntry>>,
     epoch: Instant,
+    /// The relay threads; a call lives on `reactors[key % len]`.
+    reactors: Vec<Arc<Reactor>>,
+    next_key: AtomicU64,
 }
 
 struct CallEntry {
-    control: mpsc::UnboundedSender<Control>,
+    /// The call's relay thread and its key there.
+    reactor: Arc<Reactor>,
+    key: u64,
+    /// Told when the session is closed and its ports are back in the pool.
+    closed: Option<oneshot::Sender<()>>,
     endpoints: [Option<LocalEndpoint>; 2],
     shared: Arc<CallShared>,
-    task: JoinHandle<()>,
     events: Option<mpsc::Receiver<MediaEvent>>,
     /// For recorders' writer threads, which report [`MediaEvent::RecordDone`].
     events_tx: mpsc::Sender<MediaEvent>,
@@ -70,15 +77,42 @@ enum Create {
     Nothing,
 }
 
+impl CallEntry {
+    fn control(&self, c: Control) -> Result<(), ()> {
+        self.reactor.send(Command::Control {
+            key: self.key,
+            control: c,
+        })
+    }
+}
+
+impl Drop for CallEntry {
+    /// The call's session ends with its entry (delete, a failed first command, the engine's end).
+    fn drop(&mut self) {
+        let done = self.closed.take();
+        let _ = self.reactor.send(Command::Close {
+            key: self.key,
+            done,
+        });
+    }
+}
+
 impl MediaEngine {
+    /// Starts [`MediaConfig::relay_threads`] relay threads (at least one), which end when
+    /// the last handle is dropped.
     pub fn new(config: MediaConfig) -> Result<Self, MediaError> {
         let pool = Arc::new(PortPool::new(config.local_ip, config.ports.clone())?);
+        let reactors = (0..config.relay_threads.max(1))
+            .map(|i| Reactor::spawn(format!("relay-{i}"), config.relay_coalesce))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(MediaEngine {
             inner: Arc::new(Inner {
                 config,
                 pool,
                 calls: Mutex::new(HashMap::new()),
                 epoch: Instant::now(),
+                reactors,
+                next_key: AtomicU64::new(0),
             }),
         })
     }
@@ -343,20 +377,21 @@ impl MediaEngine {
 
     fn send(entry: &CallEntry, call: &MediaCallId, c: Control) -> Result<(), MediaError> {
         entry
-            .control
-            .send(c)
+            .control(c)
             .map_err(|_| MediaError::NoSuchCall(call.clone()))
     }
 
     /// End the call's media; its ports are back in the pool when this returns. Idempotent:
     /// `false` if there was no such call.
     pub async fn delete(&self, call: &MediaCallId) -> bool {
-        let Some(entry) = self.lock().remove(call) else {
+        let Some(mut entry) = self.lock().remove(call) else {
             return false;
         };
-        drop(entry.control);
-        // the task releases the ports after closing the sockets
-        let _ = entry.task.await;
+        let (tx, rx) = oneshot::channel();
+        entry.closed = Some(tx);
+        // the relay thread releases the ports after closing the sockets, then says so
+        drop(entry);
+        let _ = rx.await;
         true
     }
 
@@ -378,7 +413,7 @@ impl MediaEngine {
         }
         let result = self.command_on(calls.get_mut(call), call, leg, create, patch);
         if result.is_err() && new_call {
-            // dropping the entry closes the control channel: the task ends on its own
+            // dropping the entry closes the session on its relay thread
             calls.remove(call);
         }
         result
@@ -401,8 +436,7 @@ impl MediaEngine {
             None => {
                 let (ep, add) = self.allocate_leg(leg)?;
                 entry
-                    .control
-                    .send(add)
+                    .control(add)
                     .map_err(|_| MediaError::NoSuchCall(call.clone()))?;
                 entry.endpoints[leg.index()] = Some(ep);
                 entry.play_codecs[leg.index()] = Some((0, CodecKind::Pcmu));
@@ -414,27 +448,24 @@ impl MediaEngine {
                 m.payload_type.zip(m.codec).or(m.codecs.first().copied());
         }
         entry
-            .control
-            .send(Control::Remote { leg, patch })
+            .control(Control::Remote { leg, patch })
             .map_err(|_| MediaError::NoSuchCall(call.clone()))?;
         Ok(endpoint)
     }
 
     fn allocate_leg(&self, leg: Leg) -> Result<(LocalEndpoint, Control), MediaError> {
-        let runtime = tokio::runtime::Handle::try_current().map_err(|_| MediaError::NoRuntime)?;
-        let _guard = runtime.enter();
         let pool = &self.inner.pool;
         let pair = pool.allocate()?;
         let port = pair.port;
-        let sockets = tokio::net::UdpSocket::from_std(pair.rtp)
-            .and_then(|rtp| Ok((rtp, tokio::net::UdpSocket::from_std(pair.rtcp)?)));
-        let (rtp, rtcp) = match sockets {
-            Ok(s) => s,
-            Err(e) => {
-                pool.release(port);
-                return Err(e.into());
-            }
-        };
+        let nonblocking = pair
+            .rtp
+            .set_nonblocking(true)
+            .and_then(|()| pair.rtcp.set_nonblocking(true));
+        if let Err(e) = nonblocking {
+            pool.release(port);
+            return Err(e.into());
+        }
+        let (rtp, rtcp) = (pair.rtp, pair.rtcp);
         let ip = self
             .inner
             .config
@@ -460,7 +491,8 @@ impl MediaEngine {
     }
 
     fn spawn_call(&self) -> Result<CallEntry, MediaError> {
-        let runtime = tokio::runtime::Handle::try_current().map_err(|_| MediaError::NoRuntime)?;
+        // the event channel and `delete` are tokio's: the B2BUA side runs on a runtime
+        tokio::runtime::Handle::try_current().map_err(|_| MediaError::NoRuntime)?;
         let config = &self.inner.config;
         let counters: [LegCounters; 2] = Default::default();
         for c in &counters {
@@ -471,7 +503,6 @@ impl MediaEngine {
             epoch: self.inner.epoch,
             created: Instant::now(),
         });
-        let (control, control_rx) = mpsc::unbounded_channel();
         let (events_tx, events) = mpsc::channel(config.event_capacity.max(1));
         let session = Session::new(
             shared.clone(),
@@ -483,12 +514,21 @@ impl MediaEngine {
                 hold: config.hold_timeout,
             },
         );
-        let task = runtime.spawn(session.run(control_rx));
+        let key = self.inner.next_key.fetch_add(1, Relaxed);
+        let reactors = &self.inner.reactors;
+        let reactor = reactors[(key % reactors.len() as u64) as usize].clone();
+        reactor
+            .send(Command::Open {
+                key,
+                session: Box::new(session),
+            })
+            .map_err(|()| MediaError::Socket(std::io::Error::other("relay thread gone")))?;
         Ok(CallEntry {
-            control,
+            reactor,
+            key,
+            closed: None,
             endpoints: [None, None],
             shared,
-            task,
             events: Some(events),
             events_tx,
             play_codecs: [None, None],

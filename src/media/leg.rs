@@ -1,7 +1,7 @@
-//! One leg inside a call's relay task: its sockets and latches, what its phone's SDP says,
+//! One leg inside a call's relay session: its sockets and latches, what its phone's SDP says,
 //! receiver statistics and DTMF detection, and the media applications attached to it (its
 //! own outbound RTP stream, a player, taps and their decoder, the transcoding of its audio
-//! towards the other leg). Owned by the task; nothing here is shared.
+//! towards the other leg). Owned by the session (so by one relay thread); nothing here is shared.
 //!
 //! Codec choice, per packet and per phone ([`route`]): a phone receives what its SDP lists
 //! (RFC 3264 §5.1, §6.1), so audio in a listed codec passes untouched (a renumbered dynamic
@@ -9,10 +9,8 @@
 //! codec that phone itself sends (phones are symmetric in practice), else its SDP's first.
 //! Nothing known about a phone's codecs (no SDP given): pass-through, as a plain relay.
 
-use std::net::SocketAddr;
+use std::net::{SocketAddr, UdpSocket};
 use std::sync::atomic::Ordering::Relaxed;
-
-use tokio::net::UdpSocket;
 
 use super::audio::AudioTap;
 use super::codec::CodecKind;
@@ -187,8 +185,8 @@ mod tests {
     use crate::media::stats::LegCounters;
 
     async fn leg(codecs: &[(u8, CodecKind)]) -> LegRuntime {
-        let sock = || async { UdpSocket::bind("127.0.0.1:0").await.unwrap() };
-        let mut l = LegRuntime::new(0, sock().await, sock().await, RelatchPolicy::default());
+        let sock = || UdpSocket::bind("127.0.0.1:0").unwrap();
+        let mut l = LegRuntime::new(0, sock(), sock(), RelatchPolicy::default());
         let media = RemoteMedia {
             codec: codecs.first().map(|c| c.1),
             payload_type: codecs.first().map(|c| c.0),

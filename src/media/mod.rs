@@ -11,22 +11,28 @@
 //! `stats`, and for media applications `play`/`stop_play` (a [`audio::FrameSource`], e.g.
 //! a [`prompt::Prompt`] or a [`tone::Tone`], by name through a [`PromptLibrary`]), `record_start`/`record_stop` ([`record`]) and `tap` (an
 //! [`audio::AudioTap`]). Commands never wait for media; media never waits for signalling:
-//! commands go to the call's task over a channel, counters are atomics the control side
-//! reads, and events (DTMF, media timeout, play and recording done) come back on a bounded
-//! per-call channel that drops (and counts) rather than blocks.
+//! commands go to the call's relay thread over a channel, counters are atomics the control
+//! side reads, and events (DTMF, media timeout, play and recording done) come back on a
+//! bounded per-call channel that drops (and counts) rather than blocks.
 //!
-//! Hot path (one tokio task per call, `session`): receive into a buffer owned by the task →
+//! Threads (`reactor`): [`MediaConfig::relay_threads`] relay threads, each a
+//! level-triggered epoll loop owning its share of the calls (sharded by call); no async
+//! runtime on the packet path. A round takes every ready socket of every call in one
+//! `epoll_wait`, one datagram each; optionally, under load, the thread pauses
+//! [`MediaConfig::relay_coalesce`] after small rounds so one wake-up serves many packets.
+//!
+//! Hot path (`session`, per ready socket): receive into the thread's buffer →
 //! parse the RTP header in place ([`rtp`], RFC 3550 §5.1) → check the source against the
 //! latch → receiver statistics (RFC 3550 A.1/A.3/A.8, [`stats`]) → telephone-event
 //! detection (RFC 4733, [`dtmf`]) → decode for taps and the recorder, if any listen → mute
 //! if the switch plays to the other phone → direction check (hold, RFC 3264 §8.4) → codec
 //! route: pass, payload-type remap in place, or transcode onto the other leg's own RTP
 //! stream ([`codec`]) → send from the other leg's own socket, so each phone sees symmetric
-//! ports. Beside it, on absolute 20 ms deadlines, the same task paces prompts out and
-//! writes recording slots. No allocation per packet (`tests/media_alloc.rs` and
-//! `tests/media_apps_alloc.rs` check it with a counting allocator); a full socket buffer
-//! drops the packet (counted) instead of waiting; a backlog on one socket is drained with
-//! `try_recv_from` in small batches; file IO happens on a recorder's own thread.
+//! ports. Beside it, on absolute 20 ms deadlines kept in the thread's timer heap, the
+//! session paces prompts out and writes recording slots. No allocation per packet
+//! (`tests/media_alloc.rs` and `tests/media_apps_alloc.rs` check it with a counting
+//! allocator); a full socket buffer drops the packet (counted) instead of waiting; file IO
+//! happens on a recorder's own thread.
 //!
 //! Media timeout: once both legs have an address, RTP silence longer than
 //! [`MediaConfig::media_timeout`] (or [`MediaConfig::hold_timeout`] while either side holds)
@@ -56,6 +62,7 @@ mod outbound;
 mod play;
 pub mod prompt;
 pub mod prompt_library;
+mod reactor;
 mod transcoding;
 
 use std::fmt;
@@ -349,6 +356,14 @@ pub struct MediaConfig {
     pub relatch: RelatchPolicy,
     /// Capacity of each call's event channel.
     pub event_capacity: usize,
+    /// Relay threads (each its own epoll loop; calls are spread over them); at least one.
+    pub relay_threads: usize,
+    /// Under load (10 000 packets/s or more on a relay thread), how long the thread waits
+    /// after a small round before looking again, so one wake-up collects many packets; a
+    /// packet waits at most this much longer. Zero (the default): never wait. Off by
+    /// default until measured on an idle machine: on a CPU-starved one (BENCHMARKS.md) the
+    /// runs with 200 µs lost more packets than without.
+    pub relay_coalesce: Duration,
 }
 
 impl MediaConfig {
@@ -361,6 +376,8 @@ impl MediaConfig {
             hold_timeout: Some(Duration::from_secs(3600)),
             relatch: RelatchPolicy::default(),
             event_capacity: 64,
+            relay_threads: 1,
+            relay_coalesce: Duration::ZERO,
         }
     }
 }

@@ -1,5 +1,8 @@
-//! One call's relay task: owns both legs' sockets, latches, receiver statistics and DTMF
-//! detectors, and runs the per-packet pipeline described in [`super`]. The control side
+//! One call's relay state: owns both legs' sockets, latches, receiver statistics and DTMF
+//! detectors, and runs the per-packet pipeline described in [`super`]. A relay thread
+//! ([`super::reactor`]) owns the session and calls it when a socket is readable
+//! ([`Session::on_readable`]), a command arrives ([`Session::apply`]) or a deadline is due
+//! ([`Session::on_timer`], [`Session::on_tick`]); time is passed in. The control side
 //! talks to it only through [`Control`] messages and reads its atomics.
 //!
 //! Media applications live here too, so they share the task's sockets and clock: per leg
@@ -8,15 +11,14 @@
 //! muted), [`AudioTap`]s and a [`super::listen::Listener`] decoding what the phone sends
 //! (only while a tap or the recorder needs it), and the [`Transcoding`] of its audio when
 //! the other phone does not take its codec; per call a [`Recorder`]. Players and the
-//! recorder run on absolute 20 ms deadlines: the task's second timer (`tick`) wakes at the
-//! earliest of them.
+//! recorder run on absolute 20 ms deadlines: [`Session::on_tick`] returns the earliest of
+//! them.
 
-use std::net::SocketAddr;
+use std::net::{SocketAddr, UdpSocket};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
 use super::audio::{AudioTap, FrameSource};
@@ -33,10 +35,7 @@ use crate::sip::sdp::Direction;
 
 /// Largest datagram relayed whole; longer ones are truncated by the kernel (RTP stays
 /// under the path MTU, so this only cuts garbage).
-const DATAGRAM: usize = 2048;
-
-/// Datagrams read from a socket with `try_recv_from` after the one that woke the task.
-const DRAIN_BATCH: usize = 16;
+pub(crate) const DATAGRAM: usize = 2048;
 
 /// A change to one leg's remote side. `media` replaces everything; otherwise only the
 /// fields given change.
@@ -106,27 +105,11 @@ pub(crate) struct Timeouts {
     pub hold: Option<Duration>,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Stream {
+/// Which of a leg's two sockets.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Stream {
     Rtp = 0,
     Rtcp = 1,
-}
-
-enum Wake {
-    Control(Option<Control>),
-    Packet(usize, Stream, std::io::Result<(usize, SocketAddr)>),
-    Timer,
-    Tick,
-}
-
-/// How far ahead the pacing timer sleeps when nothing plays or records.
-const IDLE_TICK: Duration = Duration::from_secs(3600);
-
-async fn recv(sock: Option<&UdpSocket>, buf: &mut [u8]) -> std::io::Result<(usize, SocketAddr)> {
-    match sock {
-        Some(s) => s.recv_from(buf).await,
-        None => std::future::pending().await,
-    }
 }
 
 impl Session {
@@ -151,65 +134,22 @@ impl Session {
         }
     }
 
-    /// The task body: until the engine drops the control sender (delete).
-    pub(crate) async fn run(mut self, mut control: mpsc::UnboundedReceiver<Control>) {
-        let mut bufs = Box::new([[0u8; DATAGRAM]; 4]);
-        let sleep = tokio::time::sleep(self.timeouts.media);
-        tokio::pin!(sleep);
-        let tick = tokio::time::sleep(IDLE_TICK);
-        tokio::pin!(tick);
-        loop {
-            let [b0, b1, b2, b3] = &mut *bufs;
-            let (l0, l1) = (self.legs[0].as_ref(), self.legs[1].as_ref());
-            let wake = tokio::select! {
-                biased;
-                c = control.recv() => Wake::Control(c),
-                // pacing before packets: a flood must not delay prompts and recording
-                () = &mut tick => Wake::Tick,
-                r = recv(l0.map(|l| &l.rtp), b0) => Wake::Packet(0, Stream::Rtp, r),
-                r = recv(l0.map(|l| &l.rtcp), b1) => Wake::Packet(0, Stream::Rtcp, r),
-                r = recv(l1.map(|l| &l.rtp), b2) => Wake::Packet(1, Stream::Rtp, r),
-                r = recv(l1.map(|l| &l.rtcp), b3) => Wake::Packet(1, Stream::Rtcp, r),
-                () = &mut sleep => Wake::Timer,
-            };
-            match wake {
-                Wake::Control(None) => break,
-                Wake::Control(Some(c)) => {
-                    let now = Instant::now();
-                    self.apply(c, now);
-                    let next = self.on_timer(now);
-                    sleep.as_mut().reset(next.into());
-                    let next = self.on_tick(now);
-                    tick.as_mut().reset(next.unwrap_or(now + IDLE_TICK).into());
-                }
-                Wake::Tick => {
-                    let now = Instant::now();
-                    let next = self.on_tick(now);
-                    tick.as_mut().reset(next.unwrap_or(now + IDLE_TICK).into());
-                }
-                Wake::Packet(i, stream, Ok((n, src))) => {
-                    let buf = &mut bufs[i * 2 + stream as usize];
-                    self.on_datagram(i, stream, &mut buf[..n], src, Instant::now());
-                    // a backlog is drained without going back through select!
-                    for _ in 0..DRAIN_BATCH {
-                        let Some(Ok((n, src))) = self.legs[i].as_ref().map(|l| match stream {
-                            Stream::Rtp => l.rtp.try_recv_from(buf),
-                            Stream::Rtcp => l.rtcp.try_recv_from(buf),
-                        }) else {
-                            break;
-                        };
-                        self.on_datagram(i, stream, &mut buf[..n], src, Instant::now());
-                    }
-                }
-                // ICMP errors surface here on some systems; the next recv is fine.
-                Wake::Packet(_, _, Err(e)) => tracing::trace!(error = %e, "media recv"),
-                Wake::Timer => {
-                    let next = self.on_timer(Instant::now());
-                    sleep.as_mut().reset(next.into());
-                }
-            }
+    /// `leg`'s `stream` socket is readable: take one datagram through the pipeline (the
+    /// relay thread's epoll is level-triggered, so a socket with more waiting comes back
+    /// next round and no read is spent on an empty socket).
+    pub(crate) fn on_readable(&mut self, i: usize, stream: Stream, buf: &mut [u8], now: Instant) {
+        let Some(l) = self.legs.get(i).and_then(Option::as_ref) else {
+            return;
+        };
+        let sock = match stream {
+            Stream::Rtp => &l.rtp,
+            Stream::Rtcp => &l.rtcp,
+        };
+        match sock.recv_from(buf) {
+            Ok((n, src)) => self.on_datagram(i, stream, &mut buf[..n], src, now),
+            // ICMP errors surface here on some systems; the next recv is fine.
+            Err(e) => tracing::trace!(error = %e, "media recv"),
         }
-        self.close();
     }
 
     /// The silence limit in force: none until every leg has an address (ringing; a call
@@ -230,7 +170,7 @@ impl Session {
         }
     }
 
-    fn apply(&mut self, c: Control, now: Instant) {
+    pub(crate) fn apply(&mut self, c: Control, now: Instant) {
         let limit = self.limit();
         match c {
             Control::AddLeg {
@@ -294,13 +234,13 @@ impl Session {
         }
         if self.limit() != limit {
             // the clock for the new limit starts now (answer, hold, resume)
-            self.last_media = Instant::now();
+            self.last_media = now;
             self.timed_out = false;
         }
     }
 
     /// Returns when to look again.
-    fn on_timer(&mut self, now: Instant) -> Instant {
+    pub(crate) fn on_timer(&mut self, now: Instant) -> Instant {
         let Some(limit) = self.limit() else {
             return now + self.timeouts.media;
         };
@@ -340,7 +280,7 @@ impl Session {
     }
 
     /// Players and the recorder: do what is due at `now`; returns when next to wake.
-    fn on_tick(&mut self, now: Instant) -> Option<Instant> {
+    pub(crate) fn on_tick(&mut self, now: Instant) -> Option<Instant> {
         for i in 0..2 {
             let leg = Leg::from_index(i);
             let c = &self.shared.counters[i];
@@ -561,8 +501,16 @@ impl Session {
                     },
                 };
                 let send = |p: &[u8]| send_raw(sock, p, dst, c, out);
-                return match x.on_audio(&hdr, &mut peer.out, now, send) {
-                    Ok(Outcome::Transcoded) => bump(&c.transcoded),
+                // counted before the packet leaves (the phone may read the stats the
+                // moment it has it: the relay runs on a thread of its own), taken back if
+                // nothing was transcoded
+                bump(&c.transcoded);
+                let outcome = x.on_audio(&hdr, &mut peer.out, now, send);
+                if !matches!(outcome, Ok(Outcome::Transcoded)) {
+                    c.transcoded.fetch_sub(1, Relaxed);
+                }
+                return match outcome {
+                    Ok(Outcome::Transcoded) => {}
                     Ok(Outcome::Stale) => bump(&c.dropped_codec),
                     Err(_) => bump(&c.decode_errors),
                 };
@@ -571,7 +519,7 @@ impl Session {
         send(sock, buf, dst, c, out)
     }
 
-    fn close(mut self) {
+    pub(crate) fn close(mut self) {
         self.stop_play(Leg::A);
         self.stop_play(Leg::B);
         let pool = self.pool;
@@ -583,40 +531,40 @@ impl Session {
     }
 }
 
-/// A packet the switch originated to `to`'s phone, from that leg's own socket. Sent on the
-/// non-blocking socket directly: tokio's `try_send_to` refuses until its driver has seen the
-/// socket writable, which a socket created in this very wake-up (a prompt started with the
-/// leg) has not.
+/// A packet the switch originated to `to`'s phone, from that leg's own socket.
 fn send_own(sock: &UdpSocket, buf: &[u8], dst: SocketAddr, to: &LegCounters) {
-    match socket2::SockRef::from(sock).send_to(buf, &dst.into()) {
-        Ok(n) => {
-            bump(&to.played);
-            to.packets_out.fetch_add(1, Relaxed);
-            to.bytes_out.fetch_add(n as u64, Relaxed);
-        }
-        Err(_) => bump(&to.dropped_send),
+    bump(&to.played);
+    if !sent(sock, buf, dst, to) {
+        to.played.fetch_sub(1, Relaxed);
+        bump(&to.dropped_send);
     }
 }
 
 /// A packet we made for `to`'s phone out of `from`'s media (transcoded audio, re-stamped
-/// events), from `to`'s socket; see [`send_own`] for why not `try_send_to`.
+/// events), from `to`'s socket.
 fn send_raw(sock: &UdpSocket, buf: &[u8], dst: SocketAddr, from: &LegCounters, to: &LegCounters) {
-    match socket2::SockRef::from(sock).send_to(buf, &dst.into()) {
-        Ok(n) => {
-            to.packets_out.fetch_add(1, Relaxed);
-            to.bytes_out.fetch_add(n as u64, Relaxed);
-        }
-        Err(_) => bump(&from.dropped_send),
+    send(sock, buf, dst, from, to)
+}
+
+/// Never waits (the socket is non-blocking): a full socket buffer drops the packet (counted
+/// on the sending side).
+fn send(sock: &UdpSocket, buf: &[u8], dst: SocketAddr, from: &LegCounters, to: &LegCounters) {
+    if !sent(sock, buf, dst, to) {
+        bump(&from.dropped_send);
     }
 }
 
-/// Never waits: a full socket buffer drops the packet (counted on the sending side).
-fn send(sock: &UdpSocket, buf: &[u8], dst: SocketAddr, from: &LegCounters, to: &LegCounters) {
-    match sock.try_send_to(buf, dst) {
-        Ok(n) => {
-            to.packets_out.fetch_add(1, Relaxed);
-            to.bytes_out.fetch_add(n as u64, Relaxed);
-        }
-        Err(_) => bump(&from.dropped_send),
+/// `sendto`, with `to`'s out counters raised *before* the packet leaves: the relay runs on
+/// a thread of its own, and whoever receives the packet may read the counters at once. A
+/// failed send takes them back.
+fn sent(sock: &UdpSocket, buf: &[u8], dst: SocketAddr, to: &LegCounters) -> bool {
+    let len = buf.len() as u64;
+    to.packets_out.fetch_add(1, Relaxed);
+    to.bytes_out.fetch_add(len, Relaxed);
+    if sock.send_to(buf, dst).is_ok() {
+        return true;
     }
+    to.packets_out.fetch_sub(1, Relaxed);
+    to.bytes_out.fetch_sub(len, Relaxed);
+    false
 }
