@@ -4,7 +4,9 @@
 //! reported on held-out seeds 100..100+seeds. Ours is never tuned.
 //!
 //! `nice -n 10 cargo bench --bench dialer_matrix -- [--hours H] [--seeds N] [--train N]
-//!  [--threads T] [--only NAME,..]` — prints a markdown table.
+//!  [--threads T] [--only NAME,..] [--policy P]` — prints a markdown table. `--policy P`
+//! (e.g. `ours`) runs that policy alone on the held-out seeds, without the baselines and
+//! their tuning: a quick look at one cell while working on a pacer.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -19,6 +21,7 @@ struct Opts {
     train: u64,
     threads: usize,
     only: Option<Vec<String>>,
+    policy: Option<Policy>,
 }
 
 fn opts() -> Opts {
@@ -28,6 +31,7 @@ fn opts() -> Opts {
         train: 10,
         threads: 2,
         only: None,
+        policy: None,
     };
     let args: Vec<String> = std::env::args().collect();
     // `cargo test --all-targets` runs this binary without `--bench`: a smoke run only
@@ -47,6 +51,13 @@ fn opts() -> Opts {
             "--train" => o.train = v.parse().unwrap_or(10),
             "--threads" => o.threads = v.parse().unwrap_or(2),
             "--only" => o.only = Some(v.split(',').map(String::from).collect()),
+            "--policy" => match v.parse() {
+                Ok(p) => o.policy = Some(p),
+                Err(e) => {
+                    eprintln!("--policy: {e}");
+                    std::process::exit(2);
+                }
+            },
             _ => {
                 i += 1;
                 continue;
@@ -198,6 +209,10 @@ fn main() {
             row(name, label, &summarise(&ms));
             ms
         };
+        if let Some(p) = &o.policy {
+            show(&p.label(), p);
+            continue;
+        }
         let prog = show("progressive", &Policy::Progressive);
         show("ratio 2.0 (default)", &Policy::Ratio(2.0));
         let ratios: Vec<Policy> = (1..=20)

@@ -3,6 +3,8 @@
 //! CSV parsing, E.164 normalisation, zone lookup, duplicate check and the store's batched
 //! multi-row INSERT transactions — into a fresh database file with `synchronous=FULL`.
 //! The store-only phase (pre-parsed rows into `Store::import_leads`) is timed separately.
+//! While the CSV import runs, a probe task records a call start (the switch's CDR path)
+//! every 20 ms and reports the slowest one: how long the import held the switch's writes.
 //!
 //! `cargo bench --bench list_import -- [--rows N] [--url postgres://…]` (default
 //! 1,000,000 rows into a temporary SQLite file). Without `--bench`
@@ -12,7 +14,7 @@ use std::io::Write;
 use std::time::Instant;
 
 use switchboard::dialer::list::{import_csv, CsvOptions, Region};
-use switchboard::store::{CampaignState, NewCampaign, NewLead, Store};
+use switchboard::store::{CallRecordId, CallStart, CampaignState, NewCampaign, NewLead, Store};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -72,6 +74,30 @@ async fn run(rows: usize, full: bool, url: Option<String>) {
         ..CsvOptions::default()
     };
     let file = std::fs::File::open(&csv_path).expect("open csv");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let probe = {
+        let (store, stop) = (store.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut worst = 0.0f64;
+            let mut n = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let call = CallStart {
+                    id: CallRecordId::from_parts(0, u128::from(n)),
+                    call_id: format!("probe-{n}"),
+                    caller: "probe".into(),
+                    callee: "probe".into(),
+                    direction: None,
+                    started_at_ms: 0,
+                };
+                let t = Instant::now();
+                store.call_started(&call).await.expect("probe write");
+                worst = worst.max(t.elapsed().as_secs_f64() * 1000.0);
+                n += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            (worst, n)
+        })
+    };
     let started = Instant::now();
     let report = import_csv(
         &store,
@@ -84,6 +110,8 @@ async fn run(rows: usize, full: bool, url: Option<String>) {
     .await
     .expect("import");
     let csv_secs = started.elapsed().as_secs_f64();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (probe_worst_ms, probes) = probe.await.expect("probe");
     assert_eq!(report.rejected_count, 0, "{:?}", report.rejected.first());
     assert_eq!(report.loaded as usize, rows);
 
@@ -128,7 +156,8 @@ async fn run(rows: usize, full: bool, url: Option<String>) {
     println!(
         "{{\"rows\":{rows},\"csv_import_s\":{csv_secs:.2},\"csv_rows_per_s\":{:.0},\
          \"store_only_s\":{store_secs:.2},\"store_rows_per_s\":{:.0},\
-         \"claim_100_ms\":{claim_ms:.1},\"full\":{full}}}",
+         \"claim_100_ms\":{claim_ms:.1},\"cdr_write_worst_ms\":{probe_worst_ms:.1},\
+         \"cdr_writes\":{probes},\"full\":{full}}}",
         rows as f64 / csv_secs,
         rows as f64 / store_secs
     );

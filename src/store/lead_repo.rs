@@ -2,15 +2,9 @@
 //! dispositions committed when they happen, and recovery of a node's claims at restart.
 //!
 //! # Import
-//! [`Store::import_leads`] writes rows in transactions of [`TX_ROWS`] rows, each made of
-//! multi-row `INSERT`s of [`STATEMENT_ROWS_SQLITE`] / [`STATEMENT_ROWS_POSTGRES`] rows (one
-//! prepared statement, reused from sqlx's per-connection cache). Between transactions the SQLite write lock is free, so a
-//! million-row upload never holds the switch's own writes (CDRs, attempts) for more than
-//! one transaction. A number already in the campaign is not loaded twice: the unique index
-//! `(campaign_id, phone)` with `ON CONFLICT DO NOTHING` skips it; when a statement inserts
-//! fewer rows than it carried, one range query on the (list-ordered) lead ids tells which
-//! went in, and the others come back as duplicates. Lead ids are the list id followed by
-//! the row's `seq`, so a bulk load appends to the primary key instead of scattering.
+//! [`Store::import_leads`] (in [`import`]): short transactions of multi-row inserts on
+//! SQLite, `COPY` into a temporary table on PostgreSQL; numbers the campaign already has
+//! are skipped and reported as duplicates.
 //!
 //! # Claims
 //! [`Store::claim_leads`] hands out due leads in hopper order (due callbacks first, then
@@ -32,41 +26,24 @@
 //! query as `tz IN (…)`. Nothing is claimed only to be released again, no extra writes, and
 //! a claim never comes back short because the first candidates were out of their window.
 
-use std::collections::BTreeSet;
+mod import;
 
 use chrono_tz::Tz;
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
+pub use import::ImportedLeads;
+
 use super::dnc_repo::insert_dnc;
 use super::{
     Attempt, AttemptOutcome, AttemptRecord, Backend, CampaignId, CampaignState, Disposition, Lead,
-    LeadCounts, LeadId, LeadNext, LeadStatus, ListId, NewLead, OutcomeCounts, ReleasedClaims,
-    Store, StoreError,
+    LeadCounts, LeadId, LeadNext, LeadStatus, ListId, OutcomeCounts, ReleasedClaims, Store,
+    StoreError,
 };
-
-/// Rows per import transaction.
-pub const TX_ROWS: usize = 20_000;
-/// Rows per multi-row `INSERT` on PostgreSQL (6 parameters each): fewer round trips.
-pub const STATEMENT_ROWS_POSTGRES: usize = 1_000;
-/// Rows per multi-row `INSERT` on SQLite. Kept small on purpose: sqlx-sqlite looks each
-/// parameter up by index with `sqlite3_bind_parameter_name`, which walks the statement's
-/// parameter list, so binding costs grow with the square of a statement's parameters
-/// (1,000 rows per statement spent 73 % of an import there; `benches/list_import.rs`).
-pub const STATEMENT_ROWS_SQLITE: usize = 25;
 
 const LEAD_COLUMNS: &str = "id, campaign_id, list_id, seq, phone, tz, fields, priority, status, \
      callback, next_at_ms, attempts, busy_count, no_answer_count, machine_count, \
      congestion_count, last_outcome, claimed_by";
-
-/// What [`Store::import_leads`] loaded.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ImportedLeads {
-    /// Rows inserted.
-    pub loaded: u64,
-    /// `seq` of the rows not inserted because the campaign already had their number.
-    pub duplicates: Vec<u64>,
-}
 
 /// A stored list and what became of its rows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -143,95 +120,6 @@ impl Store {
             rows_rejected: to_u64(row.try_get("rows_rejected")?),
             rows_duplicate: to_u64(row.try_get("rows_duplicate")?),
         }))
-    }
-
-    /// Loads `rows` into `list` of `campaign`, ready from `now_ms`, in transactions of
-    /// [`TX_ROWS`] rows (each committed before the next starts; an error leaves the earlier
-    /// ones loaded). Rows whose number the campaign already has are not loaded and come back
-    /// in [`ImportedLeads::duplicates`].
-    pub async fn import_leads(
-        &self,
-        campaign: &CampaignId,
-        list: &ListId,
-        rows: &[NewLead],
-        now_ms: i64,
-    ) -> Result<ImportedLeads, StoreError> {
-        let mut imported = ImportedLeads::default();
-        let mut conn = self.pool.acquire().await?;
-        if self.backend == Backend::Sqlite {
-            // Keep the indexes being appended to in memory for the whole upload (this
-            // connection only; 64 MiB instead of SQLite's 2 MiB default).
-            sqlx::query("PRAGMA cache_size = -65536")
-                .execute(&mut *conn)
-                .await?;
-        }
-        for chunk in rows.chunks(TX_ROWS) {
-            let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-            let mut missing: Vec<&NewLead> = Vec::new();
-            let statement_rows = match self.backend {
-                Backend::Sqlite => STATEMENT_ROWS_SQLITE,
-                Backend::Postgres => STATEMENT_ROWS_POSTGRES,
-            };
-            for statement in chunk.chunks(statement_rows) {
-                let sql = insert_leads_sql(statement.len());
-                let mut query = sqlx::query(AssertSqlSafe(sql))
-                    .bind(campaign.as_str())
-                    .bind(list.as_str())
-                    .bind(now_ms);
-                for lead in statement {
-                    query = query
-                        .bind(lead_id(list, lead.seq))
-                        .bind(to_i64(lead.seq))
-                        .bind(lead.phone.as_str())
-                        .bind(lead.tz.as_str())
-                        .bind(lead.fields.to_string())
-                        .bind(i64::from(lead.priority));
-                }
-                let inserted = query.execute(&mut *tx).await?.rows_affected();
-                imported.loaded += inserted;
-                if inserted < statement.len() as u64 {
-                    // Some numbers were already in the campaign: find which rows went in.
-                    missing.extend(statement);
-                }
-            }
-            if !missing.is_empty() {
-                let present: BTreeSet<String> = sqlx::query_scalar(
-                    "SELECT id FROM leads WHERE list_id = $1 AND id >= $2 AND id <= $3",
-                )
-                .bind(list.as_str())
-                .bind(lead_id(
-                    list,
-                    missing.iter().map(|l| l.seq).min().unwrap_or(0),
-                ))
-                .bind(lead_id(
-                    list,
-                    missing.iter().map(|l| l.seq).max().unwrap_or(0),
-                ))
-                .fetch_all(&mut *tx)
-                .await?
-                .into_iter()
-                .collect();
-                imported.duplicates.extend(
-                    missing
-                        .iter()
-                        .filter(|l| !present.contains(&lead_id(list, l.seq)))
-                        .map(|l| l.seq),
-                );
-            }
-            let zones: BTreeSet<&str> = chunk.iter().map(|l| l.tz.as_str()).collect();
-            for tz in zones {
-                sqlx::query(
-                    "INSERT INTO campaign_zones (campaign_id, tz) VALUES ($1, $2) \
-                     ON CONFLICT (campaign_id, tz) DO NOTHING",
-                )
-                .bind(campaign.as_str())
-                .bind(tz)
-                .execute(&mut *tx)
-                .await?;
-            }
-            tx.commit().await?;
-        }
-        Ok(imported)
     }
 
     /// Claims up to `n` leads of a running campaign for this node ([`Store::with_node`]),
@@ -607,34 +495,6 @@ impl Store {
 /// A lead's id: its list's id then its `seq`, zero-padded so ids sort in list order.
 fn lead_id(list: &ListId, seq: u64) -> String {
     format!("{}-{seq:012}", list.as_str())
-}
-
-/// The multi-row INSERT for `rows` leads: `$1` campaign, `$2` list, `$3` now, then six
-/// parameters per row. Rows whose number the campaign has are skipped.
-fn insert_leads_sql(rows: usize) -> String {
-    let mut sql = String::with_capacity(260 + rows * 64);
-    sql.push_str(
-        "INSERT INTO leads (campaign_id, list_id, next_at_ms, updated_at_ms, id, seq, phone, tz, \
-         fields, priority, status, callback, attempts, busy_count, no_answer_count, \
-         machine_count, congestion_count) VALUES ",
-    );
-    for n in 0..rows {
-        let p = 4 + n * 6;
-        if n > 0 {
-            sql.push(',');
-        }
-        sql.push_str(&format!(
-            "($1, $2, $3, $3, ${}, ${}, ${}, ${}, ${}, ${}, 'ready', 0, 0, 0, 0, 0, 0)",
-            p,
-            p + 1,
-            p + 2,
-            p + 3,
-            p + 4,
-            p + 5
-        ));
-    }
-    sql.push_str(" ON CONFLICT (campaign_id, phone) DO NOTHING");
-    sql
 }
 
 /// `(status, callback flag, next_at_ms or NULL to keep it)` for a [`LeadNext`].

@@ -94,9 +94,26 @@ const PHONE_HEADERS: [&str; 3] = ["phone", "number", "phone_number"];
 const TZ_HEADERS: [&str; 3] = ["timezone", "tz", "time_zone"];
 
 /// An iterator over a CSV list's rows, good or bad.
+///
+/// Reading and parsing are separable: [`CsvLeads::read_raw`] takes records off the file
+/// (fast, in order) and [`RowParser::parse`] turns each into a lead or an error (the
+/// expensive part: E.164 and zones), so an import can parse chunks on several threads.
 pub struct CsvLeads<R: Read> {
     records: csv::StringRecordsIntoIter<R>,
+    parser: RowParser,
+}
+
+/// A record read off the file with its line, or why it could not be read.
+#[derive(Debug, Clone)]
+pub struct RawRow(Result<(csv::StringRecord, u64), RowError>);
+
+/// What turns a [`RawRow`] into a lead: the column layout and the default country.
+/// Cheap to share between threads.
+#[derive(Debug, Clone)]
+pub struct RowParser {
     headers: Vec<String>,
+    /// Screen-pop field names by column (the header, or `column_N` when blank).
+    keys: Vec<String>,
     phone: usize,
     tz: Option<usize>,
     priority: Option<usize>,
@@ -106,7 +123,7 @@ pub struct CsvLeads<R: Read> {
 impl<R: Read> std::fmt::Debug for CsvLeads<R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CsvLeads")
-            .field("headers", &self.headers)
+            .field("headers", &self.parser.headers)
             .finish()
     }
 }
@@ -154,22 +171,73 @@ impl<R: Read> CsvLeads<R> {
             None => find(&TZ_HEADERS),
         };
         let priority = find(&["priority"]);
+        let keys = headers
+            .iter()
+            .enumerate()
+            .map(|(i, h)| {
+                if h.is_empty() {
+                    format!("column_{}", i + 1)
+                } else {
+                    h.clone()
+                }
+            })
+            .collect();
         Ok(CsvLeads {
             records: csv.into_records(),
-            headers,
-            phone,
-            tz,
-            priority,
-            default_region: options.default_region,
+            parser: RowParser {
+                headers,
+                keys,
+                phone,
+                tz,
+                priority,
+                default_region: options.default_region,
+            },
         })
     }
 
     /// The header row.
     pub fn headers(&self) -> &[String] {
-        &self.headers
+        &self.parser.headers
     }
 
-    fn parse(&self, record: &csv::StringRecord, line: u64) -> Result<ParsedLead, RowProblem> {
+    /// The parser for this file's rows.
+    pub fn parser(&self) -> &RowParser {
+        &self.parser
+    }
+
+    /// Reads up to `n` records (fewer at the end of the file) into `out`, in file order;
+    /// returns how many.
+    pub fn read_raw(&mut self, n: usize, out: &mut Vec<RawRow>) -> usize {
+        let before = out.len();
+        for record in self.records.by_ref().take(n) {
+            out.push(RawRow(match record {
+                Ok(record) => {
+                    let line = record.position().map_or(0, |p| p.line());
+                    Ok((record, line))
+                }
+                Err(e) => {
+                    let line = e.position().map_or(0, |p| p.line());
+                    Err(RowError::new(line, RowProblem::Malformed(e.to_string())))
+                }
+            }));
+        }
+        out.len() - before
+    }
+}
+
+impl RowParser {
+    /// One row: a lead or the reason it was refused, with its line.
+    pub fn parse(&self, raw: RawRow) -> Result<ParsedLead, RowError> {
+        let (record, line) = raw.0?;
+        self.parse_record(&record, line)
+            .map_err(|problem| RowError::new(line, problem))
+    }
+
+    fn parse_record(
+        &self,
+        record: &csv::StringRecord,
+        line: u64,
+    ) -> Result<ParsedLead, RowProblem> {
         let raw = record
             .get(self.phone)
             .filter(|v| !v.is_empty())
@@ -208,9 +276,9 @@ impl<R: Read> CsvLeads<R> {
             if i == self.phone || Some(i) == self.tz || Some(i) == self.priority {
                 continue;
             }
-            let key = match self.headers.get(i) {
-                Some(h) if !h.is_empty() => h.clone(),
-                _ => format!("column_{}", i + 1),
+            let key = match self.keys.get(i) {
+                Some(k) => k.clone(),
+                None => format!("column_{}", i + 1),
             };
             fields.insert(key, Value::String(value.to_owned()));
         }
@@ -229,18 +297,9 @@ impl<R: Read> Iterator for CsvLeads<R> {
     type Item = Result<ParsedLead, RowError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let record = self.records.next()?;
-        Some(match record {
-            Ok(record) => {
-                let line = record.position().map_or(0, |p| p.line());
-                self.parse(&record, line)
-                    .map_err(|problem| RowError::new(line, problem))
-            }
-            Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
-                Err(RowError::new(line, RowProblem::Malformed(e.to_string())))
-            }
-        })
+        let mut one = Vec::with_capacity(1);
+        self.read_raw(1, &mut one);
+        one.pop().map(|raw| self.parser.parse(raw))
     }
 }
 

@@ -47,6 +47,16 @@ impl Durations {
         }
     }
 
+    /// The `q`-quantile (0..=1) of the window at the last `refresh`; None when empty.
+    pub fn quantile(&self, q: f64) -> Option<f64> {
+        let n = self.sorted.len();
+        if n == 0 {
+            return None;
+        }
+        let i = ((q.clamp(0.0, 1.0) * (n - 1) as f64).round() as usize).min(n - 1);
+        self.sorted.get(i).copied()
+    }
+
     /// P(D ≤ e + h | D > e) from the last `refresh`; `None` when no sample exceeds `e`
     /// (the caller decides what an unseen long duration means).
     #[cfg(test)]
