@@ -463,6 +463,10 @@ impl CampaignRunner {
         let id = *self.agents.entry(agent.to_string()).or_insert(next);
         let now = self.at(now_ms);
         if let Some(view) = self.floor.agents().get(id.0 as usize) {
+            if view.state == state {
+                // The ACD's available → reserved → ringing are all Ready here: one span.
+                return;
+            }
             let spent = now.saturating_sub(view.since).0;
             match view.state {
                 AgentState::LoggedOut | AgentState::Paused => {}
@@ -471,9 +475,6 @@ impl CampaignRunner {
                     self.util.talk_ms += spent;
                 }
                 _ => self.util.logged_ms += spent,
-            }
-            if view.state == state {
-                return;
             }
         }
         self.observe(now_ms, Observation::Agent { agent: id, state });
@@ -515,6 +516,19 @@ impl CampaignRunner {
                 out.push(RunnerOutput::AgentCallEnded {
                     agent: agent.clone(),
                 });
+                if !self.campaign.disposition_required {
+                    // No disposition will come: the agent handled a person (the Ofcom
+                    // estimate's AH).
+                    if let Some(&id) = self.agents.get(agent) {
+                        self.observe(
+                            now_ms,
+                            Observation::Disposition {
+                                agent: id,
+                                human: true,
+                            },
+                        );
+                    }
+                }
                 if a.dispositioned || !self.campaign.disposition_required {
                     out.push(RunnerOutput::Unassign {
                         agent: agent.clone(),

@@ -470,3 +470,79 @@ fn with_detection_a_machine_is_not_a_live_answer_and_a_person_is() {
         )]
     );
 }
+
+#[test]
+fn reserved_and_ringing_are_one_ready_span_for_utilisation() {
+    let mut r = runner(&["1001"]);
+    let ready_again = || RunnerInput::Agent {
+        agent: "1001".into(),
+        state: AgentState::Ready,
+    };
+    step(&mut r, 10_000, ready_again());
+    step(&mut r, 15_000, ready_again());
+    step(
+        &mut r,
+        20_000,
+        RunnerInput::Agent {
+            agent: "1001".into(),
+            state: AgentState::InCall,
+        },
+    );
+    let u = r.live(T0 + 40_000).talk_utilisation;
+    assert!(
+        (u - 0.5).abs() < 1e-9,
+        "20 s of talk in 40 s logged in: {u}"
+    );
+}
+
+#[test]
+fn without_dispositions_the_ofcom_rate_counts_agent_handled_calls() {
+    let mut c = campaign(DialMode::Progressive);
+    c.abandon.regime = crate::dialer::campaign::AbandonRegime::UkOfcom;
+    c.disposition_required = false;
+    let states = [
+        ("1001".to_string(), AgentState::Ready),
+        ("1002".to_string(), AgentState::Ready),
+    ];
+    let mut r = CampaignRunner::new("C", c, &states, T0);
+    let tags = dialled_two(&mut r);
+    for (i, tag) in tags.iter().enumerate() {
+        step(
+            &mut r,
+            100,
+            RunnerInput::Originated {
+                tag: tag.clone(),
+                call_key: i as u64,
+            },
+        );
+        step(
+            &mut r,
+            4_000,
+            RunnerInput::Answered {
+                tag: tag.clone(),
+                call_id: format!("K{i}"),
+            },
+        );
+    }
+    step(
+        &mut r,
+        4_500,
+        RunnerInput::Bridged {
+            call_key: 0,
+            agent: "1001".into(),
+        },
+    );
+    step(&mut r, 6_000, RunnerInput::LeftQueue { call_key: 1 });
+    let out = step(
+        &mut r,
+        60_000,
+        RunnerInput::CallEnded {
+            call_id: "K0".into(),
+        },
+    );
+    assert!(out.contains(&RunnerOutput::Unassign {
+        agent: "1001".into()
+    }));
+    let rate = r.live(T0 + 60_000).abandon_rate;
+    assert!((rate - 0.5).abs() < 1e-9, "1 drop, 1 handled: {rate}");
+}
