@@ -195,6 +195,7 @@ impl Call {
                 data: serde_json::json!({
                     "tag": tag,
                     "call": self.cdr.id(),
+                    "key": self.key.0,
                     "status": status,
                 }),
             });

@@ -14,6 +14,7 @@
 //!   rules.
 //! * [`list`] — CSV lead lists: E.164 normalisation, time zones, duplicates, bulk upload.
 //! * [`dnc`] — do-not-call lists (global and per campaign).
+//! * [`runner`] — one running campaign, sans-IO: claims, calls, outcomes, screen pops.
 //! * [`live`] — what the running dialer shares with the API (live figures, agent leads).
 //! * [`sim`] — a discrete-event simulator on a virtual clock, deterministic per seed,
 //!   with common random numbers per lead and per agent.
@@ -30,6 +31,7 @@ pub mod hopper;
 pub mod list;
 pub mod live;
 pub mod pacing;
+pub mod runner;
 pub mod sim;
 
 use std::ops::{Add, Sub};

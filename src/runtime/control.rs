@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::b2bua::{LiveCall, Now};
-use crate::switch::Switch;
+use crate::switch::{OriginateError, OriginateRequest, Switch};
 
 /// Requests the API may have queued before the core task answers.
 pub const CONTROL_DEPTH: usize = 64;
@@ -37,6 +37,11 @@ pub enum ControlRequest {
         agent: String,
         op: crate::acd::AgentOp,
         done: oneshot::Sender<bool>,
+    },
+    /// Place a call (click-to-call, the dialer); answers the call's key.
+    Originate {
+        req: OriginateRequest,
+        done: oneshot::Sender<Result<u64, OriginateError>>,
     },
 }
 
@@ -112,6 +117,17 @@ impl SwitchControl {
     }
 }
 
+impl SwitchControl {
+    /// Places a call; its outcome arrives as `originate.*` events with the request's tag.
+    pub async fn originate(
+        &self,
+        req: OriginateRequest,
+    ) -> Result<Result<u64, OriginateError>, ControlError> {
+        self.ask(|done| ControlRequest::Originate { req, done })
+            .await
+    }
+}
+
 /// Answers one request (in the core task).
 pub(super) fn serve(switch: &mut Switch, now: Now, req: ControlRequest) {
     match req {
@@ -140,6 +156,9 @@ pub(super) fn serve(switch: &mut Switch, now: Now, req: ControlRequest) {
                 switch.agent_op(now, &agent, op);
             }
             let _ = done.send(known);
+        }
+        ControlRequest::Originate { req, done } => {
+            let _ = done.send(switch.originate(now, req).map(|key| key.0));
         }
     }
 }

@@ -9,6 +9,7 @@
 pub mod call_events;
 pub mod control;
 mod core;
+pub mod dialer;
 mod locals;
 mod media_relay;
 mod store_writer;
@@ -69,6 +70,7 @@ pub struct Running {
     stop: watch::Sender<Stop>,
     core: JoinHandle<()>,
     writer: JoinHandle<()>,
+    dialer_task: JoinHandle<()>,
 }
 
 /// What the core task is asked to do.
@@ -94,6 +96,9 @@ impl Running {
     pub async fn wait(self) {
         let _ = self.core.await;
         let _ = self.writer.await;
+        // The feed closed with the core task; stores the dialer started are awaited by
+        // their own tasks.
+        let _ = tokio::time::timeout(Duration::from_secs(2), self.dialer_task).await;
         if let Some(server) = self.http_server {
             server.stop().await;
         }
@@ -163,7 +168,8 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
     // api: the event bus, control channel and HTTP server (metrics are created above).
     let events = EventBus::default();
     let (control, control_rx) = control::SwitchControl::channel();
-    let (dialer, _dialer_commands) = crate::dialer::live::DialerLive::new();
+    let (dialer, dialer_commands) = crate::dialer::live::DialerLive::new();
+    let (dialer_feed, dialer_feed_rx) = mpsc::unbounded_channel();
     let http_server = match cfg.http.listen {
         Some(addr) => Some(
             start_http(
@@ -183,8 +189,16 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         cdrs,
         stop_rx,
         control_rx,
-        call_events::CallEvents::new(events.clone(), metrics.clone()),
+        call_events::CallEvents::new(events.clone(), metrics.clone()).feeding(dialer_feed),
     ));
+    let dialer_task = dialer::spawn(
+        &cfg,
+        store.clone(),
+        control.clone(),
+        dialer.clone(),
+        dialer_feed_rx,
+        dialer_commands,
+    );
     Ok(Running {
         bound,
         store,
@@ -199,6 +213,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         stop,
         core,
         writer,
+        dialer_task,
     })
 }
 
