@@ -35,7 +35,7 @@
 #     of campaign_e2e.toml (a machine's call length as a lognormal, the 2-second window counted
 #     from the answer).
 #
-# Env: SWITCHBOARD_BIN (default ${CARGO_TARGET_DIR:-target}/release/switchboard), RUN_S (150),
+# Env: SWITCHBOARD_BIN (default ${CARGO_TARGET_DIR:-target}/release/switchboard), RUN_S (170),
 #      LEADS (400), SIM_SEEDS (30), ARTIFACTS (default test-artifacts/campaign-e2e), RUST_LOG
 #      (info), KEEP_TMP=1.
 # Needs sipp (pcap play), python3, curl, jq, sqlite3, timeout, ss. Builds nothing.
@@ -55,7 +55,7 @@ TOKEN=campaign-e2e-admin-token-0123456789
 DOMAIN=switchboard.test
 CARRIER_PORT=26210 CARRIER_MEDIA=41000
 AGENTS=(3001 3002 3003 3004 3005)
-RUN_S=${RUN_S:-150}
+RUN_S=${RUN_S:-170}
 LEADS=${LEADS:-400}
 SIM_SEEDS=${SIM_SEEDS:-30}
 # the carrier's shares (campaign_e2e.toml describes the same world)
