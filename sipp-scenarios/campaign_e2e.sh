@@ -438,6 +438,39 @@ echo "info: run ${RUN_S}s: dials $(echo "$STATS" | jq -r '.live.dials') live ans
 check abandon_rate_within_limit eval 'awk -v r="$abandon_rate" -v a="$abandoned" -v n="$live" -v lim=$ABANDON_LIMIT -v s=$ABANDON_SLACK \
   "BEGIN {exit !(r <= lim || a <= int(lim * n) + s)}" || { echo "abandoned $abandoned of $live live answers ($abandon_rate)"; false; }'
 
+# the same figure measured independently: the agents' agent.state events in the switch log,
+# on_call time / logged-in time (not logged out, not paused) between the start and the stop
+util_events=$(sed 's/\x1b\[[0-9;]*m//g' "$ART/switchboard.log" | grep ' event kind="agent.state"' \
+  | python3 -c '
+import json, sys
+from datetime import datetime, timezone
+start, stop = int(sys.argv[1]), int(sys.argv[2])
+state, since, talk, logged = {}, {}, 0, 0
+def account(a, t):
+    global talk, logged
+    s, t0 = state.get(a, "logged_out"), max(since.get(a, start), start)
+    d = max(0, min(t, stop) - t0)
+    if s not in ("logged_out", "paused"):
+        logged += d
+        if s == "on_call":
+            talk += d
+    since[a] = t
+for line in sys.stdin:
+    ts = line.split()[0].rstrip("Z")[:26]   # 2026-11-24T11:16:47.245098Z (UTC)
+    t = int(datetime.fromisoformat(ts).replace(tzinfo=timezone.utc).timestamp() * 1000 + 0.5)
+    ev = json.loads(line.split(" data=", 1)[1])
+    a = ev["agent"]
+    account(a, t)
+    state[a] = ev["to"]["state"]
+for a in list(state):
+    account(a, stop)
+print(f"{talk / logged:.4f}" if logged else "nan")
+' "$START_MS" "$STOP_MS" 2>&1 | tail -1)
+echo "info: talk utilisation from the agent.state events: $util_events (API: $util)"
+# the API's figure is the agents' on_call share of logged-in time since the start
+check api_utilisation_matches_events eval 'awk -v a="$util" -v e="$util_events" "BEGIN {d = a - e; exit !(d <= 0.03 && d >= -0.03)}" \
+  || { echo "API talk utilisation $util, from the agent.state events $util_events"; false; }'
+
 HOURS=$(awk -v s="$RUN_S" 'BEGIN {printf "%.6f", s / 3600}')
 : >"$ART/sim.jsonl"
 for seed in $(seq 1 "$SIM_SEEDS"); do
@@ -457,6 +490,8 @@ else
        "dials/connect $(band dials_per_connect | tr ' ' '-')"
   check utilisation_agrees_with_simulator eval 'awk -v x="$util" -v lo="$u_lo" -v hi="$u_hi" -v m=$UTIL_MARGIN \
     "BEGIN {exit !(x >= lo - m && x <= hi + m)}" || { echo "talk utilisation $util outside [$u_lo, $u_hi] +- $UTIL_MARGIN"; false; }'
+  check utilisation_from_events_agrees_with_simulator eval 'awk -v x="$util_events" -v lo="$u_lo" -v hi="$u_hi" -v m=$UTIL_MARGIN \
+    "BEGIN {exit !(x >= lo - m && x <= hi + m)}" || { echo "talk utilisation (events) $util_events outside [$u_lo, $u_hi] +- $UTIL_MARGIN"; false; }'
   check abandon_agrees_with_simulator eval 'awk -v x="$abandon_rate" -v lo="$a_lo" -v hi="$a_hi" -v m=$ABANDON_MARGIN \
     "BEGIN {exit !(x >= lo - m && x <= hi + m)}" || { echo "abandon rate $abandon_rate outside [$a_lo, $a_hi] +- $ABANDON_MARGIN"; false; }'
 fi
