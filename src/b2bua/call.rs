@@ -143,7 +143,7 @@ pub struct Call {
     /// Life in an ACD queue.
     pub(super) queue: Option<super::call_queue::QueueState>,
     /// The originator's reference when the switch placed this call itself.
-    pub(super) origin: Option<String>,
+    pub(super) origin: Option<super::call_originate::Origin>,
 }
 
 /// One `dial` in progress: its forks are `forks[first..]`.
@@ -503,6 +503,15 @@ impl Call {
         self.cdr.leg_answered(i, io.now.unix_ms, resp.status);
         self.bridge_media(io, &resp.body);
         self.dialogs[1] = Some(b);
+    }
+
+    /// B is gone (transferred away): the next dial starts from a clean slate.
+    pub(super) fn forget_b(&mut self, io: &mut CallIo<'_>) {
+        if let Some(w) = self.winner.take() {
+            self.cdr.leg_ended(w, io.now.unix_ms, None);
+        }
+        self.pending_ack = None;
+        self.last_b_ack = None;
     }
 
     /// BYE on a dialog that is not (or no longer) part of the call.

@@ -31,6 +31,19 @@ pub struct Originate {
     pub ring_timeout: Duration,
     /// The originator's reference, echoed in `originate.*` events.
     pub tag: String,
+    /// Listen to A's early media for a special information tone.
+    pub detect_sit: bool,
+}
+
+/// What a call the switch placed remembers about its originator's wishes.
+#[derive(Debug, Clone)]
+pub(super) struct Origin {
+    pub tag: String,
+    pub detect_sit: bool,
+    /// The SIT listener is on A's leg.
+    pub listening: bool,
+    /// A special information tone was heard: the call was given up for it.
+    pub sit_heard: bool,
 }
 
 impl Call {
@@ -69,7 +82,12 @@ impl Call {
             Bytes::new(),
             script,
         );
-        call.origin = Some(o.tag.clone());
+        call.origin = Some(Origin {
+            tag: o.tag.clone(),
+            detect_sit: o.detect_sit,
+            listening: false,
+            sit_heard: false,
+        });
         if relayed && call.media.is_none() {
             call.originate_failed(io, 503, HangupSide::System);
             return call;
@@ -99,6 +117,9 @@ impl Call {
     pub(super) fn on_a_response(&mut self, io: &mut CallIo<'_>, i: usize, resp: Response) {
         let status = resp.status;
         if status < 200 {
+            if status > 100 && !resp.body.is_empty() {
+                self.on_a_early_media(io, &resp);
+            }
             let fork = &mut self.forks[i];
             if status > 100 {
                 fork.provisional = true;
@@ -132,16 +153,7 @@ impl Call {
             a.local_tag().to_string(),
             Some((self.key, Side::A)),
         ));
-        if let (Some(m), Some((ctl, _))) = (&self.media, io.media) {
-            if let Ok(sdp) = crate::sip::sdp::SessionDescription::parse(&resp.body) {
-                if let Some(n) = local_sdp::choose(&sdp) {
-                    if let Ok(remote) = local_sdp::remote_of(&sdp, &n) {
-                        let _ = ctl.update(m.id(), Leg::A, remote);
-                    }
-                    self.a_codec = Some(n);
-                }
-            }
-        }
+        self.learn_a_media(io, &resp);
         self.dialogs[0] = Some(a);
         self.state = CallState::Answered;
         self.a_answered = true;
@@ -150,6 +162,63 @@ impl Call {
         self.script.deadline = None;
         self.origin_event(io, "originate.answered", status);
         self.run_script(io);
+    }
+
+    /// A's SDP (early media or answer) tells the relay where A's RTP comes from and in
+    /// which codec.
+    fn learn_a_media(&mut self, io: &mut CallIo<'_>, resp: &Response) {
+        let (Some(m), Some((ctl, _))) = (&self.media, io.media) else {
+            return;
+        };
+        let Ok(sdp) = crate::sip::sdp::SessionDescription::parse(&resp.body) else {
+            return;
+        };
+        if let Some(n) = local_sdp::choose(&sdp) {
+            if let Ok(remote) = local_sdp::remote_of(&sdp, &n) {
+                let _ = ctl.update(m.id(), Leg::A, remote);
+            }
+            self.a_codec = Some(n);
+        }
+    }
+
+    /// A 18x with SDP: early media from A (ringback, announcements); listened to for a
+    /// special information tone when the originator asked.
+    fn on_a_early_media(&mut self, io: &mut CallIo<'_>, resp: &Response) {
+        self.learn_a_media(io, resp);
+        let (Some(m), Some((ctl, _))) = (&self.media, io.media) else {
+            return;
+        };
+        if let Some(o) = self
+            .origin
+            .as_mut()
+            .filter(|o| o.detect_sit && !o.listening)
+        {
+            match ctl.listen(m.id(), Leg::A, crate::dialer::progress::Listen::Sit) {
+                Ok(()) => o.listening = true,
+                Err(e) => tracing::debug!(%e, "early media not listened to"),
+            }
+        }
+    }
+
+    /// A call-progress listener found something on a leg.
+    pub(super) fn on_detected(
+        &mut self,
+        io: &mut CallIo<'_>,
+        _leg: Leg,
+        what: crate::media::Detection,
+    ) {
+        match what {
+            crate::media::Detection::Sit => {
+                if self.script.wait != Wait::Originating {
+                    return;
+                }
+                if let Some(o) = self.origin.as_mut() {
+                    o.sit_heard = true;
+                }
+                // The 487 to our CANCEL ends it, reported as the SIT's 404.
+                self.on_originate_timeout(io);
+            }
+        }
     }
 
     /// A refused, or never answered.
@@ -162,7 +231,9 @@ impl Call {
             HangupSide::Callee
         };
         if self.state != CallState::Ending {
-            let status = if side == HangupSide::System {
+            let status = if self.origin.as_ref().is_some_and(|o| o.sit_heard) {
+                404
+            } else if side == HangupSide::System {
                 480
             } else {
                 status
@@ -189,11 +260,12 @@ impl Call {
     }
 
     fn origin_event(&self, io: &mut CallIo<'_>, kind: &'static str, status: u16) {
-        if let Some(tag) = &self.origin {
+        if let Some(o) = &self.origin {
             io.events.push(CallEvent {
                 kind,
                 data: serde_json::json!({
-                    "tag": tag,
+                    "sit": o.sit_heard,
+                    "tag": o.tag,
                     "call": self.cdr.id(),
                     "key": self.key.0,
                     "status": status,

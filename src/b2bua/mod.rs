@@ -11,6 +11,7 @@ mod call;
 mod call_app;
 mod call_originate;
 mod call_queue;
+mod call_transfer;
 mod call_voicemail;
 mod cdr;
 mod live;
@@ -24,6 +25,7 @@ use std::time::Instant;
 
 pub use call::{best_final, cause_for, Call, CallState, Target};
 pub use call_originate::Originate;
+pub use call_transfer::TransferError;
 pub use live::{LiveCall, LiveCallRef, LiveState, ADMIN_HANGUP_CAUSE};
 pub use script::status_for_cause;
 
@@ -340,6 +342,7 @@ impl Calls {
                 MediaEvent::PlayDone { leg, id, .. } => c.on_play_done(io, leg, id),
                 // the recording's file is complete (its index entry could be committed here)
                 MediaEvent::RecordDone { .. } => {}
+                MediaEvent::Detected { leg, what } => c.on_detected(io, leg, what),
             }
         }
         self.apply(io, key);

@@ -315,6 +315,16 @@ pub enum MediaEvent {
         dropped: u64,
         failed: bool,
     },
+    /// A call-progress listener on `leg` (special information tone, answering machine,
+    /// voicemail beep) found what it listens for.
+    Detected { leg: Leg, what: Detection },
+}
+
+/// What a call-progress listener found in a leg's audio.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detection {
+    /// A special information tone: the number is not in service, or the network failed.
+    Sit,
 }
 
 /// Engine settings (from `switchboard.toml`'s media section).

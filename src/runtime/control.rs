@@ -38,6 +38,13 @@ pub enum ControlRequest {
         op: crate::acd::AgentOp,
         done: oneshot::Sender<bool>,
     },
+    /// Blind-transfer a live call's caller to `exten` in `context` ("" = the call's).
+    Transfer {
+        id: String,
+        context: String,
+        exten: String,
+        done: oneshot::Sender<Result<(), crate::b2bua::TransferError>>,
+    },
     /// Place a call (click-to-call, the dialer); answers the call's key.
     Originate {
         req: OriginateRequest,
@@ -118,6 +125,23 @@ impl SwitchControl {
 }
 
 impl SwitchControl {
+    /// Blind-transfers the live call `id` (see [`Switch::transfer`]).
+    pub async fn transfer(
+        &self,
+        id: &str,
+        context: &str,
+        exten: &str,
+    ) -> Result<Result<(), crate::b2bua::TransferError>, ControlError> {
+        let (id, context, exten) = (id.to_string(), context.to_string(), exten.to_string());
+        self.ask(|done| ControlRequest::Transfer {
+            id,
+            context,
+            exten,
+            done,
+        })
+        .await
+    }
+
     /// Places a call; its outcome arrives as `originate.*` events with the request's tag.
     pub async fn originate(
         &self,
@@ -156,6 +180,14 @@ pub(super) fn serve(switch: &mut Switch, now: Now, req: ControlRequest) {
                 switch.agent_op(now, &agent, op);
             }
             let _ = done.send(known);
+        }
+        ControlRequest::Transfer {
+            id,
+            context,
+            exten,
+            done,
+        } => {
+            let _ = done.send(switch.transfer(now, &id, &context, &exten));
         }
         ControlRequest::Originate { req, done } => {
             let _ = done.send(switch.originate(now, req).map(|key| key.0));

@@ -23,6 +23,7 @@ use crate::dialer::floor::AgentState;
 use crate::dialer::live::{CampaignLive, DialerCommand, DialerLive};
 use crate::dialer::runner::{CampaignRunner, RunnerInput, RunnerOutput, BRIDGE_WINDOW_S};
 use crate::dialplan::{Action, DialTarget, HangupCause};
+use crate::events::{Event, EventBus, Topic};
 use crate::store::{CampaignId, CampaignState, Lead, Store};
 use crate::switch::OriginateRequest;
 
@@ -128,6 +129,10 @@ struct Dialer {
     reports: mpsc::UnboundedSender<Report>,
     /// Campaigns that cannot run, and why (shown until they change state).
     refused: HashMap<String, String>,
+    /// `agent.screen_pop`, `campaign.attempt` and `campaign.stats` go out here.
+    events: EventBus,
+    /// Ticks since the last `campaign.stats`.
+    ticks: u32,
 }
 
 /// Starts the dialer task.
@@ -136,6 +141,7 @@ pub fn spawn(
     store: Store,
     control: SwitchControl,
     live: DialerLive,
+    events: EventBus,
     feed: mpsc::UnboundedReceiver<DialerFeed>,
     commands: mpsc::UnboundedReceiver<DialerCommand>,
 ) -> JoinHandle<()> {
@@ -159,6 +165,8 @@ pub fn spawn(
         runners: HashMap::new(),
         reports,
         refused: HashMap::new(),
+        events,
+        ticks: 0,
     };
     tokio::spawn(dialer.run(feed, commands, reports_rx))
 }
@@ -375,16 +383,11 @@ impl Dialer {
                     let input = match store.mark_dialing(&lead.id, now).await {
                         Ok(true) => match control.originate(req).await {
                             Ok(Ok(call_key)) => RunnerInput::Originated { tag, call_key },
-                            Ok(Err(e)) => {
-                                tracing::warn!(%e, campaign = cid, "call not placed");
-                                RunnerInput::OriginateRefused { tag }
-                            }
-                            Err(e) => {
-                                tracing::warn!(%e, campaign = cid, "call not placed");
-                                RunnerInput::OriginateRefused { tag }
-                            }
+                            Ok(Err(e)) => refused(&cid, tag, e.to_string()),
+                            Err(e) => refused(&cid, tag, e.to_string()),
                         },
-                        Ok(false) | Err(_) => RunnerInput::OriginateRefused { tag },
+                        Ok(false) => refused(&cid, tag, "the lead is no longer ours".into()),
+                        Err(e) => refused(&cid, tag, format!("store: {e}")),
                     };
                     let _ = reports.send((cid, input));
                 });
@@ -394,6 +397,17 @@ impl Dialer {
                 attempt,
                 next,
             } => {
+                self.event(
+                    Topic::Campaign,
+                    "campaign.attempt",
+                    Ok(serde_json::json!({
+                        "campaign_id": id,
+                        "lead_id": lead.as_str(),
+                        "call_id": attempt.call_id,
+                        "outcome": attempt.outcome,
+                        "sip_status": attempt.sip_status,
+                    })),
+                );
                 tokio::spawn(async move {
                     if let Err(e) = store.record_attempt(&lead, &attempt, next).await {
                         tracing::error!(%e, lead = lead.as_str(), ?attempt, "attempt not stored");
@@ -409,7 +423,12 @@ impl Dialer {
                     }
                 });
             }
-            RunnerOutput::Assign { agent, lead } => self.live.assign(&agent, lead),
+            RunnerOutput::Assign { agent, lead } => {
+                let mut pop = serde_json::to_value(&lead).unwrap_or_default();
+                pop["agent"] = Value::from(agent.as_str());
+                self.event(Topic::Agent, "agent.screen_pop", Ok(pop));
+                self.live.assign(&agent, lead);
+            }
             RunnerOutput::AgentCallEnded { agent } => self.live.call_ended(&agent),
             RunnerOutput::Unassign { agent } => {
                 self.live.unassign(&agent);
@@ -426,12 +445,40 @@ impl Dialer {
         });
     }
 
-    fn publish(&self) {
+    /// Live figures to the API every tick, and as `campaign.stats` every second.
+    fn publish(&mut self) {
         let now = now_unix_ms();
+        self.ticks += 1;
+        let announce = self.ticks >= (SYNC.as_millis() / TICK.as_millis()) as u32;
+        if announce {
+            self.ticks = 0;
+        }
         for r in self.runners.values() {
-            self.live.set_campaign(r.live(now));
+            let live = r.live(now);
+            if announce {
+                self.event(
+                    Topic::Campaign,
+                    "campaign.stats",
+                    serde_json::to_value(&live),
+                );
+            }
+            self.live.set_campaign(live);
         }
     }
+
+    fn event(&self, topic: Topic, kind: &str, data: Result<Value, serde_json::Error>) {
+        self.events.publish(Event {
+            topic,
+            kind: kind.to_string(),
+            at: chrono::Utc::now(),
+            data: data.unwrap_or_default(),
+        });
+    }
+}
+
+fn refused(campaign: &str, tag: String, why: String) -> RunnerInput {
+    tracing::warn!(campaign, why, "call not placed");
+    RunnerInput::OriginateRefused { tag, why }
 }
 
 /// The call for one lead: over the campaign's trunk; on answer, the campaign's queue for
@@ -471,6 +518,7 @@ fn dial_request(campaign: &Campaign, lead: &Lead, tag: &str) -> OriginateRequest
         vars,
         ring_timeout: Duration::from_secs(u64::from(campaign.ring_timeout_s)),
         tag: tag.to_string(),
+        detect_sit: true,
     }
 }
 

@@ -196,6 +196,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         store.clone(),
         control.clone(),
         dialer.clone(),
+        events.clone(),
         dialer_feed_rx,
         dialer_commands,
     );

@@ -315,7 +315,8 @@ impl Store {
         Ok(leads)
     }
 
-    /// Gives leads this node claimed and never dialled back to the hopper, untouched.
+    /// Gives leads this node claimed back to the hopper, untouched: never dialled, or
+    /// marked dialling but refused by the switch before any INVITE went out.
     /// Returns how many it gave back.
     pub async fn unclaim_leads(&self, leads: &[LeadId], now_ms: i64) -> Result<u64, StoreError> {
         let mut tx = self.pool.begin().await?;
@@ -323,7 +324,8 @@ impl Store {
         for lead in leads {
             returned += sqlx::query(
                 "UPDATE leads SET status = 'ready', claimed_by = NULL, claimed_at_ms = NULL, \
-                 updated_at_ms = $3 WHERE id = $1 AND status = 'claimed' AND claimed_by = $2",
+                 updated_at_ms = $3 WHERE id = $1 AND status IN ('claimed', 'dialing') \
+                 AND claimed_by = $2",
             )
             .bind(lead.as_str())
             .bind(&*self.node)

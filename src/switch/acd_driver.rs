@@ -312,6 +312,7 @@ impl Switch {
         };
         let vars = [("QUEUE_PRIORITY".to_string(), CALLBACK_PRIORITY.to_string())];
         let req = OriginateRequest {
+            detect_sit: false,
             first,
             caller_id: number.clone(),
             caller_name: Some(format!("{queue} callback")),

@@ -159,6 +159,22 @@ impl Switch {
         found
     }
 
+    /// Blind transfer: the live call `id`'s caller is routed to `exten` in `context` (the
+    /// call's own context when empty), the other party hung up.
+    pub fn transfer(
+        &mut self,
+        now: Now,
+        id: &str,
+        context: &str,
+        exten: &str,
+    ) -> Result<(), crate::b2bua::TransferError> {
+        let mut done = Err(crate::b2bua::TransferError::NoSuchCall);
+        self.with_calls(now, |calls, io| {
+            done = calls.transfer(io, id, context, exten)
+        });
+        done
+    }
+
     /// Stop taking new calls (503); calls in progress go on.
     pub fn drain(&mut self) {
         self.draining = true;

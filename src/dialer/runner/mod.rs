@@ -24,8 +24,9 @@ pub use outcome::classify;
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
-use super::campaign::{Campaign, DialMode};
-use super::floor::{AgentState, Floor, Observation};
+use super::campaign::{AbandonRegime, Campaign, DialMode};
+use super::compliance::ofcom_reported_acr;
+use super::floor::{AgentState, FailCause, Floor, Observation};
 use super::live::{AgentLead, CampaignLive};
 use super::pacing::{Pacer, Predictive, PredictiveConfig, Progressive, Trigger, TICK};
 use super::{AgentId, CallRef, Millis};
@@ -36,6 +37,8 @@ use crate::store::{Attempt, AttemptOutcome, Lead, LeadId, LeadNext};
 pub const LINES_PER_AGENT: u32 = 3;
 /// The most leads asked for in one claim.
 const MAX_CLAIM: u32 = 50;
+/// The wait before dialling again after the switch refused a call.
+const REFUSAL_BACKOFF: Millis = Millis(5_000);
 /// The wait before asking again after a claim came back empty or failed.
 const CLAIM_BACKOFF: Millis = Millis(2_000);
 /// The seconds an answered call waits in the queue for an agent.
@@ -55,8 +58,10 @@ pub enum RunnerInput {
     ClaimFailed,
     /// The switch accepted the call for `tag` as call `call_key`.
     Originated { tag: String, call_key: u64 },
-    /// The switch or the store refused to place it.
-    OriginateRefused { tag: String },
+    /// The switch refused to place it (no such trunk, at max calls, draining) or the
+    /// store no longer had the lead: not the lead's fault, so no attempt is recorded and
+    /// the lead goes back to the hopper.
+    OriginateRefused { tag: String, why: String },
     /// `originate.answered`: the customer answered; `call_id` is the call's record id.
     Answered { tag: String, call_id: String },
     /// `originate.failed` with the final SIP status.
@@ -160,6 +165,9 @@ pub struct CampaignRunner {
     claim_pending: bool,
     /// No claim before this (after one came back empty).
     claim_after: Millis,
+    /// No call before this (after the switch refused one), and why it refused.
+    dial_after: Millis,
+    refusal: Option<String>,
     next_call: u64,
     attempts: BTreeMap<String, InFlight>,
     stopping: bool,
@@ -199,6 +207,8 @@ impl CampaignRunner {
             buffer: VecDeque::new(),
             claim_pending: false,
             claim_after: Millis(0),
+            dial_after: Millis(0),
+            refusal: None,
             next_call: 0,
             attempts: BTreeMap::new(),
             stopping: false,
@@ -283,7 +293,25 @@ impl CampaignRunner {
                     a.call_key = Some(call_key);
                 }
             }
-            RunnerInput::OriginateRefused { tag } => self.failed(now_ms, &tag, 503, out),
+            RunnerInput::OriginateRefused { tag, why } => {
+                let Some(a) = self.attempts.remove(&tag) else {
+                    return;
+                };
+                let ring = Millis(0);
+                let cause = FailCause::Rejected;
+                self.observe(
+                    now_ms,
+                    Observation::Failed {
+                        call: a.call,
+                        ring,
+                        cause,
+                    },
+                );
+                self.counters.dials -= 1;
+                out.push(RunnerOutput::Unclaim(vec![a.lead.id]));
+                self.refusal = Some(why);
+                self.dial_after = self.at(now_ms) + REFUSAL_BACKOFF;
+            }
             RunnerInput::Failed { tag, status } => self.failed(now_ms, &tag, status, out),
             RunnerInput::Answered { tag, call_id } => {
                 let Some(a) = self.attempts.get_mut(&tag) else {
@@ -519,6 +547,9 @@ impl CampaignRunner {
             return;
         }
         let now = self.at(now_ms);
+        if now < self.dial_after {
+            return;
+        }
         let want = self.pacer.calls_to_place(now, &self.floor, trigger);
         let cap = LINES_PER_AGENT * self.floor.logged_in();
         let n = want.min(cap.saturating_sub(self.floor.lines()));
@@ -581,11 +612,27 @@ impl CampaignRunner {
             live_answers: c.live_answers,
             machines: c.machines,
             abandoned: c.abandoned,
-            abandon_rate: rate(c.abandoned, c.live_answers),
+            abandon_rate: self.abandon_rate(),
             abandon_target: self.campaign.abandon.rate,
             talk_utilisation: self.utilisation(now_ms),
             idle_reason: self.idle_reason(now_ms),
             updated_at_ms: now_ms,
+        }
+    }
+
+    /// The running rate under the campaign's regime: US FTC abandoned ÷ live answers;
+    /// UK Ofcom's estimate, which takes the machines agents marked out of the drops.
+    fn abandon_rate(&self) -> f64 {
+        let c = self.counters;
+        match self.campaign.abandon.regime {
+            AbandonRegime::UsFtc if c.live_answers > 0 => {
+                c.abandoned as f64 / c.live_answers as f64
+            }
+            AbandonRegime::UsFtc => 0.0,
+            AbandonRegime::UkOfcom => {
+                let t = self.floor.totals;
+                ofcom_reported_acr(t.drops, t.agent_humans, t.agent_machines)
+            }
         }
     }
 
@@ -620,6 +667,13 @@ impl CampaignRunner {
         }
         if !self.campaign.schedule.is_active(now_ms) {
             return Some("outside the campaign's schedule".into());
+        }
+        if let Some(why) = self
+            .refusal
+            .as_ref()
+            .filter(|_| self.at(now_ms) < self.dial_after)
+        {
+            return Some(format!("the switch refused the last call: {why}"));
         }
         if self.floor.logged_in() == 0 {
             return Some("no agent of the campaign's queue is logged in".into());

@@ -336,7 +336,7 @@ fn stopping_gives_back_unused_leads_and_lets_calls_finish() {
 }
 
 #[test]
-fn a_refused_originate_is_congestion_and_an_empty_hopper_backs_off() {
+fn a_refused_originate_gives_the_lead_back_and_an_empty_hopper_backs_off() {
     let mut r = runner(&["1001"]);
     step(&mut r, 0, RunnerInput::Tick);
     let out = step(&mut r, 10, RunnerInput::Claimed(vec![lead(1)]));
@@ -345,20 +345,40 @@ fn a_refused_originate_is_congestion_and_an_empty_hopper_backs_off() {
         "asks for more while dialling the last lead at hand: {out:?}"
     );
     let tag = dials(&out)[0].clone();
-    let out = step(&mut r, 20, RunnerInput::OriginateRefused { tag });
-    assert_eq!(records(&out)[0].0, AttemptOutcome::Congestion);
-    step(&mut r, 30, RunnerInput::Claimed(Vec::new()));
+    let out = step(
+        &mut r,
+        20,
+        RunnerInput::OriginateRefused {
+            tag,
+            why: "no such trunk".into(),
+        },
+    );
+    assert!(records(&out).is_empty(), "not the lead's fault: no attempt");
+    assert!(out.contains(&RunnerOutput::Unclaim(vec![LeadId("L1".into())])));
+    assert!(r
+        .live(T0 + 30)
+        .idle_reason
+        .is_some_and(|w| w.contains("no such trunk")));
+    step(&mut r, 30, RunnerInput::Claimed(vec![lead(2)]));
     let out = step(&mut r, 600, RunnerInput::Tick);
+    assert!(
+        dials(&out).is_empty(),
+        "backing off after a refusal: {out:?}"
+    );
+    let out = step(&mut r, 5_100, RunnerInput::Tick);
+    assert_eq!(dials(&out).len(), 1, "dialling again after the back-off");
+    step(&mut r, 5_200, RunnerInput::Claimed(Vec::new()));
+    let out = step(&mut r, 5_700, RunnerInput::Tick);
     assert!(out.is_empty(), "backing off after an empty claim: {out:?}");
-    let out = step(&mut r, 2_600, RunnerInput::Tick);
+    let out = step(&mut r, 7_300, RunnerInput::Tick);
     assert!(
         matches!(out.as_slice(), [RunnerOutput::Claim(_)]),
         "{out:?}"
     );
     assert_eq!(
-        r.live(T0 + 2_600).idle_reason.as_deref(),
+        r.live(T0 + 7_300).idle_reason.as_deref(),
         None,
-        "a claim is pending"
+        "a call is up"
     );
 }
 
