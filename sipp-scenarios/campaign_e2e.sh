@@ -433,7 +433,7 @@ live=$(echo "$STATS" | jq -r '.live.live_answers')
 abandoned=$(echo "$STATS" | jq -r '.live.abandoned')
 # the FTC rate (abandoned / live answers) from the counts: the API's abandon_rate follows the
 # campaign's regime (uk_ofcom here, for an all-day window: Ofcom's estimate)
-abandon_rate=$(awk -v a="$abandoned" -v n="$live" 'BEGIN {printf "%.4f", n > 0 ? a / n : 0}')
+abandon_rate=$(awk -v a="$abandoned" -v n="$live" 'BEGIN {printf "%.4f", (n > 0 ? a / n : 0)}')
 api_abandon_rate=$(echo "$STATS" | jq -r '.live.abandon_rate')
 util=$(echo "$STATS" | jq -r '.live.talk_utilisation')
 echo "info: run ${RUN_S}s: dials $(echo "$STATS" | jq -r '.live.dials') live answers $live abandoned $abandoned" \
