@@ -6,42 +6,9 @@
 //! phone.
 
 mod api_support;
+mod phone_support;
 
-use api_support::{header, recv_request, respond, sdp_at, start, AGENT, SUPERVISOR};
-use switchboard::sip::auth::{authorization, Challenge};
-use tokio::net::UdpSocket;
-
-async fn register_1001(phone: &UdpSocket, switch: std::net::SocketAddr) {
-    let me = phone.local_addr().unwrap();
-    let req = |cseq: u32, auth: &str| {
-        format!(
-            "REGISTER sip:api.test SIP/2.0\r\nVia: SIP/2.0/UDP {me};rport;branch=z9hG4bKc2c{cseq}\r\n\
-             Max-Forwards: 70\r\nFrom: <sip:1001@api.test>;tag=r1\r\nTo: <sip:1001@api.test>\r\n\
-             Call-ID: c2c-reg\r\nCSeq: {cseq} REGISTER\r\nContact: <sip:1001@{me}>\r\n\
-             Expires: 600\r\n{auth}Content-Length: 0\r\n\r\n"
-        )
-    };
-    phone.send_to(req(1, "").as_bytes(), switch).await.unwrap();
-    let challenge = api_support::recv_response(phone, 401).await;
-    let ch = Challenge::parse(header(&challenge, "WWW-Authenticate").unwrap()).unwrap();
-    let auth = authorization(
-        &ch,
-        "1001",
-        "alice-1001",
-        "REGISTER",
-        "sip:api.test",
-        1,
-        "cafe",
-    );
-    phone
-        .send_to(
-            req(2, &format!("Authorization: {auth}\r\n")).as_bytes(),
-            switch,
-        )
-        .await
-        .unwrap();
-    api_support::recv_response(phone, 200).await;
-}
+use api_support::{recv_request, respond, sdp_at, start, AGENT, SUPERVISOR};
 
 #[tokio::test]
 async fn click_to_call_rings_my_phone_then_dials_the_number() {
@@ -81,8 +48,9 @@ async fn click_to_call_rings_my_phone_then_dials_the_number() {
         .unwrap();
     assert_eq!(r.status(), 403);
 
-    let phone = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    register_1001(&phone, h.sip).await;
+    let me = phone_support::Peer::new(h.sip).await;
+    phone_support::register(&me, "1001", "alice-1001", "api.test").await;
+    let phone = &me.sock;
     let r = post(
         SUPERVISOR,
         serde_json::json!({"from": "1001", "to": "5551234"}),
@@ -94,7 +62,7 @@ async fn click_to_call_rings_my_phone_then_dials_the_number() {
     assert_eq!(status, 202, "{body}");
     assert!(body["tag"].as_str().is_some_and(|t| t.starts_with("api-")));
     // My phone rings first and answers…
-    let (invite, from) = recv_request(&phone, "INVITE").await;
+    let (invite, from) = recv_request(phone, "INVITE").await;
     let ok = respond(&invite, 200, "OK", ";tag=me").replacen(
         "Content-Length: 0\r\n\r\n",
         &format!(

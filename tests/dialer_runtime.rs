@@ -10,11 +10,13 @@ use std::time::Duration;
 use switchboard::config::Config;
 use switchboard::dialer::campaign::{AbandonRegime, AgentSet, Campaign, DialMode};
 use switchboard::dialer::live::DialerCommand;
-use switchboard::sip::auth::{authorization, Challenge};
 use switchboard::store::{
     AttemptOutcome, CallingWindow, CampaignState, LeadStatus, NewLead, Store,
 };
 use tokio::net::UdpSocket;
+
+mod phone_support;
+use phone_support::{header, register, response, sdp, Peer};
 
 fn config(dir: &std::path::Path, carrier: SocketAddr) -> Config {
     let text = format!(
@@ -64,117 +66,6 @@ exten = "_X."
 actions = [{ hangup = "unallocated_number" }]
 "#;
 
-fn header<'a>(msg: &'a str, name: &str) -> &'a str {
-    msg.lines()
-        .find_map(|l| {
-            let (n, v) = l.split_once(':')?;
-            n.trim().eq_ignore_ascii_case(name).then(|| v.trim())
-        })
-        .unwrap_or("")
-}
-
-fn sdp(port: u16) -> String {
-    format!(
-        "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
-         m=audio {port} RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\n"
-    )
-}
-
-/// A response to `req` (Via, From, To with our tag, Call-ID, CSeq copied).
-fn response(req: &str, status: &str, tag: &str, body: &str) -> String {
-    let mut to = header(req, "To").to_string();
-    if !to.contains(";tag=") {
-        to.push_str(&format!(";tag={tag}"));
-    }
-    let vias: String = req
-        .lines()
-        .filter(|l| l.to_ascii_lowercase().starts_with("via:"))
-        .map(|l| format!("{l}\r\n"))
-        .collect();
-    let ctype = if body.is_empty() {
-        String::new()
-    } else {
-        "Content-Type: application/sdp\r\n".into()
-    };
-    format!(
-        "SIP/2.0 {status}\r\n{vias}From: {}\r\nTo: {to}\r\nCall-ID: {}\r\nCSeq: {}\r\n\
-         Contact: <sip:peer@127.0.0.1>\r\n{ctype}Content-Length: {}\r\n\r\n{body}",
-        header(req, "From"),
-        header(req, "Call-ID"),
-        header(req, "CSeq"),
-        body.len()
-    )
-}
-
-struct Peer {
-    sock: UdpSocket,
-    switch: SocketAddr,
-}
-
-impl Peer {
-    async fn new(switch: SocketAddr) -> Peer {
-        Peer {
-            sock: UdpSocket::bind("127.0.0.1:0").await.unwrap(),
-            switch,
-        }
-    }
-
-    fn port(&self) -> u16 {
-        self.sock.local_addr().unwrap().port()
-    }
-
-    async fn send(&self, msg: &str) {
-        self.sock
-            .send_to(msg.as_bytes(), self.switch)
-            .await
-            .unwrap();
-    }
-
-    /// The next message starting with `start` (others are skipped).
-    async fn expect(&self, start: &str) -> String {
-        let mut buf = vec![0u8; 65535];
-        loop {
-            let (n, _) =
-                tokio::time::timeout(Duration::from_secs(10), self.sock.recv_from(&mut buf))
-                    .await
-                    .unwrap_or_else(|_| panic!("no {start} within 10 s"))
-                    .unwrap();
-            let msg = String::from_utf8_lossy(&buf[..n]).into_owned();
-            if msg.starts_with(start) {
-                return msg;
-            }
-        }
-    }
-}
-
-async fn register(agent: &Peer) {
-    let req = |cseq: u32, auth: &str| {
-        format!(
-            "REGISTER sip:dialer.test SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{p};rport;branch=z9hG4bKreg{cseq}\r\n\
-             Max-Forwards: 70\r\nFrom: <sip:1001@dialer.test>;tag=r1\r\nTo: <sip:1001@dialer.test>\r\n\
-             Call-ID: dialer-reg\r\nCSeq: {cseq} REGISTER\r\nContact: <sip:1001@127.0.0.1:{p}>\r\n\
-             Expires: 600\r\n{auth}Content-Length: 0\r\n\r\n",
-            p = agent.port()
-        )
-    };
-    agent.send(&req(1, "")).await;
-    let challenge = agent.expect("SIP/2.0 401").await;
-    let ch = Challenge::parse(header(&challenge, "WWW-Authenticate")).expect("challenge");
-    let auth = authorization(
-        &ch,
-        "1001",
-        "agentpw",
-        "REGISTER",
-        "sip:dialer.test",
-        1,
-        "c0ffee",
-    );
-    agent
-        .send(&req(2, &format!("Authorization: {auth}\r\n")))
-        .await;
-    agent.expect("SIP/2.0 200").await;
-}
-
 async fn until<T>(what: &str, mut f: impl AsyncFnMut() -> Option<T>) -> T {
     for _ in 0..200 {
         if let Some(v) = f().await {
@@ -206,6 +97,11 @@ struct Floor {
 /// A switch with a registered, logged-in agent and a running campaign (open all day:
 /// UK rules) with `leads` leads, woken up.
 async fn floor(leads: u64) -> Floor {
+    floor_with(leads, |_| {}).await
+}
+
+/// [`floor`] with the campaign's definition adjusted by `edit`.
+async fn floor_with(leads: u64, edit: impl FnOnce(&mut Campaign)) -> Floor {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("plan.toml"), PLAN).unwrap();
     let carrier_sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
@@ -219,7 +115,7 @@ async fn floor(leads: u64) -> Floor {
         switch: sw,
     };
     let agent = Peer::new(sw).await;
-    register(&agent).await;
+    register(&agent, "1001", "agentpw", "dialer.test").await;
     assert!(running
         .control
         .agent_op("1001", switchboard::acd::AgentOp::Login)
@@ -242,6 +138,7 @@ async fn floor(leads: u64) -> Floor {
     def.state = CampaignState::Running;
     // A short prompt keeps the test short (the default is `safe-harbor`).
     def.safe_harbor_prompt = "goodbye".into();
+    edit(&mut def);
     let campaign = store
         .create_campaign(&def.to_new().expect("valid"), now)
         .await
@@ -550,6 +447,113 @@ async fn a_special_information_tone_in_early_media_marks_the_number_invalid() {
     assert_eq!(lead.status, LeadStatus::Done, "never called again");
     let attempts = store.lead_attempts(&lead.id).await.unwrap();
     assert_eq!(attempts[0].attempt.sip_status, Some(404));
+    running.stop_now();
+    running.wait().await;
+}
+
+/// RTP packets (PCMU, 20 ms) carrying `samples`.
+fn rtp_of(samples: &[i16]) -> Vec<Vec<u8>> {
+    use switchboard::media::codec::g711::ulaw_encode;
+    samples
+        .chunks(160)
+        .enumerate()
+        .map(|(i, chunk)| {
+            let mut p = vec![0x80, 0, 0, 0, 0, 0, 0, 0, 0x4d, 0x41, 0x43, 0x48];
+            p[2..4].copy_from_slice(&(i as u16).to_be_bytes());
+            p[4..8].copy_from_slice(&(i as u32 * 160).to_be_bytes());
+            p.extend(chunk.iter().map(|&s| ulaw_encode(s)));
+            p
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_machine_gets_the_campaign_message_after_its_beep_and_no_agent() {
+    use switchboard::dialer::amd::synth::{greeting, Kind, SynthConfig};
+    let Floor {
+        running,
+        carrier,
+        agent,
+        campaign,
+        now,
+        _dir,
+    } = floor_with(1, |c| {
+        c.amd = Some(switchboard::dialer::campaign::AmdSettings {
+            config: Default::default(),
+            message: Some("goodbye".into()),
+        });
+    })
+    .await;
+    let machine = greeting(
+        Kind::MachineGreeting,
+        3,
+        &SynthConfig {
+            snr_db: None,
+            snr_db_max: None,
+            min_len_ms: 0,
+            beep_share: 1.0,
+        },
+    );
+    assert!(machine.beep.is_some());
+    let rtp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let invite = customer_answers(&carrier, rtp.local_addr().unwrap().port()).await;
+    let relay = offer_rtp(&invite);
+    let mut audio = machine.samples.clone();
+    audio.extend(vec![0i16; 8_000 * 3]);
+    let packets = rtp_of(&audio);
+    let rtp = std::sync::Arc::new(rtp);
+    let phone = rtp.clone();
+    let sender = tokio::spawn(async move {
+        for p in packets {
+            let _ = phone.send_to(&p, relay).await;
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    });
+    // The message comes back as RTP after the beep, then the switch hangs up.
+    let mut buf = [0u8; 2048];
+    let mut message = 0;
+    let bye = loop {
+        let mut sip = vec![0u8; 65535];
+        tokio::select! {
+            r = rtp.recv_from(&mut buf) => { r.unwrap(); message += 1; }
+            r = carrier.sock.recv_from(&mut sip) => {
+                let (n, _) = r.unwrap();
+                let msg = String::from_utf8_lossy(&sip[..n]).into_owned();
+                if msg.starts_with("BYE ") { break msg; }
+            }
+            _ = tokio::time::sleep(Duration::from_secs(15)) => panic!("no BYE for the machine"),
+        }
+    };
+    sender.abort();
+    assert!(
+        message >= 40,
+        "the 1 s message was left ({message} packets)"
+    );
+    carrier.send(&response(&bye, "200 OK", "cust", "")).await;
+    let store: &Store = &running.store;
+    let lead = until("the machine attempt stored", async || {
+        store
+            .lead_by_phone(&campaign, "+442079460001")
+            .await
+            .ok()?
+            .filter(|l| l.last_outcome.is_some())
+    })
+    .await;
+    assert_eq!(lead.last_outcome, Some(AttemptOutcome::Machine));
+    assert!(lead.next_at_ms >= now + 4 * 3_600_000, "machine retry rule");
+    let live = until("live figures", async || {
+        running
+            .dialer
+            .campaign(campaign.as_str())
+            .filter(|l| l.machines == 1)
+    })
+    .await;
+    assert_eq!((live.live_answers, live.abandoned), (0, 0));
+    let mut buf = [0u8; 2048];
+    assert!(
+        agent.sock.try_recv_from(&mut buf).is_err(),
+        "the agent's phone never rang for a machine"
+    );
     running.stop_now();
     running.wait().await;
 }

@@ -149,6 +149,7 @@ pub async fn click_to_call(
             ring_timeout: std::time::Duration::from_secs(ring),
             tag: tag.clone(),
             detect_sit: false,
+            amd: None,
         })
         .await?;
     match placed {

@@ -660,6 +660,7 @@ impl Call {
         match self.script.wait {
             Wait::Dial => self.on_ring_timeout(io),
             Wait::Originating => self.on_originate_timeout(io),
+            Wait::Amd | Wait::Beep => self.on_detection_timeout(io),
             Wait::Input(_) => self.on_input_timeout(io),
             Wait::Voicemail(_) => {
                 self.end_message(io);

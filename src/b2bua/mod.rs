@@ -24,7 +24,7 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 pub use call::{best_final, cause_for, Call, CallState, Target};
-pub use call_originate::Originate;
+pub use call_originate::{AmdPlan, Originate, BEEP_WAIT};
 pub use call_transfer::TransferError;
 pub use live::{LiveCall, LiveCallRef, LiveState, ADMIN_HANGUP_CAUSE};
 pub use script::status_for_cause;
@@ -128,7 +128,9 @@ pub enum QueueNotice {
         key: CallKey,
         queue: String,
         caller: String,
-        max_wait_secs: Option<u32>,
+        /// The action's `max_wait`, shortened by `${QUEUE_MAX_WAIT_MS}` when set (the
+        /// dialer's 2-second window, less what answering-machine detection used of it).
+        max_wait: Option<std::time::Duration>,
         /// Skills the caller needs (`${QUEUE_SKILLS}` = "french:50,billing:20").
         skills: Vec<(String, u8)>,
         /// Higher goes first (`${QUEUE_PRIORITY}`).

@@ -325,6 +325,10 @@ pub enum MediaEvent {
 pub enum Detection {
     /// A special information tone: the number is not in service, or the network failed.
     Sit,
+    /// Answering-machine detection's verdict on the greeting.
+    Amd(crate::dialer::amd::AmdVerdict),
+    /// A voicemail beep (`at_ms` from the listener's start).
+    Beep { at_ms: u32 },
 }
 
 /// Engine settings (from `switchboard.toml`'s media section).

@@ -17,7 +17,9 @@ use tokio::task::JoinHandle;
 
 use super::control::SwitchControl;
 use super::now_unix_ms;
+use crate::b2bua::AmdPlan;
 use crate::config::Config;
+use crate::dialer::amd::BeepConfig;
 use crate::dialer::campaign::{AgentSet, Campaign};
 use crate::dialer::floor::AgentState;
 use crate::dialer::live::{CampaignLive, DialerCommand, DialerLive};
@@ -66,6 +68,10 @@ impl DialerFeed {
             "originate.answered" => Some(RunnerInput::Answered {
                 tag: s("tag")?,
                 call_id: s("call")?,
+            }),
+            "originate.amd" => Some(RunnerInput::Amd {
+                tag: s("tag")?,
+                result: serde_json::from_value(d.get("result")?.clone()).ok()?,
             }),
             "originate.failed" => Some(RunnerInput::Failed {
                 tag: s("tag")?,
@@ -323,9 +329,9 @@ impl Dialer {
                 RunnerInput::Agent { agent, .. } | RunnerInput::Dispositioned { agent, .. } => {
                     r.has_agent(agent)
                 }
-                RunnerInput::Answered { tag, .. } | RunnerInput::Failed { tag, .. } => {
-                    r.owns_tag(tag)
-                }
+                RunnerInput::Answered { tag, .. }
+                | RunnerInput::Amd { tag, .. }
+                | RunnerInput::Failed { tag, .. } => r.owns_tag(tag),
                 _ => true,
             })
             .map(|(id, _)| id.clone())
@@ -519,6 +525,24 @@ fn dial_request(campaign: &Campaign, lead: &Lead, tag: &str) -> OriginateRequest
         ring_timeout: Duration::from_secs(u64::from(campaign.ring_timeout_s)),
         tag: tag.to_string(),
         detect_sit: true,
+        amd: campaign.amd.as_ref().map(|a| AmdPlan {
+            config: a.config,
+            on_machine: match &a.message {
+                Some(prompt) => vec![
+                    Action::Playback {
+                        prompt: prompt.clone(),
+                    },
+                    Action::Hangup {
+                        cause: HangupCause::NormalClearing,
+                    },
+                ],
+                None => vec![Action::Hangup {
+                    cause: HangupCause::NormalClearing,
+                }],
+            },
+            beep: a.message.as_ref().map(|_| BeepConfig::default()),
+            bridge_window: Duration::from_secs(u64::from(BRIDGE_WINDOW_S)),
+        }),
     }
 }
 

@@ -10,6 +10,7 @@ pub mod call_events;
 pub mod control;
 mod core;
 pub mod dialer;
+mod directory;
 mod locals;
 mod media_relay;
 mod store_writer;
@@ -112,6 +113,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
     let plans = Arc::new(PlanHandle::load_dir(&cfg.dialplan_dir).map_err(StartError::Dialplan)?);
     let acd = crate::switch::acd_config(&cfg)?;
     let store = Store::open(&cfg.store_url).await?;
+    let cfg = Arc::new(directory::with_stored_directory(&cfg, &store).await?);
     let closed = store.close_in_flight("restart", now_unix_ms()).await?;
     if closed > 0 {
         tracing::warn!(
@@ -165,6 +167,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         };
         switch = switch.with_media(Arc::new(relay), media_ip);
     }
+    store_writer::finish_cut_recordings(&store, &cfg.media.recordings_dir, now_unix_ms()).await;
     // api: the event bus, control channel and HTTP server (metrics are created above).
     let events = EventBus::default();
     let (control, control_rx) = control::SwitchControl::channel();
@@ -179,7 +182,11 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         ),
         None => None,
     };
-    let (cdrs, writer) = store_writer::spawn(store.clone(), metrics.clone());
+    let (cdrs, writer) = store_writer::spawn(
+        store.clone(),
+        metrics.clone(),
+        cfg.media.recordings_dir.clone(),
+    );
     let (stop, stop_rx) = watch::channel(Stop::Run);
     let core = tokio::spawn(core::run(
         switch,
@@ -238,6 +245,7 @@ async fn start_http(
         store: store.clone(),
         plans: plans.clone(),
         dialplan_dir: cfg.dialplan_dir.clone(),
+        recordings_dir: cfg.media.recordings_dir.clone(),
         registrar: registrar.clone(),
         events: events.clone(),
         metrics: metrics.clone(),

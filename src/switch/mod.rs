@@ -8,6 +8,7 @@
 //! INVITE is authenticated and routed in `invite` and becomes a [`crate::b2bua::Call`].
 
 mod acd_driver;
+mod directory;
 mod invite;
 mod originate;
 pub mod pipeline;
@@ -224,6 +225,7 @@ impl Switch {
     pub fn registrations(&self) -> Vec<(String, trunk_register::RegistrationState)> {
         self.registrations
             .iter()
+            .filter(|r| !r.retired)
             .map(|r| (r.trunk_name().to_string(), r.state))
             .collect()
     }
@@ -264,7 +266,12 @@ impl Switch {
             self.acd.as_ref().and_then(|a| a.poll_timeout()),
         ]
         .into_iter()
-        .chain(self.registrations.iter().map(|r| r.next_at()))
+        .chain(
+            self.registrations
+                .iter()
+                .filter(|r| !r.retired)
+                .map(|r| r.next_at()),
+        )
         .flatten()
         .min()
     }

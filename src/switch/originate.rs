@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::b2bua::route::{Action, Resolver};
-use crate::b2bua::{CallKey, Now, Originate};
+use crate::b2bua::{AmdPlan, CallKey, Now, Originate};
 use crate::dialplan::DialTarget;
 use crate::sip::message::NameAddr;
 
@@ -34,6 +34,8 @@ pub struct OriginateRequest {
     /// Listen to the first party's early media for a special information tone: when one
     /// is heard the call is given up and reported failed with 404 (`"sit": true`).
     pub detect_sit: bool,
+    /// Tell a person from a machine when the first party answers (see [`AmdPlan`]).
+    pub amd: Option<AmdPlan>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -87,6 +89,7 @@ impl Switch {
             ring_timeout: req.ring_timeout,
             tag: req.tag,
             detect_sit: req.detect_sit,
+            amd: req.amd,
         };
         let mut key = CallKey(0);
         self.with_calls(now, |calls, io| {

@@ -24,6 +24,7 @@ pub use outcome::classify;
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
+use super::amd::AmdResult;
 use super::campaign::{AbandonRegime, Campaign, DialMode};
 use super::compliance::ofcom_reported_acr;
 use super::floor::{AgentState, FailCause, Floor, Observation};
@@ -64,6 +65,8 @@ pub enum RunnerInput {
     OriginateRefused { tag: String, why: String },
     /// `originate.answered`: the customer answered; `call_id` is the call's record id.
     Answered { tag: String, call_id: String },
+    /// `originate.amd`: answering-machine detection's verdict on the greeting.
+    Amd { tag: String, result: AmdResult },
     /// `originate.failed` with the final SIP status.
     Failed { tag: String, status: u16 },
     /// An agent took the answered call from the queue.
@@ -123,6 +126,10 @@ pub enum RunnerOutput {
 #[derive(Debug, Clone, PartialEq)]
 enum Phase {
     Dialing,
+    /// Answered; answering-machine detection listens to the greeting.
+    Analysing,
+    /// A machine answered (hung up, or left the campaign's message).
+    Machine,
     /// Answered, waiting in the queue.
     Waiting,
     Bridged {
@@ -319,10 +326,35 @@ impl CampaignRunner {
                 };
                 a.call_id = Some(call_id);
                 a.answered_ms = Some(now_ms);
+                if self.campaign.amd.is_some() {
+                    // The pacer hears of it as a live answer only once detection says so.
+                    a.phase = Phase::Analysing;
+                    return;
+                }
                 a.phase = Phase::Waiting;
                 let ring = Millis(u64::try_from(now_ms - a.started_ms).unwrap_or(0));
                 let call = a.call;
                 self.observe(now_ms, Observation::Answered { call, ring });
+            }
+            RunnerInput::Amd { tag, result } => {
+                let Some(a) = self.attempts.get_mut(&tag) else {
+                    return;
+                };
+                if a.phase != Phase::Analysing {
+                    return;
+                }
+                let answered = a.answered_ms.unwrap_or(now_ms);
+                let ring = Millis(u64::try_from(answered - a.started_ms).unwrap_or(0));
+                let call = a.call;
+                if result == AmdResult::Machine {
+                    a.phase = Phase::Machine;
+                    self.counters.machines += 1;
+                    let cause = FailCause::NoAnswer;
+                    self.observe(now_ms, Observation::Failed { call, ring, cause });
+                } else {
+                    a.phase = Phase::Waiting;
+                    self.observe(now_ms, Observation::Answered { call, ring });
+                }
             }
             RunnerInput::Bridged { call_key, agent } => {
                 let Some(tag) = self.tag_of_key(call_key) else {
@@ -499,6 +531,14 @@ impl CampaignRunner {
                 AttemptOutcome::Answered
             }
             Phase::Dropped => AttemptOutcome::Dropped,
+            Phase::Machine => AttemptOutcome::Machine,
+            Phase::Analysing => {
+                // Hung up during the greeting: nobody to talk to, try again later.
+                let (call, cause) = (a.call, FailCause::NoAnswer);
+                let ring = Millis(0);
+                self.observe(now_ms, Observation::Failed { call, ring, cause });
+                AttemptOutcome::NoAnswer
+            }
             Phase::Waiting => {
                 // Hung up before the queue reported anything: unconnected live answer.
                 self.counters.live_answers += 1;

@@ -406,3 +406,67 @@ fn no_agent_logged_in_means_no_call() {
         "progressive floor of the predictive pacer"
     );
 }
+
+#[test]
+fn with_detection_a_machine_is_not_a_live_answer_and_a_person_is() {
+    let mut c = campaign(DialMode::Progressive);
+    c.amd = Some(crate::dialer::campaign::AmdSettings {
+        config: Default::default(),
+        message: None,
+    });
+    let states = [
+        ("1001".to_string(), AgentState::Ready),
+        ("1002".to_string(), AgentState::Ready),
+    ];
+    let mut r = CampaignRunner::new("C", c, &states, T0);
+    let tags = dialled_two(&mut r);
+    for (i, tag) in tags.iter().enumerate() {
+        step(
+            &mut r,
+            4_000,
+            RunnerInput::Answered {
+                tag: tag.clone(),
+                call_id: format!("K{i}"),
+            },
+        );
+    }
+    assert_eq!(
+        r.live(T0 + 4_000).answered_waiting,
+        0,
+        "not waiting for an agent while detection listens"
+    );
+    step(
+        &mut r,
+        6_000,
+        RunnerInput::Amd {
+            tag: tags[0].clone(),
+            result: AmdResult::Machine,
+        },
+    );
+    step(
+        &mut r,
+        5_000,
+        RunnerInput::Amd {
+            tag: tags[1].clone(),
+            result: AmdResult::Human,
+        },
+    );
+    let live = r.live(T0 + 6_000);
+    assert_eq!((live.machines, live.answered_waiting), (1, 1));
+    let out = step(
+        &mut r,
+        9_000,
+        RunnerInput::CallEnded {
+            call_id: "K0".into(),
+        },
+    );
+    assert_eq!(
+        records(&out),
+        [(
+            AttemptOutcome::Machine,
+            LeadNext::Retry {
+                at_ms: T0 + 9_000 + 4 * 3_600_000
+            }
+        )]
+    );
+}

@@ -16,6 +16,7 @@ fn request(first: DialTarget, actions: Vec<Action>) -> OriginateRequest {
         ring_timeout: Duration::from_secs(20),
         tag: "req-1".into(),
         detect_sit: false,
+        amd: None,
     }
 }
 
