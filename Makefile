@@ -6,7 +6,7 @@ CARGO ?= cargo
 APT_PACKAGES := sip-tester libopus-dev pkg-config sqlite3 postgresql baresip-core python3 chromium curl
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps build run test test-unit test-pg test-sipp test-baresip test-durability test-ivr-queue test-browser lint bench bench-cps bench-media check
+.PHONY: deps build run test test-unit test-pg test-sipp test-baresip test-durability test-ivr-queue test-campaign test-browser lint bench bench-cps bench-media check
 
 deps:
 	@missing=""; \
@@ -53,11 +53,15 @@ test-browser: build
 	@[ -f tests/browser/node_modules/playwright-core/package.json ] || (cd tests/browser && npm ci --no-audit --no-fund)
 	bash tests/browser/run.sh
 
+# A real campaign: SIPp carrier and customers, SIPp agents, checked against the store, the API and the simulator.
+test-campaign: build
+	bash sipp-scenarios/campaign_e2e.sh
+
 # Callers through the IVR (RFC 4733 digits) into two queues, SIPp agents that log in with star codes.
 test-ivr-queue: build
 	bash sipp-scenarios/ivr_queue.sh
 
-test: lint test-unit test-pg test-sipp test-baresip test-durability test-ivr-queue test-browser
+test: lint test-unit test-pg test-sipp test-baresip test-durability test-ivr-queue test-campaign test-browser
 
 bench: deps
 	$(CARGO) bench --bench sip_message
