@@ -1,6 +1,10 @@
 //! The core task: feeds inbound messages and timer wake-ups into the [`Switch`] and
 //! carries out its outputs (transmit, store a CDR). One task owns the switch, so no
 //! lock is ever taken on the signalling path.
+//!
+//! Call records go to the store writer in the switch's order, each flush followed by
+//! [`StoreJob::Through`]; the writer's progress comes back as [`Written`] and releases the
+//! responses the switch holds for those records ([`Switch::on_recorded`]).
 
 use std::time::{Duration, Instant};
 
@@ -14,7 +18,7 @@ use crate::switch::{Switch, SwitchOutput};
 
 use super::call_events::{CallEvents, ANSWER_SCAN};
 use super::control::ControlRequest;
-use super::store_writer::StoreJob;
+use super::store_writer::{StoreJob, StoreLink, Written};
 
 fn now() -> Now {
     Now {
@@ -32,14 +36,15 @@ pub async fn run(
     mut inbound: mpsc::Receiver<Inbound>,
     mut media: mpsc::UnboundedReceiver<(MediaCallId, MediaEvent)>,
     transports: Transports,
-    store: mpsc::UnboundedSender<StoreJob>,
+    mut store: StoreLink,
     mut stop: watch::Receiver<Stop>,
     // api: control requests from the HTTP API, and call events/metrics.
     mut control: mpsc::Receiver<ControlRequest>,
     mut events: CallEvents,
 ) {
     switch.start(now());
-    flush(&mut switch, &transports, &store, &mut events);
+    let mut marked = 0;
+    flush(&mut switch, &transports, &store, &mut marked, &mut events);
     let mut scan = tokio::time::interval(ANSWER_SCAN);
     scan.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut drain_deadline: Option<Instant> = None;
@@ -60,6 +65,13 @@ pub async fn run(
                         Err(_) => break,
                     }
                 }
+            }
+            Some(w) = store.written.recv() => {
+                let mut w = w;
+                while let Ok(more) = store.written.try_recv() {
+                    w = Written { through: more.through, committed: w.committed && more.committed };
+                }
+                switch.on_recorded(now(), w.through, w.committed);
             }
             Some((call, event)) = media.recv() => switch.on_media_event(now(), &call, event),
             Some(req) = control.recv() => super::control::serve(&mut switch, now(), req),
@@ -87,21 +99,24 @@ pub async fn run(
                 }
             }
         }
-        flush(&mut switch, &transports, &store, &mut events);
+        flush(&mut switch, &transports, &store, &mut marked, &mut events);
         if let Some(deadline) = drain_deadline {
-            if switch.active_calls() == 0 || Instant::now() >= deadline {
+            let idle = switch.active_calls() == 0 && switch.awaiting_store() == 0;
+            if idle || Instant::now() >= deadline {
                 break;
             }
         }
     }
-    let _ = store.send(StoreJob::Flush);
+    let _ = store.jobs.send(StoreJob::Flush);
 }
 
 /// Carries out everything the switch asked for.
+/// `marked`: the last record number sent to the writer as [`StoreJob::Through`].
 fn flush(
     switch: &mut Switch,
     transports: &Transports,
-    store: &mpsc::UnboundedSender<StoreJob>,
+    store: &StoreLink,
+    marked: &mut u64,
     events: &mut CallEvents,
 ) {
     while let Some(out) = switch.poll_output() {
@@ -109,11 +124,11 @@ fn flush(
             SwitchOutput::Transmit(t) => transports.send(t.peer, t.bytes),
             SwitchOutput::CallStarted(c) => {
                 events.started(&c);
-                let _ = store.send(StoreJob::Started(c));
+                let _ = store.jobs.send(StoreJob::Started(c));
             }
             SwitchOutput::CallEnded(c) => {
                 events.ended(&c);
-                let _ = store.send(StoreJob::Ended(c));
+                let _ = store.jobs.send(StoreJob::Ended(c));
             }
             SwitchOutput::Event(e) => {
                 tracing::info!(kind = e.kind, data = %e.data, "event");
@@ -121,5 +136,12 @@ fn flush(
             }
         }
     }
+    if switch.records_output() > *marked {
+        *marked = switch.records_output();
+        let _ = store.jobs.send(StoreJob::Through(*marked));
+    }
+    store
+        .metrics
+        .set_sent_unrecorded(switch.stats.sent_unrecorded);
     events.set_active(switch.active_calls());
 }

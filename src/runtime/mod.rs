@@ -173,14 +173,14 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         ),
         None => None,
     };
-    let (cdrs, writer) = store_writer::spawn(store.clone(), metrics.clone());
+    let (records, writer) = store_writer::spawn(store.clone(), metrics.clone());
     let (stop, stop_rx) = watch::channel(Stop::Run);
     let core = tokio::spawn(core::run(
         switch,
         in_rx,
         media_rx,
         transports,
-        cdrs,
+        records,
         stop_rx,
         control_rx,
         call_events::CallEvents::new(events.clone(), metrics.clone()),

@@ -5,6 +5,11 @@
 //! thousands of calls per second it is hundreds, so the writer keeps up without ever
 //! delaying a record that could be committed now. If a batch fails, its records are
 //! retried one by one so a single bad record cannot take the others with it.
+//!
+//! After each batch the writer tells the core task how far the store has got
+//! ([`Written`]): the switch holds the responses that vouch for a record (a BYE's 200, the
+//! caller's answer) until then. The core numbers the records as the switch does and sends
+//! [`StoreJob::Through`] after them, so the writer never counts on its own.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -20,19 +25,43 @@ use crate::store::{CallStart, Cdr, Store};
 pub enum StoreJob {
     Started(CallStart),
     Ended(Cdr),
+    /// The records sent before this one are numbered up to this (the switch's numbering,
+    /// [`crate::switch::Switch::records_output`]): report it once they are written.
+    Through(u64),
     /// Stop after writing everything queued before this.
     Flush,
+}
+
+/// How far the store has got, reported after each batch that carried a
+/// [`StoreJob::Through`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Written {
+    /// Every record numbered up to this is written (or given up).
+    pub through: u64,
+    /// False when some record of this batch could not be written.
+    pub committed: bool,
+}
+
+/// The core task's side of the writer: jobs in, progress back.
+pub struct StoreLink {
+    pub jobs: mpsc::UnboundedSender<StoreJob>,
+    pub written: mpsc::UnboundedReceiver<Written>,
+    /// Where the core counts responses that left without their record.
+    pub metrics: Arc<Metrics>,
 }
 
 /// The most records in one transaction.
 const MAX_BATCH: usize = 1000;
 
 /// Starts the writer; the task ends after a [`StoreJob::Flush`].
-pub fn spawn(
-    store: Store,
-    metrics: Arc<Metrics>,
-) -> (mpsc::UnboundedSender<StoreJob>, JoinHandle<()>) {
+pub fn spawn(store: Store, metrics: Arc<Metrics>) -> (StoreLink, JoinHandle<()>) {
     let (tx, mut rx) = mpsc::unbounded_channel();
+    let (written_tx, written) = mpsc::unbounded_channel();
+    let link = StoreLink {
+        jobs: tx,
+        written,
+        metrics: metrics.clone(),
+    };
     let task = tokio::spawn(async move {
         let mut jobs = Vec::with_capacity(MAX_BATCH);
         loop {
@@ -43,39 +72,55 @@ pub fn spawn(
             if let Some(at) = flush {
                 jobs.truncate(at);
             }
-            write(&store, &metrics, std::mem::take(&mut jobs)).await;
+            let through = jobs.iter().rev().find_map(|j| match j {
+                StoreJob::Through(n) => Some(*n),
+                _ => None,
+            });
+            let committed = write(&store, &metrics, std::mem::take(&mut jobs)).await;
+            if let Some(through) = through {
+                // The core may be gone (stopping): nobody waits any more.
+                let _ = written_tx.send(Written { through, committed });
+            }
             if flush.is_some() {
                 return;
             }
         }
     });
-    (tx, task)
+    (link, task)
 }
 
-async fn write(store: &Store, metrics: &Metrics, jobs: Vec<StoreJob>) {
+/// Writes one batch; false if some record could not be written.
+async fn write(store: &Store, metrics: &Metrics, jobs: Vec<StoreJob>) -> bool {
     let mut started = Vec::new();
     let mut ended = Vec::new();
     for job in jobs {
         match job {
             StoreJob::Started(c) => started.push(c),
             StoreJob::Ended(c) => ended.push(c),
-            StoreJob::Flush => {}
+            StoreJob::Through(_) | StoreJob::Flush => {}
         }
+    }
+    if started.is_empty() && ended.is_empty() {
+        return true;
     }
     let began = Instant::now();
     let ok = store.record_batch(&started, &ended).await.is_ok();
     metrics.store_write(began.elapsed(), started.len() + ended.len(), ok);
     if ok {
-        return;
+        return true;
     }
+    let mut all = true;
     for c in &started {
         if let Err(e) = store.call_started(c).await {
             tracing::error!(%e, call_id = %c.call_id, "cannot record call start");
+            all = false;
         }
     }
     for c in &ended {
         if let Err(e) = store.call_ended(c).await {
             tracing::error!(%e, call_id = %c.call_id, "cannot store CDR");
+            all = false;
         }
     }
+    all
 }
