@@ -187,9 +187,8 @@ impl Switch {
     /// The store is done with every call record numbered up to `through` (`committed`:
     /// false when some could not be written). The responses held for them leave now.
     pub fn on_recorded(&mut self, now: Now, through: u64, committed: bool) {
-        for (held, why) in self.recorded.on_done(through, committed) {
-            self.send_held(now, held, why);
-        }
+        let released = self.recorded.on_done(through, committed);
+        self.send_held_all(now, released, "the store could not write some records");
     }
 
     /// Responses waiting for the store (a draining switch waits for them too).
@@ -265,9 +264,8 @@ impl Switch {
 
     /// Timers due at `now`.
     pub fn on_timeout(&mut self, now: Now) {
-        for (held, why) in self.recorded.on_timeout(now.at) {
-            self.send_held(now, held, why);
-        }
+        let released = self.recorded.on_timeout(now.at);
+        self.send_held_all(now, released, "the store did not answer in time");
         self.layer.on_timeout(now.at);
         self.tick_registrations(now);
         self.with_calls(now, |calls, io| calls.on_tick(io));
@@ -334,14 +332,31 @@ impl Switch {
         }
     }
 
+    /// Sends released responses; one warning for those sent without their record.
+    fn send_held_all(
+        &mut self,
+        now: Now,
+        released: Vec<(HeldResponse, recorded::Release)>,
+        cause: &'static str,
+    ) {
+        let unrecorded = released
+            .iter()
+            .filter(|(_, why)| *why == recorded::Release::Unrecorded)
+            .count();
+        if unrecorded > 0 {
+            tracing::warn!(
+                responses = unrecorded,
+                "{cause}: answers/BYE 200s sent without their call record committed"
+            );
+        }
+        for (held, why) in released {
+            self.send_held(now, held, why);
+        }
+    }
+
     fn send_held(&mut self, now: Now, held: HeldResponse, why: recorded::Release) {
         if why == recorded::Release::Unrecorded {
             self.stats.sent_unrecorded += 1;
-            tracing::warn!(
-                status = held.resp.status,
-                call_id = held.resp.call_id().unwrap_or(""),
-                "store did not confirm the call record: response sent anyway"
-            );
         }
         match held.reliably {
             Some((call_id, tag)) => self
