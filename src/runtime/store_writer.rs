@@ -124,3 +124,81 @@ async fn write(store: &Store, metrics: &Metrics, jobs: Vec<StoreJob>) -> bool {
     }
     all
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{CallRecordId, HangupSide};
+
+    fn start(id: &str) -> CallStart {
+        CallStart {
+            id: CallRecordId::from(id),
+            call_id: format!("{id}@test"),
+            caller: "a".into(),
+            callee: "b".into(),
+            direction: None,
+            started_at_ms: 1_800_000_000_000,
+        }
+    }
+
+    fn cdr(id: &str) -> Cdr {
+        Cdr {
+            id: CallRecordId::from(id),
+            call_id: format!("{id}@test"),
+            caller: "a".into(),
+            callee: "b".into(),
+            direction: None,
+            started_at_ms: 1_800_000_000_000,
+            answered_at_ms: None,
+            ended_at_ms: 1_800_000_001_000,
+            duration_ms: 1_000,
+            billable_ms: 0,
+            sip_status: 486,
+            hangup_side: HangupSide::Callee,
+            hangup_cause: "busy".into(),
+            legs: Vec::new(),
+            media: Vec::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_writer_reports_how_far_the_store_has_got() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("w.db").display());
+        let store = Store::open(&url).await.unwrap();
+        let (mut link, task) = spawn(store.clone(), Arc::new(Metrics::new()));
+        link.jobs.send(StoreJob::Started(start("r1"))).unwrap();
+        link.jobs.send(StoreJob::Through(1)).unwrap();
+        let w = link.written.recv().await.expect("progress");
+        assert_eq!(
+            w,
+            Written {
+                through: 1,
+                committed: true
+            }
+        );
+        assert_eq!(store.in_flight_count().await.unwrap(), 1, "committed first");
+
+        link.jobs.send(StoreJob::Ended(cdr("r1"))).unwrap();
+        link.jobs.send(StoreJob::Through(2)).unwrap();
+        assert_eq!(link.written.recv().await.unwrap().through, 2);
+        assert_eq!(store.cdr_count().await.unwrap(), 1);
+
+        // A record the store refuses (the same CDR again) is reported as not committed:
+        // the switch then sends its held responses anyway and counts them.
+        link.jobs.send(StoreJob::Ended(cdr("r1"))).unwrap();
+        link.jobs.send(StoreJob::Through(3)).unwrap();
+        let w = link.written.recv().await.unwrap();
+        assert_eq!(
+            w,
+            Written {
+                through: 3,
+                committed: false
+            }
+        );
+
+        link.jobs.send(StoreJob::Flush).unwrap();
+        task.await.unwrap();
+        assert!(link.written.recv().await.is_none(), "the writer ended");
+    }
+}
