@@ -131,6 +131,7 @@ both_backends!(
     release_claims_returns_undialled_leads,
     dispositions_schedule_callbacks_and_dnc,
     paused_campaign_hands_out_nothing,
+    unclaimed_leads_come_back_and_a_disposition_survives_the_later_attempt,
 );
 
 fn definition(name: &str) -> Campaign {
@@ -975,4 +976,48 @@ async fn paused_campaign_hands_out_nothing(db: &TestDb) {
         .await
         .expect("claim")
         .is_empty());
+}
+
+async fn unclaimed_leads_come_back_and_a_disposition_survives_the_later_attempt(db: &TestDb) {
+    let store = db.open().await.with_node("n1");
+    let other = db.open().await.with_node("n2");
+    let (campaign, def) = running_campaign(&store, "unclaim").await;
+    load(&store, &campaign, 0, 4, "America/New_York").await;
+    let mine = store.claim_leads(&campaign, T0, 3).await.expect("claim");
+    let theirs = other.claim_leads(&campaign, T0, 1).await.expect("claim");
+    assert!(store.mark_dialing(&mine[0].id, T0).await.expect("dialing"));
+    // Only leads this node holds go back (a dialling one the switch refused too).
+    let ids: Vec<_> = mine.iter().chain(&theirs).map(|l| l.id.clone()).collect();
+    assert_eq!(store.unclaim_leads(&ids, T0 + 1).await.expect("unclaim"), 3);
+    let counts = store.lead_counts(&campaign).await.expect("counts");
+    assert_eq!((counts.ready, counts.claimed, counts.dialing), (3, 1, 0));
+
+    // The agent stores a callback while the call is up; the attempt, recorded when the
+    // call ends, leaves the lead where the disposition put it.
+    let next = def
+        .after_disposition("callback", Some(T0 + 24 * HOUR), T0 + 30_000)
+        .expect("callback");
+    let disposition = Disposition {
+        agent: "agent-1".into(),
+        code: "callback".into(),
+        note: String::new(),
+        callback_at_ms: Some(T0 + 24 * HOUR),
+        at_ms: T0 + 30_000,
+    };
+    assert!(store
+        .record_disposition(&mine[0].id, &disposition, next)
+        .await
+        .expect("disposition"));
+    let mut answered = attempt(AttemptOutcome::Answered, Some(200), T0);
+    answered.ended_at_ms = T0 + 60_000;
+    assert!(store
+        .record_attempt(&mine[0].id, &answered, LeadNext::Unchanged)
+        .await
+        .expect("attempt"));
+    let lead = store.lead(&mine[0].id).await.expect("get").expect("lead");
+    assert_eq!(lead.status, LeadStatus::Ready);
+    assert!(lead.callback);
+    assert_eq!(lead.next_at_ms, T0 + 24 * HOUR);
+    assert_eq!(lead.attempts, 1);
+    assert_eq!(lead.last_outcome, Some(AttemptOutcome::Answered));
 }

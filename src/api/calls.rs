@@ -1,5 +1,7 @@
-//! Live calls and registrations: `GET /api/v1/calls`, `DELETE /api/v1/calls/{id}`,
-//! `GET /api/v1/registrations` (supervisor and above). Calls come from the core task
+//! Live calls and registrations: `GET /api/v1/calls`, `POST /api/v1/calls` (click to
+//! call), `DELETE /api/v1/calls/{id}`, `POST /api/v1/calls/{id}/transfer` (blind),
+//! `GET /api/v1/registrations` (supervisor and above;
+//! an agent may click to call from its own phone). Calls come from the core task
 //! through [`crate::runtime::control::SwitchControl`]; registrations from the registrar.
 
 use std::sync::Arc;
@@ -8,7 +10,7 @@ use std::time::Instant;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::auth::Caller;
@@ -68,6 +70,163 @@ pub async fn list(
     let mut calls = state.control.calls().await?;
     calls.sort_by(|a, b| (a.started_at_ms, &a.id).cmp(&(b.started_at_ms, &b.id)));
     Ok(Json(calls.iter().map(CallView::from).collect()))
+}
+
+/// A click-to-call request: ring `from` (an endpoint: the user's own phone) and, when it
+/// answers, route `to` through the dialplan of `from`'s context, as if dialled from it.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClickToCall {
+    pub from: String,
+    pub to: String,
+    /// Seconds `from` may ring (default 30, 5–120).
+    pub ring_timeout_s: Option<u64>,
+}
+
+/// What was placed: the outcome comes as `originate.answered` / `originate.failed` events
+/// with this tag.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Placed {
+    pub tag: String,
+}
+
+/// Click to call: rings `from`, then dials `to` from it.
+#[utoipa::path(post, path = "/api/v1/calls", tag = "calls", request_body = ClickToCall,
+    responses((status = 202, body = Placed), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 503, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn click_to_call(
+    State(state): State<Arc<ApiState>>,
+    caller: Caller,
+    Json(req): Json<ClickToCall>,
+) -> Result<(StatusCode, Json<Placed>), ApiError> {
+    if caller.role < ApiRole::Supervisor {
+        // An agent rings only its own phone.
+        let own = match (&caller.agent, state.control.acd().await?) {
+            (Some(agent), Some(view)) => view
+                .agents
+                .iter()
+                .find(|a| &a.id.0 == agent)
+                .map(|a| a.endpoint.clone()),
+            _ => None,
+        };
+        if own.as_deref() != Some(req.from.as_str()) {
+            return Err(ApiError::Forbidden(
+                "an agent token may only ring its own agent's phone".into(),
+            ));
+        }
+    }
+    let bad = |field: &str, message: &str| ApiError::Unprocessable {
+        field: field.into(),
+        message: message.into(),
+    };
+    if req.from.trim().is_empty() {
+        return Err(bad("from", "must name an endpoint"));
+    }
+    check_extension("to", &req.to)?;
+    let ring = req.ring_timeout_s.unwrap_or(30);
+    if !(5..=120).contains(&ring) {
+        return Err(bad("ring_timeout_s", "must be 5–120"));
+    }
+    let tag = format!(
+        "api-{}",
+        crate::store::CallRecordId::generate(chrono::Utc::now().timestamp_millis()).as_str()
+    );
+    let placed = state
+        .control
+        .originate(crate::switch::OriginateRequest {
+            first: crate::dialplan::DialTarget::Endpoint(req.from.clone()),
+            caller_id: req.to.clone(),
+            caller_name: Some("Click to call".into()),
+            context: String::new(),
+            exten: req.to.clone(),
+            actions: vec![crate::dialplan::Action::Transfer {
+                context: String::new(),
+                exten: req.to.clone(),
+            }],
+            vars: Default::default(),
+            ring_timeout: std::time::Duration::from_secs(ring),
+            tag: tag.clone(),
+            detect_sit: false,
+            amd: None,
+        })
+        .await?;
+    match placed {
+        Ok(_) => {
+            tracing::info!(from = %req.from, to = %req.to, by = %caller.name, tag, "click to call");
+            Ok((StatusCode::ACCEPTED, Json(Placed { tag })))
+        }
+        Err(crate::switch::OriginateError::Unreachable(_)) => Err(bad(
+            "from",
+            "no such endpoint, or it has no registered phone",
+        )),
+        Err(e) => Err(ApiError::Unavailable(e.to_string())),
+    }
+}
+
+/// An extension or number as a dialplan matches it.
+fn check_extension(field: &str, value: &str) -> Result<(), ApiError> {
+    let ok = !value.is_empty()
+        && value.len() <= 64
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+*#-_.".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::Unprocessable {
+            field: field.into(),
+            message: "1–64 of digits, letters and + * # - _ .".into(),
+        })
+    }
+}
+
+/// Where to send the caller of a live call.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TransferTo {
+    /// Extension or number, routed as if the caller had dialled it.
+    pub to: String,
+    /// Dialplan context (default: the call's own).
+    pub context: Option<String>,
+}
+
+/// Blind transfer: the other party of the call is hung up and the caller is routed to
+/// `to` (ringback until it answers).
+#[utoipa::path(post, path = "/api/v1/calls/{id}/transfer", tag = "calls",
+    params(("id" = String, Path, description = "Call record id")),
+    request_body = TransferTo,
+    responses((status = 204, description = "Transferred"), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 503, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn transfer(
+    State(state): State<Arc<ApiState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(req): Json<TransferTo>,
+) -> Result<StatusCode, ApiError> {
+    caller.require(ApiRole::Supervisor)?;
+    check_extension("to", &req.to)?;
+    let context = req.context.unwrap_or_default();
+    if !context.is_empty() && state.plans.current().context(&context).is_none() {
+        return Err(ApiError::Unprocessable {
+            field: "context".into(),
+            message: format!("no dialplan context {context:?}"),
+        });
+    }
+    match state.control.transfer(&id, &context, &req.to).await? {
+        Ok(()) => {
+            tracing::info!(call = %id, to = %req.to, by = %caller.name, "call transferred");
+            Ok(StatusCode::NO_CONTENT)
+        }
+        Err(crate::b2bua::TransferError::NoSuchCall) => {
+            Err(ApiError::NotFound(format!("no live call {id:?}")))
+        }
+        Err(e) => Err(ApiError::Conflict(e.to_string())),
+    }
 }
 
 /// Hangs up a live call (cause `admin_hangup` in its CDR).

@@ -14,12 +14,24 @@ use super::ApiState;
 #[utoipa::path(get, path = "/metrics", tag = "meta",
     responses((status = 200, description = "Prometheus text exposition format 0.0.4", content_type = "text/plain", body = String)))]
 pub async fn metrics(State(state): State<Arc<ApiState>>) -> Response {
+    let mut text = state.metrics.render(state.gauges());
+    // Queues and agents from the core task; a busy or stopped core leaves them out of this
+    // scrape rather than failing it.
+    match state.control.acd().await {
+        Ok(Some(acd)) => {
+            super::metrics_live::render_queues(&mut text, &acd.queues);
+            super::metrics_live::render_agents(&mut text, &acd.agents);
+        }
+        Ok(None) => {}
+        Err(e) => tracing::debug!(%e, "queue and agent metrics left out of this scrape"),
+    }
+    super::metrics_live::render_campaigns(&mut text, &state.dialer.campaigns());
     (
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        state.metrics.render(state.gauges()),
+        text,
     )
         .into_response()
 }

@@ -15,11 +15,15 @@ mod calls;
 mod cdrs;
 pub mod console;
 mod dialplan;
+mod directory;
 pub mod error;
 pub mod events_ws;
+mod history;
 pub mod metrics;
+mod metrics_live;
 mod metrics_route;
 pub mod openapi;
+mod recordings;
 mod status;
 
 use std::net::SocketAddr;
@@ -55,6 +59,8 @@ pub struct ApiState {
     pub store: Store,
     pub plans: Arc<PlanHandle>,
     pub dialplan_dir: PathBuf,
+    /// opsapi: where recordings are (the recordings index's paths are relative to it).
+    pub recordings_dir: PathBuf,
     pub registrar: Arc<Registrar>,
     pub events: EventBus,
     pub metrics: Arc<Metrics>,
@@ -88,6 +94,7 @@ pub fn rfc3339(unix_ms: i64) -> String {
 pub enum Verb {
     Get,
     Post,
+    Put,
     Delete,
 }
 
@@ -96,6 +103,7 @@ impl Verb {
         match self {
             Verb::Get => "get",
             Verb::Post => "post",
+            Verb::Put => "put",
             Verb::Delete => "delete",
         }
     }
@@ -104,6 +112,7 @@ impl Verb {
         match self {
             Verb::Get => MethodFilter::GET,
             Verb::Post => MethodFilter::POST,
+            Verb::Put => MethodFilter::PUT,
             Verb::Delete => MethodFilter::DELETE,
         }
     }
@@ -137,7 +146,9 @@ impl Routes {
         .add(Get, "/api/v1/whoami", status::whoami)
         .add(Get, "/api/v1/stats", status::stats)
         .add(Get, "/api/v1/calls", calls::list)
+        .add(Post, "/api/v1/calls", calls::click_to_call)
         .add(Delete, "/api/v1/calls/{id}", calls::hang_up)
+        .add(Post, "/api/v1/calls/{id}/transfer", calls::transfer)
         .add(Get, "/api/v1/registrations", calls::registrations)
         .add(Get, "/api/v1/queues", agents::queues)
         .add(Get, "/api/v1/agents", agents::agents)
@@ -149,6 +160,24 @@ impl Routes {
         .add(Get, "/api/v1/events", events_ws::events)
         .add(Get, "/api/v1/openapi.json", openapi::openapi_json)
         .add(Get, "/metrics", metrics_route::metrics)
+        // opsapi: the directory, agent state history, recordings.
+        .add(Get, "/api/v1/endpoints", directory::endpoints)
+        .add(Post, "/api/v1/endpoints", directory::create_endpoint)
+        .add(Get, "/api/v1/endpoints/{name}", directory::endpoint)
+        .add(Put, "/api/v1/endpoints/{name}", directory::replace_endpoint)
+        .add(
+            Delete,
+            "/api/v1/endpoints/{name}",
+            directory::delete_endpoint,
+        )
+        .add(Get, "/api/v1/trunks", directory::trunks)
+        .add(Post, "/api/v1/trunks", directory::create_trunk)
+        .add(Get, "/api/v1/trunks/{name}", directory::trunk)
+        .add(Put, "/api/v1/trunks/{name}", directory::replace_trunk)
+        .add(Delete, "/api/v1/trunks/{name}", directory::delete_trunk)
+        .add(Get, "/api/v1/agents/{id}/history", history::history)
+        .add(Get, "/api/v1/recordings", recordings::list)
+        .add(Get, "/api/v1/recordings/{id}", recordings::download)
     }
 
     /// The (method, path) of every route.

@@ -6,7 +6,9 @@ use axum::Json;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{agents, calls, cdrs, dialplan, events_ws, metrics_route, status};
+use super::{
+    agents, calls, cdrs, dialplan, directory, events_ws, history, metrics_route, recordings, status,
+};
 
 struct BearerAuth;
 
@@ -31,7 +33,9 @@ impl Modify for BearerAuth {
         status::whoami,
         status::stats,
         calls::list,
+        calls::click_to_call,
         calls::hang_up,
+        calls::transfer,
         calls::registrations,
         agents::queues,
         agents::agents,
@@ -43,6 +47,19 @@ impl Modify for BearerAuth {
         events_ws::events,
         openapi_json,
         metrics_route::metrics,
+        directory::endpoints,
+        directory::create_endpoint,
+        directory::endpoint,
+        directory::replace_endpoint,
+        directory::delete_endpoint,
+        directory::trunks,
+        directory::create_trunk,
+        directory::trunk,
+        directory::replace_trunk,
+        directory::delete_trunk,
+        history::history,
+        recordings::list,
+        recordings::download,
     ),
     components(schemas(events_ws::EventFrame, events_ws::CallEventData)),
     modifiers(&BearerAuth),
@@ -54,6 +71,8 @@ impl Modify for BearerAuth {
         (name = "dialplan", description = "Reload and dry-run routing"),
         (name = "events", description = "Live event stream"),
         (name = "meta", description = "This document and Prometheus metrics"),
+        (name = "directory", description = "Endpoints and trunks, changed without restart"),
+        (name = "recordings", description = "The recordings index and the files"),
     )
 )]
 pub struct ApiDoc;

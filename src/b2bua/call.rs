@@ -143,7 +143,7 @@ pub struct Call {
     /// Life in an ACD queue.
     pub(super) queue: Option<super::call_queue::QueueState>,
     /// The originator's reference when the switch placed this call itself.
-    pub(super) origin: Option<String>,
+    pub(super) origin: Option<super::call_originate::Origin>,
 }
 
 /// One `dial` in progress: its forks are `forks[first..]`.
@@ -505,6 +505,15 @@ impl Call {
         self.dialogs[1] = Some(b);
     }
 
+    /// B is gone (transferred away): the next dial starts from a clean slate.
+    pub(super) fn forget_b(&mut self, io: &mut CallIo<'_>) {
+        if let Some(w) = self.winner.take() {
+            self.cdr.leg_ended(w, io.now.unix_ms, None);
+        }
+        self.pending_ack = None;
+        self.last_b_ack = None;
+    }
+
     /// BYE on a dialog that is not (or no longer) part of the call.
     pub(super) fn bye_stray(&mut self, io: &mut CallIo<'_>, b: &mut Dialog) {
         let me = io.locals.for_peer(b.peer);
@@ -651,6 +660,7 @@ impl Call {
         match self.script.wait {
             Wait::Dial => self.on_ring_timeout(io),
             Wait::Originating => self.on_originate_timeout(io),
+            Wait::Amd | Wait::Beep => self.on_detection_timeout(io),
             Wait::Input(_) => self.on_input_timeout(io),
             Wait::Voicemail(_) => {
                 self.end_message(io);

@@ -286,8 +286,24 @@ impl Call {
 
     pub(super) fn record_to(&mut self, io: &mut CallIo<'_>, file: Option<&str>) {
         if let (Some(media), Some((ctl, _))) = (&self.media, io.media) {
-            if let Err(e) = ctl.record(media.id(), file) {
-                tracing::warn!(%e, ?file, "recording not started/stopped");
+            match ctl.record(media.id(), file) {
+                Err(e) => tracing::warn!(%e, ?file, "recording not started/stopped"),
+                // For the recordings index: the relay's RecordDone for this media session
+                // (which may come after the call is gone) completes the entry.
+                Ok(()) => {
+                    if let Some(file) = file {
+                        io.events.push(super::CallEvent {
+                            kind: "recording.started",
+                            data: serde_json::json!({
+                                "media": media.id().0,
+                                "call": self.cdr.id(),
+                                "call_id": self.a_invite.call_id().unwrap_or(""),
+                                "file": file,
+                                "started_at_ms": io.now.unix_ms,
+                            }),
+                        });
+                    }
+                }
             }
         }
     }

@@ -15,6 +15,10 @@ use super::local_sdp;
 use super::media::CallMedia;
 use super::script::{Script, Wait};
 use super::{cause_for, CallEvent, CallIo, CallKey, Side, Target};
+use crate::dialer::amd::{AmdConfig, AmdResult, AmdVerdict, BeepConfig};
+use crate::dialer::progress::Listen;
+use crate::dialplan::Action;
+use crate::media::Detection;
 use crate::media::{Leg, MediaCallId};
 use crate::sip::dialog::{new_request, Dialog};
 use crate::sip::message::{HasHeaders, HeaderName, Method, NameAddr, Response};
@@ -31,6 +35,40 @@ pub struct Originate {
     pub ring_timeout: Duration,
     /// The originator's reference, echoed in `originate.*` events.
     pub tag: String,
+    /// Listen to A's early media for a special information tone.
+    pub detect_sit: bool,
+    /// Tell a person from a machine when A answers, before the actions run.
+    pub amd: Option<AmdPlan>,
+}
+
+/// Answering-machine detection for a call the switch places.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AmdPlan {
+    pub config: AmdConfig,
+    /// Run instead of the rest of the actions when a machine answered (after its beep
+    /// when `beep` is set, or after [`BEEP_WAIT`] without one).
+    pub on_machine: Vec<Action>,
+    pub beep: Option<BeepConfig>,
+    /// From the end of a person's greeting to an agent (the 2-second rule): a queue the
+    /// actions join waits only what detection left of it (`${QUEUE_MAX_WAIT_MS}`).
+    pub bridge_window: Duration,
+}
+
+/// The longest wait for a machine's beep.
+pub const BEEP_WAIT: Duration = Duration::from_secs(30);
+/// Detection that has not decided by its own limit plus this is given up (not sure).
+const AMD_GRACE: Duration = Duration::from_secs(1);
+
+/// What a call the switch placed remembers about its originator's wishes.
+#[derive(Debug, Clone)]
+pub(super) struct Origin {
+    pub tag: String,
+    pub detect_sit: bool,
+    /// The SIT listener is on A's leg.
+    pub listening: bool,
+    /// A special information tone was heard: the call was given up for it.
+    pub sit_heard: bool,
+    pub amd: Option<AmdPlan>,
 }
 
 impl Call {
@@ -69,7 +107,13 @@ impl Call {
             Bytes::new(),
             script,
         );
-        call.origin = Some(o.tag.clone());
+        call.origin = Some(Origin {
+            tag: o.tag.clone(),
+            detect_sit: o.detect_sit,
+            listening: false,
+            sit_heard: false,
+            amd: o.amd.clone(),
+        });
         if relayed && call.media.is_none() {
             call.originate_failed(io, 503, HangupSide::System);
             return call;
@@ -99,6 +143,9 @@ impl Call {
     pub(super) fn on_a_response(&mut self, io: &mut CallIo<'_>, i: usize, resp: Response) {
         let status = resp.status;
         if status < 200 {
+            if status > 100 && !resp.body.is_empty() {
+                self.on_a_early_media(io, &resp);
+            }
             let fork = &mut self.forks[i];
             if status > 100 {
                 fork.provisional = true;
@@ -132,16 +179,7 @@ impl Call {
             a.local_tag().to_string(),
             Some((self.key, Side::A)),
         ));
-        if let (Some(m), Some((ctl, _))) = (&self.media, io.media) {
-            if let Ok(sdp) = crate::sip::sdp::SessionDescription::parse(&resp.body) {
-                if let Some(n) = local_sdp::choose(&sdp) {
-                    if let Ok(remote) = local_sdp::remote_of(&sdp, &n) {
-                        let _ = ctl.update(m.id(), Leg::A, remote);
-                    }
-                    self.a_codec = Some(n);
-                }
-            }
-        }
+        self.learn_a_media(io, &resp);
         self.dialogs[0] = Some(a);
         self.state = CallState::Answered;
         self.a_answered = true;
@@ -149,7 +187,176 @@ impl Call {
         self.script.wait = Wait::Nothing;
         self.script.deadline = None;
         self.origin_event(io, "originate.answered", status);
+        if !self.start_amd(io) {
+            self.run_script(io);
+        }
+    }
+
+    /// Starts answering-machine detection on A when the originator asked for it; false
+    /// when there is none to do (or the relay cannot listen).
+    fn start_amd(&mut self, io: &mut CallIo<'_>) -> bool {
+        let Some(plan) = self.origin.as_ref().and_then(|o| o.amd.clone()) else {
+            return false;
+        };
+        let (Some(m), Some((ctl, _))) = (&self.media, io.media) else {
+            return false;
+        };
+        if let Err(e) = ctl.listen(m.id(), Leg::A, Listen::Machine(plan.config)) {
+            tracing::warn!(%e, "answering-machine detection not started");
+            return false;
+        }
+        let limit = Duration::from_millis(u64::from(plan.config.total_analysis_ms));
+        self.script.wait = Wait::Amd;
+        self.script.deadline = Some(io.now.at + limit + AMD_GRACE);
+        true
+    }
+
+    /// Detection's verdict: a person (or not sure) goes on with the actions, within what
+    /// is left of the bridge window; a machine gets the machine actions (after the beep).
+    fn on_amd_verdict(&mut self, io: &mut CallIo<'_>, v: AmdVerdict) {
+        let Some(plan) = self.origin.as_ref().and_then(|o| o.amd.clone()) else {
+            return;
+        };
+        self.script.deadline = None;
+        self.script.wait = Wait::Nothing;
+        let vars = &mut self.script.vars;
+        vars.insert("AMDSTATUS".into(), v.result.as_str().into());
+        vars.insert("AMDCAUSE".into(), v.cause.as_str().into());
+        if let Some(o) = &self.origin {
+            io.events.push(CallEvent {
+                kind: "originate.amd",
+                data: serde_json::json!({
+                    "tag": o.tag,
+                    "call": self.cdr.id(),
+                    "key": self.key.0,
+                    "result": v.result,
+                    "cause": v.cause,
+                    "decided_after_ms": v.decided_after_ms,
+                    "greeting_end_ms": v.greeting_end_ms,
+                }),
+            });
+        }
+        if v.result == AmdResult::Machine {
+            let listening = match (&self.media, io.media, plan.beep) {
+                (Some(m), Some((ctl, _)), Some(beep)) => {
+                    ctl.listen(m.id(), Leg::A, Listen::Beep(beep)).is_ok()
+                }
+                _ => false,
+            };
+            if listening {
+                self.script.wait = Wait::Beep;
+                self.script.deadline = Some(io.now.at + BEEP_WAIT);
+                return;
+            }
+            return self.run_machine_actions(io, plan.on_machine);
+        }
+        // The 2-second rule counts from the greeting's end, which detection heard some
+        // time ago (its after-greeting silence).
+        let used = v
+            .greeting_end_ms
+            .map_or(0, |end| v.decided_after_ms.saturating_sub(end));
+        let left = plan
+            .bridge_window
+            .saturating_sub(Duration::from_millis(u64::from(used)));
+        self.script
+            .vars
+            .insert("QUEUE_MAX_WAIT_MS".into(), left.as_millis().to_string());
         self.run_script(io);
+    }
+
+    fn run_machine_actions(&mut self, io: &mut CallIo<'_>, actions: Vec<Action>) {
+        let (context, callee) = (self.script.context.clone(), self.script.callee.clone());
+        self.script
+            .replace(&context, &callee, actions, Default::default());
+        self.run_script(io);
+    }
+
+    /// Detection or the beep wait ran out.
+    pub(super) fn on_detection_timeout(&mut self, io: &mut CallIo<'_>) {
+        match self.script.wait {
+            Wait::Amd => {
+                // Not sure: treated as a person, as Asterisk's NOTSURE usually is.
+                self.script.wait = Wait::Nothing;
+                self.script
+                    .vars
+                    .insert("AMDSTATUS".into(), "NOTSURE".into());
+                self.run_script(io);
+            }
+            Wait::Beep => {
+                let actions = self
+                    .origin
+                    .as_ref()
+                    .and_then(|o| o.amd.as_ref())
+                    .map(|p| p.on_machine.clone())
+                    .unwrap_or_default();
+                self.run_machine_actions(io, actions);
+            }
+            _ => {}
+        }
+    }
+
+    /// A's SDP (early media or answer) tells the relay where A's RTP comes from and in
+    /// which codec.
+    fn learn_a_media(&mut self, io: &mut CallIo<'_>, resp: &Response) {
+        let (Some(m), Some((ctl, _))) = (&self.media, io.media) else {
+            return;
+        };
+        let Ok(sdp) = crate::sip::sdp::SessionDescription::parse(&resp.body) else {
+            return;
+        };
+        if let Some(n) = local_sdp::choose(&sdp) {
+            if let Ok(remote) = local_sdp::remote_of(&sdp, &n) {
+                let _ = ctl.update(m.id(), Leg::A, remote);
+            }
+            self.a_codec = Some(n);
+        }
+    }
+
+    /// A 18x with SDP: early media from A (ringback, announcements); listened to for a
+    /// special information tone when the originator asked.
+    fn on_a_early_media(&mut self, io: &mut CallIo<'_>, resp: &Response) {
+        self.learn_a_media(io, resp);
+        let (Some(m), Some((ctl, _))) = (&self.media, io.media) else {
+            return;
+        };
+        if let Some(o) = self
+            .origin
+            .as_mut()
+            .filter(|o| o.detect_sit && !o.listening)
+        {
+            match ctl.listen(m.id(), Leg::A, crate::dialer::progress::Listen::Sit) {
+                Ok(()) => o.listening = true,
+                Err(e) => tracing::debug!(%e, "early media not listened to"),
+            }
+        }
+    }
+
+    /// A call-progress listener found something on a leg.
+    pub(super) fn on_detected(&mut self, io: &mut CallIo<'_>, _leg: Leg, what: Detection) {
+        match what {
+            Detection::Amd(v) if self.script.wait == Wait::Amd => self.on_amd_verdict(io, v),
+            Detection::Beep { .. } if self.script.wait == Wait::Beep => {
+                self.script.deadline = None;
+                let actions = self
+                    .origin
+                    .as_ref()
+                    .and_then(|o| o.amd.as_ref())
+                    .map(|p| p.on_machine.clone())
+                    .unwrap_or_default();
+                self.run_machine_actions(io, actions);
+            }
+            Detection::Amd(_) | Detection::Beep { .. } => {}
+            Detection::Sit => {
+                if self.script.wait != Wait::Originating {
+                    return;
+                }
+                if let Some(o) = self.origin.as_mut() {
+                    o.sit_heard = true;
+                }
+                // The 487 to our CANCEL ends it, reported as the SIT's 404.
+                self.on_originate_timeout(io);
+            }
+        }
     }
 
     /// A refused, or never answered.
@@ -162,7 +369,9 @@ impl Call {
             HangupSide::Callee
         };
         if self.state != CallState::Ending {
-            let status = if side == HangupSide::System {
+            let status = if self.origin.as_ref().is_some_and(|o| o.sit_heard) {
+                404
+            } else if side == HangupSide::System {
                 480
             } else {
                 status
@@ -189,12 +398,14 @@ impl Call {
     }
 
     fn origin_event(&self, io: &mut CallIo<'_>, kind: &'static str, status: u16) {
-        if let Some(tag) = &self.origin {
+        if let Some(o) = &self.origin {
             io.events.push(CallEvent {
                 kind,
                 data: serde_json::json!({
-                    "tag": tag,
+                    "sit": o.sit_heard,
+                    "tag": o.tag,
                     "call": self.cdr.id(),
+                    "key": self.key.0,
                     "status": status,
                 }),
             });

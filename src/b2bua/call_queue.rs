@@ -56,11 +56,20 @@ impl Call {
         self.script.wait = Wait::Queue;
         self.play(io, MUSIC_ON_HOLD, true);
         let vars = &self.script.vars;
+        let action_wait = max_wait.map(|s| std::time::Duration::from_secs(u64::from(s)));
+        let var_wait = vars
+            .get("QUEUE_MAX_WAIT_MS")
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(std::time::Duration::from_millis);
+        let max_wait = match (action_wait, var_wait) {
+            (Some(a), Some(v)) => Some(a.min(v)),
+            (a, v) => a.or(v),
+        };
         io.notices.push(QueueNotice::Join {
             key: self.key,
             queue: name.clone(),
             caller: self.script.caller.clone(),
-            max_wait_secs: max_wait,
+            max_wait,
             skills: vars
                 .get("QUEUE_SKILLS")
                 .map_or_else(Vec::new, |s| skills(s)),

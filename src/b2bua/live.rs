@@ -4,6 +4,7 @@
 //! CDR will carry.
 
 use super::call::CallState;
+use super::call_transfer::TransferError;
 use super::{CallIo, Calls};
 use crate::store::HangupSide;
 
@@ -103,5 +104,27 @@ impl Calls {
         }
         self.apply(io, key);
         true
+    }
+
+    /// Blind transfer of the live call with record id `id` (see `call_transfer`).
+    pub fn transfer(
+        &mut self,
+        io: &mut CallIo<'_>,
+        id: &str,
+        context: &str,
+        exten: &str,
+    ) -> Result<(), TransferError> {
+        let key = self
+            .calls
+            .iter()
+            .find(|(_, c)| c.cdr.id() == id && c.state != CallState::Ending)
+            .map(|(k, _)| *k)
+            .ok_or(TransferError::NoSuchCall)?;
+        let done = match self.calls.get_mut(&key) {
+            Some(c) => c.blind_transfer(io, context, exten),
+            None => Err(TransferError::NoSuchCall),
+        };
+        self.apply(io, key);
+        done
     }
 }

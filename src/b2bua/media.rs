@@ -65,6 +65,16 @@ pub trait MediaControl: Send + Sync {
     fn record(&self, call: &MediaCallId, file: Option<&str>) -> Result<(), MediaError>;
     /// The call's RTP counters so far.
     fn stats(&self, call: &MediaCallId) -> Option<crate::media::CallMediaStats>;
+    /// Listen to `leg`'s audio for `what`; [`crate::media::MediaEvent::Detected`] when
+    /// found.
+    fn listen(
+        &self,
+        _call: &MediaCallId,
+        _leg: Leg,
+        _what: crate::dialer::progress::Listen,
+    ) -> Result<(), MediaError> {
+        Err(MediaError::NotSupported("listen for call progress"))
+    }
 }
 
 pub(super) fn leg(side: Side) -> Leg {

@@ -11,6 +11,7 @@ mod call;
 mod call_app;
 mod call_originate;
 mod call_queue;
+mod call_transfer;
 mod call_voicemail;
 mod cdr;
 mod live;
@@ -23,7 +24,8 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 pub use call::{best_final, cause_for, Call, CallState, Target};
-pub use call_originate::Originate;
+pub use call_originate::{AmdPlan, Originate, BEEP_WAIT};
+pub use call_transfer::TransferError;
 pub use live::{LiveCall, LiveCallRef, LiveState, ADMIN_HANGUP_CAUSE};
 pub use script::status_for_cause;
 
@@ -182,7 +184,9 @@ pub enum QueueNotice {
         key: CallKey,
         queue: String,
         caller: String,
-        max_wait_secs: Option<u32>,
+        /// The action's `max_wait`, shortened by `${QUEUE_MAX_WAIT_MS}` when set (the
+        /// dialer's 2-second window, less what answering-machine detection used of it).
+        max_wait: Option<std::time::Duration>,
         /// Skills the caller needs (`${QUEUE_SKILLS}` = "french:50,billing:20").
         skills: Vec<(String, u8)>,
         /// Higher goes first (`${QUEUE_PRIORITY}`).
@@ -396,6 +400,7 @@ impl Calls {
                 MediaEvent::PlayDone { leg, id, .. } => c.on_play_done(io, leg, id),
                 // the recording's file is complete (its index entry could be committed here)
                 MediaEvent::RecordDone { .. } => {}
+                MediaEvent::Detected { leg, what } => c.on_detected(io, leg, what),
             }
         }
         self.apply(io, key);

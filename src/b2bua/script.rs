@@ -38,6 +38,10 @@ pub(super) enum Wait {
     Originating,
     /// Waiting in an ACD queue for an agent.
     Queue,
+    /// Answering-machine detection on the greeting of a call the switch placed.
+    Amd,
+    /// A machine answered: its beep, to leave the message after.
+    Beep,
     /// Greeting, beep and message of a `voicemail`.
     Voicemail(super::call_voicemail::Voicemail),
     /// Bridged: the call ends when either side hangs up.

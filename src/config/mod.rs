@@ -9,6 +9,7 @@
 //! The embedded default (`default.toml` beside this file) is what `switchboard run` uses
 //! without `--config`; it is also the complete, commented example the README shows.
 
+pub mod directory;
 mod http;
 mod raw;
 
@@ -17,6 +18,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use directory::{EndpointSpec, FieldError, TrunkSpec};
 pub use http::{ApiRole, ApiToken, HttpConfig};
 pub use raw::{MediaMode, Transport};
 

@@ -2,7 +2,7 @@
 //! [`super::Config`]. Unknown keys are errors, so a typo never passes silently.
 
 use std::collections::HashSet;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::ops::{Range, RangeInclusive};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -13,8 +13,7 @@ use crate::sip::auth::DigestAlgorithm;
 use toml::Spanned;
 
 use super::{
-    Config, ConfigError, Endpoint, InboundSource, Listen, MediaSettings, RegistrarConfig,
-    SipConfig, Trunk,
+    Config, ConfigError, Endpoint, Listen, MediaSettings, RegistrarConfig, SipConfig, Trunk,
 };
 
 /// SIP transports we listen on and send over.
@@ -350,7 +349,7 @@ pub(super) fn parse(file: &str, text: &str) -> Result<Config, Vec<ConfigError>> 
         .map(|e| {
             let e = e.get_ref();
             let user = e.user.get_ref();
-            if user.is_empty() || !user.chars().all(is_user_char) {
+            if !super::directory::is_sip_user(user) {
                 errors.at(
                     e.user.span(),
                     format!("endpoint user {user:?} is not a valid SIP user"),
@@ -399,7 +398,7 @@ pub(super) fn parse(file: &str, text: &str) -> Result<Config, Vec<ConfigError>> 
             let inbound = t
                 .inbound
                 .iter()
-                .filter_map(|s| match parse_inbound(s.get_ref()) {
+                .filter_map(|s| match super::directory::parse_inbound(s.get_ref()) {
                     Some(src) => Some(src),
                     None => {
                         errors.at(
@@ -492,10 +491,6 @@ pub(super) fn parse(file: &str, text: &str) -> Result<Config, Vec<ConfigError>> 
     })
 }
 
-fn is_user_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || "-_.!~*'()&=+$,;?/".contains(c)
-}
-
 fn parse_listen(s: &str) -> Result<Listen, String> {
     let (proto, addr) = s
         .split_once(':')
@@ -513,11 +508,4 @@ fn parse_listen(s: &str) -> Result<Listen, String> {
         .parse()
         .map_err(|_| format!("listen {s:?}: {addr:?} is not IP:PORT"))?;
     Ok(Listen { transport, addr })
-}
-
-fn parse_inbound(s: &str) -> Option<InboundSource> {
-    s.parse::<SocketAddr>()
-        .map(InboundSource::Addr)
-        .or_else(|_| s.parse::<IpAddr>().map(InboundSource::Ip))
-        .ok()
 }

@@ -17,6 +17,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::amd::{AmdConfig, AmdConfigError};
 use super::compliance::{ABANDON_LIMIT, MIN_RING_TIMEOUT};
 use super::list::{normalise, PhoneError};
 use crate::store::{AttemptOutcome, CampaignRecord, Lead, LeadNext, NewCampaign};
@@ -218,6 +219,20 @@ pub struct Campaign {
     /// The text the agent desktop shows during the call.
     #[serde(default)]
     pub script: String,
+    /// Answering-machine detection on every answer (none: every answer is a person).
+    #[serde(default)]
+    pub amd: Option<AmdSettings>,
+}
+
+/// Answering-machine detection for a campaign's calls.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AmdSettings {
+    /// The detector's parameters (those of Asterisk's `AMD()`; defaults from `amd.conf`).
+    #[serde(default)]
+    pub config: AmdConfig,
+    /// A prompt left on the machine after its beep; none: hang up at once.
+    #[serde(default)]
+    pub message: Option<String>,
 }
 
 fn yes() -> bool {
@@ -286,6 +301,8 @@ pub enum CampaignError {
     UnknownDisposition(String),
     #[error("callback_at: a callback disposition needs a time in the future")]
     CallbackTime,
+    #[error("amd.config: {0}")]
+    Amd(AmdConfigError),
 }
 
 impl CampaignError {
@@ -313,6 +330,7 @@ impl CampaignError {
             }
             CampaignError::Transition { .. } => "state",
             CampaignError::CallbackTime => "callback_at",
+            CampaignError::Amd(_) => "amd.config",
         }
     }
 }
@@ -353,6 +371,7 @@ impl Campaign {
             disposition_required: true,
             safe_harbor_prompt: default_safe_harbor(),
             script: String::new(),
+            amd: None,
         }
     }
 
@@ -412,6 +431,9 @@ impl Campaign {
             if stop <= start {
                 errors.push(CampaignError::Schedule);
             }
+        }
+        if let Some(Err(e)) = self.amd.as_ref().map(|a| a.config.validate()) {
+            errors.push(CampaignError::Amd(e));
         }
         let mut codes = std::collections::HashSet::new();
         for d in &self.dispositions {

@@ -14,7 +14,12 @@
 //!   rules.
 //! * [`list`] — CSV lead lists: E.164 normalisation, time zones, duplicates, bulk upload.
 //! * [`dnc`] — do-not-call lists (global and per campaign).
+//! * [`runner`] — one running campaign, sans-IO: claims, calls, outcomes, screen pops.
+//! * [`progress`] — call-progress listeners on a leg's audio (the relay's tap seam).
+//! * [`sit`] — special information tones in early media (the number is not in service).
 //! * [`live`] — what the running dialer shares with the API (live figures, agent leads).
+//! * [`amd`] — answering-machine detection (Asterisk's `AMD()` rules with a better voice
+//!   decision), voicemail-beep detection and synthetic greetings to measure them on.
 //! * [`sim`] — a discrete-event simulator on a virtual clock, deterministic per seed,
 //!   with common random numbers per lead and per agent.
 //!
@@ -22,6 +27,7 @@
 //! since local midnight of the campaign day (so VICIdial's HHMM arithmetic and Ofcom's
 //! midnight-to-midnight day are plain functions of it).
 
+pub mod amd;
 pub mod campaign;
 pub mod compliance;
 pub mod dnc;
@@ -30,7 +36,10 @@ pub mod hopper;
 pub mod list;
 pub mod live;
 pub mod pacing;
+pub mod progress;
+pub mod runner;
 pub mod sim;
+pub mod sit;
 
 use std::ops::{Add, Sub};
 

@@ -315,6 +315,20 @@ pub enum MediaEvent {
         dropped: u64,
         failed: bool,
     },
+    /// A call-progress listener on `leg` (special information tone, answering machine,
+    /// voicemail beep) found what it listens for.
+    Detected { leg: Leg, what: Detection },
+}
+
+/// What a call-progress listener found in a leg's audio.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detection {
+    /// A special information tone: the number is not in service, or the network failed.
+    Sit,
+    /// Answering-machine detection's verdict on the greeting.
+    Amd(crate::dialer::amd::AmdVerdict),
+    /// A voicemail beep (`at_ms` from the listener's start).
+    Beep { at_ms: u32 },
 }
 
 /// Engine settings (from `switchboard.toml`'s media section).

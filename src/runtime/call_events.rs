@@ -15,6 +15,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
+use tokio::sync::mpsc;
+
+use super::dialer::DialerFeed;
 use crate::api::metrics::Metrics;
 use crate::b2bua::{LiveCallRef, LiveState};
 use crate::events::{Event, EventBus, Topic};
@@ -58,6 +61,8 @@ pub struct CallEvents {
     metrics: Arc<Metrics>,
     /// Live calls whose `call.answered` went out.
     announced: HashSet<String>,
+    /// The dialer task's feed (it must see every outcome, so not through the lossy bus).
+    dialer: Option<mpsc::UnboundedSender<DialerFeed>>,
 }
 
 impl CallEvents {
@@ -66,7 +71,14 @@ impl CallEvents {
             bus,
             metrics,
             announced: HashSet::new(),
+            dialer: None,
         }
+    }
+
+    /// Also hands call ends and originate/queue/agent events to the dialer task.
+    pub fn feeding(mut self, dialer: mpsc::UnboundedSender<DialerFeed>) -> CallEvents {
+        self.dialer = Some(dialer);
+        self
     }
 
     pub fn started(&mut self, c: &CallStart) {
@@ -92,6 +104,9 @@ impl CallEvents {
         self.metrics.call_ended();
         self.metrics.rtp_call_ended(&c.media);
         let was_announced = self.announced.remove(c.id.as_str());
+        if let Some(d) = &self.dialer {
+            let _ = d.send(DialerFeed::CallEnded(c.id.as_str().to_string()));
+        }
         if !self.bus.has_listeners() {
             return;
         }
@@ -154,6 +169,12 @@ impl CallEvents {
     /// Publishes another layer's event (agent, queue, voicemail, originate): the topic is
     /// the kind's prefix (`agent.state` → agent), `system` when it names no topic.
     pub fn forward(&self, kind: &str, data: serde_json::Value, unix_ms: i64) {
+        if let Some(d) = self.dialer.as_ref().filter(|_| DialerFeed::wants(kind)) {
+            let _ = d.send(DialerFeed::Event {
+                kind: kind.to_string(),
+                data: data.clone(),
+            });
+        }
         if !self.bus.has_listeners() {
             return;
         }

@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::b2bua::{LiveCall, Now};
-use crate::switch::Switch;
+use crate::switch::{OriginateError, OriginateRequest, Switch};
 
 /// Requests the API may have queued before the core task answers.
 pub const CONTROL_DEPTH: usize = 64;
@@ -38,6 +38,81 @@ pub enum ControlRequest {
         op: crate::acd::AgentOp,
         done: oneshot::Sender<bool>,
     },
+    /// Blind-transfer a live call's caller to `exten` in `context` ("" = the call's).
+    Transfer {
+        id: String,
+        context: String,
+        exten: String,
+        done: oneshot::Sender<Result<(), crate::b2bua::TransferError>>,
+    },
+    /// Place a call (click-to-call, the dialer); answers the call's key.
+    Originate {
+        req: Box<OriginateRequest>,
+        done: oneshot::Sender<Result<u64, OriginateError>>,
+    },
+    /// The endpoints and trunks in force.
+    Directory(oneshot::Sender<Directory>),
+    /// Apply one directory change ([`crate::switch::Switch::set_directory`]); answers
+    /// whether an entry of that name was in force before. One entry per request, applied to
+    /// the directory in force when the core task gets it, so concurrent API changes to
+    /// different entries never undo each other.
+    EditDirectory {
+        edit: DirectoryEdit,
+        done: oneshot::Sender<bool>,
+    },
+}
+
+/// The endpoints and trunks in force.
+#[derive(Debug, Clone)]
+pub struct Directory {
+    pub endpoints: Vec<crate::config::Endpoint>,
+    pub trunks: Vec<crate::config::Trunk>,
+}
+
+/// One change to the directory.
+#[derive(Debug, Clone)]
+pub enum DirectoryEdit {
+    /// Add, or replace the endpoint with this user.
+    PutEndpoint(crate::config::Endpoint),
+    RemoveEndpoint(String),
+    /// Add, or replace the trunk with this name.
+    PutTrunk(crate::config::Trunk),
+    RemoveTrunk(String),
+}
+
+impl DirectoryEdit {
+    /// Applies the change to `d`; returns whether an entry of that name was there.
+    pub fn apply(self, d: &mut Directory) -> bool {
+        fn put<T>(list: &mut Vec<T>, entry: T, same: impl Fn(&T) -> bool) -> bool {
+            match list.iter_mut().find(|e| same(e)) {
+                Some(slot) => {
+                    *slot = entry;
+                    true
+                }
+                None => {
+                    list.push(entry);
+                    false
+                }
+            }
+        }
+        fn remove<T>(list: &mut Vec<T>, same: impl Fn(&T) -> bool) -> bool {
+            let before = list.len();
+            list.retain(|e| !same(e));
+            list.len() != before
+        }
+        match self {
+            DirectoryEdit::PutEndpoint(e) => {
+                let user = e.user.clone();
+                put(&mut d.endpoints, e, |x| x.user == user)
+            }
+            DirectoryEdit::RemoveEndpoint(user) => remove(&mut d.endpoints, |x| x.user == user),
+            DirectoryEdit::PutTrunk(t) => {
+                let name = t.name.clone();
+                put(&mut d.trunks, t, |x| x.name == name)
+            }
+            DirectoryEdit::RemoveTrunk(name) => remove(&mut d.trunks, |x| x.name == name),
+        }
+    }
 }
 
 /// What the ACD looks like now.
@@ -110,6 +185,47 @@ impl SwitchControl {
         self.ask(|done| ControlRequest::AgentOp { agent, op, done })
             .await
     }
+
+    /// The endpoints and trunks in force.
+    pub async fn directory(&self) -> Result<Directory, ControlError> {
+        self.ask(ControlRequest::Directory).await
+    }
+
+    /// Applies one directory change to the running switch; `Ok(true)` when it replaced or
+    /// removed an entry, `Ok(false)` when it added one or removed nothing.
+    pub async fn edit_directory(&self, edit: DirectoryEdit) -> Result<bool, ControlError> {
+        self.ask(|done| ControlRequest::EditDirectory { edit, done })
+            .await
+    }
+}
+
+impl SwitchControl {
+    /// Blind-transfers the live call `id` (see [`Switch::transfer`]).
+    pub async fn transfer(
+        &self,
+        id: &str,
+        context: &str,
+        exten: &str,
+    ) -> Result<Result<(), crate::b2bua::TransferError>, ControlError> {
+        let (id, context, exten) = (id.to_string(), context.to_string(), exten.to_string());
+        self.ask(|done| ControlRequest::Transfer {
+            id,
+            context,
+            exten,
+            done,
+        })
+        .await
+    }
+
+    /// Places a call; its outcome arrives as `originate.*` events with the request's tag.
+    pub async fn originate(
+        &self,
+        req: OriginateRequest,
+    ) -> Result<Result<u64, OriginateError>, ControlError> {
+        let req = Box::new(req);
+        self.ask(|done| ControlRequest::Originate { req, done })
+            .await
+    }
 }
 
 /// Answers one request (in the core task).
@@ -140,6 +256,28 @@ pub(super) fn serve(switch: &mut Switch, now: Now, req: ControlRequest) {
                 switch.agent_op(now, &agent, op);
             }
             let _ = done.send(known);
+        }
+        ControlRequest::Directory(reply) => {
+            let (endpoints, trunks) = switch.directory();
+            let _ = reply.send(Directory { endpoints, trunks });
+        }
+        ControlRequest::EditDirectory { edit, done } => {
+            let (endpoints, trunks) = switch.directory();
+            let mut d = Directory { endpoints, trunks };
+            let existed = edit.apply(&mut d);
+            switch.set_directory(now, d.endpoints, d.trunks);
+            let _ = done.send(existed);
+        }
+        ControlRequest::Transfer {
+            id,
+            context,
+            exten,
+            done,
+        } => {
+            let _ = done.send(switch.transfer(now, &id, &context, &exten));
+        }
+        ControlRequest::Originate { req, done } => {
+            let _ = done.send(switch.originate(now, *req).map(|key| key.0));
         }
     }
 }

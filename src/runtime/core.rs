@@ -73,7 +73,18 @@ pub async fn run(
                 }
                 switch.on_recorded(now(), w.through, w.committed);
             }
-            Some((call, event)) = media.recv() => switch.on_media_event(now(), &call, event),
+            Some((call, event)) = media.recv() => {
+                // opsapi: the recordings index hears of a closed file even after its call ended.
+                if let MediaEvent::RecordDone { frames, failed, .. } = event {
+                    let _ = store.jobs.send(StoreJob::RecordingDone {
+                        media: call.0.clone(),
+                        frames,
+                        failed,
+                        at_ms: now_unix_ms(),
+                    });
+                }
+                switch.on_media_event(now(), &call, event)
+            }
             Some(req) = control.recv() => super::control::serve(&mut switch, now(), req),
             _ = scan.tick() => {
                 if events.wants_scan() && switch.active_calls() > 0 {
@@ -132,6 +143,10 @@ fn flush(
             }
             SwitchOutput::Event(e) => {
                 tracing::info!(kind = e.kind, data = %e.data, "event");
+                // opsapi: agent state history and recordings are kept in the store.
+                if let Some(job) = StoreJob::for_event(e.kind, &e.data, now_unix_ms()) {
+                    let _ = store.jobs.send(job);
+                }
                 events.forward(e.kind, e.data, now_unix_ms());
             }
         }

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use tokio::sync::mpsc;
 
 use crate::b2bua::media::MediaControl;
+use crate::dialer::progress::{Listen, ProgressTap};
 use crate::media::{
     Leg, LocalEndpoint, MediaCallId, MediaEngine, MediaError, MediaEvent, PromptLibrary,
     RemoteMedia,
@@ -81,5 +82,17 @@ impl MediaControl for EngineRelay {
 
     fn stats(&self, call: &MediaCallId) -> Option<crate::media::CallMediaStats> {
         self.engine.stats(call)
+    }
+
+    fn listen(&self, call: &MediaCallId, leg: Leg, what: Listen) -> Result<(), MediaError> {
+        let (events, id) = (self.events.clone(), call.clone());
+        let report = move |leg, what| {
+            let _ = events.send((id.clone(), MediaEvent::Detected { leg, what }));
+        };
+        self.engine.tap(
+            call,
+            leg,
+            Box::new(ProgressTap::new(what, Box::new(report))),
+        )
     }
 }

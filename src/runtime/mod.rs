@@ -9,6 +9,8 @@
 pub mod call_events;
 pub mod control;
 mod core;
+pub mod dialer;
+mod directory;
 mod locals;
 mod media_relay;
 mod store_writer;
@@ -69,6 +71,7 @@ pub struct Running {
     stop: watch::Sender<Stop>,
     core: JoinHandle<()>,
     writer: JoinHandle<()>,
+    dialer_task: JoinHandle<()>,
 }
 
 /// What the core task is asked to do.
@@ -94,6 +97,9 @@ impl Running {
     pub async fn wait(self) {
         let _ = self.core.await;
         let _ = self.writer.await;
+        // The feed closed with the core task; stores the dialer started are awaited by
+        // their own tasks.
+        let _ = tokio::time::timeout(Duration::from_secs(2), self.dialer_task).await;
         if let Some(server) = self.http_server {
             server.stop().await;
         }
@@ -107,6 +113,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
     let plans = Arc::new(PlanHandle::load_dir(&cfg.dialplan_dir).map_err(StartError::Dialplan)?);
     let acd = crate::switch::acd_config(&cfg)?;
     let store = Store::open(&cfg.store_url).await?;
+    let cfg = Arc::new(directory::with_stored_directory(&cfg, &store).await?);
     let closed = store.close_in_flight("restart", now_unix_ms()).await?;
     if closed > 0 {
         tracing::warn!(
@@ -160,10 +167,12 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         };
         switch = switch.with_media(Arc::new(relay), media_ip);
     }
+    store_writer::finish_cut_recordings(&store, &cfg.media.recordings_dir, now_unix_ms()).await;
     // api: the event bus, control channel and HTTP server (metrics are created above).
     let events = EventBus::default();
     let (control, control_rx) = control::SwitchControl::channel();
-    let (dialer, _dialer_commands) = crate::dialer::live::DialerLive::new();
+    let (dialer, dialer_commands) = crate::dialer::live::DialerLive::new();
+    let (dialer_feed, dialer_feed_rx) = mpsc::unbounded_channel();
     let http_server = match cfg.http.listen {
         Some(addr) => Some(
             start_http(
@@ -173,7 +182,11 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         ),
         None => None,
     };
-    let (records, writer) = store_writer::spawn(store.clone(), metrics.clone());
+    let (records, writer) = store_writer::spawn(
+        store.clone(),
+        metrics.clone(),
+        cfg.media.recordings_dir.clone(),
+    );
     let (stop, stop_rx) = watch::channel(Stop::Run);
     let core = tokio::spawn(core::run(
         switch,
@@ -183,8 +196,17 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         records,
         stop_rx,
         control_rx,
-        call_events::CallEvents::new(events.clone(), metrics.clone()),
+        call_events::CallEvents::new(events.clone(), metrics.clone()).feeding(dialer_feed),
     ));
+    let dialer_task = dialer::spawn(
+        &cfg,
+        store.clone(),
+        control.clone(),
+        dialer.clone(),
+        events.clone(),
+        dialer_feed_rx,
+        dialer_commands,
+    );
     Ok(Running {
         bound,
         store,
@@ -199,6 +221,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         stop,
         core,
         writer,
+        dialer_task,
     })
 }
 
@@ -222,6 +245,7 @@ async fn start_http(
         store: store.clone(),
         plans: plans.clone(),
         dialplan_dir: cfg.dialplan_dir.clone(),
+        recordings_dir: cfg.media.recordings_dir.clone(),
         registrar: registrar.clone(),
         events: events.clone(),
         metrics: metrics.clone(),

@@ -268,6 +268,8 @@ pub enum LeadNext {
     Done,
     /// Finished, and the number goes on the campaign's (or the global) do-not-call list.
     DoNotCall { global: bool },
+    /// Left as it is: the attempt of a call whose disposition the agent already stored.
+    Unchanged,
 }
 
 /// What [`Store::release_claims`](super::Store::release_claims) did.

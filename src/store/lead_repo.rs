@@ -315,6 +315,29 @@ impl Store {
         Ok(leads)
     }
 
+    /// Gives leads this node claimed back to the hopper, untouched: never dialled, or
+    /// marked dialling but refused by the switch before any INVITE went out.
+    /// Returns how many it gave back.
+    pub async fn unclaim_leads(&self, leads: &[LeadId], now_ms: i64) -> Result<u64, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let mut returned = 0;
+        for lead in leads {
+            returned += sqlx::query(
+                "UPDATE leads SET status = 'ready', claimed_by = NULL, claimed_at_ms = NULL, \
+                 updated_at_ms = $3 WHERE id = $1 AND status IN ('claimed', 'dialing') \
+                 AND claimed_by = $2",
+            )
+            .bind(lead.as_str())
+            .bind(&*self.node)
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        }
+        tx.commit().await?;
+        Ok(returned)
+    }
+
     /// Marks a lead this node claimed as being dialled (the INVITE is about to go out).
     /// Returns false when this node does not hold the claim.
     pub async fn mark_dialing(&self, lead: &LeadId, now_ms: i64) -> Result<bool, StoreError> {
@@ -347,7 +370,8 @@ impl Store {
             .unwrap_or_default();
         let update = format!(
             "UPDATE leads SET attempts = attempts + 1{counter}, last_outcome = $2, \
-             status = $3, callback = $4, next_at_ms = COALESCE($5, next_at_ms), \
+             status = COALESCE($3, status), callback = COALESCE($4, callback), \
+             next_at_ms = COALESCE($5, next_at_ms), \
              claimed_by = NULL, claimed_at_ms = NULL, updated_at_ms = $6 \
              WHERE id = $1 RETURNING campaign_id, phone"
         );
@@ -356,7 +380,7 @@ impl Store {
         let row = sqlx::query(AssertSqlSafe(update))
             .bind(lead.as_str())
             .bind(attempt.outcome.as_str())
-            .bind(status.as_str())
+            .bind(status)
             .bind(callback)
             .bind(at)
             .bind(attempt.ended_at_ms)
@@ -388,12 +412,13 @@ impl Store {
         let (status, callback, at) = next_columns(next);
         let mut tx = self.pool.begin().await?;
         let row = sqlx::query(
-            "UPDATE leads SET status = $2, callback = $3, next_at_ms = COALESCE($4, next_at_ms), \
+            "UPDATE leads SET status = COALESCE($2, status), callback = COALESCE($3, callback), \
+             next_at_ms = COALESCE($4, next_at_ms), \
              claimed_by = NULL, claimed_at_ms = NULL, updated_at_ms = $5 \
              WHERE id = $1 RETURNING campaign_id, phone",
         )
         .bind(lead.as_str())
-        .bind(status.as_str())
+        .bind(status)
         .bind(callback)
         .bind(at)
         .bind(disposition.at_ms)
@@ -613,13 +638,16 @@ fn insert_leads_sql(rows: usize) -> String {
 }
 
 /// `(status, callback flag, next_at_ms or NULL to keep it)` for a [`LeadNext`].
-fn next_columns(next: LeadNext) -> (LeadStatus, i64, Option<i64>) {
-    match next {
+/// The status, callback flag and due time `next` writes (`None`: left as they are).
+fn next_columns(next: LeadNext) -> (Option<&'static str>, Option<i64>, Option<i64>) {
+    let (status, callback, at) = match next {
         LeadNext::Retry { at_ms } => (LeadStatus::Ready, 0, Some(at_ms)),
         LeadNext::Callback { at_ms } => (LeadStatus::Ready, 1, Some(at_ms)),
         LeadNext::Done => (LeadStatus::Done, 0, None),
         LeadNext::DoNotCall { .. } => (LeadStatus::Dnc, 0, None),
-    }
+        LeadNext::Unchanged => return (None, None, None),
+    };
+    (Some(status.as_str()), Some(callback), at)
 }
 
 async fn insert_attempt(

@@ -34,6 +34,21 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "cdr_media",
         include_str!("migrations/0003_cdr_media.sql"),
     ),
+    (
+        10,
+        "directory",
+        include_str!("migrations/0010_directory.sql"),
+    ),
+    (
+        11,
+        "agent_states",
+        include_str!("migrations/0011_agent_states.sql"),
+    ),
+    (
+        12,
+        "recordings",
+        include_str!("migrations/0012_recordings.sql"),
+    ),
 ];
 
 fn migrator() -> Migrator {

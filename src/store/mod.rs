@@ -42,6 +42,7 @@ mod id;
 mod lead;
 mod lead_repo;
 pub mod migrate;
+mod ops_repo;
 mod target;
 
 pub use cdr::{CallStart, Cdr, CdrLeg, CdrMedia, CdrQuery, HangupSide, LegRole};
@@ -56,6 +57,10 @@ pub use lead::{
     LeadStatus, ListId, NewLead, OutcomeCounts, ReleasedClaims,
 };
 pub use lead_repo::{ImportedLeads, ListRecord};
+pub use ops_repo::{
+    ordered_id, AgentStateRow, DirectoryKind, DirectoryRow, RecordingEnd, RecordingQuery,
+    RecordingRow,
+};
 
 use std::sync::Arc;
 

@@ -163,7 +163,7 @@ impl Switch {
                     key,
                     queue,
                     caller,
-                    max_wait_secs,
+                    max_wait,
                     skills,
                     priority,
                 } => {
@@ -177,10 +177,10 @@ impl Switch {
                             priority,
                         },
                     );
-                    match max_wait_secs {
-                        Some(s) => AcdInput::CallerMaxWait {
+                    match max_wait {
+                        Some(max_wait) => AcdInput::CallerMaxWait {
                             call: call_ref(key),
-                            max_wait: Duration::from_secs(u64::from(s)),
+                            max_wait,
                         },
                         None => continue,
                     }
@@ -312,6 +312,8 @@ impl Switch {
         };
         let vars = [("QUEUE_PRIORITY".to_string(), CALLBACK_PRIORITY.to_string())];
         let req = OriginateRequest {
+            detect_sit: false,
+            amd: None,
             first,
             caller_id: number.clone(),
             caller_name: Some(format!("{queue} callback")),

@@ -8,6 +8,7 @@
 //! INVITE is authenticated and routed in `invite` and becomes a [`crate::b2bua::Call`].
 
 mod acd_driver;
+mod directory;
 mod invite;
 mod originate;
 pub mod pipeline;
@@ -196,6 +197,22 @@ impl Switch {
         self.recorded.len()
     }
 
+    /// Blind transfer: the live call `id`'s caller is routed to `exten` in `context` (the
+    /// call's own context when empty), the other party hung up.
+    pub fn transfer(
+        &mut self,
+        now: Now,
+        id: &str,
+        context: &str,
+        exten: &str,
+    ) -> Result<(), crate::b2bua::TransferError> {
+        let mut done = Err(crate::b2bua::TransferError::NoSuchCall);
+        self.with_calls(now, |calls, io| {
+            done = calls.transfer(io, id, context, exten)
+        });
+        done
+    }
+
     /// Stop taking new calls (503); calls in progress go on.
     pub fn drain(&mut self) {
         self.draining = true;
@@ -245,6 +262,7 @@ impl Switch {
     pub fn registrations(&self) -> Vec<(String, trunk_register::RegistrationState)> {
         self.registrations
             .iter()
+            .filter(|r| !r.retired)
             .map(|r| (r.trunk_name().to_string(), r.state))
             .collect()
     }
@@ -288,7 +306,12 @@ impl Switch {
             self.recorded.next_deadline(),
         ]
         .into_iter()
-        .chain(self.registrations.iter().map(|r| r.next_at()))
+        .chain(
+            self.registrations
+                .iter()
+                .filter(|r| !r.retired)
+                .map(|r| r.next_at()),
+        )
         .flatten()
         .min()
     }

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::b2bua::route::{Action, Resolver};
-use crate::b2bua::{CallKey, Now, Originate};
+use crate::b2bua::{AmdPlan, CallKey, Now, Originate};
 use crate::dialplan::DialTarget;
 use crate::sip::message::NameAddr;
 
@@ -31,6 +31,11 @@ pub struct OriginateRequest {
     pub ring_timeout: Duration,
     /// Echoed in the outcome events.
     pub tag: String,
+    /// Listen to the first party's early media for a special information tone: when one
+    /// is heard the call is given up and reported failed with 404 (`"sit": true`).
+    pub detect_sit: bool,
+    /// Tell a person from a machine when the first party answers (see [`AmdPlan`]).
+    pub amd: Option<AmdPlan>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -57,6 +62,22 @@ impl Switch {
             .into_iter()
             .next()
             .ok_or_else(|| OriginateError::Unreachable(format!("{:?}", req.first)))?;
+        let mut req = req;
+        if req.context.is_empty() {
+            // Dialled from the first party's phone: its context routes the rest.
+            if let DialTarget::Endpoint(name) = &req.first {
+                if let Some(e) = self.cfg.endpoints.iter().find(|e| &e.user == name) {
+                    req.context = e.context.clone();
+                }
+            }
+            for a in &mut req.actions {
+                if let Action::Transfer { context, .. } | Action::Goto { context, .. } = a {
+                    if context.is_empty() {
+                        *context = req.context.clone();
+                    }
+                }
+            }
+        }
         let caller = NameAddr {
             display: req.caller_name.clone(),
             uri: sip_uri(&req.caller_id, &self.cfg.sip.domain, None),
@@ -67,6 +88,8 @@ impl Switch {
             caller,
             ring_timeout: req.ring_timeout,
             tag: req.tag,
+            detect_sit: req.detect_sit,
+            amd: req.amd,
         };
         let mut key = CallKey(0);
         self.with_calls(now, |calls, io| {

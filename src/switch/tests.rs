@@ -65,6 +65,9 @@ impl Router for TestRouter {
         let ep = |e: &str| DialTarget::Endpoint(e.to_string());
         match (q.context, q.callee) {
             (_, "1002") => Routing::dial_endpoints(&["1002"], twenty),
+            ("internal", "1003") => Routing::dial_endpoints(&["1003"], twenty),
+            // only from the endpoints' context
+            ("internal", "from-internal") => Routing::dial_endpoints(&["1002"], twenty),
             (_, "1002-forever") => Routing::dial_endpoints(&["1002"], None),
             (_, "group") => Routing::dial_endpoints(&["1002", "1003"], twenty),
             (_, "hunt") => dial(vec![ep("1002"), ep("1003")], RingStrategy::Sequence),
@@ -1225,6 +1228,7 @@ mod durable;
 mod ivr;
 mod originate;
 mod queue;
+mod transfer;
 
 #[test]
 fn offers_gain_transcodable_codecs_and_a_foreign_answer_is_rewritten_for_the_offerer() {

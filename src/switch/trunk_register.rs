@@ -36,6 +36,9 @@ pub(super) struct TrunkRegistration {
     next_at: Option<Instant>,
     last: Option<Request>,
     challenged: bool,
+    /// The trunk was removed (or stopped registering) while the switch ran: the slot is
+    /// kept so transaction owner ids stay valid, but nothing is sent for it.
+    pub retired: bool,
 }
 
 impl TrunkRegistration {
@@ -49,6 +52,7 @@ impl TrunkRegistration {
             next_at: None,
             last: None,
             challenged: false,
+            retired: false,
         }
     }
 
@@ -58,6 +62,10 @@ impl TrunkRegistration {
 
     pub fn trunk_name(&self) -> &str {
         &self.trunk.name
+    }
+
+    pub fn trunk(&self) -> &Trunk {
+        &self.trunk
     }
 
     fn peer(&self) -> Peer {
@@ -110,7 +118,10 @@ impl Switch {
     pub(super) fn tick_registrations(&mut self, now: Now) {
         for i in 0..self.registrations.len() {
             let due = self.registrations[i].next_at.is_none_or(|at| at <= now.at);
-            if !due || self.registrations[i].state == RegistrationState::Pending {
+            if !due
+                || self.registrations[i].retired
+                || self.registrations[i].state == RegistrationState::Pending
+            {
                 continue;
             }
             let reg = &mut self.registrations[i];
@@ -126,6 +137,33 @@ impl Switch {
         }
     }
 
+    /// Stops registration `i` (its trunk was removed or no longer registers): no more
+    /// refreshes, and if the carrier may hold a binding, a REGISTER with `Expires: 0`
+    /// removes it (RFC 3261 §10.2.2), answering one digest challenge.
+    pub(super) fn retire_registration(&mut self, now: Now, i: usize) {
+        let Some(reg) = self.registrations.get_mut(i) else {
+            return;
+        };
+        let bound = matches!(
+            reg.state,
+            RegistrationState::Registered { .. } | RegistrationState::Pending
+        );
+        reg.retired = true;
+        reg.next_at = None;
+        reg.state = RegistrationState::Unregistered;
+        if !bound {
+            return;
+        }
+        let me = self.locals.for_peer(reg.peer()).clone();
+        let mut req = reg.request(&me);
+        req.headers.set(HeaderName::EXPIRES, "0");
+        reg.challenged = false;
+        reg.last = Some(req.clone());
+        let peer = reg.peer();
+        self.layer
+            .send_request(now.at, req, peer, REGISTRATION_OWNER | i as u64);
+    }
+
     pub(super) fn on_registration_response(
         &mut self,
         now: Now,
@@ -136,6 +174,13 @@ impl Switch {
         let Some(reg) = self.registrations.get_mut(i) else {
             return;
         };
+        if reg.retired {
+            // Only the un-REGISTER's digest challenge is still answered.
+            let challenged = matches!(&resp, Some(r) if matches!(r.status, 401 | 407));
+            if !challenged || reg.challenged {
+                return;
+            }
+        }
         let Some(resp) = resp else {
             reg.state = RegistrationState::Failed { status: 408 };
             reg.next_at = Some(now.at + RETRY_AFTER_FAILURE);

@@ -15,6 +15,8 @@ fn request(first: DialTarget, actions: Vec<Action>) -> OriginateRequest {
         vars: Default::default(),
         ring_timeout: Duration::from_secs(20),
         tag: "req-1".into(),
+        detect_sit: false,
+        amd: None,
     }
 }
 
@@ -90,6 +92,30 @@ fn click_to_call_rings_the_agent_then_dials_the_customer_and_bridges() {
     assert_eq!(cdrs[0].legs.len(), 2, "A (the agent, rung first) and B");
     assert_eq!(cdrs[0].legs[0].peer, "1002");
     assert!(cdrs[0].legs[0].answered_at_ms.is_some() && cdrs[0].legs[1].answered_at_ms.is_some());
+}
+
+#[test]
+fn click_to_call_routes_the_number_through_the_first_phones_context() {
+    let (mut net, _relay) = relayed_net();
+    net.bind("1002", B);
+    net.bind("1003", C);
+    let mut req = request(
+        DialTarget::Endpoint("1003".into()),
+        vec![Action::Transfer {
+            context: String::new(),
+            exten: "from-internal".into(),
+        }],
+    );
+    req.context = String::new();
+    let now = net.clock();
+    net.sw.originate(now, req).unwrap();
+    let inv = requests(&net.sent(), C)[0].clone();
+    net.send(C, &reply(&inv, 200, "ctag", C, SDP_B));
+    let out = net.sent();
+    assert!(
+        !requests(&out, B).is_empty(),
+        "the number is routed in 1003's context (internal)"
+    );
 }
 
 #[test]

@@ -1,0 +1,667 @@
+//! The dialer task: runs a [`CampaignRunner`] for every campaign the store says is
+//! running, feeds it what the core task reports ([`DialerFeed`]: call ends and the
+//! originate, queue and agent events, on a lossless channel), and carries out what it
+//! asks for: claims and attempts in the store, calls and agent changes through
+//! [`SwitchControl`], screen pops in [`DialerLive`].
+//!
+//! Store and switch requests run as their own tasks and report back on a channel, so a
+//! slow store never delays another campaign's events. The campaign list is read every
+//! second and at once when the API says something changed ([`DialerCommand::Wake`]).
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::control::SwitchControl;
+use super::now_unix_ms;
+use crate::b2bua::AmdPlan;
+use crate::config::Config;
+use crate::dialer::amd::BeepConfig;
+use crate::dialer::campaign::{AgentSet, Campaign};
+use crate::dialer::floor::AgentState;
+use crate::dialer::live::{CampaignLive, DialerCommand, DialerLive};
+use crate::dialer::runner::{CampaignRunner, RunnerInput, RunnerOutput, BRIDGE_WINDOW_S};
+use crate::dialplan::{Action, DialTarget, HangupCause};
+use crate::events::{Event, EventBus, Topic};
+use crate::store::{CampaignId, CampaignState, Lead, Store};
+use crate::switch::OriginateRequest;
+
+/// How often runners are ticked.
+const TICK: Duration = Duration::from_millis(250);
+/// How often the campaign list is read.
+const SYNC: Duration = Duration::from_secs(1);
+
+/// What the core task hands the dialer.
+#[derive(Debug, Clone)]
+pub enum DialerFeed {
+    /// An `originate.*`, `queue.*` or `agent.*` event.
+    Event { kind: String, data: Value },
+    /// A call ended (its record id).
+    CallEnded(String),
+}
+
+impl DialerFeed {
+    /// Whether an event of this kind matters to the dialer.
+    pub fn wants(kind: &str) -> bool {
+        kind.starts_with("originate.") || kind.starts_with("queue.") || kind.starts_with("agent.")
+    }
+
+    /// What it means to a runner, if anything.
+    fn input(&self) -> Option<RunnerInput> {
+        let (kind, d) = match self {
+            DialerFeed::CallEnded(id) => {
+                return Some(RunnerInput::CallEnded {
+                    call_id: id.clone(),
+                })
+            }
+            DialerFeed::Event { kind, data } => (kind.as_str(), data),
+        };
+        let s = |k: &str| d.get(k).and_then(Value::as_str).map(str::to_string);
+        let key = || {
+            d.get("call")
+                .and_then(|c| c.as_str().and_then(|c| c.parse().ok()).or(c.as_u64()))
+        };
+        match kind {
+            "originate.answered" => Some(RunnerInput::Answered {
+                tag: s("tag")?,
+                call_id: s("call")?,
+            }),
+            "originate.amd" => Some(RunnerInput::Amd {
+                tag: s("tag")?,
+                result: serde_json::from_value(d.get("result")?.clone()).ok()?,
+            }),
+            "originate.failed" => Some(RunnerInput::Failed {
+                tag: s("tag")?,
+                status: d
+                    .get("status")
+                    .and_then(Value::as_u64)
+                    .and_then(|v| u16::try_from(v).ok())?,
+            }),
+            "queue.event" => match d.get("event").and_then(Value::as_str)? {
+                "answer" => Some(RunnerInput::Bridged {
+                    call_key: key()?,
+                    agent: s("agent")?,
+                }),
+                "abandon" | "overflow" | "refuse" => {
+                    Some(RunnerInput::LeftQueue { call_key: key()? })
+                }
+                _ => None,
+            },
+            "agent.state" => Some(RunnerInput::Agent {
+                agent: s("agent")?,
+                state: floor_state(d.get("to")?.get("state")?.as_str()?),
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// The pacer's view of an ACD state: an agent reserved or ringing for a call is still
+/// free (the answered call waiting covers it).
+fn floor_state(acd: &str) -> AgentState {
+    match acd {
+        "available" | "reserved" | "ringing" => AgentState::Ready,
+        "on_call" => AgentState::InCall,
+        "wrap_up" => AgentState::WrapUp,
+        "paused" => AgentState::Paused,
+        _ => AgentState::LoggedOut,
+    }
+}
+
+fn acd_floor_state(s: &crate::acd::AgentState) -> AgentState {
+    use crate::acd::AgentState as A;
+    match s {
+        A::LoggedOut => AgentState::LoggedOut,
+        A::Available | A::Reserved | A::Ringing => AgentState::Ready,
+        A::OnCall => AgentState::InCall,
+        A::WrapUp => AgentState::WrapUp,
+        A::Paused(_) => AgentState::Paused,
+    }
+}
+
+/// A finished store or switch request, for campaign `.0`.
+type Report = (String, RunnerInput);
+
+struct Dialer {
+    store: Store,
+    control: SwitchControl,
+    live: DialerLive,
+    /// Queue → its agents (from `[[agent]]` memberships).
+    members: BTreeMap<String, Vec<String>>,
+    runners: HashMap<String, CampaignRunner>,
+    reports: mpsc::UnboundedSender<Report>,
+    /// Campaigns that cannot run, and why (shown until they change state).
+    refused: HashMap<String, String>,
+    /// `agent.screen_pop`, `campaign.attempt` and `campaign.stats` go out here.
+    events: EventBus,
+    /// Ticks since the last `campaign.stats`.
+    ticks: u32,
+}
+
+/// Starts the dialer task.
+pub fn spawn(
+    cfg: &Config,
+    store: Store,
+    control: SwitchControl,
+    live: DialerLive,
+    events: EventBus,
+    feed: mpsc::UnboundedReceiver<DialerFeed>,
+    commands: mpsc::UnboundedReceiver<DialerCommand>,
+) -> JoinHandle<()> {
+    let mut members: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    if let Ok(Some(acd)) = crate::switch::acd_config(cfg) {
+        for a in &acd.agents {
+            for m in &a.queues {
+                members
+                    .entry(m.queue.clone())
+                    .or_default()
+                    .push(a.id.clone());
+            }
+        }
+    }
+    let (reports, reports_rx) = mpsc::unbounded_channel();
+    let dialer = Dialer {
+        store,
+        control,
+        live,
+        members,
+        runners: HashMap::new(),
+        reports,
+        refused: HashMap::new(),
+        events,
+        ticks: 0,
+    };
+    tokio::spawn(dialer.run(feed, commands, reports_rx))
+}
+
+impl Dialer {
+    async fn run(
+        mut self,
+        mut feed: mpsc::UnboundedReceiver<DialerFeed>,
+        mut commands: mpsc::UnboundedReceiver<DialerCommand>,
+        mut reports: mpsc::UnboundedReceiver<Report>,
+    ) {
+        self.release_claims().await;
+        let mut tick = tokio::time::interval(TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let mut sync = tokio::time::interval(SYNC);
+        sync.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            tokio::select! {
+                f = feed.recv() => {
+                    let Some(f) = f else { break };
+                    if let Some(input) = f.input() {
+                        self.broadcast(input);
+                    }
+                }
+                Some(c) = commands.recv() => match c {
+                    DialerCommand::Wake => self.sync().await,
+                    DialerCommand::Dispositioned { agent } => {
+                        self.broadcast(RunnerInput::Dispositioned { agent, human: true })
+                    }
+                },
+                Some((campaign, input)) = reports.recv() => self.deliver(&campaign, input),
+                _ = tick.tick() => {
+                    let ids: Vec<String> = self.runners.keys().cloned().collect();
+                    for id in ids {
+                        self.deliver(&id, RunnerInput::Tick);
+                    }
+                    self.publish();
+                }
+                _ = sync.tick() => self.sync().await,
+            }
+        }
+    }
+
+    /// Leads this node held when it last stopped go back (undialled) or get an
+    /// `interrupted` attempt (being dialled): nothing is lost or dialled twice.
+    async fn release_claims(&self) {
+        match self.store.release_claims(now_unix_ms()).await {
+            Ok(r) if r.returned + r.interrupted > 0 => tracing::warn!(
+                returned = r.returned,
+                interrupted = r.interrupted,
+                "leads held at the last stop released"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::error!(%e, "leads held at the last stop not released"),
+        }
+    }
+
+    /// Starts runners for running campaigns and stops the others'.
+    async fn sync(&mut self) {
+        let records = match self.store.campaigns().await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(%e, "campaign list not read");
+                return;
+            }
+        };
+        let now = now_unix_ms();
+        let mut running = Vec::new();
+        for rec in records {
+            let id = rec.id.as_str().to_string();
+            if rec.state != CampaignState::Running {
+                self.refused.remove(&id);
+                if self.runners.contains_key(&id) {
+                    self.deliver(&id, RunnerInput::Stop);
+                }
+                continue;
+            }
+            running.push(id.clone());
+            if self.runners.contains_key(&id) || self.refused.contains_key(&id) {
+                continue;
+            }
+            match Campaign::from_record(&rec) {
+                Ok(c) => self.start(&id, c, now).await,
+                Err(e) => self.refuse(&id, format!("stored definition unreadable: {e}")),
+            }
+        }
+        let gone: Vec<String> = self
+            .runners
+            .keys()
+            .filter(|id| !running.contains(id))
+            .cloned()
+            .collect();
+        for id in gone {
+            self.deliver(&id, RunnerInput::Stop);
+        }
+    }
+
+    async fn start(&mut self, id: &str, campaign: Campaign, now: i64) {
+        let AgentSet::Queue(queue) = &campaign.agents else {
+            return self.refuse(
+                id,
+                "the dialer takes its agents from an ACD queue: set agents = {\"queue\": \"...\"}"
+                    .into(),
+            );
+        };
+        let Some(members) = self.members.get(queue) else {
+            return self.refuse(
+                id,
+                format!("no ACD queue {queue:?} with agents is configured"),
+            );
+        };
+        let states: Vec<(String, AgentState)> = match self.control.acd().await {
+            Ok(Some(view)) => view
+                .agents
+                .iter()
+                .filter(|a| members.contains(&a.id.0))
+                .map(|a| (a.id.0.clone(), acd_floor_state(&a.state)))
+                .collect(),
+            _ => members
+                .iter()
+                .map(|a| (a.clone(), AgentState::LoggedOut))
+                .collect(),
+        };
+        tracing::info!(
+            campaign = id,
+            queue,
+            agents = states.len(),
+            "campaign running"
+        );
+        self.refused.remove(id);
+        self.runners.insert(
+            id.to_string(),
+            CampaignRunner::new(id, campaign, &states, now),
+        );
+        self.deliver(id, RunnerInput::Tick);
+    }
+
+    fn refuse(&mut self, id: &str, why: String) {
+        tracing::error!(campaign = id, why, "campaign cannot run");
+        self.live.set_campaign(CampaignLive {
+            campaign_id: id.to_string(),
+            idle_reason: Some(why.clone()),
+            updated_at_ms: now_unix_ms(),
+            ..Default::default()
+        });
+        self.refused.insert(id.to_string(), why);
+    }
+
+    fn broadcast(&mut self, input: RunnerInput) {
+        let ids: Vec<String> = self
+            .runners
+            .iter()
+            .filter(|(_, r)| match &input {
+                RunnerInput::Agent { agent, .. } | RunnerInput::Dispositioned { agent, .. } => {
+                    r.has_agent(agent)
+                }
+                RunnerInput::Answered { tag, .. }
+                | RunnerInput::Amd { tag, .. }
+                | RunnerInput::Failed { tag, .. } => r.owns_tag(tag),
+                _ => true,
+            })
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in ids {
+            self.deliver(&id, input.clone());
+        }
+    }
+
+    /// Feeds one runner and carries out what it asks.
+    fn deliver(&mut self, id: &str, input: RunnerInput) {
+        let Some(runner) = self.runners.get_mut(id) else {
+            if let RunnerInput::Claimed(leads) = input {
+                // Claimed for a runner that is gone: give them back.
+                self.unclaim(leads.into_iter().map(|l| l.id).collect());
+            }
+            return;
+        };
+        let now = now_unix_ms();
+        let mut out = Vec::new();
+        runner.handle(now, input, &mut out);
+        let campaign = runner.campaign().clone();
+        if runner.finished() {
+            tracing::info!(campaign = id, "campaign runner stopped");
+            self.runners.remove(id);
+            self.live.remove_campaign(id);
+        }
+        for o in out {
+            self.carry_out(id, &campaign, now, o);
+        }
+    }
+
+    fn carry_out(&self, id: &str, campaign: &Campaign, now: i64, o: RunnerOutput) {
+        let (store, reports, cid) = (self.store.clone(), self.reports.clone(), id.to_string());
+        match o {
+            RunnerOutput::Claim(n) => {
+                tokio::spawn(async move {
+                    let input = match store
+                        .claim_leads(&CampaignId::from(cid.as_str()), now, n)
+                        .await
+                    {
+                        Ok(leads) => RunnerInput::Claimed(leads),
+                        Err(e) => {
+                            tracing::warn!(%e, campaign = cid, "leads not claimed");
+                            RunnerInput::ClaimFailed
+                        }
+                    };
+                    let _ = reports.send((cid, input));
+                });
+            }
+            RunnerOutput::Dial { tag, lead } => {
+                let req = dial_request(campaign, &lead, &tag);
+                let control = self.control.clone();
+                tokio::spawn(async move {
+                    let input = match store.mark_dialing(&lead.id, now).await {
+                        Ok(true) => match control.originate(req).await {
+                            Ok(Ok(call_key)) => RunnerInput::Originated { tag, call_key },
+                            Ok(Err(e)) => refused(&cid, tag, e.to_string()),
+                            Err(e) => refused(&cid, tag, e.to_string()),
+                        },
+                        Ok(false) => refused(&cid, tag, "the lead is no longer ours".into()),
+                        Err(e) => refused(&cid, tag, format!("store: {e}")),
+                    };
+                    let _ = reports.send((cid, input));
+                });
+            }
+            RunnerOutput::Record {
+                lead,
+                attempt,
+                next,
+            } => {
+                self.event(
+                    Topic::Campaign,
+                    "campaign.attempt",
+                    Ok(serde_json::json!({
+                        "campaign_id": id,
+                        "lead_id": lead.as_str(),
+                        "call_id": attempt.call_id,
+                        "outcome": attempt.outcome,
+                        "sip_status": attempt.sip_status,
+                    })),
+                );
+                tokio::spawn(async move {
+                    if let Err(e) = store.record_attempt(&lead, &attempt, next).await {
+                        tracing::error!(%e, lead = lead.as_str(), ?attempt, "attempt not stored");
+                    }
+                });
+            }
+            RunnerOutput::Unclaim(leads) => self.unclaim(leads),
+            RunnerOutput::AgentOp { agent, op } => {
+                let control = self.control.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = control.agent_op(&agent, op).await {
+                        tracing::warn!(%e, agent, "agent change not made");
+                    }
+                });
+            }
+            RunnerOutput::Assign { agent, lead } => {
+                let mut pop = serde_json::to_value(&lead).unwrap_or_default();
+                pop["agent"] = Value::from(agent.as_str());
+                self.event(Topic::Agent, "agent.screen_pop", Ok(pop));
+                self.live.assign(&agent, lead);
+            }
+            RunnerOutput::AgentCallEnded { agent } => self.live.call_ended(&agent),
+            RunnerOutput::Unassign { agent } => {
+                self.live.unassign(&agent);
+            }
+        }
+    }
+
+    fn unclaim(&self, leads: Vec<crate::store::LeadId>) {
+        let store = self.store.clone();
+        tokio::spawn(async move {
+            if let Err(e) = store.unclaim_leads(&leads, now_unix_ms()).await {
+                tracing::warn!(%e, "claimed leads not given back (released at the next start)");
+            }
+        });
+    }
+
+    /// Live figures to the API every tick, and as `campaign.stats` every second.
+    fn publish(&mut self) {
+        let now = now_unix_ms();
+        self.ticks += 1;
+        let announce = self.ticks >= (SYNC.as_millis() / TICK.as_millis()) as u32;
+        if announce {
+            self.ticks = 0;
+        }
+        for r in self.runners.values() {
+            let live = r.live(now);
+            if announce {
+                self.event(
+                    Topic::Campaign,
+                    "campaign.stats",
+                    serde_json::to_value(&live),
+                );
+            }
+            self.live.set_campaign(live);
+        }
+    }
+
+    fn event(&self, topic: Topic, kind: &str, data: Result<Value, serde_json::Error>) {
+        self.events.publish(Event {
+            topic,
+            kind: kind.to_string(),
+            at: chrono::Utc::now(),
+            data: data.unwrap_or_default(),
+        });
+    }
+}
+
+fn refused(campaign: &str, tag: String, why: String) -> RunnerInput {
+    tracing::warn!(campaign, why, "call not placed");
+    RunnerInput::OriginateRefused { tag, why }
+}
+
+/// The call for one lead: over the campaign's trunk; on answer, the campaign's queue for
+/// at most [`BRIDGE_WINDOW_S`], then the safe-harbor message and hang up.
+fn dial_request(campaign: &Campaign, lead: &Lead, tag: &str) -> OriginateRequest {
+    let queue = match &campaign.agents {
+        AgentSet::Queue(q) => q.clone(),
+        AgentSet::Agents(_) => String::new(),
+    };
+    let mut vars = BTreeMap::new();
+    vars.insert(
+        "CAMPAIGN_ID".to_string(),
+        lead.campaign.as_str().to_string(),
+    );
+    vars.insert("LEAD_ID".to_string(), lead.id.as_str().to_string());
+    OriginateRequest {
+        first: DialTarget::Trunk {
+            trunk: campaign.trunk.clone(),
+            number: lead.phone.clone(),
+        },
+        caller_id: campaign.caller_id.clone(),
+        caller_name: None,
+        context: "dialer".into(),
+        exten: lead.phone.clone(),
+        actions: vec![
+            Action::Queue {
+                name: queue,
+                max_wait_secs: Some(BRIDGE_WINDOW_S),
+            },
+            Action::Playback {
+                prompt: campaign.safe_harbor_prompt.clone(),
+            },
+            Action::Hangup {
+                cause: HangupCause::NormalClearing,
+            },
+        ],
+        vars,
+        ring_timeout: Duration::from_secs(u64::from(campaign.ring_timeout_s)),
+        tag: tag.to_string(),
+        detect_sit: true,
+        amd: campaign.amd.as_ref().map(|a| AmdPlan {
+            config: a.config,
+            on_machine: match &a.message {
+                Some(prompt) => vec![
+                    Action::Playback {
+                        prompt: prompt.clone(),
+                    },
+                    Action::Hangup {
+                        cause: HangupCause::NormalClearing,
+                    },
+                ],
+                None => vec![Action::Hangup {
+                    cause: HangupCause::NormalClearing,
+                }],
+            },
+            beep: a.message.as_ref().map(|_| BeepConfig::default()),
+            bridge_window: Duration::from_secs(u64::from(BRIDGE_WINDOW_S)),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn event(kind: &str, data: Value) -> Option<RunnerInput> {
+        DialerFeed::Event {
+            kind: kind.into(),
+            data,
+        }
+        .input()
+    }
+
+    #[test]
+    fn the_switch_events_become_runner_inputs() {
+        assert_eq!(
+            event(
+                "originate.answered",
+                json!({"tag": "C/1", "call": "01J", "key": 7, "status": 200})
+            ),
+            Some(RunnerInput::Answered {
+                tag: "C/1".into(),
+                call_id: "01J".into()
+            })
+        );
+        assert_eq!(
+            event(
+                "originate.failed",
+                json!({"tag": "C/2", "call": "01K", "status": 486})
+            ),
+            Some(RunnerInput::Failed {
+                tag: "C/2".into(),
+                status: 486
+            })
+        );
+        assert_eq!(
+            event(
+                "queue.event",
+                json!({"kind": "queue", "queue": "outbound", "call": "7", "event": "answer", "agent": "1001", "wait_ms": 40})
+            ),
+            Some(RunnerInput::Bridged {
+                call_key: 7,
+                agent: "1001".into()
+            })
+        );
+        assert_eq!(
+            event(
+                "queue.event",
+                json!({"queue": "outbound", "call": "8", "event": "refuse", "reason": "timeout"})
+            ),
+            Some(RunnerInput::LeftQueue { call_key: 8 })
+        );
+        assert_eq!(
+            event(
+                "queue.event",
+                json!({"queue": "q", "call": "8", "event": "join", "position": 1})
+            ),
+            None
+        );
+        assert_eq!(
+            event(
+                "agent.state",
+                json!({"kind": "agent", "agent": "1001", "from": {"state": "available"}, "to": {"state": "paused", "reason": "disposition"}, "reason": "pause"})
+            ),
+            Some(RunnerInput::Agent {
+                agent: "1001".into(),
+                state: AgentState::Paused
+            })
+        );
+        assert_eq!(
+            DialerFeed::CallEnded("01J".into()).input(),
+            Some(RunnerInput::CallEnded {
+                call_id: "01J".into()
+            })
+        );
+    }
+
+    #[test]
+    fn a_dial_queues_the_answer_for_two_seconds_then_plays_the_safe_harbor_message() {
+        let campaign = Campaign::new(
+            "c",
+            "carrier",
+            "+14155550000",
+            AgentSet::Queue("outbound".into()),
+            crate::dialer::campaign::DialMode::Predictive,
+        );
+        let lead: Lead = serde_json::from_value(json!({
+            "id": "L1", "campaign": "C", "list": "LS", "seq": 1, "phone": "+14155550101",
+            "tz": "America/New_York", "fields": {}, "priority": 0, "status": "claimed",
+            "callback": false, "next_at_ms": 0, "attempts": 0,
+            "counts": {"busy": 0, "no_answer": 0, "machine": 0, "congestion": 0},
+            "last_outcome": null, "claimed_by": null
+        }))
+        .expect("lead");
+        let req = dial_request(&campaign, &lead, "C/0");
+        assert_eq!(
+            req.first,
+            DialTarget::Trunk {
+                trunk: "carrier".into(),
+                number: "+14155550101".into()
+            }
+        );
+        assert_eq!(req.ring_timeout, Duration::from_secs(20));
+        assert_eq!(
+            req.actions[0],
+            Action::Queue {
+                name: "outbound".into(),
+                max_wait_secs: Some(2)
+            }
+        );
+        assert_eq!(
+            req.actions[1],
+            Action::Playback {
+                prompt: "safe-harbor".into()
+            }
+        );
+        assert_eq!(req.vars["LEAD_ID"], "L1");
+    }
+}

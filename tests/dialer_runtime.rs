@@ -1,0 +1,559 @@
+//! A campaign over real sockets: the switch's dialer claims the leads from the store,
+//! calls the first over the carrier trunk (busy: a retry is scheduled), calls the next
+//! (answered: queued and bridged to the logged-in agent's phone within the 2-second
+//! window, the lead popped on the agent's desktop), stores the attempt when the customer
+//! hangs up, holds the agent paused until the disposition, then releases them.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use switchboard::config::Config;
+use switchboard::dialer::campaign::{AbandonRegime, AgentSet, Campaign, DialMode};
+use switchboard::dialer::live::DialerCommand;
+use switchboard::store::{
+    AttemptOutcome, CallingWindow, CampaignState, LeadStatus, NewLead, Store,
+};
+use tokio::net::UdpSocket;
+
+mod phone_support;
+use phone_support::{header, register, response, sdp, Peer};
+
+fn config(dir: &std::path::Path, carrier: SocketAddr) -> Config {
+    let text = format!(
+        r#"
+[sip]
+listen = ["udp:127.0.0.1:0"]
+domain = "dialer.test"
+[store]
+url = "sqlite://{db}"
+[dialplan]
+dir = "{plans}"
+[media]
+rtp_ports = "28600-28699"
+prompts_dir = "{root}/prompts"
+recordings_dir = "{rec}"
+[http]
+listen = ""
+[[endpoint]]
+user = "1001"
+password = "agentpw"
+context = "internal"
+[[trunk]]
+name = "carrier"
+host = "{carrier}"
+context = "internal"
+[[queue]]
+name = "outbound"
+strategy = "longest_idle"
+ring_timeout_secs = 10
+[[agent]]
+id = "1001"
+endpoint = "1001"
+queues = [{{ queue = "outbound" }}]
+"#,
+        db = dir.join("sb.db").display(),
+        plans = dir.display(),
+        rec = dir.join("rec").display(),
+        root = env!("CARGO_MANIFEST_DIR"),
+    );
+    Config::parse("dialer.toml", &text).expect("valid test config")
+}
+
+const PLAN: &str = r#"
+[context.internal]
+[[context.internal.extension]]
+exten = "_X."
+actions = [{ hangup = "unallocated_number" }]
+"#;
+
+async fn until<T>(what: &str, mut f: impl AsyncFnMut() -> Option<T>) -> T {
+    for _ in 0..200 {
+        if let Some(v) = f().await {
+            return v;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{what}: not within 10 s");
+}
+
+async fn agent_state(running: &switchboard::runtime::Running) -> String {
+    let view = running.control.acd().await.unwrap().unwrap();
+    let a = view.agents.iter().find(|a| a.id.0 == "1001").unwrap();
+    serde_json::to_value(&a.state).unwrap()["state"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+struct Floor {
+    running: switchboard::runtime::Running,
+    carrier: Peer,
+    agent: Peer,
+    campaign: switchboard::store::CampaignId,
+    now: i64,
+    _dir: tempfile::TempDir,
+}
+
+/// A switch with a registered, logged-in agent and a running campaign (open all day:
+/// UK rules) with `leads` leads, woken up.
+async fn floor(leads: u64) -> Floor {
+    floor_with(leads, |_| {}).await
+}
+
+/// [`floor`] with the campaign's definition adjusted by `edit`.
+async fn floor_with(leads: u64, edit: impl FnOnce(&mut Campaign)) -> Floor {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("plan.toml"), PLAN).unwrap();
+    let carrier_sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let carrier_addr = carrier_sock.local_addr().unwrap();
+    let running = switchboard::runtime::start(config(dir.path(), carrier_addr))
+        .await
+        .expect("switch starts");
+    let sw = running.bound.udp[0];
+    let carrier = Peer {
+        sock: carrier_sock,
+        switch: sw,
+    };
+    let agent = Peer::new(sw).await;
+    register(&agent, "1001", "agentpw", "dialer.test").await;
+    assert!(running
+        .control
+        .agent_op("1001", switchboard::acd::AgentOp::Login)
+        .await
+        .unwrap());
+    let store: &Store = &running.store;
+    let now = switchboard::runtime::now_unix_ms();
+    let mut def = Campaign::new(
+        "spring",
+        "carrier",
+        "+442079460000",
+        AgentSet::Queue("outbound".into()),
+        DialMode::Progressive,
+    );
+    def.abandon.regime = AbandonRegime::UkOfcom;
+    def.window = CallingWindow {
+        open_min: 0,
+        close_min: 24 * 60,
+    };
+    def.state = CampaignState::Running;
+    // A short prompt keeps the test short (the default is `safe-harbor`).
+    def.safe_harbor_prompt = "goodbye".into();
+    edit(&mut def);
+    let campaign = store
+        .create_campaign(&def.to_new().expect("valid"), now)
+        .await
+        .unwrap();
+    let list = store.create_list(&campaign, "seed", now).await.unwrap();
+    let rows: Vec<NewLead> = (1..=leads)
+        .map(|i| NewLead {
+            seq: i,
+            phone: format!("+44207946000{i}"),
+            tz: "UTC".into(),
+            fields: serde_json::json!({ "name": format!("customer {i}") }),
+            priority: 0,
+        })
+        .collect();
+    store
+        .import_leads(&campaign, &list, &rows, now)
+        .await
+        .unwrap();
+    running.dialer.send(DialerCommand::Wake);
+    Floor {
+        running,
+        carrier,
+        agent,
+        campaign,
+        now,
+        _dir: dir,
+    }
+}
+
+/// The customer answers the INVITE the carrier got; returns the INVITE.
+async fn customer_answers(carrier: &Peer, rtp_port: u16) -> String {
+    let invite = carrier.expect("INVITE ").await;
+    carrier
+        .send(&response(&invite, "180 Ringing", "cust", ""))
+        .await;
+    carrier
+        .send(&response(&invite, "200 OK", "cust", &sdp(rtp_port)))
+        .await;
+    carrier.expect("ACK ").await;
+    invite
+}
+
+#[tokio::test]
+async fn a_campaign_calls_its_leads_and_bridges_the_answer_to_the_agent() {
+    let Floor {
+        running,
+        carrier,
+        agent,
+        campaign,
+        now,
+        _dir,
+    } = floor(2).await;
+    let sw = running.bound.udp[0];
+    let carrier_addr = carrier.sock.local_addr().unwrap();
+    let store: &Store = &running.store;
+
+    // Lead 1: busy.
+    let invite = carrier.expect("INVITE ").await;
+    assert!(invite.starts_with("INVITE sip:+442079460001@"), "{invite}");
+    assert!(
+        header(&invite, "From").contains("+442079460000"),
+        "caller id"
+    );
+    carrier
+        .send(&response(&invite, "486 Busy Here", "busy", ""))
+        .await;
+    carrier.expect("ACK ").await;
+
+    // Lead 2: answered.
+    let invite = customer_answers(&carrier, 40_000).await;
+    assert!(invite.starts_with("INVITE sip:+442079460002@"), "{invite}");
+
+    // The agent's phone rings and answers.
+    let ring = agent.expect("INVITE ").await;
+    agent
+        .send(&response(&ring, "200 OK", "agent", &sdp(40_002)))
+        .await;
+    agent.expect("ACK ").await;
+    let pop = until("screen pop", async || running.dialer.agent_lead("1001")).await;
+    assert_eq!(pop.phone, "+442079460002");
+    assert_eq!(pop.fields["name"], "customer 2");
+    assert!(!pop.ended && pop.disposition_required);
+
+    // The customer hangs up.
+    let bye = format!(
+        "BYE sip:switch@{sw} SIP/2.0\r\nVia: SIP/2.0/UDP {carrier_addr};branch=z9hG4bKbye1\r\n\
+         Max-Forwards: 70\r\nFrom: {to};tag=cust\r\nTo: {from}\r\nCall-ID: {cid}\r\nCSeq: 2 BYE\r\n\
+         Content-Length: 0\r\n\r\n",
+        to = header(&invite, "To"),
+        from = header(&invite, "From"),
+        cid = header(&invite, "Call-ID"),
+    );
+    carrier.send(&bye).await;
+    carrier.expect("SIP/2.0 200").await;
+    let agent_bye = agent.expect("BYE ").await;
+    agent
+        .send(&response(&agent_bye, "200 OK", "agent", ""))
+        .await;
+
+    // Both attempts are stored; the answered lead waits for the disposition.
+    until("both attempts stored", async || {
+        let counts = store.lead_counts(&campaign).await.ok()?;
+        (counts.claimed + counts.dialing == 0 && counts.done == 1).then_some(())
+    })
+    .await;
+    let answered = store
+        .lead_by_phone(&campaign, "+442079460002")
+        .await
+        .unwrap()
+        .expect("lead 2");
+    assert_eq!(answered.status, LeadStatus::Done);
+    assert_eq!(answered.last_outcome, Some(AttemptOutcome::Answered));
+    let busy = store
+        .lead_by_phone(&campaign, "+442079460001")
+        .await
+        .unwrap()
+        .expect("lead 1");
+    assert_eq!(busy.status, LeadStatus::Ready, "busy is retried");
+    assert_eq!(busy.last_outcome, Some(AttemptOutcome::Busy));
+    assert!(busy.next_at_ms >= now + 600_000, "after the busy delay");
+    let attempts = store.lead_attempts(&answered.id).await.unwrap();
+    assert_eq!(attempts.len(), 1);
+    assert_eq!(attempts[0].attempt.sip_status, Some(200));
+    assert!(attempts[0].attempt.answered_at_ms.is_some());
+
+    // Paused until the disposition, then available again.
+    until("paused for the disposition", async || {
+        (agent_state(&running).await == "paused").then_some(())
+    })
+    .await;
+    assert!(running.dialer.agent_lead("1001").is_some_and(|l| l.ended));
+    running.dialer.send(DialerCommand::Dispositioned {
+        agent: "1001".into(),
+    });
+    until("available after the disposition", async || {
+        (agent_state(&running).await == "available").then_some(())
+    })
+    .await;
+    assert!(running.dialer.agent_lead("1001").is_none());
+    // Published every 250 ms.
+    let live = until("live figures", async || {
+        running
+            .dialer
+            .campaign(campaign.as_str())
+            .filter(|l| l.dials == 2)
+    })
+    .await;
+    assert_eq!((live.dials, live.live_answers, live.abandoned), (2, 1, 0));
+    running.stop_now();
+    running.wait().await;
+}
+
+#[tokio::test]
+async fn an_answer_no_agent_takes_within_two_seconds_gets_the_safe_harbor_message() {
+    let Floor {
+        running,
+        carrier,
+        agent,
+        campaign,
+        now,
+        _dir,
+    } = floor(1).await;
+    let rtp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    customer_answers(&carrier, rtp.local_addr().unwrap().port()).await;
+    let answered_at = std::time::Instant::now();
+    // The agent's phone rings but nobody picks up: the switch gives up at 2 s.
+    let ring = agent.expect("INVITE ").await;
+    agent
+        .send(&response(&ring, "180 Ringing", "agent", ""))
+        .await;
+    agent.expect("CANCEL ").await;
+    // Not a timing test: the agent is given the whole window (≥ 2 s), and the ring is
+    // given up at its end, not at the agent's 10 s ring timeout.
+    let waited = answered_at.elapsed();
+    assert!(
+        waited >= Duration::from_millis(1_900) && waited < Duration::from_secs(8),
+        "{waited:?}"
+    );
+    // The safe-harbor message reaches the customer as RTP, then the switch hangs up.
+    let mut buf = [0u8; 2048];
+    let mut packets = 0;
+    let bye = loop {
+        let mut sip = vec![0u8; 65535];
+        tokio::select! {
+            r = rtp.recv_from(&mut buf) => { r.unwrap(); packets += 1; }
+            r = carrier.sock.recv_from(&mut sip) => {
+                let (n, _) = r.unwrap();
+                let msg = String::from_utf8_lossy(&sip[..n]).into_owned();
+                if msg.starts_with("BYE ") { break msg; }
+            }
+            _ = tokio::time::sleep(Duration::from_secs(10)) => panic!("no BYE after the safe-harbor message"),
+        }
+    };
+    assert!(packets > 25, "the message was played ({packets} packets)");
+    carrier.send(&response(&bye, "200 OK", "cust", "")).await;
+
+    let store: &Store = &running.store;
+    let lead = until("the dropped attempt stored", async || {
+        store
+            .lead_by_phone(&campaign, "+442079460001")
+            .await
+            .ok()?
+            .filter(|l| l.last_outcome.is_some())
+    })
+    .await;
+    assert_eq!(lead.last_outcome, Some(AttemptOutcome::Dropped));
+    assert!(
+        lead.next_at_ms >= now + 72 * 3_600_000,
+        "an abandoned number is not called again within 72 h"
+    );
+    let live = until("live figures", async || {
+        running
+            .dialer
+            .campaign(campaign.as_str())
+            .filter(|l| l.live_answers == 1)
+    })
+    .await;
+    assert_eq!(live.abandoned, 1);
+    assert!(running.dialer.agent_lead("1001").is_none(), "no screen pop");
+    running.stop_now();
+    running.wait().await;
+}
+
+/// RTP packets (PCMU, 20 ms) carrying the North American "not in service" tones.
+fn sit_rtp() -> Vec<Vec<u8>> {
+    use switchboard::media::codec::g711::ulaw_encode;
+    let mut samples = Vec::new();
+    let mut phase = 0.0f64;
+    for (freq, ms) in [(913.8, 380), (1370.6, 380), (1776.7, 380), (0.0, 400)] {
+        for _ in 0..ms * 8 {
+            samples.push((6_000.0 * phase.sin()) as i16);
+            phase += 2.0 * std::f64::consts::PI * freq / 8_000.0;
+        }
+    }
+    samples
+        .chunks(160)
+        .enumerate()
+        .map(|(i, chunk)| {
+            let mut p = vec![0x80, 0, 0, 0, 0, 0, 0, 0, 0x5e, 0x11, 0x7a, 0x01];
+            p[2..4].copy_from_slice(&(i as u16).to_be_bytes());
+            p[4..8].copy_from_slice(&(i as u32 * 160).to_be_bytes());
+            p.extend(chunk.iter().map(|&s| ulaw_encode(s)));
+            p
+        })
+        .collect()
+}
+
+/// Where the switch's offer asks for RTP (`c=` address and `m=audio` port).
+fn offer_rtp(invite: &str) -> SocketAddr {
+    let ip = invite
+        .lines()
+        .find_map(|l| l.strip_prefix("c=IN IP4 "))
+        .expect("c= line");
+    let port = invite
+        .lines()
+        .find_map(|l| l.strip_prefix("m=audio "))
+        .and_then(|l| l.split(' ').next())
+        .expect("m= line");
+    format!("{}:{}", ip.trim(), port).parse().expect("address")
+}
+
+#[tokio::test]
+async fn a_special_information_tone_in_early_media_marks_the_number_invalid() {
+    let Floor {
+        running,
+        carrier,
+        campaign,
+        _dir,
+        ..
+    } = floor(1).await;
+    let invite = carrier.expect("INVITE ").await;
+    let rtp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let early = response(
+        &invite,
+        "183 Session Progress",
+        "net",
+        &sdp(rtp.local_addr().unwrap().port()),
+    );
+    carrier.send(&early).await;
+    let relay = offer_rtp(&invite);
+    let packets = sit_rtp();
+    let sender = tokio::spawn(async move {
+        for p in packets {
+            let _ = rtp.send_to(&p, relay).await;
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    });
+    // The switch gives up on hearing the tones, long before the ring timeout.
+    let cancel = carrier.expect("CANCEL ").await;
+    carrier.send(&response(&cancel, "200 OK", "net", "")).await;
+    carrier
+        .send(&response(&invite, "487 Request Terminated", "net", ""))
+        .await;
+    carrier.expect("ACK ").await;
+    sender.abort();
+    let store: &Store = &running.store;
+    let lead = until("the invalid attempt stored", async || {
+        store
+            .lead_by_phone(&campaign, "+442079460001")
+            .await
+            .ok()?
+            .filter(|l| l.last_outcome.is_some())
+    })
+    .await;
+    assert_eq!(lead.last_outcome, Some(AttemptOutcome::Invalid));
+    assert_eq!(lead.status, LeadStatus::Done, "never called again");
+    let attempts = store.lead_attempts(&lead.id).await.unwrap();
+    assert_eq!(attempts[0].attempt.sip_status, Some(404));
+    running.stop_now();
+    running.wait().await;
+}
+
+/// RTP packets (PCMU, 20 ms) carrying `samples`.
+fn rtp_of(samples: &[i16]) -> Vec<Vec<u8>> {
+    use switchboard::media::codec::g711::ulaw_encode;
+    samples
+        .chunks(160)
+        .enumerate()
+        .map(|(i, chunk)| {
+            let mut p = vec![0x80, 0, 0, 0, 0, 0, 0, 0, 0x4d, 0x41, 0x43, 0x48];
+            p[2..4].copy_from_slice(&(i as u16).to_be_bytes());
+            p[4..8].copy_from_slice(&(i as u32 * 160).to_be_bytes());
+            p.extend(chunk.iter().map(|&s| ulaw_encode(s)));
+            p
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_machine_gets_the_campaign_message_after_its_beep_and_no_agent() {
+    use switchboard::dialer::amd::synth::{greeting, Kind, SynthConfig};
+    let Floor {
+        running,
+        carrier,
+        agent,
+        campaign,
+        now,
+        _dir,
+    } = floor_with(1, |c| {
+        c.amd = Some(switchboard::dialer::campaign::AmdSettings {
+            config: Default::default(),
+            message: Some("goodbye".into()),
+        });
+    })
+    .await;
+    let machine = greeting(
+        Kind::MachineGreeting,
+        3,
+        &SynthConfig {
+            snr_db: None,
+            snr_db_max: None,
+            min_len_ms: 0,
+            beep_share: 1.0,
+        },
+    );
+    assert!(machine.beep.is_some());
+    let rtp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let invite = customer_answers(&carrier, rtp.local_addr().unwrap().port()).await;
+    let relay = offer_rtp(&invite);
+    let mut audio = machine.samples.clone();
+    audio.extend(vec![0i16; 8_000 * 3]);
+    let packets = rtp_of(&audio);
+    let rtp = std::sync::Arc::new(rtp);
+    let phone = rtp.clone();
+    let sender = tokio::spawn(async move {
+        for p in packets {
+            let _ = phone.send_to(&p, relay).await;
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    });
+    // The message comes back as RTP after the beep, then the switch hangs up.
+    let mut buf = [0u8; 2048];
+    let mut message = 0;
+    let bye = loop {
+        let mut sip = vec![0u8; 65535];
+        tokio::select! {
+            r = rtp.recv_from(&mut buf) => { r.unwrap(); message += 1; }
+            r = carrier.sock.recv_from(&mut sip) => {
+                let (n, _) = r.unwrap();
+                let msg = String::from_utf8_lossy(&sip[..n]).into_owned();
+                if msg.starts_with("BYE ") { break msg; }
+            }
+            _ = tokio::time::sleep(Duration::from_secs(15)) => panic!("no BYE for the machine"),
+        }
+    };
+    sender.abort();
+    assert!(
+        message >= 40,
+        "the 1 s message was left ({message} packets)"
+    );
+    carrier.send(&response(&bye, "200 OK", "cust", "")).await;
+    let store: &Store = &running.store;
+    let lead = until("the machine attempt stored", async || {
+        store
+            .lead_by_phone(&campaign, "+442079460001")
+            .await
+            .ok()?
+            .filter(|l| l.last_outcome.is_some())
+    })
+    .await;
+    assert_eq!(lead.last_outcome, Some(AttemptOutcome::Machine));
+    assert!(lead.next_at_ms >= now + 4 * 3_600_000, "machine retry rule");
+    let live = until("live figures", async || {
+        running
+            .dialer
+            .campaign(campaign.as_str())
+            .filter(|l| l.machines == 1)
+    })
+    .await;
+    assert_eq!((live.live_answers, live.abandoned), (0, 0));
+    let mut buf = [0u8; 2048];
+    assert!(
+        agent.sock.try_recv_from(&mut buf).is_err(),
+        "the agent's phone never rang for a machine"
+    );
+    running.stop_now();
+    running.wait().await;
+}

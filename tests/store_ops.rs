@@ -1,0 +1,314 @@
+//! The operations tables (directory changes, agent state history, recordings index) against every backend: SQLite always (a real file in a temp dir), and
+//! PostgreSQL when `SWITCHBOARD_TEST_PG_URL` is set (`tests/pg.sh cargo test --test
+//! store_ops` starts a throwaway server and sets it). Each scenario is one async fn taking a
+//! [`TestDb`]; `both_backends!` turns it into `<scenario>::sqlite` and `<scenario>::postgres`.
+
+use sqlx::{AnyConnection, AssertSqlSafe, Connection};
+use switchboard::store::{
+    AgentStateRow, Backend, CallRecordId, DirectoryKind, DirectoryRow, RecordingEnd,
+    RecordingQuery, RecordingRow, Store,
+};
+use tempfile::TempDir;
+
+const PG_URL_VAR: &str = "SWITCHBOARD_TEST_PG_URL";
+/// 2023-11-14T22:13:20Z; every test time is an offset from here (no clock reads).
+const T0: i64 = 1_700_000_000_000;
+/// A fresh, empty database for one test: a new SQLite file, or a new PostgreSQL database
+/// created next to the one `SWITCHBOARD_TEST_PG_URL` names (so tests may run in parallel).
+struct TestDb {
+    url: String,
+    _dir: Option<TempDir>,
+    /// `(admin URL, database name)` to drop afterwards.
+    pg: Option<(String, String)>,
+}
+
+impl TestDb {
+    fn sqlite() -> TestDb {
+        let dir = tempfile::tempdir().expect("temp dir");
+        // A nested path: open must create the missing directories.
+        let file = dir.path().join("data/sub/switchboard.db");
+        TestDb {
+            url: format!("sqlite://{}", file.display()),
+            _dir: Some(dir),
+            pg: None,
+        }
+    }
+
+    async fn postgres(test: &str) -> Option<TestDb> {
+        let Ok(base) = std::env::var(PG_URL_VAR) else {
+            println!("skipped: {PG_URL_VAR} not set");
+            return None;
+        };
+        sqlx::any::install_default_drivers();
+        // PostgreSQL names are at most 63 bytes.
+        let name = format!(
+            "sb_{}_{}",
+            &test[..test.len().min(24)],
+            CallRecordId::generate(0).as_str().to_ascii_lowercase()
+        );
+        let mut admin = AnyConnection::connect(&base).await.expect("connect to PG");
+        sqlx::query(AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut admin)
+            .await
+            .expect("create test database");
+        admin.close().await.expect("close");
+        Some(TestDb {
+            url: with_database(&base, &name),
+            _dir: None,
+            pg: Some((base, name)),
+        })
+    }
+
+    async fn open(&self) -> Store {
+        let store = Store::open(&self.url).await.expect("open store");
+        let expected = if self.pg.is_some() {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        };
+        assert_eq!(store.backend(), expected);
+        store
+    }
+
+    async fn finish(self) {
+        if let Some((base, name)) = &self.pg {
+            let mut admin = AnyConnection::connect(base).await.expect("connect to PG");
+            sqlx::query(AssertSqlSafe(format!("DROP DATABASE {name} WITH (FORCE)")))
+                .execute(&mut admin)
+                .await
+                .expect("drop test database");
+        }
+    }
+}
+
+/// `postgres://u@h:p/db?x` with `db` replaced by `name`.
+fn with_database(url: &str, name: &str) -> String {
+    let (before_query, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let authority_start = before_query.find("://").map_or(0, |i| i + 3);
+    let path_start = before_query[authority_start..]
+        .find('/')
+        .map_or(before_query.len(), |i| authority_start + i);
+    let mut out = format!("{}/{name}", &before_query[..path_start]);
+    if let Some(query) = query {
+        out.push('?');
+        out.push_str(query);
+    }
+    out
+}
+
+macro_rules! both_backends {
+    ($($scenario:ident),* $(,)?) => {$(
+        mod $scenario {
+            #[tokio::test]
+            async fn sqlite() {
+                let db = super::TestDb::sqlite();
+                super::$scenario(&db).await;
+                db.finish().await;
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                let Some(db) = super::TestDb::postgres(stringify!($scenario)).await else {
+                    return;
+                };
+                super::$scenario(&db).await;
+                db.finish().await;
+            }
+        }
+    )*};
+}
+both_backends!(
+    directory_changes_replace_each_other_and_deletions_are_kept,
+    agent_history_is_per_agent_in_order_within_the_window,
+    recordings_are_found_by_call_and_time,
+);
+
+async fn directory_changes_replace_each_other_and_deletions_are_kept(db: &TestDb) {
+    let s = db.open().await;
+    assert!(s.directory().await.expect("read").is_empty());
+    s.directory_put(DirectoryKind::Endpoint, "1001", Some(r#"{"v":1}"#), T0)
+        .await
+        .expect("put");
+    s.directory_put(DirectoryKind::Trunk, "1001", Some("{}"), T0)
+        .await
+        .expect("put");
+    s.directory_put(DirectoryKind::Endpoint, "1001", Some(r#"{"v":2}"#), T0 + 1)
+        .await
+        .expect("replace");
+    s.directory_put(DirectoryKind::Endpoint, "1002", Some(r#"{"v":1}"#), T0 + 2)
+        .await
+        .expect("put");
+    s.directory_put(DirectoryKind::Endpoint, "1002", None, T0 + 3)
+        .await
+        .expect("delete");
+    let row = |kind, name: &str, spec: Option<&str>| DirectoryRow {
+        kind,
+        name: name.into(),
+        spec: spec.map(Into::into),
+    };
+    assert_eq!(
+        s.directory().await.expect("read"),
+        [
+            row(DirectoryKind::Endpoint, "1001", Some(r#"{"v":2}"#)),
+            row(DirectoryKind::Endpoint, "1002", None),
+            row(DirectoryKind::Trunk, "1001", Some("{}")),
+        ]
+    );
+    // Re-created after a deletion.
+    s.directory_put(DirectoryKind::Endpoint, "1002", Some(r#"{"v":3}"#), T0 + 4)
+        .await
+        .expect("put");
+    let again = s.directory().await.expect("read");
+    assert_eq!(
+        again[1],
+        row(DirectoryKind::Endpoint, "1002", Some(r#"{"v":3}"#))
+    );
+    s.close().await;
+}
+
+fn transition(agent: &str, to: &str, at_ms: i64) -> AgentStateRow {
+    AgentStateRow {
+        agent: agent.into(),
+        from_state: "available".into(),
+        from_reason: None,
+        to_state: to.into(),
+        to_reason: (to == "paused").then(|| "lunch".into()),
+        reason: "test".into(),
+        call: (to == "on_call").then(|| "CALL1".into()),
+        at_ms,
+    }
+}
+
+async fn agent_history_is_per_agent_in_order_within_the_window(db: &TestDb) {
+    let s = db.open().await;
+    // Three transitions in one millisecond keep their order.
+    s.agent_states_record(&[
+        transition("1001", "reserved", T0),
+        transition("1001", "ringing", T0),
+        transition("1001", "on_call", T0),
+        transition("1002", "paused", T0 + 500),
+    ])
+    .await
+    .expect("record");
+    s.agent_states_record(&[transition("1001", "paused", T0 + 1_000)])
+        .await
+        .expect("record");
+    s.agent_states_record(&[]).await.expect("nothing to record");
+    let all = s
+        .agent_history("1001", None, None, 100)
+        .await
+        .expect("read");
+    let to: Vec<_> = all.iter().map(|r| r.to_state.as_str()).collect();
+    assert_eq!(to, ["reserved", "ringing", "on_call", "paused"]);
+    assert_eq!(all[2].call.as_deref(), Some("CALL1"));
+    assert_eq!(all[3].to_reason.as_deref(), Some("lunch"));
+    assert_eq!(all[0].from_reason, None);
+    let window = s
+        .agent_history("1001", Some(T0), Some(T0 + 1_000), 100)
+        .await
+        .expect("read");
+    assert_eq!(window.len(), 3, "to is exclusive");
+    let later = s
+        .agent_history("1001", Some(T0 + 1), None, 100)
+        .await
+        .expect("read");
+    assert_eq!(later.len(), 1, "from is inclusive");
+    assert_eq!(
+        s.agent_history("1001", None, None, 2)
+            .await
+            .expect("read")
+            .len(),
+        2
+    );
+    assert!(s
+        .agent_history("9999", None, None, 10)
+        .await
+        .expect("read")
+        .is_empty());
+    s.close().await;
+}
+
+async fn recordings_are_found_by_call_and_time(db: &TestDb) {
+    let s = db.open().await;
+    let rec = |id: &str, call: &str, at: i64| RecordingRow {
+        id: id.into(),
+        call_record: format!("cdr-{call}"),
+        call_id: format!("{call}@x"),
+        path: format!("{call}/{id}.wav"),
+        started_at_ms: at,
+        ended_at_ms: Some(at + 5_000),
+        bytes: 80_044,
+        duration_ms: 5_000,
+        failed: id == "r2",
+    };
+    for r in [
+        rec("r1", "a", T0),
+        rec("r2", "b", T0 + 1),
+        rec("r3", "a", T0 + 2),
+    ] {
+        s.recording_add(&r).await.expect("add");
+    }
+    let q = |call: Option<&str>, from_ms, to_ms, limit| RecordingQuery {
+        call: call.map(Into::into),
+        from_ms,
+        to_ms,
+        limit,
+    };
+    let ids = |v: Vec<RecordingRow>| v.into_iter().map(|r| r.id).collect::<Vec<_>>();
+    let find = |query| {
+        let s = s.clone();
+        async move { ids(s.recordings(&query).await.expect("query")) }
+    };
+    assert_eq!(find(q(None, None, None, 100)).await, ["r3", "r2", "r1"]);
+    assert_eq!(find(q(None, None, None, 1)).await, ["r3"]);
+    assert_eq!(find(q(Some("cdr-a"), None, None, 100)).await, ["r3", "r1"]);
+    assert_eq!(find(q(Some("b@x"), None, None, 100)).await, ["r2"]);
+    assert_eq!(find(q(Some("a@x"), Some(T0 + 1), None, 100)).await, ["r3"]);
+    assert_eq!(find(q(None, Some(T0 + 1), Some(T0 + 2), 100)).await, ["r2"]);
+    let one = s.recording("r2").await.expect("get").expect("found");
+    assert_eq!(one, rec("r2", "b", T0 + 1));
+    assert!(one.failed);
+    assert!(s.recording("nope").await.expect("get").is_none());
+
+    // A recording indexed as it starts, completed at its end (once).
+    let running = RecordingRow {
+        ended_at_ms: None,
+        bytes: 0,
+        duration_ms: 0,
+        ..rec("r4", "c", T0 + 3)
+    };
+    s.recording_add(&running).await.expect("add");
+    assert_eq!(
+        s.open_recordings().await.expect("open"),
+        std::slice::from_ref(&running)
+    );
+    let end = RecordingEnd {
+        ended_at_ms: T0 + 9_000,
+        bytes: 1_044,
+        duration_ms: 8_000,
+        failed: false,
+    };
+    assert!(s.recording_end("r4", end).await.expect("end"));
+    assert!(
+        !s.recording_end("r4", end).await.expect("end"),
+        "ended once"
+    );
+    assert!(s.open_recordings().await.expect("open").is_empty());
+    let done = s.recording("r4").await.expect("get").expect("found");
+    assert_eq!((done.ended_at_ms, done.bytes), (Some(T0 + 9_000), 1_044));
+    // Another node's open recordings are not this node's to close.
+    let other = s.clone().with_node("node-b");
+    other
+        .recording_add(&RecordingRow {
+            id: "r5".into(),
+            ..running
+        })
+        .await
+        .expect("add");
+    assert!(s.open_recordings().await.expect("open").is_empty());
+    assert_eq!(other.open_recordings().await.expect("open").len(), 1);
+    s.close().await;
+}
