@@ -98,6 +98,8 @@ pub struct Metrics {
     store_write: Histogram,
     store_records: AtomicU64,
     store_failures: AtomicU64,
+    /// Responses vouching for a call record sent before it was committed (the core task).
+    sent_unrecorded: AtomicU64,
     rtp_packets_in: AtomicU64,
     rtp_packets_out: AtomicU64,
     rtp_lost: AtomicU64,
@@ -132,6 +134,7 @@ impl Metrics {
             store_write: Histogram::new(),
             store_records: AtomicU64::new(0),
             store_failures: AtomicU64::new(0),
+            sent_unrecorded: AtomicU64::new(0),
             rtp_packets_in: AtomicU64::new(0),
             rtp_packets_out: AtomicU64::new(0),
             rtp_lost: AtomicU64::new(0),
@@ -160,6 +163,12 @@ impl Metrics {
         if !ok {
             self.store_failures.fetch_add(1, Relaxed);
         }
+    }
+
+    /// The switch's count of responses (a BYE's 200, an answer) sent without their call
+    /// record committed: the store failed or took longer than the switch's record wait.
+    pub fn set_sent_unrecorded(&self, n: u64) {
+        self.sent_unrecorded.store(n, Relaxed);
     }
 
     /// A relayed call ended: add its sides' RTP counters from its CDR (so packets of calls
@@ -254,6 +263,12 @@ impl Metrics {
             "counter",
             "Store transactions that failed (their records are retried one by one).",
             self.store_failures.load(Relaxed).to_string(),
+        );
+        metric(
+            "switchboard_responses_sent_unrecorded_total",
+            "counter",
+            "Answers and BYE 200s sent before the store confirmed their call record (store failed or slower than 2 s).",
+            self.sent_unrecorded.load(Relaxed).to_string(),
         );
         for (name, help, value) in [
             ("switchboard_rtp_packets_received_total", "RTP packets received from phones (ended calls).", &self.rtp_packets_in),

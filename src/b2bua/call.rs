@@ -466,8 +466,8 @@ impl Call {
         let ok = self.response_to_a(resp.status, &resp.reason, &resp, io);
         let a_tag = self.a_tag();
         if let Some(tsx) = self.a_tsx {
-            io.layer
-                .respond_2xx_reliably(io.now.at, tsx, ok, &self.a_invite_call_id(), &a_tag);
+            let cid = self.a_invite_call_id();
+            io.answer_when_started(self.cdr.id(), tsx, ok, &cid, &a_tag);
         }
         self.dialogs[1] = Some(b);
     }
@@ -755,8 +755,9 @@ impl Call {
         match (&req.method, tsx) {
             (Method::Ack, _) => self.on_ack(io, from, req),
             (Method::Bye, Some(tsx)) => {
+                // "Your call is over and recorded": only once the CDR is in the store.
                 let ok = Response::for_request(&req, 200, "OK");
-                io.layer.respond(io.now.at, tsx, ok);
+                io.respond_when_recorded(tsx, ok);
                 match self.state {
                     CallState::Answered => {
                         let side = if from == Side::A {

@@ -207,8 +207,7 @@ impl Call {
         ok.body = body;
         let cid = self.a_invite_call_id();
         if let Some(tsx) = self.a_tsx {
-            io.layer
-                .respond_2xx_reliably(io.now.at, tsx, ok, &cid, &a_tag);
+            io.answer_when_started(self.cdr.id(), tsx, ok, &cid, &a_tag);
         }
         self.state = CallState::Answered;
         self.a_answered = true;

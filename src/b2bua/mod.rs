@@ -112,6 +112,62 @@ pub struct CallIo<'a> {
     pub notices: Vec<QueueNotice>,
     /// Events for the event stream (API, wallboard).
     pub events: Vec<CallEvent>,
+    /// Responses that wait for the store (see [`HeldResponse`]).
+    pub held: Vec<HeldResponse>,
+}
+
+/// A response that tells a peer "your call is recorded" (the 200 to a BYE, the 200 that
+/// answers the caller): the switch sends it only once the store has the record it vouches
+/// for, so a crash right after cannot lose a call the peer saw complete (issue 6).
+#[derive(Debug)]
+pub struct HeldResponse {
+    pub tsx: ServerTsxId,
+    pub resp: Response,
+    pub after: AfterRecord,
+    /// A 2xx to INVITE: the dialog's (Call-ID, our tag); retransmitted until the ACK.
+    pub reliably: Option<(String, String)>,
+}
+
+/// Which record a [`HeldResponse`] waits for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AfterRecord {
+    /// The in-flight row of this call (an answer).
+    Start(crate::store::CallRecordId),
+    /// Every record output so far, this step's included (a BYE's 200: the call's CDR).
+    Everything,
+}
+
+impl CallIo<'_> {
+    /// Sends `resp` on `tsx` once every record output so far (the CDR this step ends the
+    /// call with included) is in the store.
+    pub fn respond_when_recorded(&mut self, tsx: ServerTsxId, resp: Response) {
+        self.held.push(HeldResponse {
+            tsx,
+            resp,
+            after: AfterRecord::Everything,
+            reliably: None,
+        });
+    }
+
+    /// Answers the caller's INVITE (`resp` is a 2xx, retransmitted until ACK) once the call's
+    /// start record `record` is in the store. A CANCEL meanwhile gets no 487: the INVITE is
+    /// answered.
+    pub fn answer_when_started(
+        &mut self,
+        record: &str,
+        tsx: ServerTsxId,
+        resp: Response,
+        call_id: &str,
+        local_tag: &str,
+    ) {
+        self.layer.hold_final(tsx);
+        self.held.push(HeldResponse {
+            tsx,
+            resp,
+            after: AfterRecord::Start(record.into()),
+            reliably: Some((call_id.to_string(), local_tag.to_string())),
+        });
+    }
 }
 
 /// Something a call reports to the event stream.

@@ -1,6 +1,10 @@
 //! The core task: feeds inbound messages and timer wake-ups into the [`Switch`] and
 //! carries out its outputs (transmit, store a CDR). One task owns the switch, so no
 //! lock is ever taken on the signalling path.
+//!
+//! Call records go to the store writer in the switch's order, each flush followed by
+//! [`StoreJob::Through`]; the writer's progress comes back as [`Written`] and releases the
+//! responses the switch holds for those records ([`Switch::on_recorded`]).
 
 use std::time::{Duration, Instant};
 
@@ -14,7 +18,7 @@ use crate::switch::{Switch, SwitchOutput};
 
 use super::call_events::{CallEvents, ANSWER_SCAN};
 use super::control::ControlRequest;
-use super::store_writer::StoreJob;
+use super::store_writer::{StoreJob, StoreLink, Written};
 
 fn now() -> Now {
     Now {
@@ -32,14 +36,15 @@ pub async fn run(
     mut inbound: mpsc::Receiver<Inbound>,
     mut media: mpsc::UnboundedReceiver<(MediaCallId, MediaEvent)>,
     transports: Transports,
-    store: mpsc::UnboundedSender<StoreJob>,
+    mut store: StoreLink,
     mut stop: watch::Receiver<Stop>,
     // api: control requests from the HTTP API, and call events/metrics.
     mut control: mpsc::Receiver<ControlRequest>,
     mut events: CallEvents,
 ) {
     switch.start(now());
-    flush(&mut switch, &transports, &store, &mut events);
+    let mut marked = 0;
+    flush(&mut switch, &transports, &store, &mut marked, &mut events);
     let mut scan = tokio::time::interval(ANSWER_SCAN);
     scan.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut drain_deadline: Option<Instant> = None;
@@ -61,10 +66,17 @@ pub async fn run(
                     }
                 }
             }
+            Some(w) = store.written.recv() => {
+                let mut w = w;
+                while let Ok(more) = store.written.try_recv() {
+                    w = Written { through: more.through, committed: w.committed && more.committed };
+                }
+                switch.on_recorded(now(), w.through, w.committed);
+            }
             Some((call, event)) = media.recv() => {
                 // opsapi: the recordings index hears of a closed file even after its call ended.
                 if let MediaEvent::RecordDone { frames, failed, .. } = event {
-                    let _ = store.send(StoreJob::RecordingDone {
+                    let _ = store.jobs.send(StoreJob::RecordingDone {
                         media: call.0.clone(),
                         frames,
                         failed,
@@ -98,21 +110,24 @@ pub async fn run(
                 }
             }
         }
-        flush(&mut switch, &transports, &store, &mut events);
+        flush(&mut switch, &transports, &store, &mut marked, &mut events);
         if let Some(deadline) = drain_deadline {
-            if switch.active_calls() == 0 || Instant::now() >= deadline {
+            let idle = switch.active_calls() == 0 && switch.awaiting_store() == 0;
+            if idle || Instant::now() >= deadline {
                 break;
             }
         }
     }
-    let _ = store.send(StoreJob::Flush);
+    let _ = store.jobs.send(StoreJob::Flush);
 }
 
 /// Carries out everything the switch asked for.
+/// `marked`: the last record number sent to the writer as [`StoreJob::Through`].
 fn flush(
     switch: &mut Switch,
     transports: &Transports,
-    store: &mpsc::UnboundedSender<StoreJob>,
+    store: &StoreLink,
+    marked: &mut u64,
     events: &mut CallEvents,
 ) {
     while let Some(out) = switch.poll_output() {
@@ -120,21 +135,28 @@ fn flush(
             SwitchOutput::Transmit(t) => transports.send(t.peer, t.bytes),
             SwitchOutput::CallStarted(c) => {
                 events.started(&c);
-                let _ = store.send(StoreJob::Started(c));
+                let _ = store.jobs.send(StoreJob::Started(c));
             }
             SwitchOutput::CallEnded(c) => {
                 events.ended(&c);
-                let _ = store.send(StoreJob::Ended(c));
+                let _ = store.jobs.send(StoreJob::Ended(c));
             }
             SwitchOutput::Event(e) => {
                 tracing::info!(kind = e.kind, data = %e.data, "event");
                 // opsapi: agent state history and recordings are kept in the store.
                 if let Some(job) = StoreJob::for_event(e.kind, &e.data, now_unix_ms()) {
-                    let _ = store.send(job);
+                    let _ = store.jobs.send(job);
                 }
                 events.forward(e.kind, e.data, now_unix_ms());
             }
         }
     }
+    if switch.records_output() > *marked {
+        *marked = switch.records_output();
+        let _ = store.jobs.send(StoreJob::Through(*marked));
+    }
+    store
+        .metrics
+        .set_sent_unrecorded(switch.stats.sent_unrecorded);
     events.set_active(switch.active_calls());
 }

@@ -182,7 +182,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         ),
         None => None,
     };
-    let (cdrs, writer) = store_writer::spawn(
+    let (records, writer) = store_writer::spawn(
         store.clone(),
         metrics.clone(),
         cfg.media.recordings_dir.clone(),
@@ -193,7 +193,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         in_rx,
         media_rx,
         transports,
-        cdrs,
+        records,
         stop_rx,
         control_rx,
         call_events::CallEvents::new(events.clone(), metrics.clone()).feeding(dialer_feed),

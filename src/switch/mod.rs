@@ -12,6 +12,7 @@ mod directory;
 mod invite;
 mod originate;
 pub mod pipeline;
+mod recorded;
 mod register;
 pub mod router;
 mod targets;
@@ -27,7 +28,7 @@ use std::net::IpAddr;
 
 use crate::b2bua::media::MediaControl;
 use crate::b2bua::route::Router;
-use crate::b2bua::{CallIo, Calls, Locals, Now, ALLOW};
+use crate::b2bua::{CallIo, Calls, HeldResponse, Locals, Now, ALLOW};
 use crate::config::Config;
 use crate::sip::auth::{Verifier, VerifierConfig};
 use crate::sip::layer::{LayerEvent, Peer, ServerTsxId, TransactionLayer, Transmit};
@@ -38,10 +39,16 @@ use crate::store::{CallStart, Cdr};
 pub use acd_driver::acd_config;
 pub use originate::{OriginateError, OriginateRequest};
 use pipeline::{MethodRoute, Reject};
+pub use recorded::RecordWait;
 pub use trunk_register::RegistrationState;
 use trunk_register::REGISTRATION_OWNER;
 
 /// What the runtime must do for the switch.
+///
+/// Call records ([`SwitchOutput::CallStarted`], [`SwitchOutput::CallEnded`]) are numbered
+/// 1, 2, 3… in the order they are output; the runtime writes them to the store in that
+/// order and reports progress with [`Switch::on_recorded`] (see [`Switch::records_output`]).
+/// Until then the responses that vouch for them (a BYE's 200, the caller's answer) are held.
 #[derive(Debug)]
 pub enum SwitchOutput {
     Transmit(Transmit),
@@ -58,6 +65,9 @@ pub struct SwitchStats {
     pub rejected_invalid: u64,
     pub calls_started: u64,
     pub calls_ended: u64,
+    /// Responses held for the store that left without their record committed (the store
+    /// failed, or did not answer within [`RecordWait`]).
+    pub sent_unrecorded: u64,
 }
 
 pub struct Switch {
@@ -82,6 +92,8 @@ pub struct Switch {
     /// How to reach callers whose place a queue keeps for a callback, by number.
     callbacks: std::collections::HashMap<String, crate::dialplan::DialTarget>,
     outputs: VecDeque<SwitchOutput>,
+    /// Record numbering and the responses waiting for the store.
+    recorded: recorded::Recorded<HeldResponse>,
     pub stats: SwitchStats,
 }
 
@@ -127,6 +139,7 @@ impl Switch {
             callbacks: Default::default(),
             callback_queues: Default::default(),
             outputs: VecDeque::new(),
+            recorded: recorded::Recorded::default(),
             stats: SwitchStats::default(),
             cfg,
         }
@@ -158,6 +171,30 @@ impl Switch {
         let mut found = false;
         self.with_calls(now, |calls, io| found = calls.hang_up(io, id));
         found
+    }
+
+    /// How long a response waits for its record before it leaves anyway (default 2 s).
+    pub fn with_record_wait(mut self, wait: RecordWait) -> Switch {
+        self.recorded = recorded::Recorded::with_wait(wait);
+        self
+    }
+
+    /// The number of the last call record output (records are numbered from 1 in output
+    /// order); the runtime tells the store writer, which reports it back when committed.
+    pub fn records_output(&self) -> u64 {
+        self.recorded.output()
+    }
+
+    /// The store is done with every call record numbered up to `through` (`committed`:
+    /// false when some could not be written). The responses held for them leave now.
+    pub fn on_recorded(&mut self, now: Now, through: u64, committed: bool) {
+        let released = self.recorded.on_done(through, committed);
+        self.send_held_all(now, released, "the store could not write some records");
+    }
+
+    /// Responses waiting for the store (a draining switch waits for them too).
+    pub fn awaiting_store(&self) -> usize {
+        self.recorded.len()
     }
 
     /// Blind transfer: the live call `id`'s caller is routed to `exten` in `context` (the
@@ -245,6 +282,8 @@ impl Switch {
 
     /// Timers due at `now`.
     pub fn on_timeout(&mut self, now: Now) {
+        let released = self.recorded.on_timeout(now.at);
+        self.send_held_all(now, released, "the store did not answer in time");
         self.layer.on_timeout(now.at);
         self.tick_registrations(now);
         self.with_calls(now, |calls, io| calls.on_tick(io));
@@ -264,6 +303,7 @@ impl Switch {
             self.layer.poll_timeout(),
             self.calls.next_deadline(),
             self.acd.as_ref().and_then(|a| a.poll_timeout()),
+            self.recorded.next_deadline(),
         ]
         .into_iter()
         .chain(
@@ -290,16 +330,63 @@ impl Switch {
             resolver: &self.targets,
             notices: Vec::new(),
             events: Vec::new(),
+            held: Vec::new(),
         }
     }
 
     fn emit(&mut self, started: Vec<CallStart>, ended: Vec<Cdr>) {
         self.stats.calls_started += started.len() as u64;
         self.stats.calls_ended += ended.len() as u64;
-        self.outputs
-            .extend(started.into_iter().map(SwitchOutput::CallStarted));
-        self.outputs
-            .extend(ended.into_iter().map(SwitchOutput::CallEnded));
+        for c in started {
+            self.recorded.start_output(&c.id);
+            self.outputs.push_back(SwitchOutput::CallStarted(c));
+        }
+        for c in ended {
+            self.recorded.end_output();
+            self.outputs.push_back(SwitchOutput::CallEnded(c));
+        }
+    }
+
+    /// Holds a response until the store has its record (or sends it, if it has).
+    fn hold(&mut self, now: Now, held: HeldResponse) {
+        let after = self.recorded.number_of(&held.after);
+        if let Some(held) = self.recorded.hold(now.at, after, held) {
+            self.send_held(now, held, recorded::Release::Recorded);
+        }
+    }
+
+    /// Sends released responses; one warning for those sent without their record.
+    fn send_held_all(
+        &mut self,
+        now: Now,
+        released: Vec<(HeldResponse, recorded::Release)>,
+        cause: &'static str,
+    ) {
+        let unrecorded = released
+            .iter()
+            .filter(|(_, why)| *why == recorded::Release::Unrecorded)
+            .count();
+        if unrecorded > 0 {
+            tracing::warn!(
+                responses = unrecorded,
+                "{cause}: answers/BYE 200s sent without their call record committed"
+            );
+        }
+        for (held, why) in released {
+            self.send_held(now, held, why);
+        }
+    }
+
+    fn send_held(&mut self, now: Now, held: HeldResponse, why: recorded::Release) {
+        if why == recorded::Release::Unrecorded {
+            self.stats.sent_unrecorded += 1;
+        }
+        match held.reliably {
+            Some((call_id, tag)) => self
+                .layer
+                .respond_2xx_reliably(now.at, held.tsx, held.resp, &call_id, &tag),
+            None => self.layer.respond(now.at, held.tsx, held.resp),
+        }
     }
 
     /// Handles everything the layer reported.
@@ -335,14 +422,18 @@ impl Switch {
         let mut calls = std::mem::take(&mut self.calls);
         let mut io = self.io(now);
         f(&mut calls, &mut io);
-        let (started, ended, events, notices) = (
+        let (started, ended, events, notices, held) = (
             std::mem::take(&mut io.started),
             std::mem::take(&mut io.ended),
             std::mem::take(&mut io.events),
             std::mem::take(&mut io.notices),
+            std::mem::take(&mut io.held),
         );
         self.calls = calls;
         self.emit(started, ended);
+        for h in held {
+            self.hold(now, h);
+        }
         self.outputs
             .extend(events.into_iter().map(SwitchOutput::Event));
         if !notices.is_empty() {

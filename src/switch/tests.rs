@@ -205,6 +205,9 @@ struct Net {
     registrar: Arc<Registrar>,
     /// Call starts and CDRs the switch emitted, kept while messages are drained.
     records: Vec<SwitchOutput>,
+    /// The store commits each record as soon as it is output (false: tests of the
+    /// responses held for the store acknowledge with `Net::commit`).
+    instant_store: bool,
 }
 
 fn addr(s: &str) -> SocketAddr {
@@ -237,7 +240,14 @@ impl Net {
             now: Duration::ZERO,
             registrar,
             records: Vec::new(),
+            instant_store: true,
         }
+    }
+
+    /// The store commits every record output so far (ok = committed, else failed).
+    fn commit(&mut self, ok: bool) {
+        let (now, through) = (self.clock(), self.sw.records_output());
+        self.sw.on_recorded(now, through, ok);
     }
 
     fn clock(&self) -> Now {
@@ -285,7 +295,12 @@ impl Net {
                     t.peer.addr,
                     parse(t.bytes).expect("switch sends parseable SIP"),
                 )),
-                other => self.records.push(other),
+                other => {
+                    self.records.push(other);
+                    if self.instant_store {
+                        self.commit(true);
+                    }
+                }
             }
         }
         out
@@ -1209,6 +1224,7 @@ fn a_trunk_in_bypass_mode_keeps_its_sdp_untouched_while_others_are_relayed() {
     assert!(relay.calls.lock().unwrap().is_empty(), "no relay session");
 }
 
+mod durable;
 mod ivr;
 mod originate;
 mod queue;

@@ -95,6 +95,9 @@ struct ServerEntry {
     /// The INVITE request (kept to build the 487 when it is cancelled).
     invite: Option<Request>,
     answered: bool,
+    /// The TU has decided its final response but sends it later ([`TransactionLayer::hold_final`]):
+    /// a CANCEL meanwhile gets its 200 but no 487 (§9.2: the request is already answered).
+    final_held: bool,
     /// The To tag of the responses sent so far (reused for a 487 after CANCEL).
     to_tag: Option<String>,
 }
@@ -264,6 +267,7 @@ impl TransactionLayer {
                         peer,
                         invite,
                         answered: false,
+                        final_held: false,
                         to_tag: None,
                     },
                 );
@@ -316,6 +320,7 @@ impl TransactionLayer {
                 peer,
                 invite: None,
                 answered: false,
+                final_held: false,
                 to_tag: None,
             },
         );
@@ -325,7 +330,7 @@ impl TransactionLayer {
 
         let Some(invite_id) = invite_id else { return };
         let entry = &self.servers[&invite_id];
-        if entry.answered {
+        if entry.answered || entry.final_held {
             return;
         }
         if let Some(invite) = entry.invite.clone() {
@@ -375,6 +380,15 @@ impl TransactionLayer {
             tracing::debug!("response not sent: {e}");
         }
         self.drain_server(now, tsx.0);
+    }
+
+    /// The TU has chosen this transaction's final response but will send it later (a 2xx
+    /// held until the call's record is in the store): a CANCEL crossing it must not end the
+    /// INVITE with 487. Retransmitted requests are absorbed as usual meanwhile.
+    pub fn hold_final(&mut self, tsx: ServerTsxId) {
+        if let Some(entry) = self.servers.get_mut(&tsx.0) {
+            entry.final_held = true;
+        }
     }
 
     /// Whether a final response was already sent on this server transaction.
