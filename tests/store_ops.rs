@@ -5,7 +5,7 @@
 
 use sqlx::{AnyConnection, AssertSqlSafe, Connection};
 use switchboard::store::{
-    AgentStateRow, Backend, CallRecordId, DirectoryKind, DirectoryRow, RecordingEnd,
+    AgentStateRow, Backend, CallRecordId, DirectoryKind, DirectoryRow, QueueEventRow, RecordingEnd,
     RecordingQuery, RecordingRow, Store,
 };
 use tempfile::TempDir;
@@ -124,6 +124,7 @@ both_backends!(
     directory_changes_replace_each_other_and_deletions_are_kept,
     agent_history_is_per_agent_in_order_within_the_window,
     recordings_are_found_by_call_and_time,
+    queue_reports_count_the_period_asked_for,
 );
 
 async fn directory_changes_replace_each_other_and_deletions_are_kept(db: &TestDb) {
@@ -310,5 +311,59 @@ async fn recordings_are_found_by_call_and_time(db: &TestDb) {
         .expect("add");
     assert!(s.open_recordings().await.expect("open").is_empty());
     assert_eq!(other.open_recordings().await.expect("open").len(), 1);
+    s.close().await;
+}
+
+fn queue_event(queue: &str, event: &str, wait_ms: Option<i64>, at_ms: i64) -> QueueEventRow {
+    QueueEventRow {
+        queue: queue.into(),
+        call: Some(format!("{at_ms}")),
+        event: event.into(),
+        agent: (event == "answer" || event == "complete").then(|| "1001".to_string()),
+        wait_ms,
+        talk_ms: (event == "complete").then_some(90_000),
+        detail: None,
+        at_ms,
+    }
+}
+
+async fn queue_reports_count_the_period_asked_for(db: &TestDb) {
+    let s = db.open().await;
+    let rows = [
+        queue_event("sales", "join", None, 1_000),
+        queue_event("sales", "answer", Some(5_000), 6_000),
+        queue_event("sales", "complete", None, 96_000),
+        queue_event("sales", "join", None, 2_000),
+        queue_event("sales", "answer", Some(40_000), 42_000),
+        queue_event("sales", "join", None, 3_000),
+        queue_event("sales", "abandon", Some(9_000), 12_000),
+        queue_event("sales", "join", None, 4_000),
+        queue_event("sales", "refuse", Some(60_000), 64_000),
+        queue_event("support", "join", None, 1_500),
+        // outside the period
+        queue_event("sales", "join", None, 500_000),
+    ];
+    s.queue_events_record(&rows).await.expect("record");
+    let r = s
+        .queue_report("sales", 0, 400_000, 20_000)
+        .await
+        .expect("report");
+    assert_eq!(
+        (r.offered, r.answered, r.abandoned, r.sent_away),
+        (4, 2, 1, 1)
+    );
+    assert_eq!(
+        r.service_level,
+        Some(0.25),
+        "one of four answered within 20 s"
+    );
+    assert_eq!(r.mean_wait_ms, Some(22_500.0));
+    assert_eq!(r.max_wait_ms, Some(60_000));
+    assert_eq!(r.mean_talk_ms, Some(90_000.0));
+    let empty = s
+        .queue_report("nobody", 0, 400_000, 20_000)
+        .await
+        .expect("report");
+    assert_eq!((empty.offered, empty.service_level), (0, None));
     s.close().await;
 }

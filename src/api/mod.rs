@@ -27,6 +27,7 @@ pub mod metrics;
 mod metrics_live;
 mod metrics_route;
 pub mod openapi;
+mod queue_report;
 mod recordings;
 mod status;
 mod upload;
@@ -243,6 +244,7 @@ impl Routes {
         .add(Put, "/api/v1/trunks/{name}", directory::replace_trunk)
         .add(Delete, "/api/v1/trunks/{name}", directory::delete_trunk)
         .add(Get, "/api/v1/agents/{id}/history", history::history)
+        .add(Get, "/api/v1/queues/{name}/report", queue_report::report)
         .add(Get, "/api/v1/recordings", recordings::list)
         .add(Get, "/api/v1/recordings/{id}", recordings::download)
     }

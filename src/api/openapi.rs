@@ -8,7 +8,7 @@ use utoipa::{Modify, OpenApi};
 
 use super::{
     agent_desk, agents, calls, campaign_leads, campaigns, cdrs, dialplan, directory, dnc,
-    events_ws, history, metrics_route, recordings, status,
+    events_ws, history, metrics_route, queue_report, recordings, status,
 };
 
 struct BearerAuth;
@@ -78,6 +78,7 @@ impl Modify for BearerAuth {
         directory::replace_trunk,
         directory::delete_trunk,
         history::history,
+        queue_report::report,
         recordings::list,
         recordings::download,
     ),

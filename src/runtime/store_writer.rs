@@ -31,7 +31,9 @@ use tokio::task::JoinHandle;
 
 use crate::api::metrics::Metrics;
 
-use crate::store::{AgentStateRow, CallStart, Cdr, RecordingEnd, RecordingRow, Store};
+use crate::store::{
+    AgentStateRow, CallStart, Cdr, QueueEventRow, RecordingEnd, RecordingRow, Store,
+};
 
 #[derive(Debug)]
 pub enum StoreJob {
@@ -42,6 +44,8 @@ pub enum StoreJob {
     Through(u64),
     /// An agent changed state.
     AgentState(AgentStateRow),
+    /// A queue event, for queue reports.
+    QueueEvent(QueueEventRow),
     /// A recording began; its index entry waits for the matching [`StoreJob::RecordingDone`].
     RecordingStarted(RecordingStart),
     /// The relay closed the file of the media session's oldest open recording.
@@ -112,6 +116,21 @@ impl StoreJob {
                     to_reason,
                     reason: text(data, "reason").unwrap_or_default(),
                     call: text(data, "call"),
+                    at_ms,
+                }))
+            }
+            "queue.event" => {
+                let int = |k: &str| data.get(k).and_then(Value::as_i64);
+                Some(StoreJob::QueueEvent(QueueEventRow {
+                    queue: text(data, "queue")?,
+                    call: text(data, "call"),
+                    event: text(data, "event")?,
+                    agent: text(data, "agent"),
+                    wait_ms: int("wait_ms"),
+                    talk_ms: int("talk_ms"),
+                    detail: text(data, "reason")
+                        .or_else(|| text(data, "destination"))
+                        .or_else(|| text(data, "number")),
                     at_ms,
                 }))
             }
@@ -227,12 +246,14 @@ async fn write(
     let mut started = Vec::new();
     let mut ended = Vec::new();
     let mut agents = Vec::new();
+    let mut queues = Vec::new();
     let mut recording = Vec::new();
     for job in jobs {
         match job {
             StoreJob::Started(c) => started.push(c),
             StoreJob::Ended(c) => ended.push(c),
             StoreJob::AgentState(a) => agents.push(a),
+            StoreJob::QueueEvent(q) => queues.push(q),
             StoreJob::RecordingStarted(r) => recording.push(RecordingJob::Started(r)),
             StoreJob::RecordingDone {
                 media,
@@ -254,6 +275,9 @@ async fn write(
     }
     if let Err(e) = store.agent_states_record(&agents).await {
         tracing::error!(%e, rows = agents.len(), "agent state history not stored");
+    }
+    if let Err(e) = store.queue_events_record(&queues).await {
+        tracing::error!(%e, rows = queues.len(), "queue events not stored");
     }
     for job in recording {
         write_recording(store, recordings, open, job).await;
@@ -459,6 +483,23 @@ mod tests {
 mod progress_tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn queue_events_become_report_rows() {
+        let data = json!({"kind": "queue", "queue": "sales", "call": "7", "event": "answer",
+            "agent": "1001", "wait_ms": 4200});
+        let Some(StoreJob::QueueEvent(row)) = StoreJob::for_event("queue.event", &data, 42) else {
+            panic!("a queue row");
+        };
+        assert_eq!(
+            (row.queue.as_str(), row.event.as_str(), row.agent.as_deref()),
+            ("sales", "answer", Some("1001"))
+        );
+        assert_eq!(
+            (row.wait_ms, row.call.as_deref(), row.at_ms),
+            (Some(4200), Some("7"), 42)
+        );
+    }
 
     #[test]
     fn agent_state_events_become_history_rows() {

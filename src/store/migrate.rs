@@ -49,6 +49,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "recordings",
         include_str!("migrations/0012_recordings.sql"),
     ),
+    (
+        13,
+        "queue_events",
+        include_str!("migrations/0013_queue_events.sql"),
+    ),
 ];
 
 fn migrator() -> Migrator {

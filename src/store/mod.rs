@@ -43,6 +43,7 @@ mod lead;
 mod lead_repo;
 pub mod migrate;
 mod ops_repo;
+mod queue_repo;
 mod target;
 
 pub use cdr::{CallStart, Cdr, CdrLeg, CdrMedia, CdrQuery, HangupSide, LegRole};
@@ -62,6 +63,7 @@ pub use ops_repo::{
     ordered_id, AgentStateRow, DirectoryKind, DirectoryRow, RecordingEnd, RecordingQuery,
     RecordingRow,
 };
+pub use queue_repo::{QueueEventRow, QueueReport};
 
 use std::sync::Arc;
 
