@@ -4,118 +4,24 @@
 //! [`TestDb`]; `both_backends!` turns it into `<scenario>::sqlite` and `<scenario>::postgres`.
 //! Time is virtual: every `now` is an offset from [`T0`].
 
+#[macro_use]
+mod store_support;
+use store_support::TestDb;
+
 use std::collections::HashSet;
 
-use sqlx::{AnyConnection, AssertSqlSafe, Connection};
 use switchboard::dialer::campaign::{AgentSet, Campaign, DialMode};
 use switchboard::dialer::dnc;
 use switchboard::dialer::list::{import_csv, CsvOptions, FirstSeen, Region, RowProblem, E164};
 use switchboard::store::{
-    Attempt, AttemptOutcome, CallRecordId, CampaignId, CampaignState, Disposition, DncScope,
-    LeadId, LeadNext, LeadStatus, NewLead, Store,
+    Attempt, AttemptOutcome, CampaignId, CampaignState, Disposition, DncScope, LeadId, LeadNext,
+    LeadStatus, NewLead, Store,
 };
-use tempfile::TempDir;
 
-const PG_URL_VAR: &str = "SWITCHBOARD_TEST_PG_URL";
 /// 2026-07-01T16:00Z: 12:00 in New York, 09:00 in Los Angeles, 17:00 in London.
 const T0: i64 = 1_782_921_600_000;
 const MINUTE: i64 = 60_000;
 const HOUR: i64 = 60 * MINUTE;
-
-struct TestDb {
-    url: String,
-    _dir: Option<TempDir>,
-    pg: Option<(String, String)>,
-}
-
-impl TestDb {
-    fn sqlite() -> TestDb {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let file = dir.path().join("switchboard.db");
-        TestDb {
-            url: format!("sqlite://{}", file.display()),
-            _dir: Some(dir),
-            pg: None,
-        }
-    }
-
-    async fn postgres(test: &str) -> Option<TestDb> {
-        let Ok(base) = std::env::var(PG_URL_VAR) else {
-            println!("skipped: {PG_URL_VAR} not set");
-            return None;
-        };
-        sqlx::any::install_default_drivers();
-        let name = format!(
-            "sb_{}_{}",
-            &test[..test.len().min(24)],
-            CallRecordId::generate(0).as_str().to_ascii_lowercase()
-        );
-        let mut admin = AnyConnection::connect(&base).await.expect("connect to PG");
-        sqlx::query(AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut admin)
-            .await
-            .expect("create test database");
-        admin.close().await.expect("close");
-        Some(TestDb {
-            url: with_database(&base, &name),
-            _dir: None,
-            pg: Some((base, name)),
-        })
-    }
-
-    async fn open(&self) -> Store {
-        Store::open(&self.url).await.expect("open store")
-    }
-
-    async fn finish(self) {
-        if let Some((base, name)) = &self.pg {
-            let mut admin = AnyConnection::connect(base).await.expect("connect to PG");
-            sqlx::query(AssertSqlSafe(format!("DROP DATABASE {name} WITH (FORCE)")))
-                .execute(&mut admin)
-                .await
-                .expect("drop test database");
-        }
-    }
-}
-
-fn with_database(url: &str, name: &str) -> String {
-    let (before_query, query) = match url.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (url, None),
-    };
-    let authority_start = before_query.find("://").map_or(0, |i| i + 3);
-    let path_start = before_query[authority_start..]
-        .find('/')
-        .map_or(before_query.len(), |i| authority_start + i);
-    let mut out = format!("{}/{name}", &before_query[..path_start]);
-    if let Some(query) = query {
-        out.push('?');
-        out.push_str(query);
-    }
-    out
-}
-
-macro_rules! both_backends {
-    ($($scenario:ident),* $(,)?) => {$(
-        mod $scenario {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                let db = super::TestDb::sqlite();
-                super::$scenario(&db).await;
-                db.finish().await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                let Some(db) = super::TestDb::postgres(stringify!($scenario)).await else {
-                    return;
-                };
-                super::$scenario(&db).await;
-                db.finish().await;
-            }
-        }
-    )*};
-}
 
 both_backends!(
     campaigns_round_trip_and_move_by_compare_and_set,

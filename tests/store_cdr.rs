@@ -3,124 +3,18 @@
 //! store_cdr` starts a throwaway server and sets it). Each scenario is one async fn taking a
 //! [`TestDb`]; `both_backends!` turns it into `<scenario>::sqlite` and `<scenario>::postgres`.
 
-use sqlx::{AnyConnection, AssertSqlSafe, Connection};
+#[macro_use]
+mod store_support;
+use store_support::{with_database, TestDb};
+
+use sqlx::{AnyConnection, Connection};
 use switchboard::store::{
     Backend, CallRecordId, CallStart, Cdr, CdrLeg, CdrMedia, CdrQuery, HangupSide, LegRole, Store,
     StoreError,
 };
-use tempfile::TempDir;
 
-const PG_URL_VAR: &str = "SWITCHBOARD_TEST_PG_URL";
 /// 2023-11-14T22:13:20Z; every test time is an offset from here (no clock reads).
 const T0: i64 = 1_700_000_000_000;
-
-/// A fresh, empty database for one test: a new SQLite file, or a new PostgreSQL database
-/// created next to the one `SWITCHBOARD_TEST_PG_URL` names (so tests may run in parallel).
-struct TestDb {
-    url: String,
-    _dir: Option<TempDir>,
-    /// `(admin URL, database name)` to drop afterwards.
-    pg: Option<(String, String)>,
-}
-
-impl TestDb {
-    fn sqlite() -> TestDb {
-        let dir = tempfile::tempdir().expect("temp dir");
-        // A nested path: open must create the missing directories.
-        let file = dir.path().join("data/sub/switchboard.db");
-        TestDb {
-            url: format!("sqlite://{}", file.display()),
-            _dir: Some(dir),
-            pg: None,
-        }
-    }
-
-    async fn postgres(test: &str) -> Option<TestDb> {
-        let Ok(base) = std::env::var(PG_URL_VAR) else {
-            println!("skipped: {PG_URL_VAR} not set");
-            return None;
-        };
-        sqlx::any::install_default_drivers();
-        // PostgreSQL names are at most 63 bytes.
-        let name = format!(
-            "sb_{}_{}",
-            &test[..test.len().min(24)],
-            CallRecordId::generate(0).as_str().to_ascii_lowercase()
-        );
-        let mut admin = AnyConnection::connect(&base).await.expect("connect to PG");
-        sqlx::query(AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut admin)
-            .await
-            .expect("create test database");
-        admin.close().await.expect("close");
-        Some(TestDb {
-            url: with_database(&base, &name),
-            _dir: None,
-            pg: Some((base, name)),
-        })
-    }
-
-    async fn open(&self) -> Store {
-        let store = Store::open(&self.url).await.expect("open store");
-        let expected = if self.pg.is_some() {
-            Backend::Postgres
-        } else {
-            Backend::Sqlite
-        };
-        assert_eq!(store.backend(), expected);
-        store
-    }
-
-    async fn finish(self) {
-        if let Some((base, name)) = &self.pg {
-            let mut admin = AnyConnection::connect(base).await.expect("connect to PG");
-            sqlx::query(AssertSqlSafe(format!("DROP DATABASE {name} WITH (FORCE)")))
-                .execute(&mut admin)
-                .await
-                .expect("drop test database");
-        }
-    }
-}
-
-/// `postgres://u@h:p/db?x` with `db` replaced by `name`.
-fn with_database(url: &str, name: &str) -> String {
-    let (before_query, query) = match url.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (url, None),
-    };
-    let authority_start = before_query.find("://").map_or(0, |i| i + 3);
-    let path_start = before_query[authority_start..]
-        .find('/')
-        .map_or(before_query.len(), |i| authority_start + i);
-    let mut out = format!("{}/{name}", &before_query[..path_start]);
-    if let Some(query) = query {
-        out.push('?');
-        out.push_str(query);
-    }
-    out
-}
-
-macro_rules! both_backends {
-    ($($scenario:ident),* $(,)?) => {$(
-        mod $scenario {
-            #[tokio::test]
-            async fn sqlite() {
-                let db = super::TestDb::sqlite();
-                super::$scenario(&db).await;
-                db.finish().await;
-            }
-
-            #[tokio::test]
-            async fn postgres() {
-                let Some(db) = super::TestDb::postgres(stringify!($scenario)).await else {
-                    return;
-                };
-                super::$scenario(&db).await;
-                db.finish().await;
-            }
-        }
-    )*};
-}
 
 both_backends!(
     ended_call_is_stored_with_its_legs,
