@@ -207,7 +207,10 @@ impl Call {
         ok.body = body;
         let cid = self.a_invite_call_id();
         if let Some(tsx) = self.a_tsx {
-            io.answer_when_started(self.cdr.id(), tsx, ok, &cid, &a_tag);
+            // Not held for the in-flight row like a relayed answer: the program goes on at
+            // once (a prompt, a BYE), and must not reach the caller before the answer.
+            io.layer
+                .respond_2xx_reliably(io.now.at, tsx, ok, &cid, &a_tag);
         }
         self.state = CallState::Answered;
         self.a_answered = true;

@@ -244,7 +244,9 @@ impl Dialer {
         for rec in records {
             let id = rec.id.as_str().to_string();
             if rec.state != CampaignState::Running {
-                self.refused.remove(&id);
+                if self.refused.remove(&id).is_some() {
+                    self.live.remove_campaign(&id);
+                }
                 if self.runners.contains_key(&id) {
                     self.deliver(&id, RunnerInput::Stop);
                 }
@@ -256,7 +258,7 @@ impl Dialer {
             }
             match Campaign::from_record(&rec) {
                 Ok(c) => self.start(&id, c, now).await,
-                Err(e) => self.refuse(&id, format!("stored definition unreadable: {e}")),
+                Err(e) => self.refuse(&id, 0.0, format!("stored definition unreadable: {e}")),
             }
         }
         let gone: Vec<String> = self
@@ -271,18 +273,18 @@ impl Dialer {
     }
 
     async fn start(&mut self, id: &str, campaign: Campaign, now: i64) {
+        let target = campaign.abandon.rate;
         let AgentSet::Queue(queue) = &campaign.agents else {
             return self.refuse(
                 id,
+                target,
                 "the dialer takes its agents from an ACD queue: set agents = {\"queue\": \"...\"}"
                     .into(),
             );
         };
         let Some(members) = self.members.get(queue) else {
-            return self.refuse(
-                id,
-                format!("no ACD queue {queue:?} with agents is configured"),
-            );
+            let why = format!("no ACD queue {queue:?} with agents is configured");
+            return self.refuse(id, target, why);
         };
         let states: Vec<(String, AgentState)> = match self.control.acd().await {
             Ok(Some(view)) => view
@@ -310,10 +312,12 @@ impl Dialer {
         self.deliver(id, RunnerInput::Tick);
     }
 
-    fn refuse(&mut self, id: &str, why: String) {
+    /// A running campaign the dialer cannot run: its figures say why until it changes state.
+    fn refuse(&mut self, id: &str, abandon_target: f64, why: String) {
         tracing::error!(campaign = id, why, "campaign cannot run");
         self.live.set_campaign(CampaignLive {
             campaign_id: id.to_string(),
+            abandon_target,
             idle_reason: Some(why.clone()),
             updated_at_ms: now_unix_ms(),
             ..Default::default()

@@ -2,8 +2,9 @@
 //! record they vouch for (issue 6: a call a peer saw complete is never lost to a crash).
 //!
 //! * The 200 to a BYE (either side) waits for the call's CDR.
-//! * The 200 that answers the caller (relayed from the callee, or the switch's own answer)
-//!   waits for the call's in-flight row, so a crash after it leaves a `restart` CDR.
+//! * The 200 relayed from the callee to the caller waits for the call's in-flight row, so a
+//!   crash after it leaves a `restart` CDR. The switch's own answer (IVR, queue) is not
+//!   held: its program goes on at once, and a prompt's end or BYE must not overtake it.
 //!
 //! Records are numbered 1, 2, 3… in the order the switch outputs them
 //! ([`super::SwitchOutput::CallStarted`] and [`super::SwitchOutput::CallEnded`]); the

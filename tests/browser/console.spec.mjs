@@ -353,6 +353,25 @@ test('the wallboard shows the campaign panel from the API', async () => {
   assert.match(await text(row), /paused/);
   assert.match(await text(row), /target 3\.0 %/);
   await panel.locator('meter').first().waitFor();
+
+  // Running again: the dialer's per-second campaign.stats feed the live charts.
+  const auth = { authorization: `Bearer ${TOKEN}` };
+  const list = await (await fetch(`${BASE}/api/v1/campaigns`, { headers: auth })).json();
+  const spring = list.find((c) => c.name === 'Spring');
+  const act = async (verb) => {
+    const r = await fetch(`${BASE}/api/v1/campaigns/${spring.id}/${verb}`, { method: 'POST', headers: auth });
+    assert.equal(r.status, 200, `${verb}: ${await r.text()}`);
+  };
+  await act('start');
+  try {
+    const chart = page.locator(`canvas[data-campaign="${spring.id}"][data-series="utilisation"]`);
+    await until('the live utilisation chart', async () => (await chart.count()) === 1
+      && (await chart.getAttribute('data-latest')) !== '');
+    assert.match(await chart.getAttribute('aria-label'), /Talk utilisation % over the last 5 minutes: now/);
+    await shot('10-wallboard-campaign-charts');
+  } finally {
+    await act('pause');
+  }
 });
 
 test('the agent desktop is laid out against the real switch', async () => {

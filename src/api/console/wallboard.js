@@ -4,7 +4,9 @@
 // active calls over the last 5 minutes, and queue / agent / campaign panels that say
 // "not available yet" while their endpoints answer 404. Campaign panels (GET
 // /api/v1/campaigns) show each campaign's live abandon rate against its target (a meter),
-// dial level and utilisation, refreshed every 10 s.
+// dial level and utilisation, refreshed every 10 s; below them, per running campaign,
+// charts of talk utilisation, dial level and abandon rate over the last 5 minutes, fed by
+// the `campaign.stats` events the dialer sends every second.
 
 import { api, probe, EventStream, ApiError } from './api.js';
 import { h, panel, table, fillRows, columnsFor, notAvailable, alertBox, fmtTime, fmtDuration, since } from './dom.js';
@@ -63,6 +65,32 @@ export function mount(main, ctx) {
     return { ...l, body, el: panel(l.title, body) };
   });
 
+  // Live campaign charts: one card per campaign that sends `campaign.stats`.
+  const campaignCharts = new Map(); // campaign id → {utilisation, dial, abandon}
+  const campaignCards = h('div', { class: 'grid3 campaign-charts', 'aria-label': 'Campaigns live' });
+  function campaignChart(id, label, unit) {
+    const c = h('canvas', { class: 'chart small', 'data-campaign': id, 'data-series': unit });
+    return { canvas: c, caption: h('p', { class: 'muted' }, label), chart: new LiveChart(c, { label, windowMs: 5 * 60 * 1000 }) };
+  }
+  function onCampaignStats(d) {
+    let cc = campaignCharts.get(d.campaign_id);
+    if (!cc) {
+      cc = {
+        utilisation: campaignChart(d.campaign_id, 'Talk utilisation %', 'utilisation'),
+        dial: campaignChart(d.campaign_id, 'Dial level', 'dial_level'),
+        abandon: campaignChart(d.campaign_id, `Abandon rate % (target ${(100 * (d.abandon_target || 0)).toFixed(1)})`, 'abandon'),
+      };
+      campaignCharts.set(d.campaign_id, cc);
+      campaignCards.append(panel(`Campaign ${d.campaign_id}`,
+        h('div', {}, Object.values(cc).flatMap((s) => [s.caption, s.canvas]))));
+    }
+    const now = Date.now();
+    cc.utilisation.chart.push(now, Math.round(1000 * (d.talk_utilisation || 0)) / 10);
+    cc.dial.chart.push(now, Math.round(100 * (d.dial_level || 0)) / 100);
+    cc.abandon.chart.push(now, Math.round(1000 * (d.abandon_rate || 0)) / 10);
+    for (const s of Object.values(cc)) s.chart.draw(now);
+  }
+
   main.replaceChildren(
     h('h1', {}, 'Wallboard'),
     h('div', { class: 'tiles' }, Object.values(tiles).map((t) => t.el)),
@@ -70,7 +98,8 @@ export function mount(main, ctx) {
     h('div', { class: 'grid2' },
       panel('Active calls, last 5 minutes', canvas),
       panel('Calls in progress', canListCalls ? callsTable : h('p', { class: 'muted' }, 'Listing calls needs the supervisor role.'))),
-    h('div', { class: 'grid3' }, laterPanels.map((p) => p.el)));
+    h('div', { class: 'grid3' }, laterPanels.map((p) => p.el)),
+    campaignCards);
 
   // ---- state --------------------------------------------------------------------------
   const calls = new Map();   // id → call
@@ -153,6 +182,7 @@ export function mount(main, ctx) {
 
   function onEvent(ev) {
     const d = ev.data || {};
+    if (ev.type === 'campaign.stats' && d.campaign_id) { onCampaignStats(d); return; }
     if (ev.topic !== 'call' || !d.id) return;
     if (ev.type === 'call.ended') {
       calls.delete(d.id);
@@ -175,7 +205,7 @@ export function mount(main, ctx) {
     if (m === 'live') { loadCalls(); loadStats(); }
   }
 
-  const stream = new EventStream(['call'], onEvent, onMode);
+  const stream = new EventStream(['call', 'campaign'], onEvent, onMode);
   stream.start();
 
   // polling fallback, and the slower refresh of what has no events
