@@ -168,6 +168,24 @@ async fn floor_with(leads: u64, edit: impl FnOnce(&mut Campaign)) -> Floor {
     }
 }
 
+/// Counts the RTP packets the customer gets until the switch's BYE; returns both.
+async fn rtp_until_bye(rtp: &UdpSocket, carrier: &Peer, what: &str) -> (usize, String) {
+    let mut buf = [0u8; 2048];
+    let mut packets = 0;
+    loop {
+        let mut sip = vec![0u8; 65535];
+        tokio::select! {
+            r = rtp.recv_from(&mut buf) => { r.unwrap(); packets += 1; }
+            r = carrier.sock.recv_from(&mut sip) => {
+                let (n, _) = r.unwrap();
+                let msg = String::from_utf8_lossy(&sip[..n]).into_owned();
+                if msg.starts_with("BYE ") { return (packets, msg); }
+            }
+            _ = tokio::time::sleep(Duration::from_secs(15)) => panic!("no BYE after {what}"),
+        }
+    }
+}
+
 /// The customer answers the INVITE the carrier got; returns the INVITE.
 async fn customer_answers(carrier: &Peer, rtp_port: u16) -> String {
     let invite = carrier.expect("INVITE ").await;
@@ -319,20 +337,7 @@ async fn an_answer_no_agent_takes_within_two_seconds_gets_the_safe_harbor_messag
         "{waited:?}"
     );
     // The safe-harbor message reaches the customer as RTP, then the switch hangs up.
-    let mut buf = [0u8; 2048];
-    let mut packets = 0;
-    let bye = loop {
-        let mut sip = vec![0u8; 65535];
-        tokio::select! {
-            r = rtp.recv_from(&mut buf) => { r.unwrap(); packets += 1; }
-            r = carrier.sock.recv_from(&mut sip) => {
-                let (n, _) = r.unwrap();
-                let msg = String::from_utf8_lossy(&sip[..n]).into_owned();
-                if msg.starts_with("BYE ") { break msg; }
-            }
-            _ = tokio::time::sleep(Duration::from_secs(10)) => panic!("no BYE after the safe-harbor message"),
-        }
-    };
+    let (packets, bye) = rtp_until_bye(&rtp, &carrier, "the safe-harbor message").await;
     assert!(packets > 25, "the message was played ({packets} packets)");
     carrier.send(&response(&bye, "200 OK", "cust", "")).await;
 
@@ -511,20 +516,7 @@ async fn a_machine_gets_the_campaign_message_after_its_beep_and_no_agent() {
         }
     });
     // The message comes back as RTP after the beep, then the switch hangs up.
-    let mut buf = [0u8; 2048];
-    let mut message = 0;
-    let bye = loop {
-        let mut sip = vec![0u8; 65535];
-        tokio::select! {
-            r = rtp.recv_from(&mut buf) => { r.unwrap(); message += 1; }
-            r = carrier.sock.recv_from(&mut sip) => {
-                let (n, _) = r.unwrap();
-                let msg = String::from_utf8_lossy(&sip[..n]).into_owned();
-                if msg.starts_with("BYE ") { break msg; }
-            }
-            _ = tokio::time::sleep(Duration::from_secs(15)) => panic!("no BYE for the machine"),
-        }
-    };
+    let (message, bye) = rtp_until_bye(&rtp, &carrier, "the machine's message").await;
     sender.abort();
     assert!(
         message >= 40,
