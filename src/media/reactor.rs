@@ -113,11 +113,16 @@ impl EventFd {
         unsafe { libc::write(self.fd.as_raw_fd(), (&one as *const u64).cast(), 8) };
     }
 
+    /// Called before the commands are drained. The read comes first: a sender that found the
+    /// flag still set between the read and the reset wrote nothing, but its command is already
+    /// queued and the drain that follows takes it; one that comes after the reset writes. (The
+    /// other order let a sender's write be swallowed by the read while the flag stayed set, and
+    /// no later command woke the thread: calls after a burst had no media.)
     fn clear(&self) {
-        self.pending.store(false, Ordering::Release);
         let mut v: u64 = 0;
         // SAFETY: reads 8 bytes into a live u64; EAGAIN (nothing written) is fine.
         unsafe { libc::read(self.fd.as_raw_fd(), (&mut v as *mut u64).cast(), 8) };
+        self.pending.store(false, Ordering::Release);
     }
 }
 
