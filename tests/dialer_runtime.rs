@@ -168,6 +168,22 @@ async fn floor_with(leads: u64, edit: impl FnOnce(&mut Campaign)) -> Floor {
     }
 }
 
+/// Lead 1 once its first attempt is stored (`what` names the wait).
+async fn attempted_lead(
+    store: &Store,
+    campaign: &switchboard::store::CampaignId,
+    what: &str,
+) -> switchboard::store::Lead {
+    until(what, async || {
+        store
+            .lead_by_phone(campaign, "+442079460001")
+            .await
+            .ok()?
+            .filter(|l| l.last_outcome.is_some())
+    })
+    .await
+}
+
 /// Counts the RTP packets the customer gets until the switch's BYE; returns both.
 async fn rtp_until_bye(rtp: &UdpSocket, carrier: &Peer, what: &str) -> (usize, String) {
     let mut buf = [0u8; 2048];
@@ -342,14 +358,7 @@ async fn an_answer_no_agent_takes_within_two_seconds_gets_the_safe_harbor_messag
     carrier.send(&response(&bye, "200 OK", "cust", "")).await;
 
     let store: &Store = &running.store;
-    let lead = until("the dropped attempt stored", async || {
-        store
-            .lead_by_phone(&campaign, "+442079460001")
-            .await
-            .ok()?
-            .filter(|l| l.last_outcome.is_some())
-    })
-    .await;
+    let lead = attempted_lead(store, &campaign, "the dropped attempt stored").await;
     assert_eq!(lead.last_outcome, Some(AttemptOutcome::Dropped));
     assert!(
         lead.next_at_ms >= now + 72 * 3_600_000,
@@ -441,14 +450,7 @@ async fn a_special_information_tone_in_early_media_marks_the_number_invalid() {
     carrier.expect("ACK ").await;
     sender.abort();
     let store: &Store = &running.store;
-    let lead = until("the invalid attempt stored", async || {
-        store
-            .lead_by_phone(&campaign, "+442079460001")
-            .await
-            .ok()?
-            .filter(|l| l.last_outcome.is_some())
-    })
-    .await;
+    let lead = attempted_lead(store, &campaign, "the invalid attempt stored").await;
     assert_eq!(lead.last_outcome, Some(AttemptOutcome::Invalid));
     assert_eq!(lead.status, LeadStatus::Done, "never called again");
     let attempts = store.lead_attempts(&lead.id).await.unwrap();
@@ -524,14 +526,7 @@ async fn a_machine_gets_the_campaign_message_after_its_beep_and_no_agent() {
     );
     carrier.send(&response(&bye, "200 OK", "cust", "")).await;
     let store: &Store = &running.store;
-    let lead = until("the machine attempt stored", async || {
-        store
-            .lead_by_phone(&campaign, "+442079460001")
-            .await
-            .ok()?
-            .filter(|l| l.last_outcome.is_some())
-    })
-    .await;
+    let lead = attempted_lead(store, &campaign, "the machine attempt stored").await;
     assert_eq!(lead.last_outcome, Some(AttemptOutcome::Machine));
     assert!(lead.next_at_ms >= now + 4 * 3_600_000, "machine retry rule");
     let live = until("live figures", async || {
