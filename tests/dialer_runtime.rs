@@ -545,3 +545,86 @@ async fn a_machine_gets_the_campaign_message_after_its_beep_and_no_agent() {
     running.stop_now();
     running.wait().await;
 }
+
+#[tokio::test]
+async fn a_campaign_naming_its_agents_gets_a_queue_of_its_own() {
+    let Floor {
+        running,
+        carrier,
+        agent,
+        campaign,
+        _dir,
+        ..
+    } = floor_with(1, |c| c.agents = AgentSet::Agents(vec!["1001".into()])).await;
+    let own_queue = format!("campaign-{}", campaign.as_str());
+    let queues = async || -> Vec<String> {
+        let view = running.control.acd().await.unwrap().unwrap();
+        view.queues.iter().map(|q| q.queue.clone()).collect()
+    };
+
+    // The customer answers; the call waits in the campaign's queue and reaches the agent.
+    customer_answers(&carrier, 40_000).await;
+    assert!(queues().await.contains(&own_queue), "{:?}", queues().await);
+    let ring = agent.expect("INVITE ").await;
+    agent
+        .send(&response(&ring, "200 OK", "agent", &sdp(40_002)))
+        .await;
+    agent.expect("ACK ").await;
+    let pop = until("screen pop", async || running.dialer.agent_lead("1001")).await;
+    assert_eq!(pop.phone, "+442079460001");
+
+    // The agent hangs up; stopped, the campaign's queue goes away with it.
+    let sw = running.bound.udp[0];
+    let agent_addr = agent.sock.local_addr().unwrap();
+    agent
+        .send(&format!(
+            "BYE sip:switch@{sw} SIP/2.0\r\nVia: SIP/2.0/UDP {agent_addr};branch=z9hG4bKabye\r\n\
+             Max-Forwards: 70\r\nFrom: {to};tag=agent\r\nTo: {from}\r\nCall-ID: {cid}\r\n\
+             CSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n",
+            to = header(&ring, "To"),
+            from = header(&ring, "From"),
+            cid = header(&ring, "Call-ID"),
+        ))
+        .await;
+    agent.expect("SIP/2.0 200").await;
+    let bye = carrier.expect("BYE ").await;
+    carrier.send(&response(&bye, "200 OK", "cust", "")).await;
+    let store: &Store = &running.store;
+    attempted_lead(store, &campaign, "the attempt stored").await;
+    let now = switchboard::runtime::now_unix_ms();
+    assert!(store
+        .set_campaign_state(
+            &campaign,
+            CampaignState::Running,
+            CampaignState::Stopped,
+            now
+        )
+        .await
+        .unwrap());
+    running.dialer.send(DialerCommand::Wake);
+    until("the campaign's queue removed", async || {
+        (!queues().await.contains(&own_queue)).then_some(())
+    })
+    .await;
+    running.stop_now();
+    running.wait().await;
+}
+
+#[tokio::test]
+async fn a_campaign_naming_an_unknown_agent_is_refused_with_the_reason() {
+    let Floor {
+        running, campaign, ..
+    } = floor_with(1, |c| {
+        c.agents = AgentSet::Agents(vec!["1001".into(), "ghost".into()])
+    })
+    .await;
+    let live = until("refusal", async || {
+        running.dialer.campaign(campaign.as_str())
+    })
+    .await;
+    let why = live.idle_reason.unwrap_or_default();
+    assert!(why.contains("no [[agent]] ghost"), "{why}");
+    assert_eq!(live.dials, 0);
+    running.stop_now();
+    running.wait().await;
+}

@@ -38,6 +38,12 @@ pub enum ControlRequest {
         op: crate::acd::AgentOp,
         done: oneshot::Sender<bool>,
     },
+    /// Add or remove a campaign's own queue ([`Switch::set_campaign_queue`]).
+    CampaignQueue {
+        queue: String,
+        agents: Option<Vec<String>>,
+        done: oneshot::Sender<Result<(), String>>,
+    },
     /// Blind-transfer a live call's caller to `exten` in `context` ("" = the call's).
     Transfer {
         id: String,
@@ -186,6 +192,22 @@ impl SwitchControl {
             .await
     }
 
+    /// Adds (`Some(agents)`) or removes (`None`) a campaign's own queue; `Ok(Err(why))`
+    /// when the switch refuses it.
+    pub async fn campaign_queue(
+        &self,
+        queue: &str,
+        agents: Option<Vec<String>>,
+    ) -> Result<Result<(), String>, ControlError> {
+        let queue = queue.to_string();
+        self.ask(|done| ControlRequest::CampaignQueue {
+            queue,
+            agents,
+            done,
+        })
+        .await
+    }
+
     /// The endpoints and trunks in force.
     pub async fn directory(&self) -> Result<Directory, ControlError> {
         self.ask(ControlRequest::Directory).await
@@ -256,6 +278,13 @@ pub(super) fn serve(switch: &mut Switch, now: Now, req: ControlRequest) {
                 switch.agent_op(now, &agent, op);
             }
             let _ = done.send(known);
+        }
+        ControlRequest::CampaignQueue {
+            queue,
+            agents,
+            done,
+        } => {
+            let _ = done.send(switch.set_campaign_queue(now, &queue, agents));
         }
         ControlRequest::Directory(reply) => {
             let (endpoints, trunks) = switch.directory();

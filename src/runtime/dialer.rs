@@ -274,17 +274,26 @@ impl Dialer {
 
     async fn start(&mut self, id: &str, campaign: Campaign, now: i64) {
         let target = campaign.abandon.rate;
-        let AgentSet::Queue(queue) = &campaign.agents else {
-            return self.refuse(
-                id,
-                target,
-                "the dialer takes its agents from an ACD queue: set agents = {\"queue\": \"...\"}"
-                    .into(),
-            );
-        };
-        let Some(members) = self.members.get(queue) else {
-            let why = format!("no ACD queue {queue:?} with agents is configured");
-            return self.refuse(id, target, why);
+        let queue = campaign_queue(id, &campaign);
+        let members = match &campaign.agents {
+            AgentSet::Queue(_) => match self.members.get(&queue) {
+                Some(m) => m.clone(),
+                None => {
+                    let why = format!("no ACD queue {queue:?} with agents is configured");
+                    return self.refuse(id, target, why);
+                }
+            },
+            AgentSet::Agents(agents) => {
+                match self
+                    .control
+                    .campaign_queue(&queue, Some(agents.clone()))
+                    .await
+                {
+                    Ok(Ok(())) => agents.clone(),
+                    Ok(Err(why)) => return self.refuse(id, target, why),
+                    Err(e) => return self.refuse(id, target, e.to_string()),
+                }
+            }
         };
         let states: Vec<(String, AgentState)> = match self.control.acd().await {
             Ok(Some(view)) => view
@@ -362,6 +371,14 @@ impl Dialer {
             tracing::info!(campaign = id, "campaign runner stopped");
             self.runners.remove(id);
             self.live.remove_campaign(id);
+            if let AgentSet::Agents(_) = campaign.agents {
+                let (control, queue) = (self.control.clone(), campaign_queue(id, &campaign));
+                tokio::spawn(async move {
+                    if let Err(e) = control.campaign_queue(&queue, None).await {
+                        tracing::warn!(%e, queue, "campaign queue not removed");
+                    }
+                });
+            }
         }
         for o in out {
             self.carry_out(id, &campaign, now, o);
@@ -486,6 +503,15 @@ impl Dialer {
     }
 }
 
+/// The ACD queue a campaign's answered calls wait in: its configured queue, or for a list
+/// of agents a queue of its own that the switch adds while the campaign runs.
+pub fn campaign_queue(id: &str, campaign: &Campaign) -> String {
+    match &campaign.agents {
+        AgentSet::Queue(q) => q.clone(),
+        AgentSet::Agents(_) => format!("campaign-{id}"),
+    }
+}
+
 fn refused(campaign: &str, tag: String, why: String) -> RunnerInput {
     tracing::warn!(campaign, why, "call not placed");
     RunnerInput::OriginateRefused { tag, why }
@@ -494,10 +520,7 @@ fn refused(campaign: &str, tag: String, why: String) -> RunnerInput {
 /// The call for one lead: over the campaign's trunk; on answer, the campaign's queue for
 /// at most [`BRIDGE_WINDOW_S`], then the safe-harbor message and hang up.
 fn dial_request(campaign: &Campaign, lead: &Lead, tag: &str) -> OriginateRequest {
-    let queue = match &campaign.agents {
-        AgentSet::Queue(q) => q.clone(),
-        AgentSet::Agents(_) => String::new(),
-    };
+    let queue = campaign_queue(lead.campaign.as_str(), campaign);
     let mut vars = BTreeMap::new();
     vars.insert(
         "CAMPAIGN_ID".to_string(),

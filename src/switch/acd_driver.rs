@@ -109,8 +109,58 @@ impl Switch {
             .filter(|q| q.callback)
             .map(|q| q.name.clone())
             .collect();
-        self.acd = Some(Acd::new(config));
+        self.acd = Some(Acd::new(config.clone()));
+        self.acd_config = Some(config);
         self
+    }
+
+    /// Adds (`Some(agents)`) or removes (`None`) `queue`, a queue of its own for a campaign
+    /// that names its agents rather than a configured queue: the agents serve it besides
+    /// their configured queues, from now on, keeping their states and calls; a removed queue
+    /// drains. Refused (with the reason) without configured agents, for an agent not
+    /// configured, or for a queue name the configuration already uses.
+    pub fn set_campaign_queue(
+        &mut self,
+        now: Now,
+        queue: &str,
+        agents: Option<Vec<String>>,
+    ) -> Result<(), String> {
+        let (Some(acd), Some(base)) = (self.acd.as_mut(), self.acd_config.as_ref()) else {
+            return Err("no agents are configured ([[agent]] tables)".into());
+        };
+        if base.queues.iter().any(|q| q.name == queue) {
+            return Err(format!("queue {queue:?} is a configured queue"));
+        }
+        match agents {
+            Some(agents) => {
+                let unknown: Vec<&str> = agents
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|id| !base.agents.iter().any(|a| a.id == *id))
+                    .collect();
+                if !unknown.is_empty() {
+                    return Err(format!("no [[agent]] {}", unknown.join(", ")));
+                }
+                self.campaign_queues.insert(queue.to_string(), agents);
+            }
+            None => {
+                self.campaign_queues.remove(queue);
+            }
+        }
+        let mut config = base.clone();
+        for (name, agents) in &self.campaign_queues {
+            config.queues.push(QueueConfig {
+                name: name.clone(),
+                callback: false,
+                ..QueueConfig::default()
+            });
+            for a in config.agents.iter_mut().filter(|a| agents.contains(&a.id)) {
+                a.queues.push(crate::acd::Membership::new(name, 0));
+            }
+        }
+        acd.reconfigure(config, now.at);
+        self.drain_acd(now);
+        Ok(())
     }
 
     /// The ACD, for snapshots and statistics (API, wallboard).

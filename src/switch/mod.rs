@@ -87,6 +87,9 @@ pub struct Switch {
     media: Option<(Arc<dyn MediaControl>, IpAddr)>,
     /// Queues and agents, when configured.
     acd: Option<crate::acd::Acd>,
+    /// The ACD as configured, and the queues campaigns with agent lists added over it.
+    acd_config: Option<crate::acd::AcdConfig>,
+    campaign_queues: std::collections::BTreeMap<String, Vec<String>>,
     /// Queues whose callers are offered a callback in announcements.
     callback_queues: std::collections::HashSet<String>,
     /// How to reach callers whose place a queue keeps for a callback, by number.
@@ -136,6 +139,8 @@ impl Switch {
                 .collect(),
             media: None,
             acd: None,
+            acd_config: None,
+            campaign_queues: Default::default(),
             callbacks: Default::default(),
             callback_queues: Default::default(),
             outputs: VecDeque::new(),
