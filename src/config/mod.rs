@@ -131,6 +131,8 @@ pub struct Config {
     pub sip: SipConfig,
     pub registrar: RegistrarConfig,
     pub store_url: String,
+    /// `[store] node`: this node's name in a shared store (see [`crate::store::Store::with_node`]).
+    pub store_node: String,
     pub dialplan_dir: PathBuf,
     pub media: MediaSettings,
     pub endpoints: Vec<Endpoint>,

@@ -131,12 +131,15 @@ impl Default for RawRegistrar {
 #[serde(deny_unknown_fields)]
 struct RawStore {
     url: String,
+    /// This node's name in a store shared by several nodes.
+    node: Option<Spanned<String>>,
 }
 
 impl Default for RawStore {
     fn default() -> Self {
         RawStore {
             url: "sqlite://data/switchboard.db".into(),
+            node: None,
         }
     }
 }
@@ -454,6 +457,27 @@ pub(super) fn parse(file: &str, text: &str) -> Result<Config, Vec<ConfigError>> 
         );
     }
 
+    let store_node = match &raw.store.node {
+        Some(node) => {
+            let name = node.get_ref();
+            let valid = !name.is_empty()
+                && name.len() <= 64
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+            if !valid {
+                errors.at(
+                    node.span(),
+                    format!(
+                        "[store] node {name:?}: expected 1 to 64 letters, digits, '.', '_' or '-'"
+                    ),
+                );
+            }
+            name.clone()
+        }
+        None => default_node(&raw.store.url),
+    };
+
     if !errors.list.is_empty() {
         return Err(errors.list);
     }
@@ -477,6 +501,7 @@ pub(super) fn parse(file: &str, text: &str) -> Result<Config, Vec<ConfigError>> 
             default_expires: raw.registrar.default_expires,
         },
         store_url: raw.store.url,
+        store_node,
         dialplan_dir: raw.dialplan.dir,
         media: MediaSettings {
             mode: raw.media.mode,
@@ -489,6 +514,23 @@ pub(super) fn parse(file: &str, text: &str) -> Result<Config, Vec<ConfigError>> 
         endpoints,
         trunks,
     })
+}
+
+/// The node name when `[store] node` is absent: none for SQLite (one node per file), the
+/// host name for PostgreSQL, where several nodes may share the database and each must
+/// recover only its own calls and leads after a restart.
+fn default_node(url: &str) -> String {
+    if !url.starts_with("postgres") {
+        return String::new();
+    }
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is valid for its length; gethostname NUL-terminates on success.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return String::new();
+    }
+    let len = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    String::from_utf8_lossy(&buf[..len]).into_owned()
 }
 
 fn parse_listen(s: &str) -> Result<Listen, String> {

@@ -199,3 +199,32 @@ fn agent_tokens_keep_their_agent_and_tokens_are_redacted_in_debug() {
     assert_eq!(c.api_tokens[0].name, "agent");
     assert!(!format!("{:?}", c.api_tokens[0]).contains("agent-token"));
 }
+
+#[test]
+fn store_node_is_named_in_config_or_defaults_per_backend() {
+    const SIP: &str = "[sip]\nlisten = [\"udp:127.0.0.1:5060\"]\ndomain = \"x\"\n";
+    let named = Config::parse(
+        "t.toml",
+        &format!("{SIP}[store]\nurl = \"sqlite::memory:\"\nnode = \"pbx-2\"\n"),
+    )
+    .unwrap();
+    assert_eq!(named.store_node, "pbx-2");
+    let sqlite = Config::parse("t.toml", SIP).unwrap();
+    assert_eq!(sqlite.store_node, "", "one SQLite file has one node");
+    let pg = Config::parse(
+        "t.toml",
+        &format!("{SIP}[store]\nurl = \"postgres://u@h/db\"\n"),
+    )
+    .unwrap();
+    assert!(
+        !pg.store_node.is_empty(),
+        "a shared PostgreSQL store names the node by its host"
+    );
+    let e = errors(&format!(
+        "{SIP}[store]\nurl = \"sqlite::memory:\"\nnode = \"a b\"\n"
+    ));
+    assert!(
+        e[0].starts_with("t.toml:6: ") && e[0].contains("[store] node"),
+        "{e:?}"
+    );
+}

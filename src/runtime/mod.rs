@@ -112,7 +112,9 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
     let cfg = Arc::new(cfg);
     let plans = Arc::new(PlanHandle::load_dir(&cfg.dialplan_dir).map_err(StartError::Dialplan)?);
     let acd = crate::switch::acd_config(&cfg)?;
-    let store = Store::open(&cfg.store_url).await?;
+    let store = Store::open(&cfg.store_url)
+        .await?
+        .with_node(&cfg.store_node);
     let cfg = Arc::new(directory::with_stored_directory(&cfg, &store).await?);
     let closed = store.close_in_flight("restart", now_unix_ms()).await?;
     if closed > 0 {

@@ -54,6 +54,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "queue_events",
         include_str!("migrations/0013_queue_events.sql"),
     ),
+    (
+        14,
+        "campaign_leases",
+        include_str!("migrations/0014_campaign_leases.sql"),
+    ),
 ];
 
 fn migrator() -> Migrator {
