@@ -254,6 +254,7 @@ async fn start_http(
         started: std::time::Instant::now(),
         dialer: dialer.clone(),
         shutdown,
+        directory_edits: Default::default(),
     })
     .await
     .map_err(|source| StartError::Http { addr, source })?;
