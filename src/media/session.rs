@@ -27,6 +27,7 @@ use super::latch::{RelatchPolicy, Verdict};
 use super::leg::{route, LegRuntime, Route};
 use super::play::{Player, Tick};
 use super::record::Recorder;
+use super::rtcp;
 use super::rtp::{self, RtpHeader, TelephoneEvent};
 use super::stats::{bump, LegCounters};
 use super::transcoding::{Outcome, Transcoding};
@@ -361,6 +362,9 @@ impl Session {
                 return;
             }
             bump(&c.rtcp_in);
+            if let Some(report) = rtcp::first_report(buf) {
+                c.on_report(&report);
+            }
             // RTCP keeps flowing on hold (RFC 3264 §5.1).
             let Some(peer) = peer.as_ref() else {
                 return bump(&c.dropped_no_peer);

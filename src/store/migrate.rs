@@ -59,6 +59,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "campaign_leases",
         include_str!("migrations/0014_campaign_leases.sql"),
     ),
+    (
+        15,
+        "cdr_media_reported",
+        include_str!("migrations/0015_cdr_media_reported.sql"),
+    ),
 ];
 
 fn migrator() -> Migrator {
