@@ -23,7 +23,6 @@ use tokio::task::JoinHandle;
 use super::control::SwitchControl;
 use super::now_unix_ms;
 use crate::b2bua::AmdPlan;
-use crate::config::Config;
 use crate::dialer::amd::BeepConfig;
 use crate::dialer::campaign::{AgentSet, Campaign};
 use crate::dialer::floor::AgentState;
@@ -140,8 +139,6 @@ struct Dialer {
     store: Store,
     control: SwitchControl,
     live: DialerLive,
-    /// Queue → its agents (from `[[agent]]` memberships).
-    members: BTreeMap<String, Vec<String>>,
     runners: HashMap<String, CampaignRunner>,
     reports: mpsc::UnboundedSender<Report>,
     /// Campaigns that cannot run, and why (shown until they change state).
@@ -156,7 +153,6 @@ struct Dialer {
 
 /// Starts the dialer task.
 pub fn spawn(
-    cfg: &Config,
     store: Store,
     control: SwitchControl,
     live: DialerLive,
@@ -164,23 +160,11 @@ pub fn spawn(
     feed: mpsc::UnboundedReceiver<DialerFeed>,
     commands: mpsc::UnboundedReceiver<DialerCommand>,
 ) -> JoinHandle<()> {
-    let mut members: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    if let Ok(Some(acd)) = crate::switch::acd_config(cfg) {
-        for a in &acd.agents {
-            for m in &a.queues {
-                members
-                    .entry(m.queue.clone())
-                    .or_default()
-                    .push(a.id.clone());
-            }
-        }
-    }
     let (reports, reports_rx) = mpsc::unbounded_channel();
     let dialer = Dialer {
         store,
         control,
         live,
-        members,
         runners: HashMap::new(),
         reports,
         refused: HashMap::new(),
@@ -332,12 +316,13 @@ impl Dialer {
         let target = campaign.abandon.rate;
         let queue = campaign_queue(id, &campaign);
         let members = match &campaign.agents {
-            AgentSet::Queue(_) => match self.members.get(&queue) {
-                Some(m) => m.clone(),
-                None => {
+            AgentSet::Queue(_) => match self.control.queue_members(&queue).await {
+                Ok(Some(m)) if !m.is_empty() => m,
+                Ok(_) => {
                     let why = format!("no ACD queue {queue:?} with agents is configured");
                     return self.refuse(id, target, why);
                 }
+                Err(e) => return self.refuse(id, target, e.to_string()),
             },
             AgentSet::Agents(agents) => {
                 match self
