@@ -358,4 +358,19 @@ pub fn self_check() {
     let a = raw_addr("127.0.0.1:4000".parse().expect("addr"));
     assert_eq!(a.len as usize, std::mem::size_of::<libc::sockaddr_in>());
     assert_eq!(a.storage.ss_family, libc::AF_INET as libc::sa_family_t);
+    // SAFETY: raw_addr wrote a sockaddr_in (checked by the length) into the aligned storage.
+    let sin =
+        unsafe { &*(&a.storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_in>() };
+    assert_eq!(u16::from_be(sin.sin_port), 4000);
+    assert_eq!(sin.sin_addr.s_addr.to_ne_bytes(), [127, 0, 0, 1]);
+    let a6 = raw_addr("[::1]:4002".parse().expect("addr"));
+    assert_eq!(a6.len as usize, std::mem::size_of::<libc::sockaddr_in6>());
+    // SAFETY: as above, a sockaddr_in6.
+    let sin6 =
+        unsafe { &*(&a6.storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_in6>() };
+    assert_eq!(u16::from_be(sin6.sin6_port), 4002);
+    assert_eq!(
+        sin6.sin6_addr.s6_addr,
+        std::net::Ipv6Addr::LOCALHOST.octets()
+    );
 }
