@@ -173,6 +173,23 @@ struct RawMedia {
     recordings_dir: PathBuf,
     #[serde(default = "default_tones")]
     tones: Spanned<String>,
+    #[serde(default = "default_relay_threads")]
+    relay_threads: Spanned<u64>,
+    #[serde(default = "default_relay_coalesce_us")]
+    relay_coalesce_us: Spanned<u64>,
+}
+
+/// `[media] relay_threads`: 1 ..= this.
+pub(super) const MAX_RELAY_THREADS: u64 = 64;
+/// `[media] relay_coalesce_us`: 0 ..= this (the added-latency budget is 1 ms).
+pub(super) const MAX_RELAY_COALESCE_US: u64 = 1000;
+
+fn default_relay_threads() -> Spanned<u64> {
+    Spanned::new(0..0, 1)
+}
+
+fn default_relay_coalesce_us() -> Spanned<u64> {
+    Spanned::new(0..0, 0)
 }
 
 fn default_prompts_dir() -> PathBuf {
@@ -208,6 +225,8 @@ impl Default for RawMedia {
             prompts_dir: default_prompts_dir(),
             recordings_dir: default_recordings_dir(),
             tones: default_tones(),
+            relay_threads: default_relay_threads(),
+            relay_coalesce_us: default_relay_coalesce_us(),
         }
     }
 }
@@ -477,6 +496,20 @@ pub(super) fn parse(file: &str, text: &str) -> Result<Config, Vec<ConfigError>> 
         }
         None => default_node(&raw.store.url),
     };
+    let relay_threads = *raw.media.relay_threads.get_ref();
+    if !(1..=MAX_RELAY_THREADS).contains(&relay_threads) {
+        errors.at(
+            raw.media.relay_threads.span(),
+            format!("[media] relay_threads {relay_threads}: expected 1 to {MAX_RELAY_THREADS}"),
+        );
+    }
+    let relay_coalesce_us = *raw.media.relay_coalesce_us.get_ref();
+    if relay_coalesce_us > MAX_RELAY_COALESCE_US {
+        errors.at(
+            raw.media.relay_coalesce_us.span(),
+            format!("[media] relay_coalesce_us {relay_coalesce_us}: expected 0 to {MAX_RELAY_COALESCE_US} (µs)"),
+        );
+    }
 
     if !errors.list.is_empty() {
         return Err(errors.list);
@@ -510,6 +543,8 @@ pub(super) fn parse(file: &str, text: &str) -> Result<Config, Vec<ConfigError>> 
             prompts_dir: raw.media.prompts_dir,
             recordings_dir: raw.media.recordings_dir,
             tones,
+            relay_threads: relay_threads as usize,
+            relay_coalesce: Duration::from_micros(relay_coalesce_us),
         },
         endpoints,
         trunks,

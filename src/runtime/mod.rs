@@ -145,6 +145,8 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
     {
         let mut media = MediaConfig::new(media_ip, cfg.media.rtp_ports.clone());
         media.media_timeout = cfg.media.timeout;
+        media.relay_threads = cfg.media.relay_threads;
+        media.relay_coalesce = cfg.media.relay_coalesce;
         let engine = MediaEngine::new(media)?;
         let tones = crate::media::tone::ToneSet::for_country(&cfg.media.tones)
             .unwrap_or_else(|| crate::media::tone::ToneSet::for_country("us").expect("us tones"));
