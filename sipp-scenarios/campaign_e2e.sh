@@ -73,30 +73,8 @@ require_tools sipp timeout sqlite3 ss curl jq python3
 python3 "$S/campaign_greetings.py" "$TMP" || abort setup "campaign_greetings.py failed"
 mkdir -p "$TMP/dialplans"
 {
+  config_head "campaign_e2e.sh: a predictive campaign over trunk carrier, loopback only." 41200-41999
   cat <<EOF
-# campaign_e2e.sh: a predictive campaign over trunk carrier, loopback only.
-[sip]
-listen = ["udp:$SW"]
-domain = "$DOMAIN"
-# SIPp 3.6.1 only answers MD5 challenges
-digest_algorithms = ["MD5"]
-
-[sip.timers]
-t1_ms = 500
-t2_ms = 4000
-t4_ms = 5000
-
-[registrar]
-min_expires = 60
-max_expires = 3600
-default_expires = 3600
-
-[store]
-url = "sqlite://$DB"
-
-[media]
-mode = "relay"
-rtp_ports = "41200-41999"
 prompts_dir = "$ROOT/prompts"
 
 [dialplan]

@@ -103,7 +103,7 @@ start_switch() {   # start_switch N  -> switch.N.log; the switch answers OPTIONS
   wait_up "$SWITCH_PID" 20 "$SW" 25399 "$ART/switch.$1.log" && return 0
   SWITCH_PID=
   case $REASON in
-    exited*) fail "the switch $REASON at start-up" ;;
+    exited*) fail "the switch ${REASON%%:*} at start-up:${REASON#*:}" ;;
     *) fail "the switch did not answer OPTIONS on $SW within 20 s" ;;
   esac
 }

@@ -69,30 +69,8 @@ done
 # ---- config, dialplan, SIPp csv files --------------------------------------------------------
 mkdir -p "$TMP/dialplans"
 {
+  config_head "ivr_queue.sh: IVR + two ACD queues, loopback only." 28400-28599
   cat <<EOF
-# ivr_queue.sh: IVR + two ACD queues, loopback only.
-[sip]
-listen = ["udp:$SW"]
-domain = "$DOMAIN"
-# SIPp 3.6.1 only answers MD5 challenges
-digest_algorithms = ["MD5"]
-
-[sip.timers]
-t1_ms = 500
-t2_ms = 4000
-t4_ms = 5000
-
-[registrar]
-min_expires = 60
-max_expires = 3600
-default_expires = 3600
-
-[store]
-url = "sqlite://$DB"
-
-[media]
-mode = "relay"
-rtp_ports = "28400-28599"
 # the repository's prompts: the menu plays (the digit interrupts it), music while queued, the
 # star codes' confirmations before the switch hangs up. Nothing here depends on hearing them.
 prompts_dir = "$ROOT/prompts"

@@ -101,6 +101,37 @@ ports_in_use() {
   echo "port(s) already in use: $(echo $busy) (a leftover switch or SIPp?)"
 }
 
+# config_head COMMENT RTP_PORTS  the switch config's common head for SIPp on loopback: [sip] on
+# udp:$SW in $DOMAIN with MD5 digest only (SIPp 3.6.1), short timers, [registrar], [store] at
+# $DB, [media] relay on RTP_PORTS (the script appends the rest of [media] and its own sections).
+config_head() {
+  cat <<EOF
+# $1
+[sip]
+listen = ["udp:$SW"]
+domain = "$DOMAIN"
+# SIPp 3.6.1 only answers MD5 challenges
+digest_algorithms = ["MD5"]
+
+[sip.timers]
+t1_ms = 500
+t2_ms = 4000
+t4_ms = 5000
+
+[registrar]
+min_expires = 60
+max_expires = 3600
+default_expires = 3600
+
+[store]
+url = "sqlite://$DB"
+
+[media]
+mode = "relay"
+rtp_ports = "$2"
+EOF
+}
+
 # switch_bg CONFIG LOG  runs "$BIN run --config CONFIG" in $TMP in the background, output to LOG;
 # BG is its pid (the caller keeps it in SWITCH_PID or BG_PIDS).
 switch_bg() {
