@@ -167,6 +167,7 @@ kill -0 "$SWITCH_PID" 2>/dev/null || fail "the switch died before the kill"
 kill -0 "$UAC" 2>/dev/null || fail "the SIPp caller ended before the kill (load too short?)"
 KILL_AT=$(now_ms)
 { kill -KILL "$SWITCH_PID"; wait "$SWITCH_PID"; } 2>/dev/null   # (bash's "Killed" notice too)
+DEAD_AT=$(now_ms)   # the process is gone: no call can start after this (one may between KILL_AT and it)
 SWITCH_PID=
 sleep 0.5   # let SIPp log anything that arrived before the kill
 stop_bg "$UAC"
@@ -219,7 +220,7 @@ unclosed=$(q "SELECT i.call_id FROM inflight_at_kill i WHERE NOT EXISTS
 [ "$RESTART_CDRS" = "$INFLIGHT_AT_KILL" ] \
   || fail "(2) $RESTART_CDRS restart CDRs, but $INFLIGHT_AT_KILL rows were in flight at the kill"
 bad=$(q "SELECT count(*) FROM cdrs WHERE hangup_cause = 'restart' AND (hangup_side <> 'system'
-  OR ended_at_ms < $KILL_AT OR started_at_ms > $KILL_AT OR sip_status <> 0);")
+  OR ended_at_ms < $KILL_AT OR started_at_ms > $DEAD_AT OR sip_status <> 0);")
 [ "$bad" = 0 ] || fail "(2) $bad restart CDR(s) not started before and ended by the system after the kill"
 # the restart added the closed calls and touched no CDR the killed process had committed
 total=$(q "SELECT count(*) FROM cdrs;")
