@@ -178,11 +178,12 @@ fn main() {
         "d2-answer-step",
         "d3-talk-drift",
         "d4-small-bimodal",
+        "ofcom-25x30-amd",
     ];
     let train: Vec<u64> = (0..o.train).collect();
     let test: Vec<u64> = (100..100 + o.seeds).collect();
     println!(
-        "| cell | policy | talk util % (±95% CI) | occupancy % | FTC abandon % (all shifts) | shifts ≤3 % | worst shift % | wait mean / p90 s | connects/agent-h |"
+        "| cell | policy | talk util % (±95% CI) | occupancy % | abandon % (truth, all shifts) | shifts ≤3 % | worst shift % | wait mean / p90 s | connects/agent-h |"
     );
     println!("|---|---|---|---|---|---|---|---|---|");
     let mut paired = Vec::new();

@@ -7,6 +7,10 @@
 //! * The rate is abandoned ÷ live answers, ≤ 3 % per campaign per 30 days (US) or per
 //!   calendar day (Ofcom, with an estimate of machine drops: [`ofcom_reported_acr`]).
 //! * Unanswered calls must ring ≥ 15 s (310.4(b)(4)(ii)): [`MIN_RING_TIMEOUT`].
+//! * What a dialer without ground truth can estimate: the people among its drops
+//!   ([`DropMix`], stratified by ring time) and, under Ofcom (statement of policy on
+//!   persistent misuse, 2016: an AMD false positive is an abandoned call), the
+//!   people its answering-machine detection hung up on ([`expected_amd_false_positives`]).
 
 use super::Millis;
 
@@ -114,9 +118,150 @@ pub fn ofcom_reported_acr(drops: u64, agent_humans: u64, agent_machines: u64) ->
     }
 }
 
+/// Share of people the AMD calls machines with the campaign default (VICIdial's
+/// `AMD(2000,2000,1000,5000,120,50,4,256)` + our VAD), measured by
+/// `cargo bench --bench amd_accuracy` at 15–40 dB SNR (BENCHMARKS.md "AMD accuracy": 15.9 %).
+pub const AMD_FALSE_POSITIVE_RATE: f64 = 0.159;
+
+/// Ofcom: the expected number of people among `machine_verdicts` calls the AMD hung up on,
+/// i.e. machine verdicts × P(person | machine verdict).
+///
+/// Of the `people_passed` persons the AMD let through (agent-marked humans plus the
+/// estimated people among drops), a share `1 − fp` of all persons answered, so the AMD hung
+/// up on `fp/(1 − fp) × people_passed` of them; never more than its machine verdicts.
+pub fn expected_amd_false_positives(
+    machine_verdicts: u64,
+    people_passed: f64,
+    fp_rate: f64,
+) -> f64 {
+    let fp = if fp_rate.is_finite() {
+        fp_rate.clamp(0.0, 0.99)
+    } else {
+        0.0
+    };
+    (people_passed.max(0.0) * fp / (1.0 - fp)).min(machine_verdicts as f64)
+}
+
+/// Ring-time bins of [`DropMix`]: 2 s wide, the last one open (and one for "unknown").
+const RING_BIN_MS: u64 = 2_000;
+const RING_BINS: usize = 16;
+/// Pseudo-dispositions of the pooled mix each bin starts from (shrinkage).
+const PRIOR_WEIGHT: f64 = 10.0;
+
+fn ring_bin(ring: Option<Millis>) -> usize {
+    match ring {
+        Some(r) => ((r.0 / RING_BIN_MS) as usize).min(RING_BINS - 1),
+        None => RING_BINS,
+    }
+}
+
+/// The people among a campaign's drops, estimated from agent dispositions *by ring time*.
+///
+/// Ofcom's 2015 formula ([`estimated_human_drops`]) applies the human share of all
+/// agent-handled calls to every drop. But people and machines answer after different
+/// ring times (a machine picks up after a set number of rings), and drops do not fall
+/// evenly over them: in the simulator's 100-agent / 15 % cell drops were machines more
+/// often than the bridged mix said, and the pooled formula overstated the people dropped
+/// by a fifth (2.5 % estimated vs 2.1 % true). Here each drop takes the human share of
+/// dispositions whose answer came after a similar ring (2 s bins), shrunk towards the
+/// pooled share while a bin has few dispositions. Everything it uses is observable.
+#[derive(Clone, Debug, Default)]
+pub struct DropMix {
+    humans: [u64; RING_BINS + 1],
+    machines: [u64; RING_BINS + 1],
+    drops: [u64; RING_BINS + 1],
+}
+
+impl DropMix {
+    /// An agent's disposition of a call answered after `ring` (None: not known).
+    pub fn disposition(&mut self, ring: Option<Millis>, human: bool) {
+        let b = ring_bin(ring);
+        if human {
+            self.humans[b] += 1;
+        } else {
+            self.machines[b] += 1;
+        }
+    }
+
+    /// A safe-harbor drop of a call answered after `ring`.
+    pub fn drop(&mut self, ring: Option<Millis>) {
+        self.drops[ring_bin(ring)] += 1;
+    }
+
+    /// Estimated people among the drops (the pooled formula when `stratified` is false).
+    pub fn human_drops(&self, stratified: bool) -> f64 {
+        let h: u64 = self.humans.iter().sum();
+        let m: u64 = self.machines.iter().sum();
+        let drops: u64 = self.drops.iter().sum();
+        if !stratified {
+            return estimated_human_drops(drops, h, m);
+        }
+        // no dispositions yet: every drop may have been a person
+        let pooled = if h + m == 0 {
+            1.0
+        } else {
+            h as f64 / (h + m) as f64
+        };
+        (0..=RING_BINS)
+            .map(|b| {
+                let (hb, mb) = (self.humans[b] as f64, self.machines[b] as f64);
+                let share = (hb + PRIOR_WEIGHT * pooled) / (hb + mb + PRIOR_WEIGHT);
+                self.drops[b] as f64 * share
+            })
+            .sum()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn drops_take_the_mix_of_their_ring_time() {
+        let mut mix = DropMix::default();
+        // people answer after ~8 s, machines after ~18 s; as many of each reach agents
+        for _ in 0..500 {
+            mix.disposition(Some(Millis(8_500)), true);
+            mix.disposition(Some(Millis(18_500)), false);
+        }
+        // ten drops, all after a machine-like ring
+        for _ in 0..10 {
+            mix.drop(Some(Millis(18_200)));
+        }
+        let pooled = mix.human_drops(false);
+        assert!(
+            (pooled - 5.0).abs() < 1e-9,
+            "pooled formula: half: {pooled}"
+        );
+        let strat = mix.human_drops(true);
+        assert!(strat < 0.2, "machine-like rings are machines: {strat}");
+        // a drop after a person-like ring counts (almost) fully
+        mix.drop(Some(Millis(9_000)));
+        assert!((mix.human_drops(true) - strat - 1.0).abs() < 0.02);
+        // unknown ring and a bin without dispositions fall back to the pooled share
+        let mut m2 = DropMix::default();
+        m2.disposition(Some(Millis(1_000)), true);
+        m2.disposition(Some(Millis(1_000)), false);
+        m2.drop(None);
+        m2.drop(Some(Millis(40_000)));
+        assert!((m2.human_drops(true) - 1.0).abs() < 1e-9);
+        // no dispositions at all: every drop is taken as a person
+        let mut m3 = DropMix::default();
+        m3.drop(Some(Millis(3_000)));
+        assert_eq!((m3.human_drops(true), m3.human_drops(false)), (1.0, 1.0));
+    }
+
+    #[test]
+    fn amd_false_positives_from_the_people_passed() {
+        // 841 people passed an AMD that hangs up on 15.9 %: 1000 people answered, 159 hung up
+        let fp = expected_amd_false_positives(400, 841.0, AMD_FALSE_POSITIVE_RATE);
+        assert!((fp - 159.0).abs() < 1e-6, "{fp}");
+        // never more than the machine verdicts, never negative, NaN-safe
+        assert_eq!(expected_amd_false_positives(10, 841.0, 0.159), 10.0);
+        assert_eq!(expected_amd_false_positives(10, -5.0, 0.159), 0.0);
+        assert_eq!(expected_amd_false_positives(10, 100.0, f64::NAN), 0.0);
+        assert_eq!(expected_amd_false_positives(10, 100.0, 0.0), 0.0);
+    }
 
     #[test]
     fn two_second_rule_from_greeting_end() {

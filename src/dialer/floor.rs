@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 
+use super::compliance::{expected_amd_false_positives, DropMix};
 use super::{AgentId, CallRef, Millis};
 
 /// Agent states the ACD reports.
@@ -30,6 +31,9 @@ pub enum FailCause {
     Rejected,
     /// Ring-no-answer timeout.
     NoAnswer,
+    /// Answered, and answering-machine detection called it a machine: hung up (or a
+    /// message left) without an agent. Under Ofcom some of these were people.
+    AmdMachine,
 }
 
 /// An observable event.
@@ -84,6 +88,28 @@ pub struct Totals {
     pub drops: u64,
     pub agent_humans: u64,
     pub agent_machines: u64,
+    /// Calls the AMD called machines ([`FailCause::AmdMachine`]).
+    pub amd_machines: u64,
+}
+
+/// The abandon rate as a dialer without ground truth estimates it.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct AbandonEstimate {
+    /// Estimated abandoned calls: people among the drops (+ AMD false positives under Ofcom).
+    pub abandoned: f64,
+    /// Estimated live answers: agent-handled people + `abandoned`.
+    pub live: f64,
+}
+
+impl AbandonEstimate {
+    /// abandoned ÷ live (0 before any live answer).
+    pub fn rate(&self) -> f64 {
+        if self.live > 0.0 {
+            self.abandoned / self.live
+        } else {
+            0.0
+        }
+    }
 }
 
 /// Observable campaign state.
@@ -94,6 +120,10 @@ pub struct Floor {
     waiting: u32,
     counts: [u32; 5],
     pub totals: Totals,
+    /// Ring times of answered calls not yet bridged or dropped, and of each agent's call.
+    answered_ring: BTreeMap<CallRef, Millis>,
+    agent_ring: Vec<Option<Millis>>,
+    mix: DropMix,
 }
 
 fn slot(s: AgentState) -> usize {
@@ -118,24 +148,43 @@ impl Floor {
                 self.totals.dials += 1;
                 self.in_flight.insert(call, now);
             }
-            Observation::Answered { call, .. } => {
+            Observation::Answered { call, ring } => {
                 if self.in_flight.remove(&call).is_some() {
                     self.totals.answered += 1;
                     self.waiting += 1;
+                    self.answered_ring.insert(call, ring);
                 }
             }
-            Observation::Failed { call, .. } => {
+            Observation::Failed { call, cause, .. } => {
                 if self.in_flight.remove(&call).is_some() {
                     self.totals.failed += 1;
+                    if cause == FailCause::AmdMachine {
+                        self.totals.amd_machines += 1;
+                    }
                 }
             }
-            Observation::Bridged { .. } => self.waiting = self.waiting.saturating_sub(1),
-            Observation::Dropped { .. } => {
+            Observation::Bridged { call, agent } => {
+                self.waiting = self.waiting.saturating_sub(1);
+                let ring = self.answered_ring.remove(&call);
+                let i = agent.0 as usize;
+                if i >= self.agent_ring.len() {
+                    self.agent_ring.resize(i + 1, None);
+                }
+                self.agent_ring[i] = ring;
+            }
+            Observation::Dropped { call } => {
                 self.waiting = self.waiting.saturating_sub(1);
                 self.totals.drops += 1;
+                let ring = self.answered_ring.remove(&call);
+                self.mix.drop(ring);
             }
             Observation::Agent { agent, state } => self.set_agent(now, agent, state),
-            Observation::Disposition { human, .. } => {
+            Observation::Disposition { agent, human } => {
+                let ring = self
+                    .agent_ring
+                    .get_mut(agent.0 as usize)
+                    .and_then(Option::take);
+                self.mix.disposition(ring, human);
                 if human {
                     self.totals.agent_humans += 1;
                 } else {
@@ -208,6 +257,26 @@ impl Floor {
         self.in_flight_count() + self.waiting + self.in_call()
     }
 
+    /// The running abandon rate's estimate: people among the drops (by ring time when
+    /// `stratified`, else Ofcom's pooled 2015 formula) and, with `amd_false_positive_rate`
+    /// (Ofcom regime with AMD), the people the AMD hung up on.
+    pub fn abandon_estimate(
+        &self,
+        stratified: bool,
+        amd_false_positive_rate: Option<f64>,
+    ) -> AbandonEstimate {
+        let t = &self.totals;
+        let drops = self.mix.human_drops(stratified);
+        let people_passed = t.agent_humans as f64 + drops;
+        let fp = amd_false_positive_rate.map_or(0.0, |r| {
+            expected_amd_false_positives(t.amd_machines, people_passed, r)
+        });
+        AbandonEstimate {
+            abandoned: drops + fp,
+            live: people_passed + fp,
+        }
+    }
+
     /// What progressive 1:1 would dial now: idle agents not yet covered by a call.
     pub fn progressive_need(&self) -> u32 {
         self.ready()
@@ -269,5 +338,77 @@ mod tests {
         );
         f.apply(t, &Observation::Dropped { call: CallRef(99) });
         assert_eq!(f.waiting(), 0);
+    }
+
+    #[test]
+    fn abandon_estimate_links_drops_and_dispositions_by_ring_time() {
+        let mut f = Floor::new();
+        let t = Millis(0);
+        let answer = |f: &mut Floor, c: u64, ring_ms: u64| {
+            f.apply(t, &Observation::Dialed { call: CallRef(c) });
+            f.apply(
+                t,
+                &Observation::Answered {
+                    call: CallRef(c),
+                    ring: Millis(ring_ms),
+                },
+            );
+        };
+        // 40 people after an 8 s ring and 40 machines after 18 s reach agents
+        for c in 0..80u64 {
+            let machine = c % 2 == 1;
+            answer(&mut f, c, if machine { 18_000 } else { 8_000 });
+            let agent = AgentId(c as u32);
+            f.apply(
+                t,
+                &Observation::Bridged {
+                    call: CallRef(c),
+                    agent,
+                },
+            );
+            f.apply(
+                t,
+                &Observation::Disposition {
+                    agent,
+                    human: !machine,
+                },
+            );
+        }
+        // four drops after a machine-like ring
+        for c in 100..104u64 {
+            answer(&mut f, c, 18_500);
+            f.apply(t, &Observation::Dropped { call: CallRef(c) });
+        }
+        let pooled = f.abandon_estimate(false, None);
+        assert!((pooled.abandoned - 2.0).abs() < 1e-9, "{pooled:?}");
+        let strat = f.abandon_estimate(true, None);
+        assert!(strat.abandoned < 0.5, "{strat:?}");
+        assert!((strat.live - 40.0 - strat.abandoned).abs() < 1e-9);
+        // AMD machine verdicts: counted, and under Ofcom some were people
+        for c in 200..300u64 {
+            f.apply(t, &Observation::Dialed { call: CallRef(c) });
+            let cause = FailCause::AmdMachine;
+            let ring = Millis(9_000);
+            f.apply(
+                t,
+                &Observation::Failed {
+                    call: CallRef(c),
+                    ring,
+                    cause,
+                },
+            );
+        }
+        assert_eq!(f.totals.amd_machines, 100);
+        let us = f.abandon_estimate(true, None);
+        let uk = f.abandon_estimate(true, Some(0.2));
+        let fp = (40.0 + us.abandoned) * 0.25;
+        assert!((uk.abandoned - us.abandoned - fp).abs() < 1e-9, "{uk:?}");
+        assert!((uk.live - us.live - fp).abs() < 1e-9);
+        assert!(
+            uk.rate() > 0.15 && us.rate() < 0.02,
+            "{} {}",
+            uk.rate(),
+            us.rate()
+        );
     }
 }

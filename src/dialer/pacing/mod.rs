@@ -50,6 +50,12 @@ pub enum Policy {
     Ratio(f64),
     Vicidial(AdaptParams),
     Ours,
+    /// Ours with settings changed (`ours:target=..,limit=..,z=..,min_margin=..,strat=0|1,
+    /// amd_fp=..`), for experiments; the matrix's "ours" is [`Policy::Ours`].
+    OursWith {
+        cfg: Box<PredictiveConfig>,
+        label: String,
+    },
 }
 
 /// A policy string that does not parse.
@@ -59,7 +65,7 @@ pub enum PolicyError {
     Unknown(String),
     #[error("bad number {value:?} for {key}")]
     BadNumber { key: String, value: String },
-    #[error("unknown vicidial option {0:?} (dl_diff, intensity, latest, max_level, drop_pct)")]
+    #[error("unknown option {0:?} (vicidial: dl_diff, intensity, latest, max_level, drop_pct; ours: target, limit, z, min_margin, strat, amd_fp)")]
     UnknownOption(String),
 }
 
@@ -84,6 +90,7 @@ impl FromStr for Policy {
         };
         let method = match head {
             "ours" if args.is_none() => return Ok(Policy::Ours),
+            "ours" => return ours_with(s, args.unwrap_or("")),
             "progressive" if args.is_none() => return Ok(Policy::Progressive),
             "ratio" => {
                 let level = num("ratio", args.unwrap_or(""))?;
@@ -119,14 +126,56 @@ impl FromStr for Policy {
     }
 }
 
+fn ours_with(s: &str, args: &str) -> Result<Policy, PolicyError> {
+    let mut c = PredictiveConfig::default();
+    for kv in args.split(',').filter(|x| !x.is_empty()) {
+        let (k, v) = kv
+            .split_once('=')
+            .ok_or_else(|| PolicyError::UnknownOption(kv.into()))?;
+        let x = num(k, v)?;
+        match k {
+            "target" => c.target = x,
+            "limit" => c.limit = x,
+            "z" => c.margin_z = x,
+            "min_margin" => c.min_margin = x,
+            "strat" => c.stratify_drops = x != 0.0,
+            "amd_fp" => c.amd_false_positive_rate = Some(x),
+            _ => return Err(PolicyError::UnknownOption(k.into())),
+        }
+    }
+    Ok(Policy::OursWith {
+        cfg: Box::new(c),
+        label: s.into(),
+    })
+}
+
 impl Policy {
-    /// A fresh pacer for one campaign day.
+    /// A fresh pacer for one campaign day (US FTC regime, or no AMD).
     pub fn build(&self) -> Box<dyn Pacer> {
+        self.build_with(None)
+    }
+
+    /// A fresh pacer for one campaign day; `amd_false_positive_rate` is set when the
+    /// campaign runs under Ofcom with AMD (ours then counts the people the AMD hung up
+    /// on; an explicit `amd_fp=` wins, and `amd_fp=0` ignores them).
+    pub fn build_with(&self, amd_false_positive_rate: Option<f64>) -> Box<dyn Pacer> {
         match self {
             Policy::Progressive => Box::new(Progressive),
             Policy::Ratio(l) => Box::new(FixedRatio::new(*l)),
             Policy::Vicidial(p) => Box::new(VicidialAdapt::new(p.clone())),
-            Policy::Ours => Box::new(Predictive::new(PredictiveConfig::default())),
+            Policy::Ours => Box::new(Predictive::new(PredictiveConfig {
+                amd_false_positive_rate,
+                ..PredictiveConfig::default()
+            })),
+            Policy::OursWith { cfg, .. } => {
+                let mut c = (**cfg).clone();
+                c.amd_false_positive_rate = match c.amd_false_positive_rate {
+                    Some(x) if x <= 0.0 => None,
+                    Some(x) => Some(x),
+                    None => amd_false_positive_rate,
+                };
+                Box::new(Predictive::new(c))
+            }
         }
     }
 
@@ -137,6 +186,7 @@ impl Policy {
             Policy::Ratio(l) => format!("ratio:{l}"),
             Policy::Vicidial(p) => p.label(),
             Policy::Ours => "ours".into(),
+            Policy::OursWith { label, .. } => label.clone(),
         }
     }
 }
@@ -158,5 +208,19 @@ mod tests {
         assert_eq!((p.dl_diff_target, p.intensity), (-3.0, 10.0));
         assert_eq!(p.method, AdaptMethod::Tapered);
         assert!("vicidial-average:foo=1".parse::<Policy>().is_err());
+        let Ok(Policy::OursWith { cfg, label }) = "ours:z=2,strat=0,amd_fp=0".parse() else {
+            panic!("ours with options did not parse");
+        };
+        assert_eq!(label, "ours:z=2,strat=0,amd_fp=0");
+        assert_eq!(
+            (
+                cfg.margin_z,
+                cfg.stratify_drops,
+                cfg.amd_false_positive_rate
+            ),
+            (2.0, false, Some(0.0))
+        );
+        assert!("ours:bogus=1".parse::<Policy>().is_err());
+        assert!("ours:z".parse::<Policy>().is_err());
     }
 }

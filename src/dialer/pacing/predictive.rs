@@ -13,24 +13,44 @@
 //!
 //! and places the largest `n` with `E[A(h)] − E[F(h)] + z·σ ≤ 0` for every `h`, where `z`
 //! is the normal quantile of the per-call abandon bound `τ`. An integral controller on
-//! the campaign's running abandon rate (Ofcom-style estimate of human drops from
-//! observable drops and agent dispositions) moves `τ` around the target: under budget it
-//! dials harder, over budget it backs off. Its step per event shrinks as 1/√agents beyond
+//! the campaign's running abandon rate moves `τ` around the target: under budget it
+//! dials harder, over budget it backs off. The rate is the [`Floor`]'s estimate from
+//! observables: the people among the drops, each drop taking the human share of the
+//! dispositions of calls answered after a similar ring time, plus, under Ofcom with AMD
+//! ([`PredictiveConfig::amd_false_positive_rate`]), the people the AMD hung up on. The
+//! target is `limit − margin` with a margin of `margin_z` binomial standard deviations of
+//! the day's rate so far (`√(limit / live answers)`), between `min_margin` and
+//! `limit − target`: a small floor keeps the wide margin its noisy daily rate needs, a
+//! large one, whose rate is steadier, spends more of the budget. Its step per event shrinks as 1/√agents beyond
 //! ten logged-in agents, so a large floor's bound does not swing at every single drop. It never places fewer calls than progressive
 //! would, and it stays progressive until it has seen enough dials and calls.
 //! It never reads workload parameters; one configuration serves every campaign.
 
 use super::stats::{Durations, Resolutions};
 use super::{Pacer, Trigger};
-use crate::dialer::compliance::estimated_human_drops;
 use crate::dialer::floor::{AgentState, Floor, Observation};
 use crate::dialer::Millis;
 
 /// Tunables (one set for all campaigns).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct PredictiveConfig {
-    /// Running abandon rate to steer to (below the 3 % limit).
+    /// The lowest running abandon rate it steers to (the widest margin under `limit`).
     pub target: f64,
+    /// The campaign's ceiling on the abandon rate.
+    pub limit: f64,
+    /// Margin under `limit`, in binomial standard deviations of the day's rate so far
+    /// (0: steer to `target` always).
+    pub margin_z: f64,
+    /// The narrowest margin under `limit`.
+    pub min_margin: f64,
+    /// Drops take the human share of dispositions after a similar ring time; false:
+    /// Ofcom's pooled 2015 formula.
+    pub stratify_drops: bool,
+    /// Ofcom regime with AMD: count the people the AMD hung up on as abandoned, with
+    /// this false-positive rate (campaign default
+    /// [`AMD_FALSE_POSITIVE_RATE`](crate::dialer::compliance::AMD_FALSE_POSITIVE_RATE)).
+    /// None: US FTC, or no AMD.
+    pub amd_false_positive_rate: Option<f64>,
     /// Controller gain per live answer / per drop, for a campaign of up to `gain_agents`
     /// logged-in agents; larger campaigns take steps of `gain · √(gain_agents / agents)`.
     pub gain: f64,
@@ -59,6 +79,12 @@ impl Default for PredictiveConfig {
     fn default() -> Self {
         PredictiveConfig {
             target: 0.025,
+            limit: 0.03,
+            // two standard deviations: ≈ 98 % of large floors' days under the limit
+            margin_z: 2.0,
+            min_margin: 0.0025,
+            stratify_drops: true,
+            amd_false_positive_rate: None,
             gain: 0.25,
             gain_agents: 10.0,
             integ_min: -3.0,
@@ -87,6 +113,8 @@ pub struct Predictive {
     integ: f64,
     seen_live: f64,
     seen_drops: f64,
+    /// The target in force (see [`PredictiveConfig::margin_z`]).
+    cur_target: f64,
     next_refresh: Millis,
     /// Answered calls not yet bridged or dropped: when they were answered.
     answered_at: std::collections::HashMap<u64, Millis>,
@@ -115,6 +143,7 @@ fn set<T: Copy>(v: &mut Vec<Option<T>>, i: usize, x: Option<T>) {
 impl Predictive {
     pub fn new(cfg: PredictiveConfig) -> Self {
         Predictive {
+            cur_target: cfg.target,
             cfg,
             res: Resolutions::new(600),
             cycle: Durations::new(300),
@@ -142,13 +171,23 @@ impl Predictive {
 
     /// The per-call abandon bound the controller currently allows.
     pub fn tau(&self) -> f64 {
-        (self.cfg.target * self.integ.exp()).min(0.45)
+        (self.cur_target * self.integ.exp()).min(0.45)
+    }
+
+    /// The running rate to steer to after `live` (estimated) live answers today.
+    pub fn target_after(&self, live: f64) -> f64 {
+        let c = &self.cfg;
+        if c.margin_z <= 0.0 {
+            return c.target;
+        }
+        let margin = (c.margin_z * (c.limit / live.max(1.0)).sqrt()).max(c.min_margin);
+        (c.limit - margin).max(c.target)
     }
 
     fn control(&mut self, floor: &Floor) {
-        let t = floor.totals;
-        let drops = estimated_human_drops(t.drops, t.agent_humans, t.agent_machines);
-        let live = t.agent_humans as f64 + drops;
+        let est = floor.abandon_estimate(self.cfg.stratify_drops, self.cfg.amd_false_positive_rate);
+        let (live, drops) = (est.live, est.abandoned);
+        self.cur_target = self.target_after(live);
         let (dl, dd) = (live - self.seen_live, drops - self.seen_drops);
         self.seen_live = live;
         self.seen_drops = drops;
@@ -158,7 +197,7 @@ impl Predictive {
         // the target per hour still grows with the campaign.
         let agents = f64::from(floor.logged_in()).max(1.0);
         let gain = self.cfg.gain * (self.cfg.gain_agents / agents).min(1.0).sqrt();
-        self.integ = (self.integ + gain * (self.cfg.target * dl - dd))
+        self.integ = (self.integ + gain * (self.cur_target * dl - dd))
             .clamp(self.cfg.integ_min, self.cfg.integ_max);
     }
 
@@ -460,5 +499,57 @@ mod behaviour {
         }
         p.calls_to_place(now, &f, Trigger::Tick);
         assert!(p.tau() < tau0, "10 % drops tighten: {} vs {tau0}", p.tau());
+    }
+
+    #[test]
+    fn the_margin_narrows_with_the_days_live_answers() {
+        let cfg = PredictiveConfig {
+            margin_z: 2.0,
+            ..PredictiveConfig::default()
+        };
+        let p = Predictive::new(cfg);
+        // few answers: the widest margin (the target); many: the narrowest
+        assert_eq!(p.target_after(0.0), 0.025);
+        assert_eq!(p.target_after(1_000.0), 0.025);
+        assert!((p.target_after(1e6) - 0.0275).abs() < 1e-12);
+        // in between: 2 standard deviations of a 3 % rate over 6 000 answers
+        let mid = p.target_after(6_000.0);
+        assert!((mid - (0.03 - 2.0 * (0.03f64 / 6_000.0).sqrt())).abs() < 1e-12);
+        // margin_z 0: the fixed target
+        let fixed = Predictive::new(PredictiveConfig {
+            margin_z: 0.0,
+            ..PredictiveConfig::default()
+        });
+        assert_eq!(fixed.target_after(1e6), 0.025);
+    }
+
+    #[test]
+    fn under_ofcom_amd_false_positives_tighten_the_bound() {
+        let run = |fp: Option<f64>| {
+            let (mut p, mut f, now) = trained(50);
+            p.cfg.amd_false_positive_rate = fp;
+            p.calls_to_place(now, &f, Trigger::Tick);
+            for c in 0..100u64 {
+                let agent = AgentId(0);
+                f.apply(now, &Observation::Disposition { agent, human: true });
+                f.apply(
+                    now,
+                    &Observation::Dialed {
+                        call: CallRef(500 + c),
+                    },
+                );
+                let (call, ring) = (CallRef(500 + c), Millis(9_000));
+                let cause = crate::dialer::floor::FailCause::AmdMachine;
+                f.apply(now, &Observation::Failed { call, ring, cause });
+            }
+            p.calls_to_place(now, &f, Trigger::Tick);
+            p.tau()
+        };
+        let (us, uk) = (run(None), run(Some(0.159)));
+        assert!(us > 0.025, "no drops: under budget, looser: {us}");
+        assert!(
+            uk < 0.025,
+            "19 expected false positives in 119: tighter: {uk}"
+        );
     }
 }

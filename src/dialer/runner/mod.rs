@@ -26,7 +26,7 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 use super::amd::AmdResult;
 use super::campaign::{AbandonRegime, Campaign, DialMode};
-use super::compliance::ofcom_reported_acr;
+use super::compliance::AMD_FALSE_POSITIVE_RATE;
 use super::floor::{AgentState, FailCause, Floor, Observation};
 use super::live::{AgentLead, CampaignLive};
 use super::pacing::{Pacer, Predictive, PredictiveConfig, Progressive, Trigger, TICK};
@@ -159,6 +159,12 @@ struct Utilisation {
     talk_ms: u64,
 }
 
+/// The AMD false-positive rate the Ofcom estimate counts (Ofcom regime with AMD on).
+fn ofcom_amd_fp(c: &Campaign) -> Option<f64> {
+    (c.abandon.regime == AbandonRegime::UkOfcom && c.amd.is_some())
+        .then_some(AMD_FALSE_POSITIVE_RATE)
+}
+
 /// One running campaign.
 pub struct CampaignRunner {
     id: String,
@@ -197,8 +203,10 @@ impl CampaignRunner {
     pub fn new(id: &str, campaign: Campaign, agents: &[(String, AgentState)], now_ms: i64) -> Self {
         let pacer: Box<dyn Pacer + Send + Sync> = match campaign.dial_mode {
             DialMode::Predictive => Box::new(Predictive::new(PredictiveConfig {
-                // Steer a sixth under the campaign's ceiling (2.5 % for the legal 3 %).
+                // At most a sixth under the campaign's ceiling (2.5 % for the legal 3 %).
                 target: campaign.abandon.rate * 5.0 / 6.0,
+                limit: campaign.abandon.rate,
+                amd_false_positive_rate: ofcom_amd_fp(&campaign),
                 ..PredictiveConfig::default()
             })),
             DialMode::Progressive | DialMode::Preview => Box::new(Progressive),
@@ -349,7 +357,7 @@ impl CampaignRunner {
                 if result == AmdResult::Machine {
                     a.phase = Phase::Machine;
                     self.counters.machines += 1;
-                    let cause = FailCause::NoAnswer;
+                    let cause = FailCause::AmdMachine;
                     self.observe(now_ms, Observation::Failed { call, ring, cause });
                 } else {
                     a.phase = Phase::Waiting;
@@ -683,10 +691,11 @@ impl CampaignRunner {
                 c.abandoned as f64 / c.live_answers as f64
             }
             AbandonRegime::UsFtc => 0.0,
-            AbandonRegime::UkOfcom => {
-                let t = self.floor.totals;
-                ofcom_reported_acr(t.drops, t.agent_humans, t.agent_machines)
-            }
+            // people among the drops by ring time, plus those the AMD hung up on
+            AbandonRegime::UkOfcom => self
+                .floor
+                .abandon_estimate(true, ofcom_amd_fp(&self.campaign))
+                .rate(),
         }
     }
 

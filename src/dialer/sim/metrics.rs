@@ -13,9 +13,11 @@ pub struct Metrics {
     pub talk_utilisation: f64,
     /// (talk + wrap + machine handling) ÷ logged-in time.
     pub occupancy: f64,
-    /// FTC/FCC: abandoned ÷ live answers (ground truth).
+    /// Abandoned ÷ live answers (ground truth): people dropped, plus under the Ofcom
+    /// regime the people the AMD hung up on.
     pub ftc_abandon_rate: f64,
-    /// Ofcom ACR for this shift as the dialer would report it (Dec 2015 estimate).
+    /// The abandon rate as the dialer estimates it for this shift (the floor's
+    /// estimate: drops by ring time, plus expected AMD false positives under Ofcom).
     pub ofcom_acr_reported: f64,
     /// Mean and P90 idle time of an agent between live calls, seconds.
     pub mean_wait_s: f64,
@@ -30,6 +32,8 @@ pub struct Metrics {
     pub machine_answers: u64,
     pub drops: u64,
     pub worst_15min_abandons: u32,
+    /// People the AMD called machines (ground truth).
+    pub amd_false_positives: u64,
 }
 
 /// Mean and P90 (nearest rank) of a sample.

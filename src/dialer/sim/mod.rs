@@ -40,7 +40,7 @@ pub enum SimError {
 
 /// Run one shift of `workload` with `policy` and `seed`.
 pub fn run(workload: &Workload, seed: u64, policy: &Policy) -> Metrics {
-    let mut w = world::World::new(workload, seed, policy.build());
+    let mut w = world::World::new(workload, seed, policy.build_with(workload.ofcom_amd_fp()));
     w.run();
     w.metrics(&policy.label(), seed)
 }
@@ -60,7 +60,7 @@ pub fn run_with_leads(
     policy: &Policy,
     n: usize,
 ) -> (Metrics, Vec<String>) {
-    let mut w = world::World::new(workload, seed, policy.build());
+    let mut w = world::World::new(workload, seed, policy.build_with(workload.ofcom_amd_fp()));
     w.run();
     let leads = w.lead_log(n);
     (w.metrics(&policy.label(), seed), leads)

@@ -11,6 +11,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::SimError;
+use crate::dialer::campaign::AbandonRegime;
 use crate::dialer::compliance;
 use crate::dialer::Millis;
 
@@ -123,6 +124,27 @@ pub struct Break {
     pub stagger_min: f64,
 }
 
+/// Answering-machine detection on every answer: its verdict comes `after_greeting_s`
+/// after the greeting ends; a machine verdict hangs up without an agent.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AmdModel {
+    /// Share of people it calls machines (VICIdial settings: 0.159).
+    pub false_positive: f64,
+    /// Share of machines it calls people (VICIdial settings: 0.107).
+    pub false_negative: f64,
+    /// Verdict delay after the greeting (the detector's 800 ms silence + framing).
+    #[serde(default = "d_amd_after")]
+    pub after_greeting_s: f64,
+}
+
+fn d_amd_after() -> f64 {
+    1.0
+}
+fn d_regime() -> AbandonRegime {
+    AbandonRegime::UsFtc
+}
+
 fn d_hours() -> f64 {
     8.0
 }
@@ -175,6 +197,12 @@ pub struct Workload {
     pub machine_agent_s: f64,
     #[serde(default = "d_trunks")]
     pub trunks_per_agent: f64,
+    /// The campaign's abandon regime (`us_ftc` | `uk_ofcom`): under Ofcom the people the
+    /// AMD hangs up on are abandoned calls, and ours is told so (a campaign setting).
+    #[serde(default = "d_regime")]
+    pub regime: AbandonRegime,
+    #[serde(default)]
+    pub amd: Option<AmdModel>,
 }
 
 fn check(ok: bool, field: &'static str, reason: &'static str) -> Result<(), SimError> {
@@ -277,10 +305,28 @@ impl Workload {
             "must be ≥ 0",
         )?;
         check(
+            self.amd.as_ref().is_none_or(|a| {
+                [a.false_positive, a.false_negative]
+                    .iter()
+                    .all(|x| x.is_finite() && (0.0..=1.0).contains(x))
+                    && a.after_greeting_s.is_finite()
+                    && a.after_greeting_s >= 0.0
+            }),
+            "amd",
+            "rates must be in [0, 1] and the delay ≥ 0",
+        )?;
+        check(
             self.trunks_per_agent.is_finite() && self.trunks_per_agent >= 1.0,
             "trunks_per_agent",
             "must be ≥ 1",
         )
+    }
+
+    /// What the campaign tells ours: the AMD false-positive rate to count (the
+    /// documented default, not this world's), under Ofcom with AMD on.
+    pub fn ofcom_amd_fp(&self) -> Option<f64> {
+        (self.regime == AbandonRegime::UkOfcom && self.amd.is_some())
+            .then_some(compliance::AMD_FALSE_POSITIVE_RATE)
     }
 
     /// Outcome shares for a dial placed `h` hours into the shift.

@@ -8,7 +8,8 @@ use rand_chacha::ChaCha8Rng;
 
 use super::metrics::{mean_p90, ratio, Metrics};
 use super::workload::{Draw, Workload};
-use crate::dialer::compliance::{self, AbandonLedger, AbandonRule, Verdict};
+use crate::dialer::campaign::AbandonRegime;
+use crate::dialer::compliance::{AbandonLedger, AbandonRule, Verdict};
 use crate::dialer::floor::{AgentState, FailCause, Floor, Observation};
 use crate::dialer::hopper::{Hopper, LeadId};
 use crate::dialer::pacing::{Pacer, Trigger, TICK};
@@ -21,6 +22,7 @@ enum Ev {
     Tick,
     Resolve(u64),
     Deadline(u64),
+    AmdVerdict(u64),
     TalkEnd(u32),
     WrapEnd(u32),
     MachineEnd(u32),
@@ -40,6 +42,7 @@ enum Kind {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum CallState {
     Ringing,
+    Analysing,
     Waiting,
     Bridged,
     Done,
@@ -51,6 +54,9 @@ struct Call {
     ring: Millis,
     greeting: Millis,
     talk_s: f64,
+    /// Uniform draw deciding the AMD's verdict.
+    amd_u: f64,
+    answered_at: Millis,
     state: CallState,
 }
 
@@ -75,6 +81,7 @@ struct Acc {
     peak_lines: u32,
     ledger: AbandonLedger,
     abandons_15: Vec<u32>,
+    amd_false_positives: u64,
 }
 
 fn normal(r: &mut ChaCha8Rng) -> f64 {
@@ -208,6 +215,7 @@ impl<'w> World<'w> {
             }
             Ev::Resolve(c) => self.resolve(c),
             Ev::Deadline(c) => self.deadline(c),
+            Ev::AmdVerdict(c) => self.amd_verdict(c),
             Ev::TalkEnd(a) => {
                 self.set_state(a, AgentState::WrapUp);
                 let d = draw(&mut self.agents[a as usize].rng);
@@ -308,6 +316,8 @@ impl<'w> World<'w> {
         let u: f64 = r.random();
         let (ring_d, greet_d, talk_d, rej_d) =
             (draw(&mut r), draw(&mut r), draw(&mut r), draw(&mut r));
+        // drawn last: the earlier draws are what they were before AMD was modelled
+        let amd_u: f64 = r.random();
         let wl = self.wl;
         let h = self.hours_in();
         let s = wl.shares_at(h);
@@ -332,6 +342,8 @@ impl<'w> World<'w> {
             ring: Millis::from_secs_f64(ring_s),
             greeting: Millis::from_secs_f64(wl.greeting.sample(greet_d)),
             talk_s: wl.talk.sample(talk_d) * wl.talk_scale_at(h),
+            amd_u,
+            answered_at: Millis(0),
             state: CallState::Ringing,
         }
     }
@@ -358,20 +370,79 @@ impl<'w> World<'w> {
                 if kind == Kind::Machine {
                     self.acc.machine_answers += 1;
                 }
-                self.emit(Observation::Answered { call: id, ring });
-                let ready = (0..self.agents.len())
-                    .filter(|i| self.agents[*i].state == AgentState::Ready)
-                    .min_by_key(|i| (self.agents[*i].since, *i));
-                match ready {
-                    Some(a) => self.bridge(c, a as u32),
-                    None => {
-                        self.calls[c as usize].state = CallState::Waiting;
-                        self.queue.push_back(c);
-                        let deadline = self.rule.deadline(self.now + greeting);
-                        self.at(deadline, Ev::Deadline(c));
+                self.calls[c as usize].answered_at = self.now;
+                match &self.wl.amd {
+                    Some(amd) => {
+                        self.calls[c as usize].state = CallState::Analysing;
+                        let after = Millis::from_secs_f64(amd.after_greeting_s);
+                        self.at(self.now + greeting + after, Ev::AmdVerdict(c));
                     }
+                    None => self.answered(c),
                 }
             }
+        }
+    }
+
+    /// The answer is reported (after AMD, if any): bridge or queue until the deadline.
+    fn answered(&mut self, c: u64) {
+        let call = &mut self.calls[c as usize];
+        let (ring, greeting, at) = (call.ring, call.greeting, call.answered_at);
+        self.emit(Observation::Answered {
+            call: CallRef(c),
+            ring,
+        });
+        let ready = (0..self.agents.len())
+            .filter(|i| self.agents[*i].state == AgentState::Ready)
+            .min_by_key(|i| (self.agents[*i].since, *i));
+        match ready {
+            Some(a) => self.bridge(c, a as u32),
+            None => {
+                self.calls[c as usize].state = CallState::Waiting;
+                self.queue.push_back(c);
+                let deadline = self.rule.deadline(at + greeting).max(self.now);
+                self.at(deadline, Ev::Deadline(c));
+            }
+        }
+    }
+
+    /// The AMD's verdict: a machine verdict hangs up (a person hung up on is abandoned
+    /// under Ofcom); a person verdict reports the answer.
+    fn amd_verdict(&mut self, c: u64) {
+        let Some(amd) = &self.wl.amd else {
+            return;
+        };
+        let call = &self.calls[c as usize];
+        let human = call.kind == Kind::Human;
+        let machine_verdict = if human {
+            call.amd_u < amd.false_positive
+        } else {
+            call.amd_u >= amd.false_negative
+        };
+        if !machine_verdict {
+            self.answered(c);
+            return;
+        }
+        let ring = call.ring;
+        self.calls[c as usize].state = CallState::Done;
+        self.emit(Observation::Failed {
+            call: CallRef(c),
+            ring,
+            cause: FailCause::AmdMachine,
+        });
+        if human {
+            self.acc.amd_false_positives += 1;
+            if self.wl.regime == AbandonRegime::UkOfcom {
+                self.abandon();
+            }
+        }
+    }
+
+    /// Ground truth: a person abandoned now.
+    fn abandon(&mut self) {
+        self.acc.ledger.record(true);
+        let bucket = (self.hours_in() * 4.0) as usize;
+        if let Some(b) = self.acc.abandons_15.get_mut(bucket) {
+            *b += 1;
         }
     }
 
@@ -384,11 +455,7 @@ impl<'w> World<'w> {
         self.queue.retain(|q| *q != c);
         self.emit(Observation::Dropped { call: CallRef(c) });
         if self.calls[c as usize].kind == Kind::Human {
-            self.acc.ledger.record(true);
-            let bucket = (self.hours_in() * 4.0) as usize;
-            if let Some(b) = self.acc.abandons_15.get_mut(bucket) {
-                *b += 1;
-            }
+            self.abandon();
         }
     }
 
@@ -445,11 +512,10 @@ impl<'w> World<'w> {
             talk_utilisation: ratio(acc.talk as f64, logged),
             occupancy: ratio((acc.talk + acc.wrap + acc.machine) as f64, logged),
             ftc_abandon_rate: acc.ledger.rate(),
-            ofcom_acr_reported: compliance::ofcom_reported_acr(
-                t.drops,
-                t.agent_humans,
-                t.agent_machines,
-            ),
+            ofcom_acr_reported: self
+                .floor
+                .abandon_estimate(true, self.wl.ofcom_amd_fp())
+                .rate(),
             mean_wait_s: mean_wait,
             p90_wait_s: p90_wait,
             connects_per_agent_hour: ratio(acc.connects as f64, agent_hours),
@@ -462,6 +528,7 @@ impl<'w> World<'w> {
             machine_answers: acc.machine_answers,
             drops: t.drops,
             worst_15min_abandons: acc.abandons_15.iter().copied().max().unwrap_or(0),
+            amd_false_positives: acc.amd_false_positives,
         }
     }
 }
