@@ -23,6 +23,12 @@
 //! the lock (`busy_timeout`). On PostgreSQL durability is the server's
 //! (`synchronous_commit=on` by default).
 //!
+//! # The write gate (SQLite)
+//! Every write of this process (transaction or single statement) first queues at one
+//! fair FIFO lock shared by every clone of the [`Store`], and holds it until it commits:
+//! writers never sleep in SQLite's busy handler, where a lead import used to starve them
+//! for over a second. `store/write_gate.rs` has the measurement and the rules.
+//!
 //! # Crash recovery
 //! [`Store::call_started`] writes an in-flight row; [`Store::call_ended`] inserts the CDR
 //! with its legs and deletes that row in one transaction. Rows still in flight when the
@@ -46,6 +52,7 @@ pub mod migrate;
 mod ops_repo;
 mod queue_repo;
 mod target;
+mod write_gate;
 
 pub use cdr::{CallStart, Cdr, CdrLeg, CdrMedia, CdrQuery, HangupSide, LegRole};
 pub use error::StoreError;
@@ -94,6 +101,8 @@ pub struct Store {
     backend: Backend,
     /// Name of the node this handle writes in-flight rows for ("" for a single node).
     node: Arc<str>,
+    /// The write gate (see the module docs), shared by every clone; taken on SQLite only.
+    gate: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Store {
@@ -163,6 +172,7 @@ impl Store {
             pool,
             backend: target.backend,
             node: Arc::from(""),
+            gate: Arc::new(tokio::sync::Mutex::new(())),
         })
     }
 
