@@ -54,8 +54,9 @@ impl WriteTx<'_> {
     }
 
     /// Rolls back, then lets the next writer in. Dropping a `WriteTx` also rolls back, but
-    /// only when its connection is next used: the next writer could still find SQLite's
-    /// lock taken and wait in the busy handler. Early returns roll back explicitly.
+    /// sqlx does that in the background, after the gate has passed on: the next writer
+    /// could find SQLite's lock still taken for a moment. Early returns roll back
+    /// explicitly; errors (`?`) rely on the drop.
     pub(crate) async fn rollback(self) -> Result<(), StoreError> {
         self.tx.rollback().await?;
         Ok(())
@@ -164,7 +165,19 @@ mod tests {
     #[tokio::test]
     async fn a_writer_queued_behind_an_import_goes_after_one_import_transaction() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let store = file_store(&dir).await;
+        writer_behind_import(file_store(&dir).await).await;
+    }
+
+    #[tokio::test]
+    async fn an_import_gives_its_connection_back_before_queueing() {
+        // One pooled connection: the writer whose turn it is needs the import's. Were the
+        // import to keep it while queueing, the writer would fail on the pool's timeout.
+        writer_behind_import(Store::open("sqlite::memory:").await.expect("open")).await;
+    }
+
+    /// An import and then a writer queue at a held gate; the writer must see the import's
+    /// first transaction, and only that.
+    async fn writer_behind_import(store: Store) {
         let campaign = NewCampaign {
             name: "c".into(),
             state: CampaignState::Draft,
@@ -230,5 +243,54 @@ mod tests {
         assert!(open.as_mut().poll(&mut cx).is_ready());
         let mut shut = std::pin::pin!(store.write_gate());
         assert!(shut.as_mut().poll(&mut cx).is_pending());
+    }
+
+    #[tokio::test]
+    async fn a_failed_write_lets_the_next_writer_in() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = file_store(&dir).await;
+        store.call_started(&call(1)).await.expect("first");
+        let again = store.call_started(&call(1)).await;
+        assert!(matches!(again, Err(StoreError::DuplicateCallStart(_))));
+        assert!(store.gate.try_lock().is_ok(), "the gate is free again");
+        store.call_started(&call(2)).await.expect("next writer");
+    }
+
+    #[tokio::test]
+    async fn an_attempt_for_no_lead_leaves_sqlite_unlocked() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = file_store(&dir).await;
+        let unknown = crate::store::LeadId::from("no-such-lead");
+        let attempt = crate::store::Attempt {
+            call_id: None,
+            outcome: crate::store::AttemptOutcome::Busy,
+            sip_status: Some(486),
+            started_at_ms: 0,
+            answered_at_ms: None,
+            ended_at_ms: 1,
+        };
+        let recorded = store
+            .record_attempt(&unknown, &attempt, crate::store::LeadNext::Unchanged)
+            .await
+            .expect("record");
+        assert!(!recorded);
+        // Another connection that never waits for SQLite's lock gets it at once: the
+        // transaction that found no lead did not leave the lock taken.
+        let url = format!("sqlite://{}", dir.path().join("s.db").display());
+        let mut other = <AnyConnection as sqlx::Connection>::connect(&url)
+            .await
+            .expect("connect");
+        sqlx::query("PRAGMA busy_timeout = 0")
+            .execute(&mut other)
+            .await
+            .expect("pragma");
+        sqlx::query("BEGIN IMMEDIATE")
+            .execute(&mut other)
+            .await
+            .expect("the write lock is free");
+        sqlx::query("ROLLBACK")
+            .execute(&mut other)
+            .await
+            .expect("rollback");
     }
 }
