@@ -19,9 +19,10 @@
 //! process kill *and* a power cut (`NORMAL` would survive a process kill only). Measured
 //! with `tests/store_throughput.rs`: about 700 calls/s recorded sequentially and 1,200
 //! calls/s from 16 tasks with FULL, against 2,200 calls/s sequentially with NORMAL — far
-//! above the call rate of one node, so the fsync is affordable. Writers wait up to 5 s for
-//! the lock (`busy_timeout`). On PostgreSQL durability is the server's
-//! (`synchronous_commit=on` by default).
+//! above the call rate of one node, so the fsync is affordable. This process's writers queue
+//! at the write gate (below); a writer that still finds the lock taken (by another process
+//! on the same file) waits up to 5 s for it (sqlx's default `busy_timeout`). On PostgreSQL
+//! durability is the server's (`synchronous_commit=on` by default).
 //!
 //! # The write gate (SQLite)
 //! Every write of this process (transaction or single statement) first queues at one

@@ -21,8 +21,9 @@
 //! * It is not reentrant: a method holding it must not call another writing method of the
 //!   store (they take their own connection: pass the transaction's connection instead).
 //! * On PostgreSQL the gate is open: the server queues writers by row lock, fairly.
-//! * Other processes on the same file (a second switch, the CLI) do not see it:
-//!   `busy_timeout` stays as the fallback between processes.
+//! * Other processes on the same file (a second switch, the CLI) do not see it, nor does
+//!   a second `Store::open` of the same file in this process (the switch opens one):
+//!   `busy_timeout` stays as the fallback between them.
 
 use sqlx::{Any, AnyConnection, Transaction};
 use tokio::sync::MutexGuard;
