@@ -124,7 +124,12 @@ impl Store {
                 .min_connections(1)
                 .idle_timeout(None)
                 .max_lifetime(None),
-            Backend::Sqlite => AnyPoolOptions::new().max_connections(SQLITE_MAX_CONNECTIONS),
+            // No ping before handing out a connection: a local file's connection cannot have
+            // gone away, and the ping is one more trip to its thread while holding the write
+            // gate (see `write_gate`).
+            Backend::Sqlite => AnyPoolOptions::new()
+                .max_connections(SQLITE_MAX_CONNECTIONS)
+                .test_before_acquire(false),
             Backend::Postgres => AnyPoolOptions::new().max_connections(POSTGRES_MAX_CONNECTIONS),
         };
         let sqlite = target.backend == Backend::Sqlite;
