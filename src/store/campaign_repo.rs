@@ -169,6 +169,7 @@ impl Store {
         now_ms: i64,
     ) -> Result<CampaignId, StoreError> {
         let id = CampaignId::generate(now_ms);
+        let _gate = self.write_gate().await;
         sqlx::query(
             "INSERT INTO campaigns (id, name, state, max_attempts, window_open_min, \
              window_close_min, settings, created_at_ms, updated_at_ms) \
@@ -195,6 +196,7 @@ impl Store {
         campaign: &NewCampaign,
         now_ms: i64,
     ) -> Result<bool, StoreError> {
+        let _gate = self.write_gate().await;
         let done = sqlx::query(
             "UPDATE campaigns SET name = $2, state = $3, max_attempts = $4, \
              window_open_min = $5, window_close_min = $6, settings = $7, updated_at_ms = $8 \
@@ -243,6 +245,7 @@ impl Store {
         to: CampaignState,
         now_ms: i64,
     ) -> Result<bool, StoreError> {
+        let _gate = self.write_gate().await;
         let done = sqlx::query(
             "UPDATE campaigns SET state = $3, updated_at_ms = $4 WHERE id = $1 AND state = $2",
         )
@@ -309,6 +312,7 @@ impl Store {
         campaign: &NewCampaign,
         now_ms: i64,
     ) -> Result<bool, StoreError> {
+        let _gate = self.write_gate().await;
         let done = sqlx::query(
             "UPDATE campaigns SET name = $2, max_attempts = $3, window_open_min = $4, \
              window_close_min = $5, settings = $6, updated_at_ms = $7 WHERE id = $1",
@@ -330,7 +334,7 @@ impl Store {
     /// claims the campaign row (only while draft or stopped), so a start racing the delete
     /// either wins (and the delete is refused) or waits and finds nothing.
     pub async fn delete_campaign(&self, id: &CampaignId) -> Result<CampaignDeleted, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let claimed = sqlx::query(
             "UPDATE campaigns SET updated_at_ms = updated_at_ms \
              WHERE id = $1 AND state IN ('draft', 'stopped')",
@@ -345,6 +349,7 @@ impl Store {
                     .bind(id.as_str())
                     .fetch_optional(&mut *tx)
                     .await?;
+            tx.rollback().await?;
             return Ok(match state {
                 None => CampaignDeleted::NotFound,
                 Some(s) => CampaignDeleted::Refused(CampaignState::from_stored(&s)?),

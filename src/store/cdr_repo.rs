@@ -22,6 +22,7 @@ impl Store {
     /// Records that a call has started. Committed before it returns, so a crash from here
     /// on leaves a row for [`Store::close_in_flight`] to find.
     pub async fn call_started(&self, call: &CallStart) -> Result<(), StoreError> {
+        let _gate = self.write_gate().await;
         let mut conn = self.pool.acquire().await?;
         insert_in_flight(&mut conn, &self.node, call).await
     }
@@ -36,7 +37,7 @@ impl Store {
         started: &[CallStart],
         ended: &[Cdr],
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         if let [call] = started {
             insert_in_flight(&mut tx, &self.node, call).await?;
         } else {
@@ -73,7 +74,7 @@ impl Store {
     /// (what the caller last got is unknown); `ended_at_ms` is the restart time, an upper
     /// bound on when the call really ended.
     pub async fn close_in_flight(&self, cause: &str, now_ms: i64) -> Result<u64, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         // Delete first: on SQLite the transaction takes the write lock at once, and on
         // PostgreSQL no row can slip in between reading the rows and removing them.
         let rows = sqlx::query(

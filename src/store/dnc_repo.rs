@@ -45,7 +45,7 @@ impl Store {
     ) -> Result<u64, StoreError> {
         let mut added = 0;
         for chunk in numbers.chunks(TX_ROWS) {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = self.write().await?;
             added += insert_dnc(&mut tx, scope.as_str(), chunk, source, now_ms).await?;
             tx.commit().await?;
         }
@@ -54,6 +54,7 @@ impl Store {
 
     /// Removes a number from a list; returns whether it was there.
     pub async fn dnc_remove(&self, scope: &DncScope, number: &str) -> Result<bool, StoreError> {
+        let _gate = self.write_gate().await;
         let done = sqlx::query("DELETE FROM dnc WHERE number = $1 AND scope = $2")
             .bind(number)
             .bind(scope.as_str())

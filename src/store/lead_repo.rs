@@ -33,6 +33,8 @@ use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
 pub use import::ImportedLeads;
+#[cfg(test)]
+pub(crate) use import::TX_ROWS_SQLITE;
 
 use super::dnc_repo::insert_dnc;
 use super::{
@@ -67,6 +69,7 @@ impl Store {
         now_ms: i64,
     ) -> Result<ListId, StoreError> {
         let id = ListId::generate(now_ms);
+        let _gate = self.write_gate().await;
         sqlx::query(
             "INSERT INTO lead_lists (id, campaign_id, name, imported_at_ms, rows_loaded, \
              rows_rejected, rows_duplicate) VALUES ($1, $2, $3, $4, 0, 0, 0)",
@@ -88,6 +91,7 @@ impl Store {
         rejected: u64,
         duplicate: u64,
     ) -> Result<(), StoreError> {
+        let _gate = self.write_gate().await;
         sqlx::query(
             "UPDATE lead_lists SET rows_loaded = $2, rows_rejected = $3, rows_duplicate = $4 \
              WHERE id = $1",
@@ -187,7 +191,10 @@ impl Store {
         for tz in &open {
             query = query.bind(tz.as_str());
         }
-        let rows = query.fetch_all(&self.pool).await?;
+        let rows = {
+            let _gate = self.write_gate().await;
+            query.fetch_all(&self.pool).await?
+        };
         let mut leads = rows
             .iter()
             .map(lead_from_row)
@@ -207,7 +214,7 @@ impl Store {
     /// marked dialling but refused by the switch before any INVITE went out.
     /// Returns how many it gave back.
     pub async fn unclaim_leads(&self, leads: &[LeadId], now_ms: i64) -> Result<u64, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let mut returned = 0;
         for lead in leads {
             returned += sqlx::query(
@@ -229,6 +236,7 @@ impl Store {
     /// Marks a lead this node claimed as being dialled (the INVITE is about to go out).
     /// Returns false when this node does not hold the claim.
     pub async fn mark_dialing(&self, lead: &LeadId, now_ms: i64) -> Result<bool, StoreError> {
+        let _gate = self.write_gate().await;
         let done = sqlx::query(
             "UPDATE leads SET status = 'dialing', updated_at_ms = $3 \
              WHERE id = $1 AND status = 'claimed' AND claimed_by = $2",
@@ -264,7 +272,7 @@ impl Store {
              WHERE id = $1 RETURNING campaign_id, phone"
         );
         let (status, callback, at) = next_columns(next);
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let row = sqlx::query(AssertSqlSafe(update))
             .bind(lead.as_str())
             .bind(attempt.outcome.as_str())
@@ -275,6 +283,7 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await?;
         let Some(row) = row else {
+            tx.rollback().await?;
             return Ok(false);
         };
         let campaign: String = row.try_get("campaign_id")?;
@@ -298,7 +307,7 @@ impl Store {
         next: LeadNext,
     ) -> Result<bool, StoreError> {
         let (status, callback, at) = next_columns(next);
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let row = sqlx::query(
             "UPDATE leads SET status = COALESCE($2, status), callback = COALESCE($3, callback), \
              next_at_ms = COALESCE($4, next_at_ms), \
@@ -313,6 +322,7 @@ impl Store {
         .fetch_optional(&mut *tx)
         .await?;
         let Some(row) = row else {
+            tx.rollback().await?;
             return Ok(false);
         };
         let campaign: String = row.try_get("campaign_id")?;
@@ -343,7 +353,7 @@ impl Store {
     /// back to ready untouched; leads being dialled when the node stopped get an
     /// `interrupted` attempt (ended at `now_ms`) and go back to ready, due at once.
     pub async fn release_claims(&self, now_ms: i64) -> Result<ReleasedClaims, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let returned = sqlx::query(
             "UPDATE leads SET status = 'ready', claimed_by = NULL, claimed_at_ms = NULL, \
              updated_at_ms = $2 WHERE claimed_by = $1 AND status = 'claimed'",

@@ -29,7 +29,7 @@ impl Store {
         now_ms: i64,
         ttl_ms: i64,
     ) -> Result<CampaignLease, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         // A node whose lease lapsed is gone (or cut off from the store and stopping its
         // runner): the leads it claimed but had not started dialling go back to the hopper
         // for whoever takes the campaign over. Leads it was dialling stay until it restarts
@@ -75,6 +75,7 @@ impl Store {
     /// Gives up this node's lease on a campaign (its runner stopped), so another node may
     /// take it at once. A lease held by another node is left alone.
     pub async fn release_campaign_lease(&self, campaign: &CampaignId) -> Result<(), StoreError> {
+        let _gate = self.write_gate().await;
         sqlx::query("DELETE FROM campaign_leases WHERE campaign_id = $1 AND node = $2")
             .bind(campaign.as_str())
             .bind(&*self.node)

@@ -19,9 +19,16 @@
 //! process kill *and* a power cut (`NORMAL` would survive a process kill only). Measured
 //! with `tests/store_throughput.rs`: about 700 calls/s recorded sequentially and 1,200
 //! calls/s from 16 tasks with FULL, against 2,200 calls/s sequentially with NORMAL — far
-//! above the call rate of one node, so the fsync is affordable. Writers wait up to 5 s for
-//! the lock (`busy_timeout`). On PostgreSQL durability is the server's
-//! (`synchronous_commit=on` by default).
+//! above the call rate of one node, so the fsync is affordable. This process's writers queue
+//! at the write gate (below); a writer that still finds the lock taken (by another process
+//! on the same file) waits up to 5 s for it (sqlx's default `busy_timeout`). On PostgreSQL
+//! durability is the server's (`synchronous_commit=on` by default).
+//!
+//! # The write gate (SQLite)
+//! Every write of this process (transaction or single statement) first queues at one
+//! fair FIFO lock shared by every clone of the [`Store`], and holds it until it commits:
+//! writers never sleep in SQLite's busy handler, where a lead import used to starve them
+//! for over a second. `store/write_gate.rs` has the measurement and the rules.
 //!
 //! # Crash recovery
 //! [`Store::call_started`] writes an in-flight row; [`Store::call_ended`] inserts the CDR
@@ -46,6 +53,7 @@ pub mod migrate;
 mod ops_repo;
 mod queue_repo;
 mod target;
+mod write_gate;
 
 pub use cdr::{CallStart, Cdr, CdrLeg, CdrMedia, CdrQuery, HangupSide, LegRole};
 pub use error::StoreError;
@@ -94,6 +102,8 @@ pub struct Store {
     backend: Backend,
     /// Name of the node this handle writes in-flight rows for ("" for a single node).
     node: Arc<str>,
+    /// The write gate (see the module docs), shared by every clone; taken on SQLite only.
+    gate: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Store {
@@ -114,7 +124,12 @@ impl Store {
                 .min_connections(1)
                 .idle_timeout(None)
                 .max_lifetime(None),
-            Backend::Sqlite => AnyPoolOptions::new().max_connections(SQLITE_MAX_CONNECTIONS),
+            // No ping before handing out a connection: a local file's connection cannot have
+            // gone away, and the ping is one more trip to its thread while holding the write
+            // gate (see `write_gate`).
+            Backend::Sqlite => AnyPoolOptions::new()
+                .max_connections(SQLITE_MAX_CONNECTIONS)
+                .test_before_acquire(false),
             Backend::Postgres => AnyPoolOptions::new().max_connections(POSTGRES_MAX_CONNECTIONS),
         };
         let sqlite = target.backend == Backend::Sqlite;
@@ -163,6 +178,7 @@ impl Store {
             pool,
             backend: target.backend,
             node: Arc::from(""),
+            gate: Arc::new(tokio::sync::Mutex::new(())),
         })
     }
 

@@ -149,6 +149,7 @@ impl Store {
         spec: Option<&str>,
         now_ms: i64,
     ) -> Result<(), StoreError> {
+        let _gate = self.write_gate().await;
         sqlx::query(
             "INSERT INTO directory (kind, name, spec, deleted, updated_at_ms) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (kind, name) DO UPDATE SET spec = excluded.spec, deleted = excluded.deleted, \
@@ -169,7 +170,7 @@ impl Store {
         if rows.is_empty() {
             return Ok(());
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         for r in rows {
             sqlx::query(
                 "INSERT INTO agent_states (id, agent, from_state, from_reason, to_state, to_reason, \
@@ -229,6 +230,7 @@ impl Store {
     /// Indexes a recording (as it starts, or already finished), for this store's node;
     /// committed on return.
     pub async fn recording_add(&self, r: &RecordingRow) -> Result<(), StoreError> {
+        let _gate = self.write_gate().await;
         sqlx::query(
             "INSERT INTO recordings (id, node, call_record, call_id, path, started_at_ms, \
              ended_at_ms, bytes, duration_ms, failed) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -250,6 +252,7 @@ impl Store {
 
     /// Completes a recording's row; returns whether it was there and still open.
     pub async fn recording_end(&self, id: &str, end: RecordingEnd) -> Result<bool, StoreError> {
+        let _gate = self.write_gate().await;
         let done = sqlx::query(
             "UPDATE recordings SET ended_at_ms = $1, bytes = $2, duration_ms = $3, failed = $4 \
              WHERE id = $5 AND ended_at_ms IS NULL",

@@ -45,7 +45,7 @@ impl Store {
         if rows.is_empty() {
             return Ok(());
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         for r in rows {
             sqlx::query(
                 "INSERT INTO queue_events (id, queue, call_ref, event, agent, wait_ms, talk_ms, \
