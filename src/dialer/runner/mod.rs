@@ -21,6 +21,8 @@
 mod outcome;
 pub mod preview;
 #[cfg(test)]
+mod preview_tests;
+#[cfg(test)]
 mod tests;
 
 pub use outcome::classify;

@@ -4,9 +4,9 @@ use super::*;
 use crate::dialer::campaign::AgentSet;
 use crate::store::{CampaignId, LeadStatus, ListId, OutcomeCounts};
 
-const T0: i64 = 1_790_000_000_000;
+pub(super) const T0: i64 = 1_790_000_000_000;
 
-fn lead(n: u32) -> Lead {
+pub(super) fn lead(n: u32) -> Lead {
     Lead {
         id: LeadId(format!("L{n}")),
         campaign: CampaignId::from("C"),
@@ -26,7 +26,7 @@ fn lead(n: u32) -> Lead {
     }
 }
 
-fn campaign(mode: DialMode) -> Campaign {
+pub(super) fn campaign(mode: DialMode) -> Campaign {
     Campaign::new(
         "spring",
         "carrier",
@@ -44,7 +44,7 @@ fn runner(agents: &[&str]) -> CampaignRunner {
     CampaignRunner::new("C", campaign(DialMode::Progressive), &states, T0)
 }
 
-fn step(r: &mut CampaignRunner, at: i64, input: RunnerInput) -> Vec<RunnerOutput> {
+pub(super) fn step(r: &mut CampaignRunner, at: i64, input: RunnerInput) -> Vec<RunnerOutput> {
     let mut out = Vec::new();
     r.handle(T0 + at, input, &mut out);
     out
@@ -59,7 +59,7 @@ fn dials(out: &[RunnerOutput]) -> Vec<String> {
         .collect()
 }
 
-fn records(out: &[RunnerOutput]) -> Vec<(AttemptOutcome, LeadNext)> {
+pub(super) fn records(out: &[RunnerOutput]) -> Vec<(AttemptOutcome, LeadNext)> {
     out.iter()
         .filter_map(|o| match o {
             RunnerOutput::Record { attempt, next, .. } => Some((attempt.outcome, *next)),
