@@ -5,8 +5,9 @@
 //! hang-up ends both legs and the attempt is stored `answered`; after the disposition the
 //! next lead is offered, and a skipped lead goes back without an attempt.
 
-use switchboard::dialer::campaign::DialMode;
+use switchboard::dialer::campaign::{AgentSet, DialMode};
 use switchboard::dialer::live::{AgentLeadState, DialerCommand};
+use switchboard::dialer::runner::MISSED_PAUSE;
 use switchboard::store::{AttemptOutcome, LeadStatus, Store};
 
 mod phone_support;
@@ -145,6 +146,95 @@ async fn an_agent_previews_dials_and_skips_leads() {
         (agent_state(&running).await == "available").then_some(())
     })
     .await;
+    assert!(running.dialer.agent_lead("1001").is_none());
+    running.stop_now();
+    running.wait().await;
+}
+
+#[tokio::test]
+async fn a_busy_lead_is_retried_and_an_agent_who_misses_the_call_is_paused() {
+    let Floor {
+        running,
+        carrier,
+        agent,
+        campaign,
+        now,
+        _dir,
+    } = floor_in(RTP, 2, |c| {
+        c.dial_mode = DialMode::Preview;
+        // A campaign naming its agents: they serve a queue of its own.
+        c.agents = AgentSet::Agents(vec!["1001".into()]);
+    })
+    .await;
+    let store: &Store = &running.store;
+    let offered = |phone: &'static str| {
+        let running = &running;
+        async move {
+            until("the preview offer", async || {
+                running
+                    .dialer
+                    .agent_lead("1001")
+                    .filter(|l| l.state == AgentLeadState::Preview && l.phone == phone)
+            })
+            .await
+        }
+    };
+
+    // Lead 1: the agent answers, the customer is busy.
+    offered("+442079460001").await;
+    running.dialer.send(DialerCommand::PreviewDial {
+        agent: "1001".into(),
+    });
+    let ring = agent.expect("INVITE ").await;
+    agent
+        .send(&response(&ring, "200 OK", "agent", &sdp(36_904)))
+        .await;
+    agent.expect("ACK ").await;
+    let invite = carrier.expect("INVITE ").await;
+    assert!(invite.starts_with("INVITE sip:+442079460001@"), "{invite}");
+    carrier
+        .send(&response(&invite, "486 Busy Here", "busy", ""))
+        .await;
+    carrier.expect("ACK ").await;
+    let agent_bye = agent.expect("BYE ").await;
+    agent
+        .send(&response(&agent_bye, "200 OK", "agent", ""))
+        .await;
+    let busy = attempted_lead(store, &campaign, "the busy attempt stored").await;
+    assert_eq!(busy.last_outcome, Some(AttemptOutcome::Busy));
+    assert_eq!(
+        busy.status,
+        LeadStatus::Ready,
+        "retried by the campaign rule"
+    );
+    assert!(busy.next_at_ms >= now + 600_000, "after the busy delay");
+
+    // Lead 2: the agent's phone rejects the call: no attempt, the agent is paused.
+    offered("+442079460002").await;
+    running.dialer.send(DialerCommand::PreviewDial {
+        agent: "1001".into(),
+    });
+    let ring = agent.expect("INVITE ").await;
+    agent
+        .send(&response(&ring, "486 Busy Here", "agent", ""))
+        .await;
+    agent.expect("ACK ").await;
+    until("the agent paused as missing", async || {
+        let view = running.control.acd().await.ok()??;
+        let a = view.agents.iter().find(|a| a.id.0 == "1001")?;
+        let state = serde_json::to_value(&a.state).ok()?;
+        (state["reason"] == MISSED_PAUSE).then_some(())
+    })
+    .await;
+    let missed = until("lead 2 given back", async || {
+        store
+            .lead_by_phone(&campaign, "+442079460002")
+            .await
+            .ok()?
+            .filter(|l| l.status == LeadStatus::Ready)
+    })
+    .await;
+    assert_eq!((missed.attempts, missed.last_outcome), (0, None));
     assert!(running.dialer.agent_lead("1001").is_none());
     running.stop_now();
     running.wait().await;
