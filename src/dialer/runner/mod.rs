@@ -448,8 +448,9 @@ impl CampaignRunner {
                 _ => self.ended(now_ms, &call_id, out),
             },
             RunnerInput::Agent { agent, state } => {
+                let before = self.floor_state(&agent);
                 self.agent_state(now_ms, &agent, state);
-                self.preview_agent_state(&agent, state, out);
+                self.preview_agent_state(&agent, before, state, out);
             }
             RunnerInput::PreviewDial { agent } => self.preview_dial(now_ms, &agent, out),
             RunnerInput::PreviewSkip { agent } => self.preview_skip(now_ms, &agent, out),

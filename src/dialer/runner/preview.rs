@@ -75,7 +75,7 @@ impl Previews {
 }
 
 impl CampaignRunner {
-    fn floor_state(&self, agent: &str) -> AgentState {
+    pub(super) fn floor_state(&self, agent: &str) -> AgentState {
         self.agents
             .get(agent)
             .and_then(|id| self.floor.agents().get(id.0 as usize))
@@ -270,16 +270,34 @@ impl CampaignRunner {
         }
     }
 
-    /// The agent changed state: one who logged out gives its offer back.
+    /// The agent changed state: one who logs out gives its offer back; one unpaused
+    /// (from the desktop) while a lead is offered is held again, so the ACD hands them no
+    /// queue call while the lead is on their screen.
     pub(super) fn preview_agent_state(
         &mut self,
         agent: &str,
+        before: AgentState,
         state: AgentState,
         out: &mut Vec<RunnerOutput>,
     ) {
         if state == AgentState::LoggedOut {
             self.withdraw_offer(agent, false, out);
             self.previews.held.remove(agent);
+            return;
+        }
+        let offered = self
+            .previews
+            .offers
+            .get(agent)
+            .is_some_and(|o| o.tag.is_none());
+        if before == AgentState::Paused && state == AgentState::Ready && offered {
+            self.previews.held.insert(agent.to_string());
+            out.push(RunnerOutput::AgentOp {
+                agent: agent.to_string(),
+                op: AgentOp::Pause {
+                    reason: PREVIEW_PAUSE.to_string(),
+                },
+            });
         }
     }
 

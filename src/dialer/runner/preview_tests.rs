@@ -479,3 +479,18 @@ fn without_a_timeout_the_offer_waits_for_the_agent() {
     let out = step(&mut r, 3_600_000, RunnerInput::Tick);
     assert!(no_dial(&out));
 }
+
+#[test]
+fn an_agent_unpaused_while_a_lead_is_offered_is_held_again() {
+    let mut r = offered_one();
+    let out = step(
+        &mut r,
+        2_000,
+        RunnerInput::Agent {
+            agent: "1001".into(),
+            state: AgentState::Ready,
+        },
+    );
+    assert!(out.contains(&pause("1001", PREVIEW_PAUSE)), "{out:?}");
+    assert!(pops(&out).is_empty(), "the same offer stays");
+}
