@@ -67,6 +67,10 @@ async fn dial_and_skip_need_a_lead_offered_to_the_callers_own_agent() {
         .assign("1001", offered(AgentLeadState::Dialing));
     assert_eq!(post(&h, dial, AGENT).await.0, 409, "already being dialled");
     assert_eq!(post(&h, skip, AGENT).await.0, 409, "too late to skip");
+    // A preview call (during or after it) takes its disposition like any call: the
+    // campaign is looked up (none here: 404), no 409.
+    let (status, body) = post(&h, "/api/v1/agents/1001/disposition", AGENT).await;
+    assert_eq!(status, 404, "{body}");
     h.running
         .dialer
         .assign("1001", offered(AgentLeadState::Connected));

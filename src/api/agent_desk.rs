@@ -136,7 +136,7 @@ pub async fn disposition(
     let req: DispositionRequest = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request(format!("malformed body: {e}"), None))?;
     let lead = current_lead(&state, &id)?;
-    if lead.state != AgentLeadState::Connected {
+    if lead.state == AgentLeadState::Preview {
         return Err(ApiError::Conflict(
             "the lead is offered for preview: dial or skip it first".into(),
         ));
