@@ -663,6 +663,32 @@ mod tests {
     }
 
     #[test]
+    fn a_preview_timeout_is_optional_and_bounded() {
+        let mut c = campaign();
+        c.validate().expect("none: the offer waits for the agent");
+        c.preview_timeout_s = Some(30);
+        c.validate().expect("30 s");
+        let new = c.to_new().expect("valid");
+        let back = Campaign::from_record(&CampaignRecord {
+            id: CampaignId::from("c"),
+            name: new.name.clone(),
+            state: new.state,
+            max_attempts: new.max_attempts,
+            window: new.window,
+            settings: new.settings,
+            created_at_ms: 0,
+            updated_at_ms: 0,
+        })
+        .expect("stored and read back");
+        assert_eq!(back.preview_timeout_s, Some(30));
+        for bad in [0, 4, 3_601] {
+            c.preview_timeout_s = Some(bad);
+            let e = c.validate().expect_err("out of bounds");
+            assert_eq!(e.0[0].field(), "preview_timeout_s", "{bad}");
+        }
+    }
+
+    #[test]
     fn ring_timeout_floor_is_fifteen_seconds() {
         let mut c = campaign();
         c.ring_timeout_s = 15;

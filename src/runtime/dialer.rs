@@ -780,6 +780,89 @@ mod tests {
     }
 
     #[test]
+    fn a_preview_call_rings_the_agent_then_dials_the_lead_over_the_trunk() {
+        let campaign = Campaign::new(
+            "c",
+            "carrier",
+            "+14155550000",
+            AgentSet::Agents(vec!["1001".into()]),
+            crate::dialer::campaign::DialMode::Preview,
+        );
+        let lead: Lead = serde_json::from_value(json!({
+            "id": "L1", "campaign": "C", "list": "LS", "seq": 1, "phone": "+14155550101",
+            "tz": "America/New_York", "fields": {}, "priority": 0, "status": "claimed",
+            "callback": false, "next_at_ms": 0, "attempts": 0,
+            "counts": {"busy": 0, "no_answer": 0, "machine": 0, "congestion": 0},
+            "last_outcome": null, "claimed_by": null
+        }))
+        .expect("lead");
+        let req = preview_request(&campaign, &lead, "C/p0", "ep1001");
+        assert_eq!(req.first, DialTarget::Endpoint("ep1001".into()));
+        assert_eq!(req.caller_id, "+14155550000", "the campaign's caller id");
+        assert_eq!(req.tag, "C/p0");
+        assert_eq!(
+            req.actions[0],
+            Action::Dial {
+                targets: vec![DialTarget::Trunk {
+                    trunk: "carrier".into(),
+                    number: "+14155550101".into()
+                }],
+                strategy: RingStrategy::Sequence,
+                timeout_secs: 20,
+                caller_id: Some("+14155550000".into()),
+            }
+        );
+        assert!(req.amd.is_none() && !req.detect_sit);
+        assert_eq!(req.vars["LEAD_ID"], "L1");
+    }
+
+    #[test]
+    fn the_customer_leg_of_an_ended_call_is_its_last_b_leg() {
+        use crate::store::{CallRecordId, CdrLeg, HangupSide};
+        let leg = |role, status, answered| CdrLeg {
+            role,
+            peer: "p".into(),
+            sip_call_id: "x".into(),
+            remote_uri: "sip:x".into(),
+            started_at_ms: 0,
+            answered_at_ms: answered,
+            ended_at_ms: 1,
+            final_status: status,
+        };
+        let cdr = Cdr {
+            id: CallRecordId::from_parts(1, 7),
+            call_id: "a".into(),
+            caller: "c".into(),
+            callee: "d".into(),
+            direction: None,
+            started_at_ms: 0,
+            answered_at_ms: Some(1),
+            ended_at_ms: 2,
+            duration_ms: 2,
+            billable_ms: 1,
+            sip_status: 200,
+            hangup_side: HangupSide::Callee,
+            hangup_cause: "normal_clearing".into(),
+            legs: vec![
+                leg(LegRole::A, Some(200), Some(1)),
+                leg(LegRole::B, Some(486), None),
+            ],
+            media: Vec::new(),
+        };
+        let DialerFeed::CallEnded { id, customer } = DialerFeed::ended(&cdr) else {
+            panic!("a call end");
+        };
+        assert_eq!(id, cdr.id.as_str());
+        assert_eq!(
+            customer,
+            Some(CustomerLeg {
+                status: Some(486),
+                answered_at_ms: None
+            })
+        );
+    }
+
+    #[test]
     fn a_dial_queues_the_answer_for_two_seconds_then_plays_the_safe_harbor_message() {
         let campaign = Campaign::new(
             "c",
