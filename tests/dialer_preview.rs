@@ -18,6 +18,25 @@ use dialer_support::*;
 /// This file's RTP ports (the preview helper's private range).
 const RTP: &str = "36000-36099";
 
+/// The data of the next event of this kind.
+async fn next_event(
+    events: &mut tokio::sync::broadcast::Receiver<std::sync::Arc<switchboard::events::Event>>,
+    kind: &str,
+) -> serde_json::Value {
+    let wait = async {
+        loop {
+            match events.recv().await {
+                Ok(e) if e.kind == kind => return e.data.clone(),
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(e) => panic!("event stream closed: {e}"),
+            }
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(10), wait)
+        .await
+        .unwrap_or_else(|_| panic!("no {kind} event within 10 s"))
+}
+
 #[tokio::test]
 async fn an_agent_previews_dials_and_skips_leads() {
     let Floor {
@@ -113,10 +132,16 @@ async fn an_agent_previews_dials_and_skips_leads() {
         running.dialer.agent_lead("1001").filter(|l| l.ended)
     })
     .await;
+    let mut events = running.events.subscribe();
     running.dialer.send(DialerCommand::Dispositioned {
         agent: "1001".into(),
         human: true,
     });
+    let pop = next_event(&mut events, "agent.preview").await;
+    assert_eq!(pop["agent"], "1001");
+    assert_eq!(pop["state"], "preview");
+    assert_eq!(pop["phone"], "+442079460002");
+    assert_eq!(pop["fields"]["name"], "customer 2", "the lead's columns");
     let second = until("the next offer", async || {
         running
             .dialer
@@ -130,6 +155,8 @@ async fn an_agent_previews_dials_and_skips_leads() {
     running.dialer.send(DialerCommand::PreviewSkip {
         agent: "1001".into(),
     });
+    let gone = next_event(&mut events, "agent.preview_withdrawn").await;
+    assert_eq!(gone["lead_id"], second.lead_id.as_str());
     until("the offer withdrawn", async || {
         running.dialer.agent_lead("1001").is_none().then_some(())
     })
