@@ -354,7 +354,7 @@ impl CampaignRunner {
             }
             RunnerInput::Failed { tag, status } => self.failed(now_ms, &tag, status, out),
             RunnerInput::Answered { tag, call_id } if self.is_preview(&tag) => {
-                self.preview_agent_answered(now_ms, &tag, call_id)
+                self.preview_agent_answered(&tag, call_id)
             }
             RunnerInput::Answered { tag, call_id } => {
                 let Some(a) = self.attempts.get_mut(&tag) else {
@@ -453,7 +453,7 @@ impl CampaignRunner {
                 self.preview_agent_state(&agent, before, state, out);
             }
             RunnerInput::PreviewDial { agent } => self.preview_dial(now_ms, &agent, out),
-            RunnerInput::PreviewSkip { agent } => self.preview_skip(now_ms, &agent, out),
+            RunnerInput::PreviewSkip { agent } => self.preview_skip(&agent, out),
             RunnerInput::Dispositioned { agent, human } => {
                 let Some(&id) = self.agents.get(&agent) else {
                     return;

@@ -225,7 +225,7 @@ impl CampaignRunner {
     }
 
     /// The agent passed on its offered lead: back unchanged, the next one offered.
-    pub(super) fn preview_skip(&mut self, now_ms: i64, agent: &str, out: &mut Vec<RunnerOutput>) {
+    pub(super) fn preview_skip(&mut self, agent: &str, out: &mut Vec<RunnerOutput>) {
         if self
             .previews
             .offers
@@ -243,7 +243,6 @@ impl CampaignRunner {
             });
             out.push(RunnerOutput::Unclaim(vec![offer.lead.id]));
         }
-        let _ = now_ms;
     }
 
     /// Gives an offered (not dialled) lead back; with `release`, the agent too.
@@ -324,14 +323,13 @@ impl CampaignRunner {
     }
 
     /// The agent's phone answered the preview call: the lead is being dialled.
-    pub(super) fn preview_agent_answered(&mut self, now_ms: i64, tag: &str, call_id: String) {
+    pub(super) fn preview_agent_answered(&mut self, tag: &str, call_id: String) {
         if let Some(a) = self.attempts.get_mut(tag) {
             if let Some(agent) = a.agent.clone() {
                 a.call_id = Some(call_id);
                 a.phase = Phase::Bridged { agent };
             }
         }
-        let _ = now_ms;
     }
 
     /// The agent's phone did not take the call (or the switch refused it): the lead goes
