@@ -15,17 +15,23 @@
 //! N steps up; once a relay loses packets at one N it is skipped at higher N (`--all` runs
 //! every step anyway). The phones are plain threads on level-triggered epoll
 //! (`benches/media/load_gen.rs`: send times spread evenly over the 20 ms, the send time stamped
-//! into the payload, about one syscall per packet each way); CPU comes from
+//! into the payload). By default a thread's phones share its sockets (`--gen-sockets K`, 1)
+//! and send/receive with `sendmmsg`/`recvmmsg` in batches of 64 (`benches/media/batch_gen.rs`),
+//! so the relay sees many legs latched to one source address; `--per-phone-sockets` gives
+//! every phone its own socket and costs one syscall per packet each way. CPU comes from
 //! /proc/{self,PID}/task/*/{stat,schedstat} (threads `relay*`, `gen*`, all of rtpengine's).
 //!
 //! ```text
 //! cargo bench --bench media_load -- [N ...] [--secs S] [--relay-threads T] [--coalesce-us U] [--gen-threads G]
+//!     [--gen-sockets K | --per-phone-sockets] [--ports LO-HI] [--ng-port P]
 //!     [--rtpengine[=BIN]] [--rtpengine-threads T] [--floor] [--no-switchboard] [--no-direct] [--all]
 //! ```
 //! e.g. `cargo bench --bench media_load -- 250 500 1000 2000 --secs 10 --rtpengine`.
 //! Run by `cargo test --all-targets` (i.e. without `--bench`) it does a 200 ms smoke run of
 //! 10 calls through our relay and checks the ng client's bencode.
 
+#[path = "media/batch_gen.rs"]
+mod batch_gen;
 #[path = "media/floor_relay.rs"]
 mod floor_relay;
 #[path = "media/load_gen.rs"]
@@ -41,8 +47,10 @@ use tokio::runtime::Runtime;
 
 use rtpengine_ng::{phone_sdp, NgClient, Rtpengine};
 
-/// Both relays take their ports from here, below the kernel's ephemeral range the phones use.
+/// Both relays take their ports from here (`--ports LO-HI`), below the kernel's ephemeral
+/// range the phones use.
 const RELAY_PORTS: (u16, u16) = (10000, 24999);
+/// rtpengine's ng control port (`--ng-port P`).
 const NG_PORT: u16 = 22299;
 
 struct Args {
@@ -52,6 +60,11 @@ struct Args {
     /// `--coalesce-us`: [`MediaConfig::relay_coalesce`]; `None` = the default.
     coalesce_us: Option<u64>,
     gen_threads: usize,
+    /// `--gen-sockets K`: sockets per generator thread, shared by its phones (batched I/O);
+    /// `None` (`--per-phone-sockets`): one socket per phone, one syscall per packet.
+    gen_sockets: Option<usize>,
+    ports: (u16, u16),
+    ng_port: u16,
     rtpengine: Option<String>,
     rtpengine_threads: Option<usize>,
     switchboard: bool,
@@ -68,6 +81,9 @@ fn args() -> Args {
         relay_threads: 1,
         coalesce_us: None,
         gen_threads: 1,
+        gen_sockets: Some(1),
+        ports: RELAY_PORTS,
+        ng_port: NG_PORT,
         rtpengine: None,
         rtpengine_threads: None,
         switchboard: true,
@@ -93,6 +109,17 @@ fn args() -> Args {
             "--relay-threads" => a.relay_threads = num(it.next(), 1),
             "--coalesce-us" => a.coalesce_us = Some(num(it.next(), 0) as u64),
             "--gen-threads" => a.gen_threads = num(it.next(), 1),
+            "--gen-sockets" => a.gen_sockets = Some(num(it.next(), 1).max(1)),
+            "--per-phone-sockets" => a.gen_sockets = None,
+            "--ng-port" => a.ng_port = num(it.next(), NG_PORT.into()) as u16,
+            "--ports" => {
+                let v = it.next().unwrap_or_default();
+                let (lo, hi) = v.split_once('-').unwrap_or(("", ""));
+                match (lo.parse(), hi.parse()) {
+                    (Ok(lo), Ok(hi)) if lo < hi => a.ports = (lo, hi),
+                    _ => eprintln!("--ports {v:?}: expected LO-HI; using the default"),
+                }
+            }
             "--rtpengine-threads" => a.rtpengine_threads = Some(num(it.next(), 1)),
             "--rtpengine" => a.rtpengine = Some("rtpengine".into()),
             "--no-switchboard" => a.switchboard = false,
@@ -207,20 +234,36 @@ struct Phase {
     relay_wait: f64,
     gen_cpu: f64,
     gen_wait: f64,
+    /// CPU per packet, ns: the relay's per packet relayed (received by a phone), the
+    /// generator's per packet sent or received. Unlike the shares above these stay comparable
+    /// when a loaded box starves the generator and less than the nominal load is offered.
+    relay_ns_per_packet: f64,
+    gen_ns_per_packet: f64,
 }
 
 fn phase(calls: usize, a: &Args, target: Target) -> Result<Phase, String> {
     // the control side's runtime (the relay has threads of its own, `relay-N`)
     let relay_rt = runtime("ctl", 1);
     let base = Instant::now();
-    let bind = || UdpSocket::bind("127.0.0.1:0").map_err(|e| format!("phone socket: {e}"));
-    let mut phones = Vec::with_capacity(calls);
-    for _ in 0..calls {
-        phones.push((bind()?, bind()?));
+    // phone 2c is call c's A, 2c+1 its B; phone i sends from socket i % sockets
+    let sockets = match a.gen_sockets {
+        None => 2 * calls,
+        Some(k) => (k * a.gen_threads.max(1)).min(2 * calls).max(1),
+    };
+    let mut socks = Vec::with_capacity(sockets);
+    for _ in 0..sockets {
+        let s = match a.gen_sockets {
+            None => UdpSocket::bind("127.0.0.1:0"),
+            Some(_) => batch_gen::shared_socket(),
+        };
+        socks.push(s.map_err(|e| format!("phone socket: {e}"))?);
     }
-    let addrs: Vec<(SocketAddr, SocketAddr)> = phones
+    let local: Vec<SocketAddr> = socks
         .iter()
-        .map(|(a, b)| (a.local_addr().expect("addr"), b.local_addr().expect("addr")))
+        .map(|s| s.local_addr().map_err(|e| format!("phone socket: {e}")))
+        .collect::<Result<_, _>>()?;
+    let addrs: Vec<(SocketAddr, SocketAddr)> = (0..calls)
+        .map(|c| (local[2 * c % sockets], local[(2 * c + 1) % sockets]))
         .collect();
     let mut engine = None;
     let mut floor = None;
@@ -236,10 +279,7 @@ fn phase(calls: usize, a: &Args, target: Target) -> Result<Phase, String> {
             v
         }
         Target::Switchboard => {
-            let mut c = MediaConfig::new(
-                "127.0.0.1".parse().expect("ip"),
-                RELAY_PORTS.0..=RELAY_PORTS.1,
-            );
+            let mut c = MediaConfig::new("127.0.0.1".parse().expect("ip"), a.ports.0..=a.ports.1);
             c.relatch = RelatchPolicy::Never;
             c.relay_threads = a.relay_threads;
             if let Some(us) = a.coalesce_us {
@@ -261,7 +301,7 @@ fn phase(calls: usize, a: &Args, target: Target) -> Result<Phase, String> {
             let bin = a.rtpengine.as_deref().unwrap_or("rtpengine");
             let threads = a.rtpengine_threads.unwrap_or(a.relay_threads);
             let log = std::env::temp_dir().join(format!("media_load-rtpengine-{calls}.log"));
-            let r = Rtpengine::start(bin, NG_PORT, RELAY_PORTS, threads, &log.to_string_lossy())
+            let r = Rtpengine::start(bin, a.ng_port, a.ports, threads, &log.to_string_lossy())
                 .map_err(|e| e.to_string())?;
             let mut client = NgClient::new(r.ng).map_err(|e| e.to_string())?;
             let mut v = Vec::with_capacity(calls);
@@ -282,9 +322,9 @@ fn phase(calls: usize, a: &Args, target: Target) -> Result<Phase, String> {
         }
     };
     let mut load = Vec::with_capacity(calls * 2);
-    for ((pa, pb), (da, db)) in phones.into_iter().zip(&dsts) {
-        load.push((pa, *da));
-        load.push((pb, *db));
+    for (c, (da, db)) in dsts.iter().enumerate() {
+        load.push((2 * c % sockets, *da));
+        load.push(((2 * c + 1) % sockets, *db));
     }
     let (relay_dir, relay_prefix) = match &rtpengine {
         Some(r) => (format!("/proc/{}", r.pid()), ""),
@@ -298,12 +338,22 @@ fn phase(calls: usize, a: &Args, target: Target) -> Result<Phase, String> {
     };
     let (r0, w0) = snapshot();
     let t0 = Instant::now();
-    let out =
-        load_gen::run(load, a.run, a.gen_threads, base).map_err(|e| format!("generator: {e}"))?;
+    let out = load_gen::run(
+        socks,
+        load,
+        a.run,
+        a.gen_threads,
+        base,
+        a.gen_sockets.is_some(),
+    )
+    .map_err(|e| format!("generator: {e}"))?;
+    // saturating below: a relay thread of the previous phase still ending at the first
+    // snapshot and gone at the second takes its counts with it
     let (r1, w1) = snapshot();
     let secs = t0.elapsed().as_secs_f64();
     let mut lat = out.latencies_us;
     lat.sort_unstable();
+    let received = lat.len() as u64;
     if out.flush_cut {
         eprintln!(
             "{calls} calls, {}: the relay was still flushing 10 s after the end",
@@ -325,9 +375,11 @@ fn phase(calls: usize, a: &Args, target: Target) -> Result<Phase, String> {
         send_failed: out.send_failed,
         received: lat.len() as u64,
         latencies_us: lat,
-        relay_cpu: share(r1 - r0),
-        relay_wait: (w1 - w0) as f64 / 1e9 / secs * 100.0,
+        relay_cpu: share(r1.saturating_sub(r0)),
+        relay_wait: w1.saturating_sub(w0) as f64 / 1e9 / secs * 100.0,
         gen_cpu: out.cpu_ns as f64 / 1e9 / secs * 100.0,
+        relay_ns_per_packet: r1.saturating_sub(r0) as f64 * 1e7 / (received.max(1) as f64),
+        gen_ns_per_packet: out.cpu_ns as f64 / ((out.sent + received).max(1) as f64),
         gen_wait: out.runqueue_wait_ns as f64 / 1e9 / secs * 100.0,
     })
 }
@@ -340,25 +392,61 @@ fn pct(v: &[u32], p: f64) -> u32 {
     v[i]
 }
 
+/// The smoke run of `cargo test --all-targets`: 10 calls for 200 ms through our relay, with
+/// the batched generator and with the per-phone one; every packet must come through.
+fn smoke(mut a: Args) {
+    for mode in [Some(1), None] {
+        a.gen_sockets = mode;
+        let name = if mode.is_some() {
+            "batched"
+        } else {
+            "per-phone sockets"
+        };
+        match phase(a.calls[0], &a, Target::Switchboard) {
+            Ok(p) if p.received > 0 && p.received == p.sent && p.send_failed == 0 => {
+                println!("smoke, {name}: {} packets relayed", p.received)
+            }
+            Ok(p) => {
+                eprintln!(
+                    "smoke, {name}: sent {} (failed {}), received {}",
+                    p.sent, p.send_failed, p.received
+                );
+                std::process::exit(1);
+            }
+            Err(e) => {
+                eprintln!("smoke, {name}: {e}");
+                std::process::exit(1);
+            }
+        }
+    }
+}
+
 fn main() {
     let a = args();
     if a.smoke {
         rtpengine_ng::self_check();
+        batch_gen::self_check();
+        smoke(a);
+        return;
     }
     let rtpengine_threads = a.rtpengine_threads.unwrap_or(a.relay_threads);
     println!(
-        "# {} s per phase; switchboard relay threads {} (coalesce {}), rtpengine --num-threads {}, generator threads {}",
+        "# {} s per phase; switchboard relay threads {} (coalesce {}), rtpengine --num-threads {}, generator threads {} ({})",
         a.run.as_secs_f64(),
         a.relay_threads,
         a.coalesce_us
             .map_or("default".to_string(), |us| format!("{us} µs")),
         rtpengine_threads,
-        a.gen_threads
+        a.gen_threads,
+        match a.gen_sockets {
+            None => "a socket per phone, sendto/recvfrom".to_string(),
+            Some(k) => format!("{k} shared socket(s) per thread, sendmmsg/recvmmsg ×{}", batch_gen::BATCH),
+        }
     );
     println!(
-        "| calls | path | packets/s sent / received | loss % | p50 µs | p99 µs | max µs | added p50 / p99 µs | relay CPU % | CPU µs per call-s | relay run-queue wait % | generator CPU % | generator run-queue wait % |"
+        "| calls | path | packets/s sent / received | loss % | p50 µs | p99 µs | max µs | added p50 / p99 µs | relay CPU % | CPU µs per call-s | relay run-queue wait % | generator CPU % | generator run-queue wait % | relay CPU ns / packet | generator CPU ns / packet |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     let mut targets = Vec::new();
     if a.direct {
         targets.push(Target::Direct);
@@ -378,7 +466,7 @@ fn main() {
         for &t in &targets {
             if lossy.contains(&t) && !a.all && t != Target::Direct {
                 println!(
-                    "| {calls} | {} | skipped: lost packets at a lower N | | | | | | | | | | |",
+                    "| {calls} | {} | skipped: lost packets at a lower N | | | | | | | | | | | | |",
                     t.name()
                 );
                 continue;
@@ -387,7 +475,7 @@ fn main() {
                 Ok(p) => p,
                 Err(e) => {
                     println!(
-                        "| {calls} | {} | failed: {e} | | | | | | | | | | |",
+                        "| {calls} | {} | failed: {e} | | | | | | | | | | | | |",
                         t.name()
                     );
                     if a.smoke {
@@ -423,7 +511,7 @@ fn main() {
             let relay = t != Target::Direct;
             let dash = || "–".to_string();
             println!(
-                "| {calls} | {} | {:.0}{} / {:.0} | {loss:.3}{} | {p50} | {p99} | {} | {added} | {} | {} | {} | {:.0} | {:.1} |",
+                "| {calls} | {} | {:.0}{} / {:.0} | {loss:.3}{} | {p50} | {p99} | {} | {added} | {} | {} | {} | {:.0} | {:.1} | {} | {:.0} |",
                 t.name(),
                 offered as f64 / a.run.as_secs_f64(),
                 // the generator paces by the clock and stops at the end of the run: a starved
@@ -437,6 +525,8 @@ fn main() {
                 if relay { format!("{:.1}", p.relay_wait) } else { dash() },
                 p.gen_cpu,
                 p.gen_wait,
+                if relay { format!("{:.0}", p.relay_ns_per_packet) } else { dash() },
+                p.gen_ns_per_packet,
             );
             if a.smoke && p.received == 0 {
                 eprintln!("smoke run: no packet came through the relay");

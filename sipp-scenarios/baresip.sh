@@ -35,40 +35,20 @@ if [ -z "${BARESIP_SH_BOUNDED:-}" ]; then
   BARESIP_SH_BOUNDED=1 exec timeout -k 20 "${TIMEOUT_SECS:-60}" bash "$0" "$@"
 fi
 
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
+SB_NAME=baresip
+. "$(dirname "$0")/lib.sh"
 S=$ROOT/sipp-scenarios/baresip
 ART=${ARTIFACTS:-$ROOT/test-artifacts/baresip}
-BIN=${SWITCHBOARD_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/switchboard}
 ALGS=${DIGEST_ALGORITHMS:-'"MD5"'}
 CALL_SECS=${CALL_SECS:-3}
 TRANSPORT=${TRANSPORT:-udp}
 SW_PORT=26060
 NAME=baresip_call
 
-rm -rf "$ART" && mkdir -p "$ART"
-TMP=$(mktemp -d /tmp/switchboard-baresip.XXXXXX)
-DB=$TMP/sb.db
-SWITCH_PID=
-PHONE_PIDS=()
-
-# kill_wait PID SECS: SIGTERM, up to SECS grace, then SIGKILL; reaps it quietly.
-kill_wait() {
-  local i
-  kill "$1" 2>/dev/null || return 0
-  for ((i = 0; i < $2 * 5; i++)); do kill -0 "$1" 2>/dev/null || break; sleep 0.2; done
-  kill -9 "$1" 2>/dev/null
-  wait "$1" 2>/dev/null
-}
-cleanup() {
-  local p
-  # phones first (they unregister on SIGTERM), then the switch (SIGTERM drains: ~2 s when idle)
-  for p in "${PHONE_PIDS[@]}"; do kill_wait "$p" 2; done
-  [ -n "$SWITCH_PID" ] && kill_wait "$SWITCH_PID" 5
-  wait 2>/dev/null
-  [ -f "$DB" ] && cp "$DB" "$ART/sb.db" 2>/dev/null
-  [ -z "${KEEP_TMP:-}" ] && rm -rf "$TMP"
-}
-trap cleanup EXIT
+# cleanup (lib.sh): the phones first (they unregister on SIGTERM; 2 s grace each), then the
+# switch (SIGTERM drains: ~2 s when idle; 5 s grace)
+BG_GRACE=2 SWITCH_GRACE=5
+setup_tmp baresip
 trap 'echo "FAIL $NAME (interrupted or timed out; logs: $ART/)"; exit 124' INT TERM
 
 fail() {
@@ -130,18 +110,7 @@ reg_ok() {
   return 1
 }
 
-# wait_for SECS CMD...: polls CMD every 0.2 s until it succeeds (0), gives up (2) or SECS pass.
-wait_for() {
-  local deadline=$((SECONDS + $1)) rc; shift
-  while [ $SECONDS -lt $deadline ]; do
-    "$@"; rc=$?
-    [ $rc -eq 0 ] || [ $rc -eq 2 ] && return $rc
-    sleep 0.2
-  done
-  "$@"
-}
-
-sql() { sqlite3 -batch -noheader "file:$DB?mode=ro" "$1" 2>&1; }
+# (wait_for, sql: lib.sh)
 
 # ---- configs -----------------------------------------------------------------------------------
 mkdir -p "$TMP/dialplans"
@@ -172,9 +141,8 @@ phone_config 3001 26110 26201 26300-26349
 phone_config 3002 26120 26202 26350-26399
 
 # ---- start the switch and the phones -----------------------------------------------------------
-(cd "$TMP" && RUST_LOG=${RUST_LOG:-info} exec "$BIN" run --config "$TMP/switchboard.toml") \
-  >"$ART/switchboard.log" 2>&1 &
-SWITCH_PID=$!
+switch_bg "$TMP/switchboard.toml" "$ART/switchboard.log"
+SWITCH_PID=$BG
 
 switch_up() {
   kill -0 "$SWITCH_PID" 2>/dev/null || return 2
@@ -187,7 +155,7 @@ wait_for 10 switch_up ||
 for u in 3001 3002; do
   : >"$ART/phone$u.log"   # exists before the first poll (the subshell opens it asynchronously)
   (cd "$TMP" && exec baresip -s -f "$TMP/phone$u" </dev/null) >"$ART/phone$u.log" 2>&1 &
-  PHONE_PIDS+=($!)
+  BG_PIDS+=($!)
 done
 
 for u in 3001 3002; do

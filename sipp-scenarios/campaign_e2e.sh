@@ -47,10 +47,10 @@
 set -uo pipefail
 export LC_ALL=C
 
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
+SB_NAME=campaign_e2e
+. "$(dirname "$0")/lib.sh"
 S=$ROOT/sipp-scenarios
 ART=${ARTIFACTS:-$ROOT/test-artifacts/campaign-e2e}
-BIN=${SWITCHBOARD_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/switchboard}
 SW=127.0.0.1:26200
 HTTP=127.0.0.1:26280
 API=http://$HTTP/api/v1
@@ -66,77 +66,15 @@ P_HUMAN=0.35 P_MACHINE=0.10 P_BUSY=0.08 P_INVALID=0.04 P_CONGESTION=0.03
 ABANDON_LIMIT=0.03 ABANDON_SLACK=2
 UTIL_MARGIN=0.08 ABANDON_MARGIN=0.03
 
-rm -rf "$ART" && mkdir -p "$ART"
-TMP=$(mktemp -d /tmp/switchboard-campaign-e2e.XXXXXX)
-DB=$TMP/sb.db
-SWITCH_PID=
-BG_PIDS=()
-
-cleanup() {
-  local p
-  for p in "${BG_PIDS[@]}"; do kill "$p" 2>/dev/null; done
-  if [ -n "$SWITCH_PID" ]; then
-    kill "$SWITCH_PID" 2>/dev/null
-    for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$SWITCH_PID" 2>/dev/null || break; sleep 0.2; done
-    kill -9 "$SWITCH_PID" 2>/dev/null
-  fi
-  wait 2>/dev/null
-  [ -f "$DB" ] && { sqlite3 "$DB" ".backup '$ART/sb.db'" 2>/dev/null || cp "$DB"* "$ART/" 2>/dev/null; }
-  [ -z "${KEEP_TMP:-}" ] && rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-PASSED=0 FAILED=0
-pass() { echo "PASS $1"; PASSED=$((PASSED + 1)); }
-fail() { echo "FAIL $1 ($2)"; FAILED=$((FAILED + 1)); }
-# check NAME COMMAND...  runs COMMAND; PASS, or FAIL with its last output line
-check() {
-  local name=$1; shift
-  local out rc
-  out=$("$@" 2>&1); rc=$?
-  if [ $rc -eq 0 ]; then pass "$name"; else fail "$name" "$(printf '%s\n' "$out" | grep -v '^[[:space:]]*$' | tail -1)"; fi
-  return $rc
-}
-finish() {
-  echo "campaign_e2e: $PASSED passed, $FAILED failed (logs: $ART/)"
-  [ $FAILED -eq 0 ]
-  exit
-}
-abort() { fail "$1" "$2"; finish; }
-
-for tool in sipp timeout sqlite3 ss curl jq python3; do
-  command -v $tool >/dev/null || { echo "campaign_e2e: $tool not installed (make deps)"; exit 2; }
-done
+setup_tmp campaign-e2e
+require_tools sipp timeout sqlite3 ss curl jq python3
 
 # ---- pcaps, config, SIPp csv files -------------------------------------------------------------
 python3 "$S/campaign_greetings.py" "$TMP" || abort setup "campaign_greetings.py failed"
 mkdir -p "$TMP/dialplans"
 {
+  config_head "campaign_e2e.sh: a predictive campaign over trunk carrier, loopback only." 41200-41999
   cat <<EOF
-# campaign_e2e.sh: a predictive campaign over trunk carrier, loopback only.
-[sip]
-listen = ["udp:$SW"]
-domain = "$DOMAIN"
-# SIPp 3.6.1 only answers MD5 challenges
-digest_algorithms = ["MD5"]
-
-[sip.timers]
-t1_ms = 500
-t2_ms = 4000
-t4_ms = 5000
-
-[registrar]
-min_expires = 60
-max_expires = 3600
-default_expires = 3600
-
-[store]
-url = "sqlite://$DB"
-
-[media]
-mode = "relay"
-rtp_ports = "41200-41999"
 prompts_dir = "$ROOT/prompts"
 
 [dialplan]
@@ -186,43 +124,10 @@ done
   for i in $(seq 0 $((LEADS - 1))); do printf '+1415555%04d,Lead %d\n' $((1000 + i)) "$i"; done
 } >"$TMP/leads.csv"
 
-# ---- SIPp helpers ------------------------------------------------------------------------------
-# sipp_fg SECS NAME ARGS...  one bounded SIPp in the foreground (in $TMP: the pcaps), logs in $ART
-sipp_fg() {
-  local secs=$1 name=$2; shift 2
-  (cd "$TMP" && timeout -k 2 "$secs" sipp "$@" -i 127.0.0.1 -nostdin \
-      -trace_err -error_file "$ART/$name.errors.log" -trace_screen -screen_file "$ART/$name.screen" \
-      >"$ART/$name.out" 2>&1)
-}
-# sipp_bg SECS NAME ARGS...  SIPp itself in the background (no `timeout` wrapper, so SIGUSR1
-# reaches it); BG is its pid. The watchdog kills it after SECS.
-sipp_bg() {
-  local secs=$1 name=$2; shift 2
-  (cd "$TMP" && exec sipp "$@" -i 127.0.0.1 -nostdin \
-      -trace_err -error_file "$ART/$name.errors.log" -trace_screen -screen_file "$ART/$name.screen" \
-      -trace_msg -message_file "$ART/$name.messages.log" \
-      -trace_logs -log_file "$ART/$name.log" >"$ART/$name.out" 2>&1) &
-  BG=$!
-  BG_PIDS+=("$BG")
-  ( sleep "$secs"; kill -9 "$BG" 2>/dev/null ) >/dev/null 2>&1 &
-  BG_PIDS+=("$!")
-}
-# stop_sipp PID NAME  SIGUSR1 (SIPp ends its calls and exits; 0 if none failed); its exit code
-stop_sipp() {
-  local pid=$1 rc
-  kill -USR1 "$pid" 2>/dev/null
-  wait "$pid"; rc=$?
-  return $rc
-}
-why() {
-  local msg
-  msg=$(sed 's/\(20[0-9][0-9]-[0-9][0-9]-[0-9][0-9]	\)/\n\1/g' "$ART/$2.errors.log" 2>/dev/null \
-        | sed -n 's/^[0-9-]*	[0-9:.]*	[0-9.]*: //p' \
-        | grep -v 'Failed to delete FD from epoll\|receive timeout on message .*jumping to label\|prefers looking for pcap' \
-        | head -1 | cut -c1-160)
-  echo "$2: SIPp exit $1${msg:+: $msg}"
-}
-sql() { sqlite3 -batch -noheader "file:$DB?mode=ro" "$1" 2>&1; }
+# ---- SIPp helpers (sipp_fg, sipp_bg, stop_sipp, why: lib.sh) --------------------------------------
+# sipp_bg runs SIPp itself in the background (no `timeout` wrapper, so SIGUSR1 reaches it); a
+# watchdog kills it after SECS.
+SIPP_BG_DIRECT=1
 # api METHOD PATH [CURL ARGS...]  prints the body, then the status on its own last line
 api() {
   local m=$1 p=$2; shift 2
@@ -232,22 +137,16 @@ status_of() { printf '%s\n' "$1" | tail -1; }
 body_of() { printf '%s\n' "$1" | sed '$d'; }
 
 # ---- start the switch ------------------------------------------------------------------------------
-busy=$(ss -Hltun 2>/dev/null | awk '{print $5}' | grep -E ':(2620[0-5]|26210|26280|26299)$' | sort -u)
-[ -n "$busy" ] && abort switch_start "port(s) already in use: $(echo $busy) (a leftover switch or SIPp?)"
+reason=$(ports_in_use '2620[0-5]|26210|26280|26299') && abort switch_start "$reason"
 [ -x "$BIN" ] || abort switch_start "no binary at $BIN (build it or set SWITCHBOARD_BIN)"
 "$BIN" check --config "$TMP/switchboard.toml" >"$ART/check.out" 2>&1 \
   || abort switch_start "switchboard check: $(tail -1 "$ART/check.out")"
-(cd "$TMP" && RUST_LOG=${RUST_LOG:-info} exec "$BIN" run --config "$TMP/switchboard.toml") \
-  >"$ART/switchboard.log" 2>&1 &
-SWITCH_PID=$!
-up=
-for _ in $(seq 60); do
-  kill -0 "$SWITCH_PID" 2>/dev/null || { SWITCH_PID=; abort switch_start "exited: $(tail -1 "$ART/switchboard.log" | cut -c1-200)"; }
-  (cd "$TMP" && timeout 4 sipp -sf "$S/options_ping.xml" "$SW" -i 127.0.0.1 -p 26299 -m 1 -nostdin \
-      >/dev/null 2>&1) && curl -s -m 2 -o /dev/null "http://$HTTP/" && { up=1; break; }
-  sleep 0.3
-done
-[ -n "$up" ] || abort switch_start "no answer to OPTIONS on $SW and HTTP on $HTTP within 18 s"
+switch_bg "$TMP/switchboard.toml" "$ART/switchboard.log"
+SWITCH_PID=$BG
+http_up() { curl -s -m 2 -o /dev/null "http://$HTTP/"; }
+wait_up "$SWITCH_PID" 18 "$SW" 26299 "$ART/switchboard.log" http_up \
+  || { SWITCH_PID=; [[ $REASON == exited* ]] || REASON="no answer to OPTIONS on $SW and HTTP on $HTTP within 18 s"
+       abort switch_start "$REASON"; }
 pass switch_start
 
 # the campaign API: skip (exit 0) when this build has none
@@ -265,7 +164,8 @@ for a in "${AGENTS[@]}"; do
   port=$((26201 + i)) media=$((41100 + 10 * i)); i=$((i + 1))
   sipp_fg 15 "reg$a" -sf "$S/register_auth.xml" -inf "$TMP/ep$a.csv" -auth_uri "$DOMAIN" "$SW" \
     -p "$port" -mp "$media" -m 1 || abort "agent_register_$a" "$(why $? "reg$a")"
-  sipp_bg $((RUN_S + 120)) "agent$a" -sf "$S/campaign_agent.xml" -inf "$TMP/ep$a.csv" -p "$port" -mp "$media"
+  sipp_bg $((RUN_S + 120)) "agent$a" -sf "$S/campaign_agent.xml" -inf "$TMP/ep$a.csv" -p "$port" -mp "$media" \
+    -trace_logs -log_file "$ART/agent$a.log"
   AGENT_PID[$a]=$BG
 done
 sleep 0.5
@@ -279,7 +179,7 @@ pass agents_register_and_login
 # ---- the carrier -----------------------------------------------------------------------------------
 sipp_bg $((RUN_S + 120)) carrier -sf "$S/campaign_carrier.xml" -p $CARRIER_PORT -mp $CARRIER_MEDIA \
   -set p_human $P_HUMAN -set p_machine $P_MACHINE -set p_busy $P_BUSY -set p_invalid $P_INVALID \
-  -set p_congestion $P_CONGESTION
+  -set p_congestion $P_CONGESTION -trace_logs -log_file "$ART/carrier.log"
 CARRIER_PID=$BG
 sleep 0.5
 kill -0 "$CARRIER_PID" 2>/dev/null || { wait "$CARRIER_PID"; abort carrier_start "$(why $? carrier)"; }

@@ -14,59 +14,26 @@
 set -uo pipefail
 export LC_ALL=C
 
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
+SB_NAME=campaign_selftest
+. "$(dirname "$0")/lib.sh"
 S=$ROOT/sipp-scenarios
 ART=${ARTIFACTS:-$ROOT/test-artifacts/campaign-selftest}
 CALLS=${CALLS:-200}
 P_HUMAN=0.35 P_MACHINE=0.10 P_BUSY=0.08 P_INVALID=0.04 P_CONGESTION=0.03
-rm -rf "$ART" && mkdir -p "$ART"
-TMP=$(mktemp -d /tmp/switchboard-campaign-selftest.XXXXXX)
-PIDS=()
-cleanup() {
-  local p
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-  wait 2>/dev/null
-  [ -z "${KEEP_TMP:-}" ] && rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-PASSED=0 FAILED=0
-check() {
-  local name=$1; shift
-  local out rc
-  out=$("$@" 2>&1); rc=$?
-  if [ $rc -eq 0 ]; then echo "PASS $name"; PASSED=$((PASSED + 1))
-  else echo "FAIL $name ($(printf '%s\n' "$out" | tail -1))"; FAILED=$((FAILED + 1)); fi
-}
-for tool in sipp timeout python3; do
-  command -v $tool >/dev/null || { echo "campaign_selftest: $tool not installed"; exit 2; }
-done
+setup_tmp campaign-selftest
+require_tools sipp timeout python3
 python3 "$S/campaign_greetings.py" "$TMP" --silence-s 30 || { echo "campaign_selftest: pcaps failed"; exit 2; }
 
-# uas NAME PORT MEDIA ARGS...  a UAS SIPp in the background (pid in UAS); SIGUSR1 ends it
+# uas NAME PORT MEDIA ARGS...  a UAS SIPp in the background (pid in UAS); stop_sipp ends it
 uas() {
   local name=$1 port=$2 media=$3; shift 3
-  (cd "$TMP" && exec timeout -s KILL 200 sipp "$@" -i 127.0.0.1 -p "$port" -mp "$media" -nostdin \
-     -trace_logs -log_file "$ART/$name.log" -trace_err -error_file "$ART/$name.errors.log" \
-     >"$ART/$name.out" 2>&1) &
-  UAS=$!
-  PIDS+=("$UAS")
-  sleep 0.5
+  SIPP_BG_SETTLE=0.5 sipp_bg 200 "$name" "$@" -p "$port" -mp "$media" -trace_logs -log_file "$ART/$name.log"
+  UAS=$BG
 }
 # dialer NAME TARGET SERVICE PORT MEDIA  runs the stand-in dialer to completion
 dialer() {
-  (cd "$TMP" && timeout -s KILL 150 sipp -sf "$S/campaign_selftest_dialer.xml" "$2" -s "$3" \
-     -i 127.0.0.1 -p "$4" -mp "$5" -m "$CALLS" -r 10 -l 80 -nostdin \
-     -trace_logs -log_file "$ART/$1.log" -trace_err -error_file "$ART/$1.errors.log" >"$ART/$1.out" 2>&1)
-}
-# stop PID  SIGUSR1 to the SIPp under `timeout` PID (its child: timeout does not pass USR1 on),
-# then SIPp's exit code (0: no call failed)
-stop() {
-  local child
-  child=$(ps -o pid= --ppid "$1" | tr -d ' ')
-  [ -n "$child" ] && kill -USR1 "$child" 2>/dev/null
-  wait "$1"
+  sipp_fg 150 "$1" -sf "$S/campaign_selftest_dialer.xml" "$2" -s "$3" -p "$4" -mp "$5" -m "$CALLS" -r 10 -l 80 \
+    -trace_logs -log_file "$ART/$1.log"
 }
 
 # ---- 1. carrier ------------------------------------------------------------------------------------
@@ -74,7 +41,7 @@ uas carrier 26230 41500 -sf "$S/campaign_carrier.xml" -set p_human $P_HUMAN -set
   -set p_busy $P_BUSY -set p_invalid $P_INVALID -set p_congestion $P_CONGESTION
 CARRIER=$UAS
 dialer dialer_carrier 127.0.0.1:26230 15550100 26234 41540; rc_d=$?
-stop "$CARRIER"; rc_c=$?
+stop_sipp "$CARRIER"; rc_c=$?
 check carrier_dialer_calls_completed eval "[ $rc_d -eq 0 ] || { echo 'dialer SIPp exit $rc_d'; false; }"
 check carrier_calls_completed eval "[ $rc_c -eq 0 ] || { echo 'carrier SIPp exit $rc_c'; false; }"
 
@@ -117,7 +84,7 @@ printf 'SEQUENTIAL\n3001;[authentication username=3001 password=x];switchboard.t
 uas agent 26232 41520 -sf "$S/campaign_agent.xml" -inf "$TMP/ep3001.csv"
 AGENT=$UAS
 CALLS=$((CALLS / 4)) dialer dialer_agent 127.0.0.1:26232 3001 26236 41560; rc_d=$?
-stop "$AGENT"; rc_a=$?
+stop_sipp "$AGENT"; rc_a=$?
 check agent_dialer_calls_completed eval "[ $rc_d -eq 0 ] || { echo 'dialer SIPp exit $rc_d'; false; }"
 check agent_calls_completed eval "[ $rc_a -eq 0 ] || { echo 'agent SIPp exit $rc_a'; false; }"
 agent_ok() {
@@ -131,5 +98,4 @@ agent_ok() {
 }
 check agent_answers_and_hangs_up agent_ok
 
-echo "campaign_selftest: $PASSED passed, $FAILED failed (logs: $ART/)"
-[ $FAILED -eq 0 ]
+finish

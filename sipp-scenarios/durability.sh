@@ -35,7 +35,8 @@
 #        (SIPp media 25320) | OPTIONS probe 25399 | RTP relay 30000-32699 (675 calls).
 set -uo pipefail
 
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
+SB_NAME=durability
+. "$(dirname "$0")/lib.sh"
 S=$ROOT/sipp-scenarios
 ART=${ARTIFACTS:-$ROOT/test-artifacts/durability}
 
@@ -45,7 +46,7 @@ if [ -z "${RATE:-}${CALLS:-}${KILL_AFTER:-}${HOLD:-}" ]; then
   RATE=200 CALLS=1000 KILL_AFTER=3 HOLD=0-20 ARTIFACTS=$ART/short bash "$0" || rc=1
   exit $rc
 fi
-SRC_BIN=${SWITCHBOARD_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/switchboard}
+SRC_BIN=$BIN
 RATE=${RATE:-40}
 CALLS=${CALLS:-320}
 KILL_AFTER=${KILL_AFTER:-5}
@@ -57,35 +58,13 @@ case "$RATE$CALLS$KILL_AFTER" in *[!0-9]*) echo "durability: RATE, CALLS, KILL_A
 [[ $HOLD =~ ^([0-9]+)-([0-9]+)$ ]] && [ "${BASH_REMATCH[1]}" -le "${BASH_REMATCH[2]}" ] \
   || { echo "durability: HOLD must be MIN-MAX in ms, MIN <= MAX"; exit 2; }
 HOLD_MIN=${BASH_REMATCH[1]} HOLD_MAX=${BASH_REMATCH[2]}
-for tool in sipp sqlite3 timeout ss; do
-  command -v $tool >/dev/null || { echo "durability: $tool not installed (make deps)"; exit 2; }
-done
+require_tools sipp sqlite3 timeout ss
 [ -x "$SRC_BIN" ] || { echo "durability: no binary at $SRC_BIN (build it or set SWITCHBOARD_BIN)"; exit 2; }
-busy=$(ss -Hltun 2>/dev/null | awk '{print $5}' | grep -E ':(25360|25301|25302|25310|25320|25399)$' | sort -u)
-[ -n "$busy" ] && { echo "durability: port(s) already in use: $(echo $busy)"; exit 2; }
+reason=$(ports_in_use '25360|25301|25302|25310|25320|25399') && { echo "durability: $reason"; exit 2; }
 
-rm -rf "$ART" && mkdir -p "$ART"
-TMP=$(mktemp -d /tmp/switchboard-durability.XXXXXX)
-DB=$TMP/sb.db
+setup_tmp durability
 BIN=$TMP/switchboard
 cp "$SRC_BIN" "$BIN" || { echo "durability: cannot copy $SRC_BIN"; exit 2; }
-SWITCH_PID=
-BG_PIDS=()
-
-cleanup() {
-  local p
-  for p in "${BG_PIDS[@]}"; do kill "$p" 2>/dev/null; done
-  if [ -n "$SWITCH_PID" ]; then
-    kill "$SWITCH_PID" 2>/dev/null
-    for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$SWITCH_PID" 2>/dev/null || break; sleep 0.2; done
-    kill -9 "$SWITCH_PID" 2>/dev/null
-  fi
-  wait 2>/dev/null
-  [ -f "$DB" ] && { sqlite3 "$DB" ".backup '$ART/sb.db'" 2>/dev/null || cp "$DB"* "$ART/" 2>/dev/null; }
-  [ -z "${KEEP_TMP:-}" ] && rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 # Counters for the summary line.
 PLACED=0 ANSWERED=0 DONE=0 DONE_NORMAL=0 DONE_RESTART=0 INFLIGHT_AT_KILL=0 RESTART_CDRS=0
@@ -102,23 +81,7 @@ fail() {
   exit 1
 }
 
-# ---- helpers -------------------------------------------------------------------------------
-# sipp_fg SECS NAME ARGS...  one bounded SIPp in the foreground, logs under $ART/NAME.*
-sipp_fg() {
-  local secs=$1 name=$2; shift 2
-  (cd "$TMP" && timeout -k 2 "$secs" sipp "$@" -i 127.0.0.1 -nostdin \
-      -trace_err -error_file "$ART/$name.errors.log" -trace_screen -screen_file "$ART/$name.screen" \
-      -trace_msg -message_file "$ART/$name.messages.log" >"$ART/$name.out" 2>&1)
-}
-# sipp_bg SECS NAME ARGS...  same in the background; sets BG to its pid.
-sipp_bg() {
-  local secs=$1 name=$2; shift 2
-  (cd "$TMP" && exec timeout -k 2 "$secs" sipp "$@" -i 127.0.0.1 -nostdin \
-      -trace_err -error_file "$ART/$name.errors.log" -trace_screen -screen_file "$ART/$name.screen" \
-      -trace_msg -message_file "$ART/$name.messages.log" >"$ART/$name.out" 2>&1) &
-  BG=$!
-  BG_PIDS+=("$BG")
-}
+# ---- helpers (sipp_fg, sipp_bg, call_id_of, sql, switch_bg, wait_up: lib.sh) ----------------
 # stop_bg PID  ends a background SIPp (SIGTERM to its `timeout`, which passes it on) and reaps it.
 stop_bg() {
   kill -TERM "$1" 2>/dev/null
@@ -131,28 +94,18 @@ register_2002() {
   sipp_fg 15 "$1" -sf "$S/register_auth.xml" -inf "$S/csv/ep2002.csv" -auth_uri "$DOMAIN" "$SW" \
     -p 25302 -mp 25320 -m 1
 }
-call_id_of() { grep -m1 -i '^Call-ID:' "$1" 2>/dev/null | sed 's/^[^:]*: *//; s/\r$//'; }
-sql() { sqlite3 -batch -noheader "file:$DB?mode=ro" "$1" 2>&1; }
 now_ms() { date +%s%3N; }
 clock() { date -u -d "@$(($1 / 1000)).$(printf %03d $(($1 % 1000)))" +%T.%3N; }   # ms -> UTC HH:MM:SS.mmm
 
-start_switch() {   # start_switch N  -> switch.N.log
-  (cd "$TMP" && RUST_LOG=${RUST_LOG:-info} exec "$BIN" run --config "$TMP/switchboard.toml") \
-    >"$ART/switch.$1.log" 2>&1 &
-  SWITCH_PID=$!
-}
-wait_up() {        # the switch answers OPTIONS within 20 s and is still running
-  local deadline=$((SECONDS + 20))
-  while [ $SECONDS -lt $deadline ]; do
-    if ! kill -0 "$SWITCH_PID" 2>/dev/null; then
-      wait "$SWITCH_PID"; local rc=$?; SWITCH_PID=
-      fail "the switch exited with status $rc at start-up: $(grep -v '^[[:space:]]*$' "$ART"/switch.*.log | tail -1 | cut -c1-200)"
-    fi
-    (cd "$TMP" && timeout 4 sipp -sf "$S/options_ping.xml" "$SW" -i 127.0.0.1 -p 25399 -m 1 \
-        -nostdin >/dev/null 2>&1) && return 0
-    sleep 0.2
-  done
-  fail "the switch did not answer OPTIONS on $SW within 20 s"
+start_switch() {   # start_switch N  -> switch.N.log; the switch answers OPTIONS within 20 s
+  switch_bg "$TMP/switchboard.toml" "$ART/switch.$1.log"
+  SWITCH_PID=$BG
+  wait_up "$SWITCH_PID" 20 "$SW" 25399 "$ART/switch.$1.log" && return 0
+  SWITCH_PID=
+  case $REASON in
+    exited*) fail "the switch ${REASON%%:*} at start-up:${REASON#*:}" ;;
+    *) fail "the switch did not answer OPTIONS on $SW within 20 s" ;;
+  esac
 }
 
 # ---- configuration: the SIPp suite's plan and endpoints on this test's ports ----------------
@@ -200,7 +153,6 @@ grep -q "min=\"$HOLD_MIN\" max=\"$HOLD_MAX\"" "$TMP/durability_uac.xml" \
 
 # ---- 1st run: load, then SIGKILL mid-load ---------------------------------------------------
 start_switch 1
-wait_up
 register_2002 reg2002 || fail "callee 2002 could not register"
 sipp_bg 120 uas -sf "$S/uas_answer.xml" -inf "$S/csv/ep2002.csv" -p 25302 -mp 25320
 UAS=$BG
@@ -215,6 +167,7 @@ kill -0 "$SWITCH_PID" 2>/dev/null || fail "the switch died before the kill"
 kill -0 "$UAC" 2>/dev/null || fail "the SIPp caller ended before the kill (load too short?)"
 KILL_AT=$(now_ms)
 { kill -KILL "$SWITCH_PID"; wait "$SWITCH_PID"; } 2>/dev/null   # (bash's "Killed" notice too)
+DEAD_AT=$(now_ms)   # the process is gone: no call can start after this (one may between KILL_AT and it)
 SWITCH_PID=
 sleep 0.5   # let SIPp log anything that arrived before the kill
 stop_bg "$UAC"
@@ -239,8 +192,7 @@ comm -23 "$TMP/answered" "$TMP/done" >"$TMP/answered_open"
 ANSWERED_OPEN=$(wc -l <"$TMP/answered_open")
 
 # ---- 2nd run: restart on the same database ---------------------------------------------------
-start_switch 2
-wait_up   # close_in_flight runs before the switch listens
+start_switch 2   # close_in_flight runs before the switch listens
 
 # A private copy to join SIPp's Call-IDs against (the switch's file is only ever read).
 CHECK=$TMP/check.db
@@ -268,7 +220,7 @@ unclosed=$(q "SELECT i.call_id FROM inflight_at_kill i WHERE NOT EXISTS
 [ "$RESTART_CDRS" = "$INFLIGHT_AT_KILL" ] \
   || fail "(2) $RESTART_CDRS restart CDRs, but $INFLIGHT_AT_KILL rows were in flight at the kill"
 bad=$(q "SELECT count(*) FROM cdrs WHERE hangup_cause = 'restart' AND (hangup_side <> 'system'
-  OR ended_at_ms < $KILL_AT OR started_at_ms > $KILL_AT OR sip_status <> 0);")
+  OR ended_at_ms < $KILL_AT OR started_at_ms > $DEAD_AT OR sip_status <> 0);")
 [ "$bad" = 0 ] || fail "(2) $bad restart CDR(s) not started before and ended by the system after the kill"
 # the restart added the closed calls and touched no CDR the killed process had committed
 total=$(q "SELECT count(*) FROM cdrs;")

@@ -36,10 +36,10 @@
 # star codes during the test 25465 (media 25450) | OPTIONS probe 25499 | RTP relay 28400-28599.
 set -uo pipefail
 
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
+SB_NAME=ivr_queue
+. "$(dirname "$0")/lib.sh"
 S=$ROOT/sipp-scenarios
 ART=${ARTIFACTS:-$ROOT/test-artifacts/ivr-queue}
-BIN=${SWITCHBOARD_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/switchboard}
 SW=127.0.0.1:25460
 DOMAIN=switchboard.test
 PCAPS=/usr/share/sip-tester
@@ -60,51 +60,8 @@ MIN_RTP=120
 # of dtmf_2833_N.pcap, before the bridge) and a little slack.
 SLACK_RTP=15
 
-rm -rf "$ART" && mkdir -p "$ART"
-TMP=$(mktemp -d /tmp/switchboard-ivr-queue.XXXXXX)
-DB=$TMP/sb.db
-SWITCH_PID=
-BG_PIDS=()
-
-cleanup() {
-  local p
-  for p in "${BG_PIDS[@]}"; do kill "$p" 2>/dev/null; done
-  if [ -n "$SWITCH_PID" ]; then
-    kill "$SWITCH_PID" 2>/dev/null
-    for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$SWITCH_PID" 2>/dev/null || break; sleep 0.2; done
-    kill -9 "$SWITCH_PID" 2>/dev/null
-  fi
-  wait 2>/dev/null
-  [ -f "$DB" ] && { sqlite3 "$DB" ".backup '$ART/sb.db'" 2>/dev/null || cp "$DB"* "$ART/" 2>/dev/null; }
-  [ -z "${KEEP_TMP:-}" ] && rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-PASSED=0 FAILED=0
-pass() { echo "PASS $1"; PASSED=$((PASSED + 1)); }
-fail() { echo "FAIL $1 ($2)"; FAILED=$((FAILED + 1)); }
-# check NAME REASON_IF_FAILED COMMAND...  runs COMMAND; PASS or FAIL with its last output line
-check() {
-  local name=$1; shift
-  local out rc
-  out=$("$@" 2>&1); rc=$?
-  if [ $rc -eq 0 ]; then pass "$name"; else fail "$name" "$(printf '%s\n' "$out" | grep -v '^[[:space:]]*$' | tail -1)"; fi
-  return $rc
-}
-finish() {
-  echo "ivr_queue: $PASSED passed, $FAILED failed (logs: $ART/)"
-  [ $FAILED -eq 0 ]
-  exit
-}
-abort() {   # abort CHECK REASON: a step the rest depends on failed
-  fail "$1" "$2"
-  finish
-}
-
-for tool in sipp timeout sqlite3 ss; do
-  command -v $tool >/dev/null || { echo "ivr_queue: $tool not installed (make deps)"; exit 2; }
-done
+setup_tmp ivr-queue
+require_tools sipp timeout sqlite3 ss
 for p in g711a dtmf_2833_1 dtmf_2833_2; do
   [ -r "$PCAPS/$p.pcap" ] || { echo "ivr_queue: no $PCAPS/$p.pcap (sip-tester)"; exit 2; }
 done
@@ -112,30 +69,8 @@ done
 # ---- config, dialplan, SIPp csv files --------------------------------------------------------
 mkdir -p "$TMP/dialplans"
 {
+  config_head "ivr_queue.sh: IVR + two ACD queues, loopback only." 28400-28599
   cat <<EOF
-# ivr_queue.sh: IVR + two ACD queues, loopback only.
-[sip]
-listen = ["udp:$SW"]
-domain = "$DOMAIN"
-# SIPp 3.6.1 only answers MD5 challenges
-digest_algorithms = ["MD5"]
-
-[sip.timers]
-t1_ms = 500
-t2_ms = 4000
-t4_ms = 5000
-
-[registrar]
-min_expires = 60
-max_expires = 3600
-default_expires = 3600
-
-[store]
-url = "sqlite://$DB"
-
-[media]
-mode = "relay"
-rtp_ports = "28400-28599"
 # the repository's prompts: the menu plays (the digit interrupts it), music while queued, the
 # star codes' confirmations before the switch hangs up. Nothing here depends on hearing them.
 prompts_dir = "$ROOT/prompts"
@@ -241,61 +176,22 @@ for u in "${AGENTS[@]}" 4001 4002; do
     >"$TMP/ep$u.csv"
 done
 
-# ---- SIPp helpers -----------------------------------------------------------------------------
-# sipp_fg SECS NAME ARGS...  one bounded SIPp in the foreground, logs under $ART/NAME.*
-sipp_fg() {
-  local secs=$1 name=$2; shift 2
-  (cd "$TMP" && timeout -k 2 "$secs" sipp "$@" -i 127.0.0.1 -nostdin \
-      -trace_err -error_file "$ART/$name.errors.log" -trace_screen -screen_file "$ART/$name.screen" \
-      -trace_msg -message_file "$ART/$name.messages.log" >"$ART/$name.out" 2>&1)
-}
-# sipp_bg SECS NAME ARGS...  same in the background; sets BG to the pid of its `timeout`.
-sipp_bg() {
-  local secs=$1 name=$2; shift 2
-  (cd "$TMP" && exec timeout -k 2 "$secs" sipp "$@" -i 127.0.0.1 -nostdin \
-      -trace_err -error_file "$ART/$name.errors.log" -trace_screen -screen_file "$ART/$name.screen" \
-      -trace_msg -message_file "$ART/$name.messages.log" >"$ART/$name.out" 2>&1) &
-  BG=$!
-  BG_PIDS+=("$BG")
-}
-# why RC NAME  a one-line reason from a SIPp exit code and its error log
-why() {
-  local msg
-  # SIPp writes its error entries without newlines between them: split them first
-  msg=$(sed 's/\(20[0-9][0-9]-[0-9][0-9]-[0-9][0-9]	\)/\n\1/g' "$ART/$2.errors.log" 2>/dev/null \
-        | sed -n 's/^[0-9-]*	[0-9:.]*	[0-9.]*: //p' \
-        | grep -v 'Failed to delete FD from epoll\|receive timeout on message .*jumping to label' \
-        | head -1 | cut -c1-160)
-  case $1 in
-    124|137) echo "$2: timed out${msg:+: $msg}" ;;
-    *) echo "$2: SIPp exit $1${msg:+: $msg}" ;;
-  esac
-}
+# ---- SIPp helpers (sipp_fg, sipp_bg, why: lib.sh) ----------------------------------------------
 # call_ids LOG  the Call-IDs of the INVITEs a SIPp sent (its -trace_msg log), in order
 call_ids() {
   awk '/^INVITE /{inv=1} inv && tolower($0) ~ /^call-id:/{sub(/^[^:]*: */,""); sub(/\r$/,""); print; inv=0}' "$1" \
     | awk '!seen[$0]++'
 }
-sql() { sqlite3 -batch -noheader "file:$DB?mode=ro" "$1" 2>&1; }
 
 # ---- start the switch -------------------------------------------------------------------------
-busy=$(ss -Hltun 2>/dev/null | awk '{print $5}' \
-  | grep -E ':(2546[0-5]|2547[12]|25499|25440|25444|25450|25480|25484|25488|25492)$' | sort -u)
-[ -n "$busy" ] && abort switch_start "port(s) already in use: $(echo $busy) (a leftover switch or SIPp?)"
+reason=$(ports_in_use '2546[0-5]|2547[12]|25499|25440|25444|25450|25480|25484|25488|25492') \
+  && abort switch_start "$reason"
 [ -x "$BIN" ] || abort switch_start "no binary at $BIN (build it or set SWITCHBOARD_BIN)"
 "$BIN" check --config "$TMP/switchboard.toml" >"$ART/check.out" 2>&1 \
   || abort switch_start "switchboard check: $(tail -1 "$ART/check.out")"
-(cd "$TMP" && RUST_LOG=${RUST_LOG:-info} exec "$BIN" run --config "$TMP/switchboard.toml") \
-  >"$ART/switchboard.log" 2>&1 &
-SWITCH_PID=$!
-up=
-for _ in $(seq 60); do
-  kill -0 "$SWITCH_PID" 2>/dev/null || { SWITCH_PID=; abort switch_start "exited: $(tail -1 "$ART/switchboard.log" | cut -c1-200)"; }
-  (cd "$TMP" && timeout 4 sipp -sf "$S/options_ping.xml" "$SW" -i 127.0.0.1 -p 25499 -m 1 -nostdin \
-      >/dev/null 2>&1) && { up=1; break; }
-  sleep 0.3
-done
-[ -n "$up" ] || abort switch_start "no answer to OPTIONS on $SW within 18 s"
+switch_bg "$TMP/switchboard.toml" "$ART/switchboard.log"
+SWITCH_PID=$BG
+wait_up "$SWITCH_PID" 18 "$SW" 25499 "$ART/switchboard.log" || { SWITCH_PID=; abort switch_start "$REASON"; }
 pass switch_start
 
 # ---- 1. agents: register, log in with *45, answer ------------------------------------------------
@@ -349,15 +245,13 @@ SUPPORT_PID=$BG
 wait "$SALES_PID"; rc_sales=$?
 wait "$SUPPORT_PID"; rc_support=$?
 check callers_after_pause_and_logout_completed eval "[ $rc_sales -eq 0 ] || why $rc_sales caller_sales2;
-  [ $rc_support -eq 0 ] || why $rc_support caller_support2"
+  ok=\$?; [ $rc_support -eq 0 ] || why $rc_support caller_support2; [ \$? -eq 0 ] && [ \$ok -eq 0 ]"
 check star_code_unpause eval 'star "*48" 3101 unpause3101'
 
 # ---- 4. stop the agents gracefully -------------------------------------------------------------
 sleep 2   # wrap-up (1 s) over: every agent back to Available
-for a in "${AGENTS[@]}"; do
-  # SIGUSR1 to SIPp itself (the child of our `timeout`): finish the calls in progress, exit
-  pkill -USR1 -P "${AGENT_PID[$a]}" -x sipp 2>/dev/null
-done
+# SIGUSR1 to SIPp itself (the child of our `timeout`): finish the calls in progress, exit
+for a in "${AGENTS[@]}"; do signal_sipp "${AGENT_PID[$a]}"; done
 # (reaped here, in this shell: `check` runs its command in a subshell, which cannot wait)
 declare -A AGENT_RC
 for a in "${AGENTS[@]}"; do wait "${AGENT_PID[$a]}"; AGENT_RC[$a]=$?; done

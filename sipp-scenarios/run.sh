@@ -19,10 +19,10 @@
 # media-timeout switch 25260 udp+tcp, relay 26000-26999, probe 25299.
 set -uo pipefail
 
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
+SB_NAME=run.sh
+. "$(dirname "$0")/lib.sh"
 S=$ROOT/sipp-scenarios
 ART=${ARTIFACTS:-$ROOT/test-artifacts/sipp}
-BIN=${SWITCHBOARD_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/switchboard}
 SW=127.0.0.1:25060
 DOMAIN=switchboard.test
 MODE=switchboard
@@ -45,64 +45,17 @@ for a in "$@"; do
 done
 [ ${#TESTS[@]} -eq 0 ] && TESTS=("${ALL_TESTS[@]}")
 
-rm -rf "$ART" && mkdir -p "$ART"
-TMP=$(mktemp -d /tmp/switchboard-sipp.XXXXXX)
-DB=$TMP/sb.db
-SWITCH_PID=
-BG_PIDS=()
+setup_tmp sipp
+require_tools sipp timeout
+[ $MODE = switchboard ] && require_tools sqlite3
 
-cleanup() {
-  local p
-  for p in "${BG_PIDS[@]}"; do kill "$p" 2>/dev/null; done
-  if [ -n "$SWITCH_PID" ]; then
-    kill "$SWITCH_PID" 2>/dev/null
-    for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$SWITCH_PID" 2>/dev/null || break; sleep 0.2; done
-    kill -9 "$SWITCH_PID" 2>/dev/null
-  fi
-  wait 2>/dev/null
-  # .backup folds in the WAL (a plain cp of sb.db can miss the last commits)
-  [ -f "$DB" ] && { sqlite3 "$DB" ".backup '$ART/sb.db'" 2>/dev/null || cp "$DB"* "$ART/" 2>/dev/null; }
-  [ -z "${KEEP_TMP:-}" ] && rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-PASSED=0 FAILED=0
-pass() { echo "PASS $1"; PASSED=$((PASSED + 1)); }
-fail() { echo "FAIL $1 ($2)"; FAILED=$((FAILED + 1)); }
-
-for tool in sipp timeout; do
-  command -v $tool >/dev/null || { echo "run.sh: $tool not installed (make deps)"; exit 2; }
-done
-if [ $MODE = switchboard ] && ! command -v sqlite3 >/dev/null; then
-  echo "run.sh: sqlite3 not installed (make deps)"; exit 2
-fi
-
-# ---- SIPp helpers ------------------------------------------------------------------------------
-# sipp_fg SECS NAME ROLE ARGS...  runs one SIPp in the foreground, bounded, logs under $ART.
-sipp_fg() {
-  local secs=$1 name=$2 role=$3; shift 3
-  local base=$ART/$name.$role
-  (cd "$TMP" && timeout -k 2 "$secs" sipp "$@" -i 127.0.0.1 -nostdin \
-      -trace_err -error_file "$base.errors.log" -trace_screen -screen_file "$base.screen" \
-      -trace_msg -message_file "$base.messages.log" >"$base.out" 2>&1)
-}
-# sipp_bg SECS NAME ROLE ARGS...  same in the background; sets BG (the pid to wait for).
-sipp_bg() {
-  local secs=$1 name=$2 role=$3; shift 3
-  local base=$ART/$name.$role
-  (cd "$TMP" && exec timeout -k 2 "$secs" sipp "$@" -i 127.0.0.1 -nostdin \
-      -trace_err -error_file "$base.errors.log" -trace_screen -screen_file "$base.screen" \
-      -trace_msg -message_file "$base.messages.log" >"$base.out" 2>&1) &
-  BG=$!
-  BG_PIDS+=("$BG")
-  sleep 0.3   # let it bind its port
-}
+# ---- SIPp helpers (sipp_fg, sipp_bg, sipp_error, call_id_of, sql: lib.sh) ------------------------
+# sipp_fg/sipp_bg SECS NAME.ROLE ARGS...: logs under $ART/NAME.ROLE.*; sipp_bg lets SIPp bind first
+SIPP_BG_SETTLE=0.3
 # why RC LOGBASE  prints a one-line reason from a SIPp exit code and its error log; returns 1.
 why() {
-  local rc=$1 base=$2 msg
-  msg=$(sed -n 's/^[0-9-]*	[0-9:.]*	[0-9.]*: //p' "$base.errors.log" 2>/dev/null \
-        | grep -v 'Failed to delete FD from epoll' | head -1 | cut -c1-160)
+  local rc=$1 msg
+  msg=$(sipp_error "$2")
   case $rc in
     124|137) echo "timed out${msg:+: $msg}" ;;
     1) echo "SIPp: call failed${msg:+: $msg}" ;;
@@ -110,32 +63,29 @@ why() {
   esac
   return 1   # callers end with `|| why $? ...`: a failed SIPp must fail the test
 }
-# first Call-ID in a SIPp message log
-call_id_of() { grep -m1 -i '^Call-ID:' "$1" 2>/dev/null | sed 's/^[^:]*: *//; s/\r$//'; }
 
 # register USER NAME [extra sipp args]  one REGISTER round from the user's port (-m 1).
 register() {
   local user=$1 name=$2; shift 2
-  sipp_fg 15 "$name" "reg$user" -sf "$S/register_auth.xml" -inf "$S/csv/ep$user.csv" \
+  sipp_fg 15 "$name.reg$user" -sf "$S/register_auth.xml" -inf "$S/csv/ep$user.csv" \
     -auth_uri "$DOMAIN" "$SW" -p "$((23100 + user))" -m 1 "$@"
 }
 # caller NAME SECS SCENARIO NUMBER [extra]  endpoint 2001 places call(s) to NUMBER.
 caller() {
   local name=$1 secs=$2 scen=$3 number=$4; shift 4
-  sipp_fg "$secs" "$name" caller -sf "$S/$scen" -inf "$S/csv/ep2001.csv" -s "$number" \
+  sipp_fg "$secs" "$name.caller" -sf "$S/$scen" -inf "$S/csv/ep2001.csv" -s "$number" \
     -auth_uri "$number@$DOMAIN" "$SW" -p 25101 "$@"
 }
 # callee NAME SECS USER SCENARIO [extra]  registers USER, then runs its UAS in the background.
 callee() {
   local name=$1 secs=$2 user=$3 scen=$4; shift 4
   register "$user" "$name" || return 1
-  sipp_bg "$secs" "$name" "uas$user" -sf "$S/$scen" -inf "$S/csv/ep$user.csv" -p "$((23100 + user))" "$@"
+  sipp_bg "$secs" "$name.uas$user" -sf "$S/$scen" -inf "$S/csv/ep$user.csv" -p "$((23100 + user))" "$@"
 }
 # wait_bg PID -> exit code of a background SIPp
 wait_bg() { wait "$1"; }
 
 # ---- CDR checks (store schema: src/store/migrations/0001_cdrs.sql) -----------------------------
-sql() { sqlite3 -batch -noheader "file:$DB?mode=ro" "$1" 2>&1; }
 # cdr_expect CALL_ID STATUS SIDE  polls up to 5 s for the A leg's CDR; prints a reason on mismatch.
 cdr_expect() {
   [ $MODE = standin ] && return 0
@@ -178,18 +128,18 @@ b2bua_check() {
 t_register_auth() { register 2001 register_auth || why $? "$ART/register_auth.reg2001"; }
 
 t_register_auth_tcp() {
-  sipp_fg 15 register_auth_tcp reg2001 -t t1 -sf "$S/register_auth.xml" -inf "$S/csv/ep2001.csv" \
+  sipp_fg 15 register_auth_tcp.reg2001 -t t1 -sf "$S/register_auth.xml" -inf "$S/csv/ep2001.csv" \
     -auth_uri "$DOMAIN" "$SW" -p 25111 -m 1 || why $? "$ART/register_auth_tcp.reg2001"
 }
 
 t_register_wrong_password() {
-  sipp_fg 15 register_wrong_password reg2003 -sf "$S/register_wrong_password.xml" \
+  sipp_fg 15 register_wrong_password.reg2003 -sf "$S/register_wrong_password.xml" \
     -inf "$S/csv/ep2003_wrong.csv" -auth_uri "$DOMAIN" "$SW" -p 25103 -m 1 \
     || why $? "$ART/register_wrong_password.reg2003"
 }
 
 t_register_refresh_unregister() {
-  sipp_fg 20 register_refresh_unregister reg2004 -sf "$S/register_refresh_unregister.xml" \
+  sipp_fg 20 register_refresh_unregister.reg2004 -sf "$S/register_refresh_unregister.xml" \
     -inf "$S/csv/ep2004.csv" -auth_uri "$DOMAIN" "$SW" -p 25104 -m 1 \
     || why $? "$ART/register_refresh_unregister.reg2004"
 }
@@ -227,11 +177,11 @@ t_call_tcp_callee() {
   local name=call_tcp_callee
   # only the TCP binding may exist, or the switch also forks to the UDP one (same port, nobody
   # listening) and retransmits that INVITE until Timer B, into the next test's UAS
-  sipp_fg 15 $name unreg2002 -sf "$S/unregister_all.xml" -inf "$S/csv/ep2002.csv" -auth_uri "$DOMAIN" \
+  sipp_fg 15 $name.unreg2002 -sf "$S/unregister_all.xml" -inf "$S/csv/ep2002.csv" -auth_uri "$DOMAIN" \
     "$SW" -p 25102 -m 1 || { why $? "$ART/$name.unreg2002"; return 1; }
-  sipp_fg 15 $name reg2002 -t t1 -sf "$S/register_auth_tcp.xml" -inf "$S/csv/ep2002.csv" \
+  sipp_fg 15 $name.reg2002 -t t1 -sf "$S/register_auth_tcp.xml" -inf "$S/csv/ep2002.csv" \
     -auth_uri "$DOMAIN" "$SW" -p 25102 -m 1 || { why $? "$ART/$name.reg2002"; return 1; }
-  sipp_bg 40 $name uas2002 -t t1 -sf "$S/uas_answer_tcp.xml" -inf "$S/csv/ep2002.csv" -p 25102 -m 1 \
+  sipp_bg 40 $name.uas2002 -t t1 -sf "$S/uas_answer_tcp.xml" -inf "$S/csv/ep2002.csv" -p 25102 -m 1 \
     -recv_timeout 30000
   local upid=$BG
   caller $name 30 call_caller_bye.xml 2002 -m 1 -d 500 || { why $? "$ART/$name.caller"; return 1; }
@@ -240,7 +190,7 @@ t_call_tcp_callee() {
   local a_cid; a_cid=$(call_id_of "$ART/$name.caller.messages.log")
   cdr_expect "$a_cid" 200 caller || return 1
   # drop the TCP binding (Contact: *) and re-register 2002 over UDP for the later tests
-  sipp_fg 15 $name unreg2002b -sf "$S/unregister_all.xml" -inf "$S/csv/ep2002.csv" -auth_uri "$DOMAIN" \
+  sipp_fg 15 $name.unreg2002b -sf "$S/unregister_all.xml" -inf "$S/csv/ep2002.csv" -auth_uri "$DOMAIN" \
     "$SW" -p 25102 -m 1 || { why $? "$ART/$name.unreg2002b"; return 1; }
   register 2002 $name || why $? "$ART/$name.reg2002"
 }
@@ -258,7 +208,7 @@ t_call_unknown_ext() {
 }
 
 t_call_wrong_password() {
-  sipp_fg 20 call_wrong_password caller -sf "$S/call_wrong_password.xml" -inf "$S/csv/ep2003_wrong.csv" \
+  sipp_fg 20 call_wrong_password.caller -sf "$S/call_wrong_password.xml" -inf "$S/csv/ep2003_wrong.csv" \
     -s 2002 -auth_uri "2002@$DOMAIN" "$SW" -p 25103 -m 1 || why $? "$ART/call_wrong_password.caller"
 }
 
@@ -267,7 +217,7 @@ t_call_from_trunk() {
   local name=call_from_trunk
   callee $name 40 2002 uas_answer.xml -m 1 -recv_timeout 30000 || { why $? "$ART/$name.reg2002"; return 1; }
   local upid=$BG
-  sipp_fg 30 $name caller -sf "$S/bench_uac.xml" -s 15550001 "$SW" -p 25080 -m 1 -d 500 \
+  sipp_fg 30 $name.caller -sf "$S/bench_uac.xml" -s 15550001 "$SW" -p 25080 -m 1 -d 500 \
     || { why $? "$ART/$name.caller"; return 1; }
   wait_bg $upid || { echo "callee: $(why $? "$ART/$name.uas2002")"; return 1; }
   b2bua_check $name 2002 || return 1
@@ -277,7 +227,7 @@ t_call_from_trunk() {
 }
 
 t_call_trunk() {
-  sipp_bg 40 call_trunk carrier -sf "$S/uas_carrier.xml" -p 25080 -m 1 -recv_timeout 30000
+  sipp_bg 40 call_trunk.carrier -sf "$S/uas_carrier.xml" -p 25080 -m 1 -recv_timeout 30000
   local upid=$BG
   caller call_trunk 30 call_trunk.xml 915551234567 -m 1 -d 500 || { why $? "$ART/call_trunk.caller"; return 1; }
   wait_bg $upid || { echo "carrier: $(why $? "$ART/call_trunk.carrier")"; return 1; }
@@ -361,7 +311,6 @@ rtp_pcap_call() {
 # own store; waits for it to answer OPTIONS. The caller sets `local SW DB` first (used by
 # register/caller/cdr_expect) and `local name`.
 media_timeout_switch() {
-  local pid up=
   sed -e "s|^url = \"sqlite://.*\"|url = \"sqlite://$DB\"|" \
       -e "s|^dir = \"sipp-scenarios/dialplans\"|dir = \"$S/dialplans\"|" \
       -e 's|127\.0\.0\.1:25060|127.0.0.1:25260|g' \
@@ -369,17 +318,9 @@ media_timeout_switch() {
       "$S/switchboard-test.toml" >"$TMP/$name.toml"
   cp "$TMP/$name.toml" "$ART/$name.switch.toml"
   grep -q '^timeout_s = 3$' "$TMP/$name.toml" || { echo "could not set [media] timeout_s in the config"; return 1; }
-  (cd "$TMP" && RUST_LOG=${RUST_LOG:-info} exec "$BIN" run --config "$TMP/$name.toml") \
-    >"$ART/$name.switch.log" 2>&1 &
-  pid=$!
-  BG_PIDS+=("$pid")
-  for _ in $(seq 40); do
-    kill -0 "$pid" 2>/dev/null || { echo "media-timeout switch exited: $(tail -1 "$ART/$name.switch.log" | cut -c1-160)"; return 1; }
-    (cd "$TMP" && timeout 4 sipp -sf "$S/options_ping.xml" "$SW" -i 127.0.0.1 -p 25299 -m 1 \
-        -nostdin >/dev/null 2>&1) && { up=1; break; }
-    sleep 0.3
-  done
-  [ -n "$up" ] || { echo "media-timeout switch: no answer to OPTIONS on $SW"; return 1; }
+  switch_bg "$TMP/$name.toml" "$ART/$name.switch.log"
+  BG_PIDS+=("$BG")
+  wait_up "$BG" 12 "$SW" 25299 "$ART/$name.switch.log" || { echo "media-timeout switch: $REASON"; return 1; }
 }
 # save_store NAME: a copy of the second switch's store next to the other artifacts
 save_store() {
@@ -448,9 +389,8 @@ start_switchboard() {
       -e "s|^dir = \"sipp-scenarios/dialplans\"|dir = \"$S/dialplans\"|" \
       "$S/switchboard-test.toml" >"$TMP/switchboard-test.toml"
   cp "$TMP/switchboard-test.toml" "$ART/switchboard-test.toml"
-  (cd "$TMP" && RUST_LOG=${RUST_LOG:-info} exec "$BIN" run --config "$TMP/switchboard-test.toml") \
-    >"$ART/switchboard.log" 2>&1 &
-  SWITCH_PID=$!
+  switch_bg "$TMP/switchboard-test.toml" "$ART/switchboard.log"
+  SWITCH_PID=$BG
 }
 start_standin() {
   command -v kamailio >/dev/null || { REASON="kamailio not installed"; return 1; }
@@ -458,30 +398,11 @@ start_standin() {
   SWITCH_PID=$!
 }
 
-# wait_up SECS: the switch answers OPTIONS (any final response) within SECS, and is still
-# running. Sets REASON when it does not.
-wait_up() {
-  local deadline=$((SECONDS + $1))
-  while [ $SECONDS -lt $deadline ]; do
-    if ! kill -0 "$SWITCH_PID" 2>/dev/null; then
-      wait "$SWITCH_PID"; local rc=$?
-      SWITCH_PID=
-      REASON="exited with status $rc: $(cat "$ART"/switchboard.log "$ART"/kamailio-standin.log 2>/dev/null | grep -v '^[[:space:]]*$' | tail -1 | cut -c1-200)"
-      return 1
-    fi
-    (cd "$TMP" && timeout 4 sipp -sf "$S/options_ping.xml" "$SW" -i 127.0.0.1 -p 25199 -m 1 \
-        -nostdin >/dev/null 2>&1) && return 0
-    sleep 0.3
-  done
-  REASON="no answer to OPTIONS on $SW within $1 s"
-  return 1
-}
-
-REASON=
-busy=$(ss -Hltun 2>/dev/null | awk '{print $5}' | grep -E ':(25060|25080|2510[1-4]|25111|25199)$' | sort -u)
-[ -n "$busy" ] && REASON="port(s) already in use: $(echo $busy) (a leftover switch or SIPp?)"
+REASON=$(ports_in_use '25060|25080|2510[1-4]|25111|25199')
 [ -z "$REASON" ] && if [ $MODE = standin ]; then start_standin; else start_switchboard; fi || REASON=${REASON:-cannot start}
-[ -z "$REASON" ] && wait_up 20
+SWITCH_LOG=$ART/switchboard.log
+[ $MODE = standin ] && SWITCH_LOG=$ART/kamailio-standin.log
+[ -z "$REASON" ] && ! wait_up "$SWITCH_PID" 20 "$SW" 25199 "$SWITCH_LOG" && SWITCH_PID=
 if [ -n "$REASON" ]; then
   echo "switch did not start: $REASON (logs: $ART/)"
   for t in "${TESTS[@]}"; do fail "$t" "switch did not start"; done

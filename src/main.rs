@@ -135,7 +135,8 @@ fn run(path: Option<&std::path::Path>) -> ExitCode {
         match switchboard::runtime::start(cfg).await {
             Ok(running) => {
                 tracing::info!(config = %source, udp = ?running.bound.udp, tcp = ?running.bound.tcp, "switchboard running");
-                switchboard::runtime::run_until_signalled(running, dialplan_dir).await;
+                let file = path.map(std::path::Path::to_path_buf);
+                switchboard::runtime::run_until_signalled(running, dialplan_dir, file).await;
                 ExitCode::SUCCESS
             }
             Err(e) => {

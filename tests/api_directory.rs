@@ -444,3 +444,28 @@ async fn only_admins_change_the_directory_and_bad_fields_are_named() {
     assert_eq!(users(&list), ["1001"]);
     sw.stop().await;
 }
+
+#[tokio::test]
+async fn concurrent_creations_of_one_name_make_one_entry() {
+    use reqwest::Method;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let sw = start(dir.path()).await;
+    for round in 0..5 {
+        let user = format!("40{round:02}");
+        let body = json!({"user": user, "password": "pw", "context": "from-trunk"});
+        let posts =
+            (0..8).map(|_| sw.call(Method::POST, "/api/v1/endpoints", ADMIN, Some(body.clone())));
+        let mut statuses: Vec<u16> = futures_util::future::join_all(posts)
+            .await
+            .into_iter()
+            .map(|(status, _)| status)
+            .collect();
+        statuses.sort();
+        assert_eq!(
+            statuses,
+            [201, 409, 409, 409, 409, 409, 409, 409],
+            "round {round}"
+        );
+    }
+    sw.stop().await;
+}

@@ -14,16 +14,20 @@ use switchboard::dialer::campaign::{AgentSet, Campaign, DialMode};
 use switchboard::dialer::dnc;
 use switchboard::dialer::list::{import_csv, CsvOptions, FirstSeen, Region, RowProblem, E164};
 use switchboard::store::{
-    Attempt, AttemptOutcome, CampaignId, CampaignState, Disposition, DncScope, LeadId, LeadNext,
-    LeadStatus, NewLead, Store,
+    Attempt, AttemptOutcome, CampaignId, CampaignLease, CampaignState, Disposition, DncScope,
+    LeadId, LeadNext, LeadStatus, NewLead, Store,
 };
 
 /// 2026-07-01T16:00Z: 12:00 in New York, 09:00 in Los Angeles, 17:00 in London.
 const T0: i64 = 1_782_921_600_000;
 const MINUTE: i64 = 60_000;
 const HOUR: i64 = 60 * MINUTE;
+const LEASE_TTL: i64 = 10_000;
 
 both_backends!(
+    one_node_holds_a_campaign_until_its_lease_expires,
+    a_released_lease_is_taken_at_once_and_only_the_holder_releases,
+    a_lapsed_lease_gives_the_dead_nodes_claimed_leads_to_the_next_node,
     campaigns_round_trip_and_move_by_compare_and_set,
     csv_bad_rows_are_reported_and_good_rows_load,
     duplicates_in_the_list_and_the_campaign_are_flagged,
@@ -926,4 +930,119 @@ async fn unclaimed_leads_come_back_and_a_disposition_survives_the_later_attempt(
     assert_eq!(lead.next_at_ms, T0 + 24 * HOUR);
     assert_eq!(lead.attempts, 1);
     assert_eq!(lead.last_outcome, Some(AttemptOutcome::Answered));
+}
+
+async fn one_node_holds_a_campaign_until_its_lease_expires(db: &TestDb) {
+    let a = db.open().await.with_node("node-a");
+    let b = db.open().await.with_node("node-b");
+    let c = CampaignId::from("c1");
+    let lease = |s: &switchboard::store::Store, now: i64| {
+        let (s, c) = (s.clone(), c.clone());
+        async move { s.lease_campaign(&c, now, LEASE_TTL).await.expect("lease") }
+    };
+    assert_eq!(
+        lease(&a, T0).await,
+        CampaignLease::Held {
+            until_ms: T0 + LEASE_TTL
+        }
+    );
+    assert_eq!(
+        lease(&b, T0 + 1).await,
+        CampaignLease::Elsewhere {
+            node: "node-a".into(),
+            until_ms: T0 + LEASE_TTL
+        }
+    );
+    // Renewed every second, a's lease never lapses.
+    for s in 1..30 {
+        assert_eq!(
+            lease(&a, T0 + s * 1000).await,
+            CampaignLease::Held {
+                until_ms: T0 + s * 1000 + LEASE_TTL
+            }
+        );
+        assert!(matches!(
+            lease(&b, T0 + s * 1000 + 500).await,
+            CampaignLease::Elsewhere { .. }
+        ));
+    }
+    // a stops renewing (crashed): once its lease has expired b takes the campaign over.
+    let last = T0 + 29_000 + LEASE_TTL;
+    assert!(matches!(
+        lease(&b, last - 1).await,
+        CampaignLease::Elsewhere { .. }
+    ));
+    assert_eq!(
+        lease(&b, last).await,
+        CampaignLease::Held {
+            until_ms: last + LEASE_TTL
+        }
+    );
+    assert_eq!(
+        lease(&a, last + 1).await,
+        CampaignLease::Elsewhere {
+            node: "node-b".into(),
+            until_ms: last + LEASE_TTL
+        }
+    );
+}
+
+async fn a_released_lease_is_taken_at_once_and_only_the_holder_releases(db: &TestDb) {
+    let a = db.open().await.with_node("node-a");
+    let b = db.open().await.with_node("node-b");
+    let (c1, c2) = (CampaignId::from("c1"), CampaignId::from("c2"));
+    assert!(matches!(
+        a.lease_campaign(&c1, T0, LEASE_TTL).await.unwrap(),
+        CampaignLease::Held { .. }
+    ));
+    assert!(matches!(
+        b.lease_campaign(&c2, T0, LEASE_TTL).await.unwrap(),
+        CampaignLease::Held { .. }
+    ));
+    // a cannot release b's lease.
+    a.release_campaign_lease(&c2).await.unwrap();
+    assert!(matches!(
+        a.lease_campaign(&c2, T0 + 1, LEASE_TTL).await.unwrap(),
+        CampaignLease::Elsewhere { .. }
+    ));
+    // a stops c1 and gives it up: b may run it at once, long before the lease would expire.
+    a.release_campaign_lease(&c1).await.unwrap();
+    assert!(matches!(
+        b.lease_campaign(&c1, T0 + 2, LEASE_TTL).await.unwrap(),
+        CampaignLease::Held { .. }
+    ));
+}
+
+async fn a_lapsed_lease_gives_the_dead_nodes_claimed_leads_to_the_next_node(db: &TestDb) {
+    let a = db.open().await.with_node("node-a");
+    let b = db.open().await.with_node("node-b");
+    let (campaign, _) = running_campaign(&a, "takeover").await;
+    load(&a, &campaign, 1, 4, "America/New_York").await;
+    assert!(matches!(
+        a.lease_campaign(&campaign, T0, LEASE_TTL).await.unwrap(),
+        CampaignLease::Held { .. }
+    ));
+    let held = a.claim_leads(&campaign, T0, 3).await.unwrap();
+    assert_eq!(held.len(), 3);
+    assert!(a.mark_dialing(&held[0].id, T0).await.unwrap());
+    // a dies; b takes over once a's lease has lapsed, and gets the two leads a claimed but
+    // never dialled plus the fourth. The one a was dialling stays a's until a restarts.
+    let later = T0 + LEASE_TTL;
+    assert!(matches!(
+        b.lease_campaign(&campaign, later, LEASE_TTL).await.unwrap(),
+        CampaignLease::Held { .. }
+    ));
+    let got: HashSet<LeadId> = b
+        .claim_leads(&campaign, later, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|l| l.id)
+        .collect();
+    let expected: HashSet<LeadId> = held[1..].iter().map(|l| l.id.clone()).collect();
+    assert_eq!(got.len(), 3, "{got:?}");
+    assert!(got.is_superset(&expected));
+    assert!(!got.contains(&held[0].id));
+    // Should a come back before restarting, it cannot dial a lead it lost.
+    assert!(!a.mark_dialing(&held[1].id, later).await.unwrap());
 }

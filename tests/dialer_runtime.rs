@@ -13,7 +13,7 @@ use switchboard::store::{AttemptOutcome, CampaignState, LeadStatus, Store};
 use tokio::net::UdpSocket;
 
 mod phone_support;
-use phone_support::{header, response, sdp};
+use phone_support::{header, register, response, sdp, Peer};
 mod dialer_support;
 use dialer_support::*;
 
@@ -429,4 +429,77 @@ async fn a_campaign_naming_an_unknown_agent_is_refused_with_the_reason() {
     assert_eq!(live.dials, 0);
     running.stop_now();
     running.wait().await;
+}
+
+#[tokio::test]
+async fn a_campaign_runs_on_one_node_of_a_shared_store_and_moves_when_that_node_dies() {
+    let Floor {
+        running: a,
+        carrier,
+        campaign,
+        _dir,
+        ..
+    } = floor(3).await;
+    let via_port = |invite: &str| {
+        header(invite, "Via")
+            .split(':')
+            .nth(1)
+            .map(|p| p.split(';').next().unwrap_or("").to_string())
+    };
+    let a_port = a.bound.udp[0].port().to_string();
+
+    // Node a dials lead 1 (busy) and lead 2 (left ringing).
+    let invite = carrier.expect("INVITE ").await;
+    assert!(invite.starts_with("INVITE sip:+442079460001@"), "{invite}");
+    carrier
+        .send(&response(&invite, "486 Busy Here", "busy", ""))
+        .await;
+    carrier.expect("ACK ").await;
+    let invite = carrier.expect("INVITE sip:+442079460002@").await;
+    assert_eq!(via_port(&invite).as_deref(), Some(a_port.as_str()));
+
+    // Node b starts on the same store, with the agent logged in there too: it leaves the
+    // campaign to node a and says so.
+    let b = switchboard::runtime::start(node_config(
+        _dir.path(),
+        carrier.sock.local_addr().unwrap(),
+        "b",
+        "28700-28799",
+    ))
+    .await
+    .expect("node b starts");
+    let agent_b = Peer::new(b.bound.udp[0]).await;
+    register(&agent_b, "1001", "agentpw", "dialer.test").await;
+    assert!(b
+        .control
+        .agent_op("1001", switchboard::acd::AgentOp::Login)
+        .await
+        .unwrap());
+    b.dialer.send(DialerCommand::Wake);
+    let elsewhere = until("node b's figures", async || {
+        b.dialer.campaign(campaign.as_str())
+    })
+    .await;
+    assert_eq!(elsewhere.idle_reason.as_deref(), Some("run by node \"a\""));
+    assert_eq!(elsewhere.dials, 0);
+
+    // Node a dies. Once its lease lapses (10 s), node b takes the campaign and dials lead 3.
+    a.stop_now();
+    a.wait().await;
+    let b_port = b.bound.udp[0].port().to_string();
+    let invite = tokio::time::timeout(Duration::from_secs(20), async {
+        let mut buf = vec![0u8; 65535];
+        loop {
+            let (n, _) = carrier.sock.recv_from(&mut buf).await.unwrap();
+            let msg = String::from_utf8_lossy(&buf[..n]).into_owned();
+            if msg.starts_with("INVITE ") && via_port(&msg).as_deref() == Some(b_port.as_str()) {
+                return msg;
+            }
+        }
+    })
+    .await
+    .expect("node b dials after node a's lease lapsed");
+    assert!(invite.starts_with("INVITE sip:+442079460003@"), "{invite}");
+    b.stop_now();
+    b.wait().await;
 }

@@ -56,6 +56,8 @@ fn cdr(c: &CallStart) -> Cdr {
             rtcp_in: 2,
             lost: 1,
             jitter_us: 900,
+            reported_lost: Some(2),
+            reported_jitter_us: Some(1_100),
         }],
     }
 }

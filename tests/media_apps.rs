@@ -175,6 +175,39 @@ async fn a_prompt_reaches_the_phone_in_20_ms_steps_and_ends_with_one_play_done()
 }
 
 #[tokio::test]
+async fn a_phone_hearing_a_prompt_gets_sender_reports_for_our_stream() {
+    let engine = engine(22310..=22319);
+    let (a, a_rtcp) = (phone().await, phone().await);
+    let id = MediaCallId::from("ivr-sr");
+    let remote = RemoteMedia {
+        rtp: Some(addr(&a)),
+        rtcp: Some(addr(&a_rtcp)),
+        ..Default::default()
+    };
+    let ep_a = engine.offer_media(&id, Leg::A, remote).unwrap();
+    // 2 s of prompt: the first report comes about 1 s after the first packet.
+    let prompt = Prompt::from_samples(tone(1000.0, 100 * FRAME_SAMPLES));
+    engine.play(&id, Leg::A, prompt.source(), 7).unwrap();
+    let (first, _) = recv(&a).await;
+    let ssrc = RtpHeader::parse(&first).unwrap().ssrc();
+    let (report, from) = tokio::time::timeout(Duration::from_secs(3), recv(&a_rtcp))
+        .await
+        .expect("a sender report within 3 s");
+    assert_eq!(from, ep_a.rtcp, "from A's own RTCP port");
+    assert_eq!(&report[..2], &[0x80, 200], "an SR");
+    let word = |i: usize| u32::from_be_bytes(report[i..i + 4].try_into().unwrap());
+    assert_eq!(word(4), ssrc, "about the prompt's stream");
+    let (packets, octets) = (word(20), word(24));
+    assert!(packets > 0, "counts the packets sent so far");
+    assert_eq!(
+        octets,
+        packets * FRAME_SAMPLES as u32,
+        "PCMU: 160 octets each"
+    );
+    assert_eq!(report[29], 202, "with our SDES CNAME");
+}
+
+#[tokio::test]
 async fn prompts_follow_the_codec_and_payload_type_the_phone_uses() {
     let engine = engine(22310..=22319);
     let a = phone().await;

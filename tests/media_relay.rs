@@ -451,6 +451,21 @@ async fn rtcp_goes_to_the_rtcp_address_or_muxed() {
         0,
         "muxed RTCP is not counted as RTP"
     );
+
+    // B's receiver report (RFC 3550 §6.4.2) about the stream it gets: 32/256 lost lately, 7
+    // in all, jitter 160 timestamp units (20 ms at 8 kHz). Read into B's stats and passed
+    // on untouched; A's sender reports had no block, so A reported nothing.
+    let mut rr = vec![0x81u8, 201, 0, 7, 0, 0, 0, 2];
+    rr.extend_from_slice(&[0, 0, 0, 1, 32, 0, 0, 7, 0, 0, 0x01, 0x00, 0, 0, 0, 160]);
+    rr.extend_from_slice(&[0; 8]);
+    b.send_to(&rr, ep_b.rtp).await.unwrap();
+    assert_eq!(recv(&a_rtcp).await, (rr.clone(), ep_a.rtcp));
+    let stats = engine.stats(&id).unwrap();
+    let reported = stats.leg(Leg::B).reported.expect("B's report read");
+    assert_eq!((reported.reports, reported.lost), (1, 7));
+    assert_eq!(reported.fraction_lost, 0.125);
+    assert_eq!(reported.jitter_ms, 20.0);
+    assert_eq!(stats.leg(Leg::A).reported, None);
 }
 
 #[tokio::test]

@@ -123,6 +123,9 @@ fn answered_cdr(call: &CallStart, duration_ms: i64) -> Cdr {
                 rtcp_in: 12,
                 lost: 10,
                 jitter_us: 1_250,
+                // Only side A's phone sent RTCP reports.
+                reported_lost: (role == LegRole::A).then_some(4),
+                reported_jitter_us: (role == LegRole::A).then_some(2_000),
             })
             .collect(),
     }

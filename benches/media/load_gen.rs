@@ -1,6 +1,8 @@
 //! The phones of `benches/media_load.rs`: plain threads (`gen0`, `gen1`, …) on level-triggered
-//! epoll, so the generator costs about one syscall per packet each way and stays out of the
-//! relay's way on a 2-core box.
+//! epoll. [`run`] hands each thread its phones and sockets: shared sockets go to the batched
+//! generator of `batch_gen.rs` (the default), a socket per phone (`--per-phone-sockets`) to
+//! [`worker`] here, which costs about one syscall per packet each way (what a relay meets when
+//! every phone is its own host).
 //!
 //! Each thread owns every `threads`-th phone. It sends: phone k of its n phones at offsets
 //! k × 20 ms / n, every 20 ms, a 172-byte RTP packet (PT 0, SSRC = phone index) with the send
@@ -14,10 +16,10 @@ use std::net::{SocketAddr, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
-const PTIME_NS: u64 = 20_000_000;
-const PACKET: usize = 12 + 160;
-const QUIET: Duration = Duration::from_millis(300);
-const FLUSH_LIMIT: Duration = Duration::from_secs(10);
+pub const PTIME_NS: u64 = 20_000_000;
+pub const PACKET: usize = 12 + 160;
+pub const QUIET: Duration = Duration::from_millis(300);
+pub const FLUSH_LIMIT: Duration = Duration::from_secs(10);
 
 /// What one run measured.
 pub struct Outcome {
@@ -32,28 +34,60 @@ pub struct Outcome {
     pub runqueue_wait_ns: u64,
 }
 
-/// Runs `phones` (socket, where it sends) for `run` on `threads` generator threads.
+/// Runs the phones for `run` on `threads` generator threads. `socks` are the generator's
+/// sockets, `phones` (index into `socks`, where it sends) its phones; phone i's SSRC is i.
+/// Socket s belongs to thread s % threads and must carry only phones of that thread (phone i
+/// runs on thread i % threads). `batched`: `batch_gen.rs`'s threads; else one phone per
+/// socket and one syscall per packet.
 pub fn run(
-    phones: Vec<(UdpSocket, SocketAddr)>,
+    socks: Vec<UdpSocket>,
+    phones: Vec<(usize, SocketAddr)>,
     run: Duration,
     threads: usize,
     base: Instant,
+    batched: bool,
 ) -> std::io::Result<Outcome> {
     let groups = threads.max(1);
-    let mut parts: Vec<Vec<(u32, UdpSocket, SocketAddr)>> =
-        (0..groups).map(|_| Vec::new()).collect();
-    for (i, (s, d)) in phones.into_iter().enumerate() {
+    if !batched && socks.len() != phones.len() {
+        return Err(std::io::Error::other(
+            "per-phone generator: one socket per phone",
+        ));
+    }
+    let all = phones.len() as u32;
+    for s in &socks {
         s.set_nonblocking(true)?;
-        parts[i % groups].push((i as u32, s, d));
+    }
+    // socket s → (its thread, its index there)
+    let local: Vec<(usize, usize)> = (0..socks.len()).map(|s| (s % groups, s / groups)).collect();
+    let mut thread_socks: Vec<Vec<UdpSocket>> = (0..groups).map(|_| Vec::new()).collect();
+    for (s, sock) in socks.into_iter().enumerate() {
+        thread_socks[s % groups].push(sock);
+    }
+    let mut thread_phones: Vec<Vec<(u32, usize, SocketAddr)>> =
+        (0..groups).map(|_| Vec::new()).collect();
+    for (i, (s, dst)) in phones.into_iter().enumerate() {
+        let (g, k) = *local
+            .get(s)
+            .ok_or_else(|| std::io::Error::other("phone on an unknown socket"))?;
+        if g != i % groups {
+            return Err(std::io::Error::other("phone on another thread's socket"));
+        }
+        thread_phones[g].push((i as u32, k, dst));
     }
     let start = Instant::now();
     let mut handles = Vec::new();
-    for (g, part) in parts.into_iter().enumerate() {
-        handles.push(
-            std::thread::Builder::new()
-                .name(format!("gen{g}"))
-                .spawn(move || worker(part, run, base, start))?,
-        );
+    for (g, (socks, phones)) in thread_socks.into_iter().zip(thread_phones).enumerate() {
+        let b = std::thread::Builder::new().name(format!("gen{g}"));
+        handles.push(if !batched {
+            let mut socks: Vec<Option<UdpSocket>> = socks.into_iter().map(Some).collect();
+            let part = phones
+                .into_iter()
+                .filter_map(|(i, k, d)| Some((i, socks.get_mut(k)?.take()?, d)))
+                .collect();
+            b.spawn(move || worker(part, run, base, start))?
+        } else {
+            b.spawn(move || crate::batch_gen::worker(socks, phones, all, run, base, start))?
+        });
     }
     let mut out = Outcome {
         sent: 0,
@@ -186,7 +220,7 @@ fn worker(
 }
 
 /// CPU time of the calling thread (CLOCK_THREAD_CPUTIME_ID), ns.
-fn thread_cpu_ns() -> u64 {
+pub fn thread_cpu_ns() -> u64 {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
@@ -199,7 +233,7 @@ fn thread_cpu_ns() -> u64 {
 }
 
 /// Run-queue wait of the calling thread (/proc/thread-self/schedstat, second field), ns.
-fn thread_wait_ns() -> u64 {
+pub fn thread_wait_ns() -> u64 {
     std::fs::read_to_string("/proc/thread-self/schedstat")
         .ok()
         .and_then(|s| s.split(' ').nth(1).and_then(|v| v.parse().ok()))

@@ -21,7 +21,7 @@ use super::auth::{form_pairs, Caller, LinkCaller};
 use super::error::{ApiError, ErrorBody};
 use super::{rfc3339, ApiState};
 use crate::config::ApiRole;
-use crate::store::{Cdr, CdrQuery, HangupSide};
+use crate::store::{Cdr, CdrMedia, CdrQuery, HangupSide};
 
 /// What became of a call, in one word.
 pub fn call_status(c: &Cdr) -> &'static str {
@@ -56,6 +56,47 @@ pub struct CdrView {
     pub hangup_side: String,
     /// normal_clearing, no_answer, busy, admin_hangup, restart, …
     pub cause: String,
+    /// RTP per side, when the switch relayed the media.
+    pub media: Vec<CdrMediaView>,
+}
+
+/// RTP of one side of a relayed call: what the relay counted, and what that side's phone
+/// reported in RTCP of the stream it received.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CdrMediaView {
+    /// A (the caller's side) | B (the callee's)
+    pub side: String,
+    pub packets_in: u64,
+    pub packets_out: u64,
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+    pub rtcp_in: u64,
+    /// Packets from this phone that never reached the relay (RFC 3550 A.3).
+    pub lost: u64,
+    /// Interarrival jitter of this phone's stream at the relay, ms (RFC 3550 A.8).
+    pub jitter_ms: f64,
+    /// Packets this phone reported lost of the stream the relay sent it (its last RTCP
+    /// report; null without one).
+    pub reported_lost: Option<u64>,
+    /// The jitter this phone reported, ms.
+    pub reported_jitter_ms: Option<f64>,
+}
+
+impl From<&CdrMedia> for CdrMediaView {
+    fn from(m: &CdrMedia) -> Self {
+        CdrMediaView {
+            side: m.role.as_str().to_string(),
+            packets_in: m.packets_in,
+            packets_out: m.packets_out,
+            bytes_in: m.bytes_in,
+            bytes_out: m.bytes_out,
+            rtcp_in: m.rtcp_in,
+            lost: m.lost,
+            jitter_ms: m.jitter_us as f64 / 1000.0,
+            reported_lost: m.reported_lost,
+            reported_jitter_ms: m.reported_jitter_us.map(|us| us as f64 / 1000.0),
+        }
+    }
 }
 
 impl From<&Cdr> for CdrView {
@@ -74,6 +115,7 @@ impl From<&Cdr> for CdrView {
             sip_status: c.sip_status,
             hangup_side: c.hangup_side.as_str().to_string(),
             cause: c.hangup_cause.clone(),
+            media: c.media.iter().map(CdrMediaView::from).collect(),
         }
     }
 }
@@ -371,5 +413,32 @@ mod tests {
         );
         assert!(lines[2].contains(",'=HYPERLINK(1),"), "{}", lines[2]);
         assert_eq!(lines[3], "");
+    }
+
+    #[test]
+    fn the_view_carries_each_sides_rtp_and_what_its_phone_reported() {
+        use crate::store::LegRole;
+        let mut c = cdr("1001", Some(1_700_000_000_500), HangupSide::Caller);
+        c.media = vec![CdrMedia {
+            role: LegRole::B,
+            packets_in: 500,
+            bytes_in: 86_000,
+            packets_out: 498,
+            bytes_out: 85_656,
+            rtcp_in: 3,
+            lost: 2,
+            jitter_us: 1_500,
+            reported_lost: Some(4),
+            reported_jitter_us: Some(2_250),
+        }];
+        let v = serde_json::to_value(CdrView::from(&c)).unwrap();
+        assert_eq!(
+            v["media"],
+            serde_json::json!([{
+                "side": "B", "packets_in": 500, "packets_out": 498, "bytes_in": 86_000,
+                "bytes_out": 85_656, "rtcp_in": 3, "lost": 2, "jitter_ms": 1.5,
+                "reported_lost": 4, "reported_jitter_ms": 2.25
+            }])
+        );
     }
 }

@@ -23,7 +23,7 @@ use super::auth::Caller;
 use super::error::{ApiError, ErrorBody};
 use super::ApiState;
 use crate::config::{ApiRole, Endpoint, EndpointSpec, FieldError, Trunk, TrunkSpec};
-use crate::runtime::control::DirectoryEdit;
+use crate::runtime::control::{Directory, DirectoryEdit};
 use crate::store::DirectoryKind;
 
 /// An endpoint (extension) in force.
@@ -157,62 +157,190 @@ fn json<T: Serialize>(spec: &T) -> Result<String, ApiError> {
     serde_json::to_string(spec).map_err(|e| ApiError::Unavailable(format!("encode: {e}")))
 }
 
-/// Validates, stores and applies an endpoint; `existing` is the one in force (for PUT).
-async fn save_endpoint(
-    state: &ApiState,
-    user: String,
-    b: EndpointBody,
-    existing: Option<&Endpoint>,
-) -> Result<Endpoint, ApiError> {
-    let password = match (b.password, existing) {
-        (Some(p), _) => p,
-        (None, Some(e)) => e.password.clone(),
-        (None, None) => return Err(ApiError::unprocessable("password", "is required")),
-    };
-    let spec = EndpointSpec {
-        user: user.clone(),
-        password,
-        caller_id: b.caller_id,
-        context: b.context,
-        media: b.media,
-    };
-    let endpoint = spec.validate().map_err(field)?;
-    persist(state, DirectoryKind::Endpoint, &user, Some(json(&spec)?)).await?;
-    state
-        .control
-        .edit_directory(DirectoryEdit::PutEndpoint(endpoint.clone()))
-        .await?;
-    Ok(endpoint)
+/// What the handlers need of a directory entry kind (endpoint or trunk): one set of
+/// handlers below serves both.
+trait Entry: Clone + Sized {
+    type Body: DeserializeOwned;
+    type View: Serialize + for<'a> From<&'a Self>;
+    const KIND: DirectoryKind;
+    /// "endpoint" or "trunk", for messages.
+    const WHAT: &'static str;
+    /// The body field that names the entry.
+    const NAME_FIELD: &'static str;
+    fn name(&self) -> &str;
+    fn in_force(d: &Directory) -> &[Self];
+    fn body_name(b: &Self::Body) -> Option<&String>;
+    /// Validates a body into the entry and its stored spec (JSON); `existing` is the one in
+    /// force (for PUT: a missing password keeps its password).
+    fn build(
+        name: String,
+        b: Self::Body,
+        existing: Option<&Self>,
+    ) -> Result<(Self, String), ApiError>;
+    fn put(self) -> DirectoryEdit;
+    fn remove(name: String) -> DirectoryEdit;
 }
 
-/// Validates, stores and applies a trunk; `existing` is the one in force (for PUT).
-async fn save_trunk(
+impl Entry for Endpoint {
+    type Body = EndpointBody;
+    type View = EndpointView;
+    const KIND: DirectoryKind = DirectoryKind::Endpoint;
+    const WHAT: &'static str = "endpoint";
+    const NAME_FIELD: &'static str = "user";
+    fn name(&self) -> &str {
+        &self.user
+    }
+    fn in_force(d: &Directory) -> &[Self] {
+        &d.endpoints
+    }
+    fn body_name(b: &EndpointBody) -> Option<&String> {
+        b.user.as_ref()
+    }
+    fn build(
+        user: String,
+        b: EndpointBody,
+        existing: Option<&Endpoint>,
+    ) -> Result<(Endpoint, String), ApiError> {
+        let password = match (b.password, existing) {
+            (Some(p), _) => p,
+            (None, Some(e)) => e.password.clone(),
+            (None, None) => return Err(ApiError::unprocessable("password", "is required")),
+        };
+        let spec = EndpointSpec {
+            user,
+            password,
+            caller_id: b.caller_id,
+            context: b.context,
+            media: b.media,
+        };
+        Ok((spec.validate().map_err(field)?, json(&spec)?))
+    }
+    fn put(self) -> DirectoryEdit {
+        DirectoryEdit::PutEndpoint(self)
+    }
+    fn remove(name: String) -> DirectoryEdit {
+        DirectoryEdit::RemoveEndpoint(name)
+    }
+}
+
+impl Entry for Trunk {
+    type Body = TrunkBody;
+    type View = TrunkView;
+    const KIND: DirectoryKind = DirectoryKind::Trunk;
+    const WHAT: &'static str = "trunk";
+    const NAME_FIELD: &'static str = "name";
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn in_force(d: &Directory) -> &[Self] {
+        &d.trunks
+    }
+    fn body_name(b: &TrunkBody) -> Option<&String> {
+        b.name.as_ref()
+    }
+    fn build(
+        name: String,
+        b: TrunkBody,
+        existing: Option<&Trunk>,
+    ) -> Result<(Trunk, String), ApiError> {
+        let password = b
+            .password
+            .or_else(|| existing.and_then(|t| t.password.clone()));
+        let spec = TrunkSpec {
+            name,
+            host: b.host,
+            transport: b.transport,
+            username: b.username,
+            password,
+            register: b.register,
+            inbound: b.inbound,
+            context: b.context,
+            media: b.media,
+        };
+        Ok((spec.validate().map_err(field)?, json(&spec)?))
+    }
+    fn put(self) -> DirectoryEdit {
+        DirectoryEdit::PutTrunk(self)
+    }
+    fn remove(name: String) -> DirectoryEdit {
+        DirectoryEdit::RemoveTrunk(name)
+    }
+}
+
+fn missing<E: Entry>(name: &str) -> ApiError {
+    ApiError::NotFound(format!("no {} {name:?}", E::WHAT))
+}
+
+async fn list<E: Entry>(state: &ApiState, caller: &Caller) -> Result<Json<Vec<E::View>>, ApiError> {
+    caller.require(ApiRole::Supervisor)?;
+    let d = state.control.directory().await?;
+    Ok(Json(E::in_force(&d).iter().map(E::View::from).collect()))
+}
+
+async fn one<E: Entry>(
     state: &ApiState,
-    name: String,
-    b: TrunkBody,
-    existing: Option<&Trunk>,
-) -> Result<Trunk, ApiError> {
-    let password = b
-        .password
-        .or_else(|| existing.and_then(|t| t.password.clone()));
-    let spec = TrunkSpec {
-        name: name.clone(),
-        host: b.host,
-        transport: b.transport,
-        username: b.username,
-        password,
-        register: b.register,
-        inbound: b.inbound,
-        context: b.context,
-        media: b.media,
+    caller: &Caller,
+    name: &str,
+) -> Result<Json<E::View>, ApiError> {
+    caller.require(ApiRole::Supervisor)?;
+    let d = state.control.directory().await?;
+    E::in_force(&d)
+        .iter()
+        .find(|e| e.name() == name)
+        .map(|e| Json(E::View::from(e)))
+        .ok_or_else(|| missing::<E>(name))
+}
+
+/// Creates (`path` None, POST) or replaces (`path` the name, PUT) an entry: validated,
+/// stored, then applied. Edits run one at a time, so two POSTs of one name cannot both
+/// create it.
+async fn save<E: Entry>(
+    state: &ApiState,
+    caller: &Caller,
+    path: Option<&str>,
+    bytes: &[u8],
+) -> Result<E, ApiError> {
+    caller.require(ApiRole::Admin)?;
+    let b: E::Body = body(bytes)?;
+    let name = name_of(path, E::body_name(&b), E::NAME_FIELD)?;
+    let _one_at_a_time = state.directory_edits.lock().await;
+    let d = state.control.directory().await?;
+    let existing = E::in_force(&d).iter().find(|e| e.name() == name);
+    match (path, existing) {
+        (None, Some(_)) => return Err(ApiError::Conflict(format!("{} {name:?} exists", E::WHAT))),
+        (Some(_), None) => return Err(missing::<E>(&name)),
+        _ => {}
+    }
+    let (entry, spec) = E::build(name.clone(), b, existing)?;
+    persist(state, E::KIND, &name, Some(spec)).await?;
+    state.control.edit_directory(entry.clone().put()).await?;
+    let verb = if path.is_some() {
+        "replaced"
+    } else {
+        "created"
     };
-    let trunk = spec.validate().map_err(field)?;
-    persist(state, DirectoryKind::Trunk, &name, Some(json(&spec)?)).await?;
+    tracing::info!(what = E::WHAT, %name, by = %caller.name, "{verb} through the API");
+    Ok(entry)
+}
+
+async fn delete<E: Entry>(
+    state: &ApiState,
+    caller: &Caller,
+    name: String,
+) -> Result<StatusCode, ApiError> {
+    caller.require(ApiRole::Admin)?;
+    let _one_at_a_time = state.directory_edits.lock().await;
+    let d = state.control.directory().await?;
+    if !E::in_force(&d).iter().any(|e| e.name() == name) {
+        return Err(missing::<E>(&name));
+    }
+    persist(state, E::KIND, &name, None).await?;
     state
         .control
-        .edit_directory(DirectoryEdit::PutTrunk(trunk.clone()))
+        .edit_directory(E::remove(name.clone()))
         .await?;
-    Ok(trunk)
+    tracing::info!(what = E::WHAT, %name, by = %caller.name, "removed through the API");
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Endpoints in force.
@@ -224,9 +352,7 @@ pub async fn endpoints(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
 ) -> Result<Json<Vec<EndpointView>>, ApiError> {
-    caller.require(ApiRole::Supervisor)?;
-    let d = state.control.directory().await?;
-    Ok(Json(d.endpoints.iter().map(EndpointView::from).collect()))
+    list::<Endpoint>(&state, &caller).await
 }
 
 /// One endpoint.
@@ -240,21 +366,7 @@ pub async fn endpoint(
     caller: Caller,
     Path(name): Path<String>,
 ) -> Result<Json<EndpointView>, ApiError> {
-    caller.require(ApiRole::Supervisor)?;
-    let d = state.control.directory().await?;
-    d.endpoints
-        .iter()
-        .find(|e| e.user == name)
-        .map(|e| Json(EndpointView::from(e)))
-        .ok_or_else(|| no_endpoint(&name))
-}
-
-fn no_endpoint(name: &str) -> ApiError {
-    ApiError::NotFound(format!("no endpoint {name:?}"))
-}
-
-fn no_trunk(name: &str) -> ApiError {
-    ApiError::NotFound(format!("no trunk {name:?}"))
+    one::<Endpoint>(&state, &caller, &name).await
 }
 
 /// Creates an endpoint (in force at once, kept across restarts).
@@ -269,15 +381,7 @@ pub async fn create_endpoint(
     caller: Caller,
     bytes: Bytes,
 ) -> Result<(StatusCode, Json<EndpointView>), ApiError> {
-    caller.require(ApiRole::Admin)?;
-    let b: EndpointBody = body(&bytes)?;
-    let user = name_of(None, b.user.as_ref(), "user")?;
-    let d = state.control.directory().await?;
-    if d.endpoints.iter().any(|e| e.user == user) {
-        return Err(ApiError::Conflict(format!("endpoint {user:?} exists")));
-    }
-    let e = save_endpoint(&state, user, b, None).await?;
-    tracing::info!(user = %e.user, by = %caller.name, "endpoint created through the API");
+    let e = save::<Endpoint>(&state, &caller, None, &bytes).await?;
     Ok((StatusCode::CREATED, Json(EndpointView::from(&e))))
 }
 
@@ -295,16 +399,7 @@ pub async fn replace_endpoint(
     Path(name): Path<String>,
     bytes: Bytes,
 ) -> Result<Json<EndpointView>, ApiError> {
-    caller.require(ApiRole::Admin)?;
-    let b: EndpointBody = body(&bytes)?;
-    let user = name_of(Some(&name), b.user.as_ref(), "user")?;
-    let d = state.control.directory().await?;
-    let existing = d.endpoints.iter().find(|e| e.user == user);
-    let Some(existing) = existing else {
-        return Err(no_endpoint(&user));
-    };
-    let e = save_endpoint(&state, user, b, Some(existing)).await?;
-    tracing::info!(user = %e.user, by = %caller.name, "endpoint replaced through the API");
+    let e = save::<Endpoint>(&state, &caller, Some(&name), &bytes).await?;
     Ok(Json(EndpointView::from(&e)))
 }
 
@@ -319,18 +414,7 @@ pub async fn delete_endpoint(
     caller: Caller,
     Path(name): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require(ApiRole::Admin)?;
-    let d = state.control.directory().await?;
-    if !d.endpoints.iter().any(|e| e.user == name) {
-        return Err(no_endpoint(&name));
-    }
-    persist(&state, DirectoryKind::Endpoint, &name, None).await?;
-    state
-        .control
-        .edit_directory(DirectoryEdit::RemoveEndpoint(name.clone()))
-        .await?;
-    tracing::info!(user = %name, by = %caller.name, "endpoint removed through the API");
-    Ok(StatusCode::NO_CONTENT)
+    delete::<Endpoint>(&state, &caller, name).await
 }
 
 /// Trunks in force.
@@ -342,9 +426,7 @@ pub async fn trunks(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
 ) -> Result<Json<Vec<TrunkView>>, ApiError> {
-    caller.require(ApiRole::Supervisor)?;
-    let d = state.control.directory().await?;
-    Ok(Json(d.trunks.iter().map(TrunkView::from).collect()))
+    list::<Trunk>(&state, &caller).await
 }
 
 /// One trunk.
@@ -358,13 +440,7 @@ pub async fn trunk(
     caller: Caller,
     Path(name): Path<String>,
 ) -> Result<Json<TrunkView>, ApiError> {
-    caller.require(ApiRole::Supervisor)?;
-    let d = state.control.directory().await?;
-    d.trunks
-        .iter()
-        .find(|t| t.name == name)
-        .map(|t| Json(TrunkView::from(t)))
-        .ok_or_else(|| no_trunk(&name))
+    one::<Trunk>(&state, &caller, &name).await
 }
 
 /// Creates a trunk (a `register = true` trunk starts registering at once).
@@ -379,15 +455,7 @@ pub async fn create_trunk(
     caller: Caller,
     bytes: Bytes,
 ) -> Result<(StatusCode, Json<TrunkView>), ApiError> {
-    caller.require(ApiRole::Admin)?;
-    let b: TrunkBody = body(&bytes)?;
-    let name = name_of(None, b.name.as_ref(), "name")?;
-    let d = state.control.directory().await?;
-    if d.trunks.iter().any(|t| t.name == name) {
-        return Err(ApiError::Conflict(format!("trunk {name:?} exists")));
-    }
-    let t = save_trunk(&state, name, b, None).await?;
-    tracing::info!(trunk = %t.name, by = %caller.name, "trunk created through the API");
+    let t = save::<Trunk>(&state, &caller, None, &bytes).await?;
     Ok((StatusCode::CREATED, Json(TrunkView::from(&t))))
 }
 
@@ -405,15 +473,7 @@ pub async fn replace_trunk(
     Path(name): Path<String>,
     bytes: Bytes,
 ) -> Result<Json<TrunkView>, ApiError> {
-    caller.require(ApiRole::Admin)?;
-    let b: TrunkBody = body(&bytes)?;
-    let name = name_of(Some(&name), b.name.as_ref(), "name")?;
-    let d = state.control.directory().await?;
-    let Some(existing) = d.trunks.iter().find(|t| t.name == name) else {
-        return Err(no_trunk(&name));
-    };
-    let t = save_trunk(&state, name, b, Some(existing)).await?;
-    tracing::info!(trunk = %t.name, by = %caller.name, "trunk replaced through the API");
+    let t = save::<Trunk>(&state, &caller, Some(&name), &bytes).await?;
     Ok(Json(TrunkView::from(&t)))
 }
 
@@ -428,16 +488,5 @@ pub async fn delete_trunk(
     caller: Caller,
     Path(name): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require(ApiRole::Admin)?;
-    let d = state.control.directory().await?;
-    if !d.trunks.iter().any(|t| t.name == name) {
-        return Err(no_trunk(&name));
-    }
-    persist(&state, DirectoryKind::Trunk, &name, None).await?;
-    state
-        .control
-        .edit_directory(DirectoryEdit::RemoveTrunk(name.clone()))
-        .await?;
-    tracing::info!(trunk = %name, by = %caller.name, "trunk removed through the API");
-    Ok(StatusCode::NO_CONTENT)
+    delete::<Trunk>(&state, &caller, name).await
 }

@@ -103,6 +103,7 @@ pub struct Metrics {
     rtp_packets_in: AtomicU64,
     rtp_packets_out: AtomicU64,
     rtp_lost: AtomicU64,
+    rtp_reported_lost: AtomicU64,
     /// Interarrival jitter of ended calls' legs (RFC 3550 A.8), milliseconds.
     rtp_jitter: Histogram,
     /// (route template, method, status) → count.
@@ -138,6 +139,7 @@ impl Metrics {
             rtp_packets_in: AtomicU64::new(0),
             rtp_packets_out: AtomicU64::new(0),
             rtp_lost: AtomicU64::new(0),
+            rtp_reported_lost: AtomicU64::new(0),
             rtp_jitter: Histogram::new(),
             http: Mutex::new(BTreeMap::new()),
         }
@@ -178,6 +180,8 @@ impl Metrics {
             self.rtp_packets_in.fetch_add(side.packets_in, Relaxed);
             self.rtp_packets_out.fetch_add(side.packets_out, Relaxed);
             self.rtp_lost.fetch_add(side.lost, Relaxed);
+            self.rtp_reported_lost
+                .fetch_add(side.reported_lost.unwrap_or(0), Relaxed);
             if side.packets_in > 0 {
                 self.rtp_jitter
                     .observe(Duration::from_micros(side.jitter_us));
@@ -274,6 +278,7 @@ impl Metrics {
             ("switchboard_rtp_packets_received_total", "RTP packets received from phones (ended calls).", &self.rtp_packets_in),
             ("switchboard_rtp_packets_sent_total", "RTP packets sent to phones (ended calls).", &self.rtp_packets_out),
             ("switchboard_rtp_packets_lost_total", "RTP packets lost on the way to the relay, from sequence numbers (RFC 3550 A.3; ended calls).", &self.rtp_lost),
+            ("switchboard_rtp_packets_reported_lost_total", "RTP packets the phones reported lost on the way from the relay, from their last RTCP report (RFC 3550 6.4.1; ended calls).", &self.rtp_reported_lost),
         ] {
             metric(name, "counter", help, value.load(Relaxed).to_string());
         }
@@ -386,6 +391,8 @@ mod tests {
             rtcp_in: 0,
             lost,
             jitter_us,
+            reported_lost: Some(lost + 1),
+            reported_jitter_us: None,
         };
         let media = [
             side(LegRole::A, 100, 50, 3, 4_000),
@@ -398,6 +405,7 @@ mod tests {
         assert!(text.contains("switchboard_rtp_packets_received_total 300\n"));
         assert!(text.contains("switchboard_rtp_packets_sent_total 294\n"));
         assert!(text.contains("switchboard_rtp_packets_lost_total 6\n"));
+        assert!(text.contains("switchboard_rtp_packets_reported_lost_total 10\n"));
         assert!(text.contains("switchboard_rtp_jitter_seconds_bucket{le=\"0.0025\"} 2\n"));
         assert!(text.contains("switchboard_rtp_jitter_seconds_bucket{le=\"0.005\"} 4\n"));
         assert!(text.contains("switchboard_rtp_jitter_seconds_count 4\n"));

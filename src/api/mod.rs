@@ -77,6 +77,8 @@ pub struct ApiState {
     pub dialer: crate::dialer::live::DialerLive,
     /// Turns true when the server stops (WebSockets close with 1001).
     pub shutdown: watch::Receiver<bool>,
+    /// Held by a directory edit from its existence check to its commit.
+    pub directory_edits: tokio::sync::Mutex<()>,
 }
 
 impl ApiState {

@@ -40,7 +40,7 @@ pub struct Target {
     pub peer: Peer,
     /// To header URI (the dialled identity).
     pub to: Uri,
-    /// Digest credentials for a carrier that challenges our INVITE (username, password).
+    /// Digest credentials for a carrier that challenges our requests (INVITE, BYE).
     pub credentials: Option<(String, String)>,
 }
 
@@ -101,6 +101,13 @@ struct PendingAck {
     cseq: u32,
 }
 
+/// A BYE awaiting its final response, kept to answer a carrier's challenge once.
+struct SentBye {
+    request: Request,
+    peer: Peer,
+    authenticated: bool,
+}
+
 pub struct Call {
     pub key: CallKey,
     pub state: CallState,
@@ -112,7 +119,7 @@ pub struct Call {
     pub(super) forks: Vec<Fork>,
     winner: Option<usize>,
     relays: HashMap<ClientTsxId, Relay>,
-    byes: HashMap<ClientTsxId, Side>,
+    byes: HashMap<ClientTsxId, SentBye>,
     pending_ack: Option<PendingAck>,
     /// The last ACK sent to B for a 2xx, re-sent when B retransmits its 2xx.
     last_b_ack: Option<(u32, Bytes)>,
@@ -336,9 +343,68 @@ impl Call {
             self.on_fork_response(io, i, resp);
         } else if let Some(relay) = self.relays.remove(&tsx) {
             self.on_relay_response(io, tsx, relay, resp);
-        } else if resp.status >= 200 && self.byes.remove(&tsx).is_some() {
-            self.maybe_finish(io);
+        } else if let Some(bye) = self.byes.remove(&tsx) {
+            if resp.status < 200 {
+                self.byes.insert(tsx, bye);
+            } else if !self.retry_bye_with_credentials(io, bye, &resp) {
+                self.maybe_finish(io);
+            }
         }
+    }
+
+    /// A carrier challenged our BYE (some challenge every request they get): send it again
+    /// with the credentials of the target at that address (once). Without this the carrier
+    /// keeps the call up, and billing, until its own timers give up.
+    fn retry_bye_with_credentials(
+        &mut self,
+        io: &mut CallIo<'_>,
+        bye: SentBye,
+        resp: &Response,
+    ) -> bool {
+        if bye.authenticated {
+            return false;
+        }
+        let credentials = self
+            .forks
+            .iter()
+            .find(|f| f.target.peer == bye.peer)
+            .and_then(|f| f.target.credentials.as_ref());
+        let Some((user, pass)) = credentials else {
+            return false;
+        };
+        let Some(retry) = answer_challenge(&bye.request, resp, user, pass) else {
+            return false;
+        };
+        let tsx = io
+            .layer
+            .send_request(io.now.at, retry.clone(), bye.peer, self.key.0);
+        self.byes.insert(
+            tsx,
+            SentBye {
+                request: retry,
+                peer: bye.peer,
+                authenticated: true,
+            },
+        );
+        true
+    }
+
+    /// Sends a BYE on dialog `d` (one of the call's, or one that is not or no longer part
+    /// of it) and waits for its final response before the call may end.
+    pub(super) fn send_bye(&mut self, io: &mut CallIo<'_>, d: &mut Dialog) {
+        let me = io.locals.for_peer(d.peer);
+        let request = d.request(Method::Bye, me);
+        let tsx = io
+            .layer
+            .send_request(io.now.at, request.clone(), d.peer, self.key.0);
+        self.byes.insert(
+            tsx,
+            SentBye {
+                request,
+                peer: d.peer,
+                authenticated: false,
+            },
+        );
     }
 
     /// Timer B/F: the far side never answered.
@@ -432,7 +498,7 @@ impl Call {
             let me = io.locals.for_peer(b.peer);
             io.layer
                 .send_stateless(b.peer, b.ack(invite_cseq, me).to_bytes());
-            self.bye_stray(io, &mut b);
+            self.send_bye(io, &mut b);
             return;
         }
         if self.forks[i].agent.is_some() {
@@ -512,14 +578,6 @@ impl Call {
         }
         self.pending_ack = None;
         self.last_b_ack = None;
-    }
-
-    /// BYE on a dialog that is not (or no longer) part of the call.
-    pub(super) fn bye_stray(&mut self, io: &mut CallIo<'_>, b: &mut Dialog) {
-        let me = io.locals.for_peer(b.peer);
-        let bye = b.request(Method::Bye, me);
-        let tsx = io.layer.send_request(io.now.at, bye, b.peer, self.key.0);
-        self.byes.insert(tsx, Side::B);
     }
 
     pub(super) fn a_invite_call_id(&self) -> String {
@@ -727,11 +785,9 @@ impl Call {
             if Some(s) == from {
                 continue;
             }
-            if let Some(d) = self.dialogs[s.index()].as_mut() {
-                let me = io.locals.for_peer(d.peer);
-                let bye = d.request(Method::Bye, me);
-                let tsx = io.layer.send_request(io.now.at, bye, d.peer, self.key.0);
-                self.byes.insert(tsx, s);
+            if let Some(mut d) = self.dialogs[s.index()].take() {
+                self.send_bye(io, &mut d);
+                self.dialogs[s.index()] = Some(d);
             }
         }
         self.maybe_finish(io);

@@ -171,7 +171,7 @@ impl Call {
         io.layer.send_stateless(a.peer, a.ack(cseq, me).to_bytes());
         if self.state == CallState::Ending || fork.cancel_wanted {
             // Answered after we gave up on it (ring time, hang-up from the API).
-            self.bye_stray(io, &mut a);
+            self.send_bye(io, &mut a);
             return;
         }
         io.index.push((

@@ -141,7 +141,7 @@ impl Call {
         self.connect_b(io, i, b, &resp);
         for (_, other, mut d, _) in rest {
             tracing::info!(agent = %other, "answer lost the race: hung up");
-            self.bye_stray(io, &mut d);
+            self.send_bye(io, &mut d);
         }
     }
 
@@ -150,7 +150,7 @@ impl Call {
         let Some(q) = self.queue.as_mut() else { return };
         let released: Vec<_> = q.answered.extract_if(.., |a| a.1 == agent).collect();
         for (_, _, mut d, _) in released {
-            self.bye_stray(io, &mut d);
+            self.send_bye(io, &mut d);
         }
     }
 
@@ -266,7 +266,7 @@ impl Call {
             }
             None => {
                 let mut b = b;
-                self.bye_stray(io, &mut b);
+                self.send_bye(io, &mut b);
             }
         }
     }
@@ -288,7 +288,7 @@ impl Call {
             return;
         };
         for (_, _, mut d, _) in q.answered.drain(..) {
-            self.bye_stray(io, &mut d);
+            self.send_bye(io, &mut d);
         }
         io.notices.push(match q.bridged {
             Some(agent) => QueueNotice::AgentCallEnded {

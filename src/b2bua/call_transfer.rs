@@ -38,7 +38,7 @@ impl Call {
             return Err(TransferError::Queued);
         }
         if let Some(mut b) = self.dialogs[1].take() {
-            self.bye_stray(io, &mut b);
+            self.send_bye(io, &mut b);
         }
         self.forget_b(io);
         let context = if context.is_empty() {

@@ -181,6 +181,8 @@ impl CallMedia {
                 rtcp_in: s.rtcp_in,
                 lost: s.lost,
                 jitter_us: (s.jitter_ms * 1000.0) as u64,
+                reported_lost: s.reported.map(|r| r.lost),
+                reported_jitter_us: s.reported.map(|r| (r.jitter_ms * 1000.0) as u64),
             })
             .collect()
     }

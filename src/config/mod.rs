@@ -80,6 +80,12 @@ pub struct MediaSettings {
     pub recordings_dir: PathBuf,
     /// Call-progress tone set: "us", "uk" or "eu".
     pub tones: String,
+    /// `relay_threads` (1–64, default 1): the media relay's threads
+    /// (`MediaConfig::relay_threads`).
+    pub relay_threads: usize,
+    /// `relay_coalesce_us` (0–1000, default 0 = off): a busy relay thread's pause after a
+    /// small round (`MediaConfig::relay_coalesce`).
+    pub relay_coalesce: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -131,6 +137,8 @@ pub struct Config {
     pub sip: SipConfig,
     pub registrar: RegistrarConfig,
     pub store_url: String,
+    /// `[store] node`: this node's name in a shared store (see [`crate::store::Store::with_node`]).
+    pub store_node: String,
     pub dialplan_dir: PathBuf,
     pub media: MediaSettings,
     pub endpoints: Vec<Endpoint>,

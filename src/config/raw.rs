@@ -131,12 +131,15 @@ impl Default for RawRegistrar {
 #[serde(deny_unknown_fields)]
 struct RawStore {
     url: String,
+    /// This node's name in a store shared by several nodes.
+    node: Option<Spanned<String>>,
 }
 
 impl Default for RawStore {
     fn default() -> Self {
         RawStore {
             url: "sqlite://data/switchboard.db".into(),
+            node: None,
         }
     }
 }
@@ -170,6 +173,23 @@ struct RawMedia {
     recordings_dir: PathBuf,
     #[serde(default = "default_tones")]
     tones: Spanned<String>,
+    #[serde(default = "default_relay_threads")]
+    relay_threads: Spanned<u64>,
+    #[serde(default = "default_relay_coalesce_us")]
+    relay_coalesce_us: Spanned<u64>,
+}
+
+/// `[media] relay_threads`: 1 ..= this.
+pub(super) const MAX_RELAY_THREADS: u64 = 64;
+/// `[media] relay_coalesce_us`: 0 ..= this (the added-latency budget is 1 ms).
+pub(super) const MAX_RELAY_COALESCE_US: u64 = 1000;
+
+fn default_relay_threads() -> Spanned<u64> {
+    Spanned::new(0..0, 1)
+}
+
+fn default_relay_coalesce_us() -> Spanned<u64> {
+    Spanned::new(0..0, 0)
 }
 
 fn default_prompts_dir() -> PathBuf {
@@ -205,6 +225,8 @@ impl Default for RawMedia {
             prompts_dir: default_prompts_dir(),
             recordings_dir: default_recordings_dir(),
             tones: default_tones(),
+            relay_threads: default_relay_threads(),
+            relay_coalesce_us: default_relay_coalesce_us(),
         }
     }
 }
@@ -454,6 +476,41 @@ pub(super) fn parse(file: &str, text: &str) -> Result<Config, Vec<ConfigError>> 
         );
     }
 
+    let store_node = match &raw.store.node {
+        Some(node) => {
+            let name = node.get_ref();
+            let valid = !name.is_empty()
+                && name.len() <= 64
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+            if !valid {
+                errors.at(
+                    node.span(),
+                    format!(
+                        "[store] node {name:?}: expected 1 to 64 letters, digits, '.', '_' or '-'"
+                    ),
+                );
+            }
+            name.clone()
+        }
+        None => default_node(&raw.store.url),
+    };
+    let relay_threads = *raw.media.relay_threads.get_ref();
+    if !(1..=MAX_RELAY_THREADS).contains(&relay_threads) {
+        errors.at(
+            raw.media.relay_threads.span(),
+            format!("[media] relay_threads {relay_threads}: expected 1 to {MAX_RELAY_THREADS}"),
+        );
+    }
+    let relay_coalesce_us = *raw.media.relay_coalesce_us.get_ref();
+    if relay_coalesce_us > MAX_RELAY_COALESCE_US {
+        errors.at(
+            raw.media.relay_coalesce_us.span(),
+            format!("[media] relay_coalesce_us {relay_coalesce_us}: expected 0 to {MAX_RELAY_COALESCE_US} (µs)"),
+        );
+    }
+
     if !errors.list.is_empty() {
         return Err(errors.list);
     }
@@ -477,6 +534,7 @@ pub(super) fn parse(file: &str, text: &str) -> Result<Config, Vec<ConfigError>> 
             default_expires: raw.registrar.default_expires,
         },
         store_url: raw.store.url,
+        store_node,
         dialplan_dir: raw.dialplan.dir,
         media: MediaSettings {
             mode: raw.media.mode,
@@ -485,10 +543,29 @@ pub(super) fn parse(file: &str, text: &str) -> Result<Config, Vec<ConfigError>> 
             prompts_dir: raw.media.prompts_dir,
             recordings_dir: raw.media.recordings_dir,
             tones,
+            relay_threads: relay_threads as usize,
+            relay_coalesce: Duration::from_micros(relay_coalesce_us),
         },
         endpoints,
         trunks,
     })
+}
+
+/// The node name when `[store] node` is absent: none for SQLite (one node per file), the
+/// host name for PostgreSQL, where several nodes may share the database and each must
+/// recover only its own calls and leads after a restart.
+fn default_node(url: &str) -> String {
+    if !url.starts_with("postgres") {
+        return String::new();
+    }
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is valid for its length; gethostname NUL-terminates on success.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return String::new();
+    }
+    let len = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    String::from_utf8_lossy(&buf[..len]).into_owned()
 }
 
 fn parse_listen(s: &str) -> Result<Listen, String> {

@@ -131,6 +131,51 @@ fn media_section_defaults_to_relay_and_checks_the_port_range() {
     assert!(e[0].starts_with("t.toml:5: "), "{e:?}");
 }
 
+#[test]
+fn media_relay_threads_and_coalesce_are_read_and_range_checked() {
+    let c = Config::embedded_default();
+    assert_eq!(
+        (c.media.relay_threads, c.media.relay_coalesce),
+        (1, Duration::ZERO)
+    );
+    let base = "[sip]\nlisten = [\"udp:127.0.0.1:5060\"]\ndomain = \"x\"\n[media]\n";
+    let c = Config::parse(
+        "t.toml",
+        &format!("{base}relay_threads = 2\nrelay_coalesce_us = 200\n"),
+    )
+    .unwrap();
+    assert_eq!(
+        (c.media.relay_threads, c.media.relay_coalesce),
+        (2, Duration::from_micros(200))
+    );
+    let c = Config::parse(
+        "t.toml",
+        &format!("{base}relay_threads = 64\nrelay_coalesce_us = 1000\n"),
+    )
+    .unwrap();
+    assert_eq!(
+        (c.media.relay_threads, c.media.relay_coalesce),
+        (64, Duration::from_millis(1))
+    );
+    let e = errors(&format!(
+        "{base}relay_threads = 0\nrelay_coalesce_us = 1001\n"
+    ));
+    assert_eq!(
+        e,
+        vec![
+            "t.toml:5: [media] relay_threads 0: expected 1 to 64".to_string(),
+            "t.toml:6: [media] relay_coalesce_us 1001: expected 0 to 1000 (µs)".to_string(),
+        ]
+    );
+    let e = errors(&format!("{base}relay_threads = 65\n"));
+    assert_eq!(
+        e,
+        vec!["t.toml:5: [media] relay_threads 65: expected 1 to 64".to_string()]
+    );
+    let e = errors(&format!("{base}relay_threads = -1\n"));
+    assert!(e[0].starts_with("t.toml:5: "), "{e:?}");
+}
+
 const SIP_MIN: &str = "[sip]\nlisten = [\"udp:127.0.0.1:5060\"]\ndomain = \"x\"\n";
 
 #[test]
@@ -198,4 +243,33 @@ fn agent_tokens_keep_their_agent_and_tokens_are_redacted_in_debug() {
     assert_eq!(c.api_tokens[0].agent.as_deref(), Some("1001"));
     assert_eq!(c.api_tokens[0].name, "agent");
     assert!(!format!("{:?}", c.api_tokens[0]).contains("agent-token"));
+}
+
+#[test]
+fn store_node_is_named_in_config_or_defaults_per_backend() {
+    const SIP: &str = "[sip]\nlisten = [\"udp:127.0.0.1:5060\"]\ndomain = \"x\"\n";
+    let named = Config::parse(
+        "t.toml",
+        &format!("{SIP}[store]\nurl = \"sqlite::memory:\"\nnode = \"pbx-2\"\n"),
+    )
+    .unwrap();
+    assert_eq!(named.store_node, "pbx-2");
+    let sqlite = Config::parse("t.toml", SIP).unwrap();
+    assert_eq!(sqlite.store_node, "", "one SQLite file has one node");
+    let pg = Config::parse(
+        "t.toml",
+        &format!("{SIP}[store]\nurl = \"postgres://u@h/db\"\n"),
+    )
+    .unwrap();
+    assert!(
+        !pg.store_node.is_empty(),
+        "a shared PostgreSQL store names the node by its host"
+    );
+    let e = errors(&format!(
+        "{SIP}[store]\nurl = \"sqlite::memory:\"\nnode = \"a b\"\n"
+    ));
+    assert!(
+        e[0].starts_with("t.toml:6: ") && e[0].contains("[store] node"),
+        "{e:?}"
+    );
 }

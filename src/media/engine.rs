@@ -49,6 +49,8 @@ struct Inner {
     pool: Arc<PortPool>,
     calls: Mutex<HashMap<MediaCallId, CallEntry>>,
     epoch: Instant,
+    /// The wall clock when `epoch` was taken.
+    epoch_wall: std::time::SystemTime,
     /// The relay threads; a call lives on `reactors[key % len]`.
     reactors: Vec<Arc<Reactor>>,
     next_key: AtomicU64,
@@ -111,6 +113,7 @@ impl MediaEngine {
                 pool,
                 calls: Mutex::new(HashMap::new()),
                 epoch: Instant::now(),
+                epoch_wall: std::time::SystemTime::now(),
                 reactors,
                 next_key: AtomicU64::new(0),
             }),
@@ -501,6 +504,7 @@ impl MediaEngine {
         let shared = Arc::new(CallShared {
             counters,
             epoch: self.inner.epoch,
+            epoch_wall: self.inner.epoch_wall,
             created: Instant::now(),
         });
         let (events_tx, events) = mpsc::channel(config.event_capacity.max(1));

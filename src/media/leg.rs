@@ -8,9 +8,17 @@
 //! payload type is rewritten), and audio in one it does not list is transcoded into the
 //! codec that phone itself sends (phones are symmetric in practice), else its SDP's first.
 //! Nothing known about a phone's codecs (no SDP given): pass-through, as a plain relay.
+//!
+//! Our own stream (prompts, tones, transcoded audio) gets RTCP sender reports (RFC 3550
+//! §6.4.1) to the phone's RTCP address while it sends; relayed packets keep the far
+//! phone's stream, whose reports that phone sends itself.
+
+/// The CNAME in our sender reports' SDES (RFC 3550 §6.5.1).
+const REPORT_CNAME: &str = "switchboard";
 
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::atomic::Ordering::Relaxed;
+use std::time::Instant;
 
 use super::audio::AudioTap;
 use super::codec::CodecKind;
@@ -20,7 +28,7 @@ use super::listen::Listener;
 use super::outbound::RtpOut;
 use super::play::Player;
 use super::session::Patch;
-use super::stats::{LegCounters, Reception};
+use super::stats::{bump, LegCounters, Reception};
 use super::transcoding::Transcoding;
 use super::RemoteMedia;
 
@@ -38,6 +46,8 @@ pub(super) struct LegRuntime {
     pub(super) last_rx: Option<(u8, CodecKind)>,
     /// Our own stream to this phone.
     pub(super) out: RtpOut,
+    /// Our sender reports for that stream are built here (reused: no allocation).
+    pub(super) report: Vec<u8>,
     pub(super) player: Option<Player>,
     pub(super) taps: Vec<Box<dyn AudioTap>>,
     /// Decoding of this phone's audio, while a tap or the recorder listens.
@@ -59,10 +69,35 @@ impl LegRuntime {
             dtmf: DtmfDetector::new(8000),
             last_rx: None,
             out: RtpOut::new(),
+            report: Vec::with_capacity(128),
             player: None,
             taps: Vec::new(),
             listener: None,
             transcoding: None,
+        }
+    }
+
+    /// Where this phone takes RTCP: its RTP port under rtcp-mux (RFC 5761), else its RTCP
+    /// port; None before it has an address.
+    pub(super) fn rtcp_route(&self) -> (&UdpSocket, Option<SocketAddr>) {
+        match self.media.rtcp_mux {
+            true => (&self.rtp, self.rtp_latch.active()),
+            false => (&self.rtcp, self.rtcp_latch.active()),
+        }
+    }
+
+    /// Sends a sender report for our own stream to this phone when one is due.
+    pub(super) fn report_if_due(&mut self, now: Instant, ntp: u64, counters: &LegCounters) {
+        if !self
+            .out
+            .sender_report(now, ntp, REPORT_CNAME, &mut self.report)
+        {
+            return;
+        }
+        if let (sock, Some(dst)) = self.rtcp_route() {
+            if sock.send_to(&self.report, dst).is_err() {
+                bump(&counters.dropped_send);
+            }
         }
     }
 

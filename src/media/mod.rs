@@ -50,6 +50,7 @@ pub mod latch;
 mod leg;
 pub mod port_pool;
 pub mod record;
+pub mod rtcp;
 pub mod rtp;
 mod session;
 pub mod stats;

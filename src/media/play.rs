@@ -120,8 +120,7 @@ impl Player {
                 ts,
                 clock_rate: kind.clock_rate(),
             };
-            out.header(&mut self.packet, stamp, Writer::Player, due);
-            self.packet.extend_from_slice(&self.payload);
+            out.packet(&mut self.packet, stamp, Writer::Player, due, &self.payload);
             send(&self.packet, &frame);
         }
         Tick::Playing

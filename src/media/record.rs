@@ -266,29 +266,51 @@ fn write_sizes(out: &mut BufWriter<File>, frames: u64) -> io::Result<()> {
     Ok(())
 }
 
-/// Set right the header of every `.wav` file in `dir` whose RIFF or `data` size disagrees
-/// with the file's length (a recording cut by a crash or kill): the `data` chunk is taken to
-/// run to the end of the file (a torn last sample frame is cut off). Returns the files
-/// repaired. Files that are not WAV, or whose chunks are consistent, are left alone; a file
-/// that cannot be read or written is logged and skipped.
+/// Set right the header of every `.wav` file in `dir` and its subdirectories (a dialplan
+/// may record into one) whose RIFF or `data` size disagrees with the file's length (a
+/// recording cut by a crash or kill): the `data` chunk is taken to run to the end of the
+/// file (a torn last sample frame is cut off). Returns the files repaired. Files that are
+/// not WAV, or whose chunks are consistent, are left alone; a file or subdirectory that
+/// cannot be read or written is logged and skipped. Symbolic links are not followed.
 pub fn repair_recordings(dir: &Path) -> io::Result<Vec<PathBuf>> {
     let mut fixed = Vec::new();
-    for entry in fs::read_dir(dir)? {
-        let path = entry?.path();
-        let is_wav = path
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("wav"));
-        if !is_wav || !path.is_file() {
-            continue;
+    let mut dirs = Vec::new();
+    let mut entries = fs::read_dir(dir)?;
+    loop {
+        for entry in entries {
+            let entry = entry?;
+            let (path, kind) = (entry.path(), entry.file_type()?);
+            if kind.is_dir() {
+                dirs.push(path);
+                continue;
+            }
+            let is_wav = path
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("wav"));
+            if !is_wav || !kind.is_file() {
+                continue;
+            }
+            match repair_file(&path) {
+                Ok(true) => fixed.push(path),
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::warn!(path = %path.display(), error = %e, "recording not repaired")
+                }
+            }
         }
-        match repair_file(&path) {
-            Ok(true) => fixed.push(path),
-            Ok(false) => {}
-            Err(e) => tracing::warn!(path = %path.display(), error = %e, "recording not repaired"),
-        }
+        entries = loop {
+            let Some(sub) = dirs.pop() else {
+                fixed.sort();
+                return Ok(fixed);
+            };
+            match fs::read_dir(&sub) {
+                Ok(entries) => break entries,
+                Err(e) => {
+                    tracing::warn!(dir = %sub.display(), error = %e, "recordings not scanned")
+                }
+            }
+        };
     }
-    fixed.sort();
-    Ok(fixed)
 }
 
 /// Headers we look for chunks in: our files have them in the first 44 bytes.
@@ -447,13 +469,17 @@ mod tests {
             dir.path().join("good.wav"),
             dir.path().join("notes.wav"),
         );
+        let nested = dir.path().join("campaign-7").join("2026-11-24");
+        fs::create_dir_all(&nested).unwrap();
+        let deep = nested.join("deep.wav");
+        write(&deep, 0, 640);
         write(&cut, 640, 640 * 3);
         write(&torn, 0, 640 + 2);
         write(&good, 640, 640);
         fs::write(&other, b"not a wave file at all, leave me").unwrap();
         let fixed = repair_recordings(dir.path()).unwrap();
         assert_eq!(fixed, {
-            let mut v = vec![cut.clone(), torn.clone()];
+            let mut v = vec![cut.clone(), torn.clone(), deep.clone()];
             v.sort();
             v
         });
@@ -463,6 +489,11 @@ mod tests {
         assert_eq!(&bytes[4..8], &(bytes.len() as u32 - 8).to_le_bytes());
         let bytes = fs::read(&torn).unwrap();
         assert_eq!(bytes.len(), 44 + 640, "torn stereo frame cut off");
+        assert_eq!(
+            &fs::read(&deep).unwrap()[40..44],
+            &640u32.to_le_bytes(),
+            "in a subdirectory"
+        );
         assert_eq!(&bytes[40..44], &640u32.to_le_bytes());
         assert_eq!(
             fs::read(&other).unwrap(),

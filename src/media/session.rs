@@ -17,7 +17,7 @@
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::mpsc;
 
@@ -27,6 +27,7 @@ use super::latch::{RelatchPolicy, Verdict};
 use super::leg::{route, LegRuntime, Route};
 use super::play::{Player, Tick};
 use super::record::Recorder;
+use super::rtcp;
 use super::rtp::{self, RtpHeader, TelephoneEvent};
 use super::stats::{bump, LegCounters};
 use super::transcoding::{Outcome, Transcoding};
@@ -83,7 +84,22 @@ pub(crate) enum Control {
 pub(crate) struct CallShared {
     pub counters: [LegCounters; 2],
     pub epoch: Instant,
+    /// The wall clock at `epoch` (for the NTP time in sender reports).
+    pub epoch_wall: SystemTime,
     pub created: Instant,
+}
+
+impl CallShared {
+    /// The wall clock at `now` as a 64-bit NTP timestamp (RFC 3550 §4: seconds since 1900
+    /// in the high word, the fraction in the low).
+    pub(crate) fn ntp_at(&self, now: Instant) -> u64 {
+        const UNIX_TO_NTP_S: u64 = 2_208_988_800;
+        let wall = self.epoch_wall + now.saturating_duration_since(self.epoch);
+        let since_unix = wall.duration_since(UNIX_EPOCH).unwrap_or_default();
+        let secs = since_unix.as_secs() + UNIX_TO_NTP_S;
+        let fraction = (u64::from(since_unix.subsec_nanos()) << 32) / 1_000_000_000;
+        (secs << 32) | fraction
+    }
 }
 
 pub(crate) struct Session {
@@ -310,6 +326,8 @@ impl Session {
                     None => bump(&c.dropped_no_peer),
                 }
             });
+            l.report_if_due(now, self.shared.ntp_at(now), c);
+            let Some(p) = l.player.as_mut() else { continue };
             if done == Tick::Done {
                 let id = p.id;
                 l.player = None;
@@ -361,15 +379,14 @@ impl Session {
                 return;
             }
             bump(&c.rtcp_in);
+            if let Some(report) = rtcp::first_report(buf) {
+                c.on_report(&report);
+            }
             // RTCP keeps flowing on hold (RFC 3264 §5.1).
             let Some(peer) = peer.as_ref() else {
                 return bump(&c.dropped_no_peer);
             };
-            let (sock, dst) = if peer.media.rtcp_mux {
-                (&peer.rtp, peer.rtp_latch.active())
-            } else {
-                (&peer.rtcp, peer.rtcp_latch.active())
-            };
+            let (sock, dst) = peer.rtcp_route();
             let Some(dst) = dst else {
                 return bump(&c.dropped_no_peer);
             };
@@ -510,7 +527,9 @@ impl Session {
                     c.transcoded.fetch_sub(1, Relaxed);
                 }
                 return match outcome {
-                    Ok(Outcome::Transcoded) => {}
+                    Ok(Outcome::Transcoded) => {
+                        peer.report_if_due(now, shared.ntp_at(now), out);
+                    }
                     Ok(Outcome::Stale) => bump(&c.dropped_codec),
                     Err(_) => bump(&c.decode_errors),
                 };

@@ -33,6 +33,11 @@ pub struct LegCounters {
     pub(crate) transcoded: AtomicU64,
     pub(crate) dropped_codec: AtomicU64,
     pub(crate) decode_errors: AtomicU64,
+    /// RTCP reports read from this phone, and the latest one's figures.
+    pub(crate) reports: AtomicU64,
+    pub(crate) reported_fraction: AtomicU32,
+    pub(crate) reported_lost: AtomicU64,
+    pub(crate) reported_jitter: AtomicU32,
 }
 
 pub(crate) fn bump(c: &AtomicU64) {
@@ -77,6 +82,23 @@ pub struct LegStats {
     pub dropped_codec: u64,
     /// Payloads from this phone a decoder refused (for a tap, the recorder or transcoding).
     pub decode_errors: u64,
+    /// What this phone's latest RTCP report says of the stream it receives from the relay;
+    /// None until it sends one.
+    pub reported: Option<PeerReport>,
+}
+
+/// A phone's view of the stream it receives, from its latest RTCP report block
+/// ([`super::rtcp::ReportBlock`]).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct PeerReport {
+    /// Reports read so far.
+    pub reports: u64,
+    /// Share of packets lost since its previous report (0..=1).
+    pub fraction_lost: f64,
+    /// Packets lost since reception began (negative counts from duplicates read as 0).
+    pub lost: u64,
+    /// Interarrival jitter, in milliseconds at this leg's clock rate.
+    pub jitter_ms: f64,
 }
 
 /// Both legs of a call, indexed by [`super::Leg::index`].
@@ -130,7 +152,27 @@ impl LegCounters {
             transcoded: self.transcoded.load(Relaxed),
             dropped_codec: self.dropped_codec.load(Relaxed),
             decode_errors: self.decode_errors.load(Relaxed),
+            reported: match self.reports.load(Relaxed) {
+                0 => None,
+                reports => Some(PeerReport {
+                    reports,
+                    fraction_lost: f64::from(self.reported_fraction.load(Relaxed)) / 256.0,
+                    lost: self.reported_lost.load(Relaxed),
+                    jitter_ms: f64::from(self.reported_jitter.load(Relaxed)) * 1000.0
+                        / f64::from(rate),
+                }),
+            },
         }
+    }
+
+    /// Keeps the figures of a report block this phone sent.
+    pub(crate) fn on_report(&self, r: &super::rtcp::ReportBlock) {
+        self.reported_fraction
+            .store(u32::from(r.fraction_lost), Relaxed);
+        self.reported_lost
+            .store(r.cumulative_lost.max(0) as u64, Relaxed);
+        self.reported_jitter.store(r.jitter, Relaxed);
+        bump(&self.reports);
     }
 }
 

@@ -130,8 +130,13 @@ impl Transcoding {
                 ts: ts_out,
                 clock_rate: out_rate,
             };
-            out.header(&mut self.packet, stamp, Writer::Transcoder, now);
-            self.packet.extend_from_slice(&self.payload);
+            out.packet(
+                &mut self.packet,
+                stamp,
+                Writer::Transcoder,
+                now,
+                &self.payload,
+            );
             send(&self.packet);
         }
         Ok(Outcome::Transcoded)
@@ -176,11 +181,18 @@ impl Transcoding {
             ts: mapped,
             clock_rate: audio_out,
         };
-        out.header(&mut self.packet, stamp, Writer::Transcoder, now);
-        self.packet.extend_from_slice(&payload[..2]);
-        self.packet
-            .extend_from_slice(&(duration as u16).to_be_bytes());
-        self.packet.extend_from_slice(&payload[4..]);
+        // The event with its duration rescaled (any further events of the packet as sent).
+        let mut event = [0u8; 64];
+        let n = payload.len().min(event.len());
+        event[..n].copy_from_slice(&payload[..n]);
+        event[2..4].copy_from_slice(&(duration as u16).to_be_bytes());
+        out.packet(
+            &mut self.packet,
+            stamp,
+            Writer::Transcoder,
+            now,
+            &event[..n],
+        );
         send(&self.packet);
     }
 }

@@ -32,6 +32,15 @@ fn rfc3339(ms: i64) -> String {
         .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
+/// An event kind's topic: its prefix (`agent.state` → agent); a recording belongs to its
+/// call; `system` when the prefix names no topic.
+fn topic_of(kind: &str) -> Topic {
+    match kind.split('.').next().unwrap_or("") {
+        "recording" => Topic::Call,
+        prefix => prefix.parse().unwrap_or(Topic::System),
+    }
+}
+
 fn at(ms: i64) -> DateTime<Utc> {
     DateTime::<Utc>::from_timestamp_millis(ms).unwrap_or_default()
 }
@@ -166,8 +175,8 @@ impl CallEvents {
         });
     }
 
-    /// Publishes another layer's event (agent, queue, voicemail, originate): the topic is
-    /// the kind's prefix (`agent.state` → agent), `system` when it names no topic.
+    /// Publishes another layer's event (agent, queue, voicemail, originate, recording): the
+    /// topic is [`topic_of`] the kind.
     pub fn forward(&self, kind: &str, data: serde_json::Value, unix_ms: i64) {
         if let Some(d) = self.dialer.as_ref().filter(|_| DialerFeed::wants(kind)) {
             let _ = d.send(DialerFeed::Event {
@@ -178,13 +187,8 @@ impl CallEvents {
         if !self.bus.has_listeners() {
             return;
         }
-        let topic = kind
-            .split('.')
-            .next()
-            .and_then(|p| p.parse::<Topic>().ok())
-            .unwrap_or(Topic::System);
         self.bus.publish(Event {
-            topic,
+            topic: topic_of(kind),
             kind: kind.to_string(),
             at: at(unix_ms),
             data,
@@ -198,6 +202,16 @@ impl CallEvents {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn event_kinds_map_to_topics() {
+        use super::{topic_of, Topic};
+        assert_eq!(topic_of("agent.state"), Topic::Agent);
+        assert_eq!(topic_of("queue.event"), Topic::Queue);
+        assert_eq!(topic_of("recording.started"), Topic::Call);
+        assert_eq!(topic_of("voicemail.message"), Topic::System);
+        assert_eq!(topic_of("originate"), Topic::System);
+    }
+
     use super::*;
     use crate::b2bua::LiveCall;
     use crate::store::{CallRecordId, HangupSide};

@@ -44,6 +44,16 @@ pub enum ControlRequest {
         agents: Option<Vec<String>>,
         done: oneshot::Sender<Result<(), String>>,
     },
+    /// Swap in a reloaded file's ACD ([`Switch::reload_acd`]).
+    ReloadAcd {
+        config: crate::acd::AcdConfig,
+        done: oneshot::Sender<()>,
+    },
+    /// The agents serving a queue ([`Switch::queue_members`]).
+    QueueMembers {
+        queue: String,
+        done: oneshot::Sender<Option<Vec<String>>>,
+    },
     /// Blind-transfer a live call's caller to `exten` in `context` ("" = the call's).
     Transfer {
         id: String,
@@ -208,6 +218,19 @@ impl SwitchControl {
         .await
     }
 
+    /// Swaps in the ACD of a reloaded configuration file.
+    pub async fn reload_acd(&self, config: crate::acd::AcdConfig) -> Result<(), ControlError> {
+        self.ask(|done| ControlRequest::ReloadAcd { config, done })
+            .await
+    }
+
+    /// The agents serving `queue` now (configured or a campaign's); None: no such queue.
+    pub async fn queue_members(&self, queue: &str) -> Result<Option<Vec<String>>, ControlError> {
+        let queue = queue.to_string();
+        self.ask(|done| ControlRequest::QueueMembers { queue, done })
+            .await
+    }
+
     /// The endpoints and trunks in force.
     pub async fn directory(&self) -> Result<Directory, ControlError> {
         self.ask(ControlRequest::Directory).await
@@ -285,6 +308,13 @@ pub(super) fn serve(switch: &mut Switch, now: Now, req: ControlRequest) {
             done,
         } => {
             let _ = done.send(switch.set_campaign_queue(now, &queue, agents));
+        }
+        ControlRequest::ReloadAcd { config, done } => {
+            switch.reload_acd(now, config);
+            let _ = done.send(());
+        }
+        ControlRequest::QueueMembers { queue, done } => {
+            let _ = done.send(switch.queue_members(&queue));
         }
         ControlRequest::Directory(reply) => {
             let (endpoints, trunks) = switch.directory();

@@ -11,6 +11,11 @@
 //! Preview campaigns: the agent's Dial and Skip come as [`DialerCommand`]s; a preview
 //! call rings the agent's endpoint first and, once it answers, dials the lead over the
 //! campaign's trunk ([`preview_request`]); its outcome is read from the call's record.
+//!
+//! Several nodes sharing one store each read every running campaign; a node runs a campaign
+//! only while it holds the campaign's lease in the store (renewed at every read, see
+//! `store::lease_repo`), so two nodes never pace the same agents. Another node's campaign
+//! shows the idle reason "run by node …" here.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -22,7 +27,6 @@ use tokio::task::JoinHandle;
 use super::control::SwitchControl;
 use super::now_unix_ms;
 use crate::b2bua::AmdPlan;
-use crate::config::Config;
 use crate::dialer::amd::BeepConfig;
 use crate::dialer::campaign::{AgentSet, Campaign};
 use crate::dialer::floor::AgentState;
@@ -33,13 +37,19 @@ use crate::dialer::runner::{
 };
 use crate::dialplan::{Action, DialTarget, HangupCause, RingStrategy};
 use crate::events::{Event, EventBus, Topic};
-use crate::store::{CampaignId, CampaignState, Cdr, Lead, LegRole, Store};
+use crate::store::{CampaignId, CampaignLease, CampaignState, Cdr, Lead, LegRole, Store};
 use crate::switch::OriginateRequest;
 
 /// How often runners are ticked.
 const TICK: Duration = Duration::from_millis(250);
 /// How often the campaign list is read.
 const SYNC: Duration = Duration::from_secs(1);
+/// How long a campaign lease lasts unless renewed: a crashed node's campaigns move to
+/// another node after this.
+const LEASE_TTL_MS: i64 = 10_000;
+/// A node that cannot renew its lease stops the campaign's runner this long before the
+/// lease lapses, so it is not still dialling when another node takes over.
+const LEASE_MARGIN_MS: i64 = 3_000;
 
 /// What the core task hands the dialer.
 #[derive(Debug, Clone)]
@@ -157,12 +167,12 @@ struct Dialer {
     store: Store,
     control: SwitchControl,
     live: DialerLive,
-    /// Queue → its agents (from `[[agent]]` memberships).
-    members: BTreeMap<String, Vec<String>>,
     runners: HashMap<String, CampaignRunner>,
     reports: mpsc::UnboundedSender<Report>,
     /// Campaigns that cannot run, and why (shown until they change state).
     refused: HashMap<String, String>,
+    /// Campaigns this node runs, and when its lease on each lapses unless renewed.
+    leases: HashMap<String, i64>,
     /// `agent.screen_pop`, `campaign.attempt` and `campaign.stats` go out here.
     events: EventBus,
     /// Ticks since the last `campaign.stats`.
@@ -171,7 +181,6 @@ struct Dialer {
 
 /// Starts the dialer task.
 pub fn spawn(
-    cfg: &Config,
     store: Store,
     control: SwitchControl,
     live: DialerLive,
@@ -179,26 +188,15 @@ pub fn spawn(
     feed: mpsc::UnboundedReceiver<DialerFeed>,
     commands: mpsc::UnboundedReceiver<DialerCommand>,
 ) -> JoinHandle<()> {
-    let mut members: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    if let Ok(Some(acd)) = crate::switch::acd_config(cfg) {
-        for a in &acd.agents {
-            for m in &a.queues {
-                members
-                    .entry(m.queue.clone())
-                    .or_default()
-                    .push(a.id.clone());
-            }
-        }
-    }
     let (reports, reports_rx) = mpsc::unbounded_channel();
     let dialer = Dialer {
         store,
         control,
         live,
-        members,
         runners: HashMap::new(),
         reports,
         refused: HashMap::new(),
+        leases: HashMap::new(),
         events,
         ticks: 0,
     };
@@ -278,16 +276,19 @@ impl Dialer {
         for rec in records {
             let id = rec.id.as_str().to_string();
             if rec.state != CampaignState::Running {
-                if self.refused.remove(&id).is_some() {
-                    self.live.remove_campaign(&id);
-                }
+                self.refused.remove(&id);
                 if self.runners.contains_key(&id) {
                     self.deliver(&id, RunnerInput::Stop);
+                } else {
+                    self.live.remove_campaign(&id);
                 }
                 continue;
             }
             running.push(id.clone());
-            if self.runners.contains_key(&id) || self.refused.contains_key(&id) {
+            if self.refused.contains_key(&id) || !self.hold_lease(&id, now).await {
+                continue;
+            }
+            if self.runners.contains_key(&id) {
                 continue;
             }
             match Campaign::from_record(&rec) {
@@ -306,16 +307,56 @@ impl Dialer {
         }
     }
 
+    /// Takes or renews this node's lease on a running campaign; false when another node runs
+    /// it (then this node's runner, if any, stops) or the store cannot say and the lease this
+    /// node held is about to lapse.
+    async fn hold_lease(&mut self, id: &str, now: i64) -> bool {
+        let lease = self
+            .store
+            .lease_campaign(&CampaignId::from(id), now, LEASE_TTL_MS)
+            .await;
+        let held = match lease {
+            Ok(CampaignLease::Held { until_ms }) => {
+                self.leases.insert(id.to_string(), until_ms);
+                return true;
+            }
+            Ok(CampaignLease::Elsewhere { node, .. }) => {
+                if !self.runners.contains_key(id) {
+                    self.live.set_campaign(CampaignLive {
+                        campaign_id: id.to_string(),
+                        idle_reason: Some(format!("run by node {node:?}")),
+                        updated_at_ms: now,
+                        ..Default::default()
+                    });
+                }
+                false
+            }
+            Err(e) => {
+                tracing::warn!(%e, campaign = id, "campaign lease not renewed");
+                self.leases
+                    .get(id)
+                    .is_some_and(|&until| now + LEASE_MARGIN_MS < until)
+            }
+        };
+        if !held && self.runners.contains_key(id) {
+            tracing::warn!(campaign = id, "campaign lease lost: stopping its runner");
+            self.leases.remove(id);
+            self.deliver(id, RunnerInput::Stop);
+        }
+        held
+    }
+
     async fn start(&mut self, id: &str, campaign: Campaign, now: i64) {
         let target = campaign.abandon.rate;
         let queue = campaign_queue(id, &campaign);
         let members = match &campaign.agents {
-            AgentSet::Queue(_) => match self.members.get(&queue) {
-                Some(m) => m.clone(),
-                None => {
+            AgentSet::Queue(_) => match self.control.queue_members(&queue).await {
+                Ok(Some(m)) if !m.is_empty() => m,
+                Ok(_) => {
                     let why = format!("no ACD queue {queue:?} with agents is configured");
                     return self.refuse(id, target, why);
                 }
+                Err(e) => return self.refuse(id, target, e.to_string()),
             },
             AgentSet::Agents(agents) => {
                 match self
@@ -406,6 +447,13 @@ impl Dialer {
             tracing::info!(campaign = id, "campaign runner stopped");
             self.runners.remove(id);
             self.live.remove_campaign(id);
+            self.leases.remove(id);
+            let (store, cid) = (self.store.clone(), CampaignId::from(id));
+            tokio::spawn(async move {
+                if let Err(e) = store.release_campaign_lease(&cid).await {
+                    tracing::warn!(%e, campaign = %cid.as_str(), "campaign lease not released");
+                }
+            });
             if let AgentSet::Agents(_) = campaign.agents {
                 let (control, queue) = (self.control.clone(), campaign_queue(id, &campaign));
                 tokio::spawn(async move {

@@ -4,7 +4,8 @@
 //!
 //! Shutdown: the first SIGINT/SIGTERM stops new calls (503) and waits up to
 //! `DRAIN_LIMIT` for calls in progress; a second one stops at once. SIGHUP reloads the
-//! dialplans, keeping the running plan when the new one is invalid.
+//! dialplans and the configuration file's queues and agents (`[[queue]]`, `[[agent]]`,
+//! `[acd]`), keeping what runs when the new text is invalid.
 
 pub mod call_events;
 pub mod control;
@@ -112,7 +113,9 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
     let cfg = Arc::new(cfg);
     let plans = Arc::new(PlanHandle::load_dir(&cfg.dialplan_dir).map_err(StartError::Dialplan)?);
     let acd = crate::switch::acd_config(&cfg)?;
-    let store = Store::open(&cfg.store_url).await?;
+    let store = Store::open(&cfg.store_url)
+        .await?
+        .with_node(&cfg.store_node);
     let cfg = Arc::new(directory::with_stored_directory(&cfg, &store).await?);
     let closed = store.close_in_flight("restart", now_unix_ms()).await?;
     if closed > 0 {
@@ -142,6 +145,8 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
     {
         let mut media = MediaConfig::new(media_ip, cfg.media.rtp_ports.clone());
         media.media_timeout = cfg.media.timeout;
+        media.relay_threads = cfg.media.relay_threads;
+        media.relay_coalesce = cfg.media.relay_coalesce;
         let engine = MediaEngine::new(media)?;
         let tones = crate::media::tone::ToneSet::for_country(&cfg.media.tones)
             .unwrap_or_else(|| crate::media::tone::ToneSet::for_country("us").expect("us tones"));
@@ -199,7 +204,6 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         call_events::CallEvents::new(events.clone(), metrics.clone()).feeding(dialer_feed),
     ));
     let dialer_task = dialer::spawn(
-        &cfg,
         store.clone(),
         control.clone(),
         dialer.clone(),
@@ -252,6 +256,7 @@ async fn start_http(
         started: std::time::Instant::now(),
         dialer: dialer.clone(),
         shutdown,
+        directory_edits: Default::default(),
     })
     .await
     .map_err(|source| StartError::Http { addr, source })?;
@@ -271,14 +276,20 @@ async fn start_http(
     Ok(server)
 }
 
-/// Runs until SIGINT/SIGTERM (graceful, then immediate on a second signal).
-pub async fn run_until_signalled(running: Running, dialplan_dir: std::path::PathBuf) {
+/// Runs until SIGINT/SIGTERM (graceful, then immediate on a second signal); SIGHUP
+/// reloads (see [`reload`]). `config_file`: the file the switch started from, if any.
+pub async fn run_until_signalled(
+    running: Running,
+    dialplan_dir: std::path::PathBuf,
+    config_file: Option<std::path::PathBuf>,
+) {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate()).expect("signal handler");
     let mut hup = signal(SignalKind::hangup()).expect("signal handler");
     let mut signals = 0;
     let stop = running.stop.clone();
     let plans = running.plans.clone();
+    let control = running.control.clone();
     let waiter = tokio::spawn(running.wait());
     tokio::pin!(waiter);
     loop {
@@ -287,10 +298,7 @@ pub async fn run_until_signalled(running: Running, dialplan_dir: std::path::Path
             _ = tokio::signal::ctrl_c() => {}
             _ = term.recv() => {}
             _ = hup.recv() => {
-                match plans.reload_dir(&dialplan_dir) {
-                    Ok(()) => tracing::info!("dialplans reloaded"),
-                    Err(errors) => for e in errors { tracing::error!("dialplan reload refused: {e}") },
-                }
+                reload(&plans, &dialplan_dir, &control, config_file.as_deref()).await;
                 continue;
             }
         }
@@ -298,6 +306,44 @@ pub async fn run_until_signalled(running: Running, dialplan_dir: std::path::Path
         let _ = stop.send(if signals == 1 { Stop::Drain } else { Stop::Now });
         if signals == 1 {
             tracing::info!("draining: new calls get 503; signal again to stop at once");
+        }
+    }
+}
+
+/// Reloads the dialplans, and the ACD from `config_file` (queues and agents change without
+/// a restart: see [`crate::switch::Switch::reload_acd`]). An invalid dialplan or file is
+/// refused with file, line and reason, and what runs stays. Other sections of the file
+/// need a restart (endpoints and trunks change over the API without one).
+pub async fn reload(
+    plans: &PlanHandle,
+    dialplan_dir: &std::path::Path,
+    control: &control::SwitchControl,
+    config_file: Option<&std::path::Path>,
+) {
+    match plans.reload_dir(dialplan_dir) {
+        Ok(()) => tracing::info!("dialplans reloaded"),
+        Err(errors) => {
+            for e in errors {
+                tracing::error!("dialplan reload refused: {e}")
+            }
+        }
+    }
+    let Some(file) = config_file else { return };
+    let acd = Config::load(file)
+        .map_err(|errors| errors.iter().map(|e| e.to_string()).collect::<Vec<_>>())
+        .and_then(|cfg| crate::switch::acd_config(&cfg).map_err(|e| vec![e.to_string()]));
+    match acd {
+        Ok(Some(acd)) => match control.reload_acd(acd).await {
+            Ok(()) => tracing::info!("queues and agents reloaded"),
+            Err(e) => tracing::error!(%e, "queues and agents not reloaded"),
+        },
+        Ok(None) => tracing::warn!(
+            "the configuration has no queues or agents now: the running ones stay until a restart"
+        ),
+        Err(errors) => {
+            for e in errors {
+                tracing::error!("configuration reload refused: {e}")
+            }
         }
     }
 }

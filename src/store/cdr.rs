@@ -66,7 +66,8 @@ pub struct Cdr {
 
 /// RTP of one side of an anchored call, as the relay saw it: what that side's phone sent
 /// (`_in`) and what the relay sent it (`_out`), loss from sequence numbers (RFC 3550
-/// A.3) and interarrival jitter (A.8).
+/// A.3) and interarrival jitter (A.8); and as the phone saw the stream the relay sent it,
+/// from its last RTCP report (`reported_`; none when it sent no report).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CdrMedia {
     pub role: LegRole,
@@ -77,6 +78,10 @@ pub struct CdrMedia {
     pub rtcp_in: u64,
     pub lost: u64,
     pub jitter_us: u64,
+    #[serde(default)]
+    pub reported_lost: Option<u64>,
+    #[serde(default)]
+    pub reported_jitter_us: Option<u64>,
 }
 
 /// One SIP dialog (or failed attempt at one) of a call.

@@ -221,7 +221,7 @@ impl Store {
         }
         let sql = format!(
             "SELECT cdr_id, role, packets_in, bytes_in, packets_out, bytes_out, rtcp_in, lost, \
-             jitter_us FROM cdr_media WHERE cdr_id IN ({}) ORDER BY cdr_id, role",
+             jitter_us, reported_lost, reported_jitter_us FROM cdr_media WHERE cdr_id IN ({}) ORDER BY cdr_id, role",
             placeholders.join(", ")
         );
         let mut query = sqlx::query(AssertSqlSafe(sql));
@@ -389,25 +389,10 @@ async fn insert_cdr_rows(conn: &mut AnyConnection, cdrs: &[Cdr]) -> Result<(), S
         .flat_map(|cdr| cdr.media.iter().map(move |m| (cdr, m)))
         .collect();
     for chunk in media.chunks(ROWS_PER_STATEMENT) {
-        let sql = values_sql(
-            "INSERT INTO cdr_media (cdr_id, role, packets_in, bytes_in, packets_out, bytes_out, \
-             rtcp_in, lost, jitter_us)",
-            9,
-            chunk.len(),
-            "",
-        );
+        let sql = values_sql(MEDIA_INSERT, MEDIA_WIDTH, chunk.len(), "");
         let mut query = sqlx::query(AssertSqlSafe(sql));
         for (cdr, m) in chunk {
-            query = query
-                .bind(cdr.id.as_str())
-                .bind(m.role.as_str())
-                .bind(m.packets_in as i64)
-                .bind(m.bytes_in as i64)
-                .bind(m.packets_out as i64)
-                .bind(m.bytes_out as i64)
-                .bind(m.rtcp_in as i64)
-                .bind(m.lost as i64)
-                .bind(m.jitter_us as i64);
+            query = bind_media(query, cdr, m);
         }
         query.execute(&mut *conn).await?;
     }
@@ -494,11 +479,27 @@ async fn insert_cdr(conn: &mut AnyConnection, cdr: &Cdr) -> Result<(), StoreErro
         .execute(&mut *conn)
         .await?;
     }
-    for m in &cdr.media {
-        sqlx::query(
-            "INSERT INTO cdr_media (cdr_id, role, packets_in, bytes_in, packets_out, bytes_out, \
-             rtcp_in, lost, jitter_us) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
+    if !cdr.media.is_empty() {
+        let sql = values_sql(MEDIA_INSERT, MEDIA_WIDTH, cdr.media.len(), "");
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for m in &cdr.media {
+            query = bind_media(query, cdr, m);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+const MEDIA_INSERT: &str = "INSERT INTO cdr_media (cdr_id, role, packets_in, bytes_in, \
+    packets_out, bytes_out, rtcp_in, lost, jitter_us, reported_lost, reported_jitter_us)";
+const MEDIA_WIDTH: usize = 11;
+
+fn bind_media<'q>(
+    query: Query<'q, Any, AnyArguments>,
+    cdr: &'q Cdr,
+    m: &CdrMedia,
+) -> Query<'q, Any, AnyArguments> {
+    query
         .bind(cdr.id.as_str())
         .bind(m.role.as_str())
         .bind(m.packets_in as i64)
@@ -508,10 +509,8 @@ async fn insert_cdr(conn: &mut AnyConnection, cdr: &Cdr) -> Result<(), StoreErro
         .bind(m.rtcp_in as i64)
         .bind(m.lost as i64)
         .bind(m.jitter_us as i64)
-        .execute(&mut *conn)
-        .await?;
-    }
-    Ok(())
+        .bind(m.reported_lost.map(|n| n as i64))
+        .bind(m.reported_jitter_us.map(|n| n as i64))
 }
 
 fn media_from_row(row: &AnyRow) -> Result<CdrMedia, StoreError> {
@@ -528,6 +527,12 @@ fn media_from_row(row: &AnyRow) -> Result<CdrMedia, StoreError> {
         rtcp_in: count("rtcp_in")?,
         lost: count("lost")?,
         jitter_us: count("jitter_us")?,
+        reported_lost: row
+            .try_get::<Option<i64>, _>("reported_lost")?
+            .map(|n| n.max(0) as u64),
+        reported_jitter_us: row
+            .try_get::<Option<i64>, _>("reported_jitter_us")?
+            .map(|n| n.max(0) as u64),
     })
 }
 

@@ -54,6 +54,16 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "queue_events",
         include_str!("migrations/0013_queue_events.sql"),
     ),
+    (
+        14,
+        "campaign_leases",
+        include_str!("migrations/0014_campaign_leases.sql"),
+    ),
+    (
+        15,
+        "cdr_media_reported",
+        include_str!("migrations/0015_cdr_media_reported.sql"),
+    ),
 ];
 
 fn migrator() -> Migrator {

@@ -41,6 +41,7 @@ mod error;
 mod id;
 mod lead;
 mod lead_repo;
+mod lease_repo;
 pub mod migrate;
 mod ops_repo;
 mod queue_repo;
@@ -59,6 +60,7 @@ pub use lead::{
     LeadStatus, ListId, NewLead, OutcomeCounts, ReleasedClaims,
 };
 pub use lead_repo::{ImportedLeads, ListRecord};
+pub use lease_repo::CampaignLease;
 pub use ops_repo::{
     ordered_id, AgentStateRow, DirectoryKind, DirectoryRow, RecordingEnd, RecordingQuery,
     RecordingRow,

@@ -125,7 +125,7 @@ impl Switch {
         queue: &str,
         agents: Option<Vec<String>>,
     ) -> Result<(), String> {
-        let (Some(acd), Some(base)) = (self.acd.as_mut(), self.acd_config.as_ref()) else {
+        let (Some(_), Some(base)) = (self.acd.as_ref(), self.acd_config.as_ref()) else {
             return Err("no agents are configured ([[agent]] tables)".into());
         };
         if base.queues.iter().any(|q| q.name == queue) {
@@ -147,7 +147,53 @@ impl Switch {
                 self.campaign_queues.remove(queue);
             }
         }
-        let mut config = base.clone();
+        if let (Some(config), Some(acd)) = (self.merged_acd_config(), self.acd.as_mut()) {
+            acd.reconfigure(config, now.at);
+        }
+        self.drain_acd(now);
+        Ok(())
+    }
+
+    /// Swaps in the `[[queue]]`, `[[agent]]` and `[acd]` of a reloaded configuration file,
+    /// keeping live state (see [`Acd::reconfigure`]): callers and agents of queues that stay
+    /// keep their places and states, removed queues drain, removed agents are logged out
+    /// once idle. Campaign queues stay, without agents the file no longer has.
+    pub fn reload_acd(&mut self, now: Now, config: AcdConfig) {
+        self.callback_queues = config
+            .queues
+            .iter()
+            .filter(|q| q.callback)
+            .map(|q| q.name.clone())
+            .collect();
+        self.campaign_queues
+            .retain(|name, _| !config.queues.iter().any(|q| q.name == *name));
+        for agents in self.campaign_queues.values_mut() {
+            agents.retain(|id| config.agents.iter().any(|a| a.id == *id));
+        }
+        self.acd_config = Some(config);
+        let merged = self.merged_acd_config();
+        match (self.acd.as_mut(), merged) {
+            (Some(acd), Some(config)) => acd.reconfigure(config, now.at),
+            (None, Some(config)) => self.acd = Some(Acd::new(config)),
+            _ => {}
+        }
+        self.drain_acd(now);
+    }
+
+    /// The agents serving `queue` (configured or a campaign's), or None for no such queue.
+    pub fn queue_members(&self, queue: &str) -> Option<Vec<String>> {
+        let config = self.merged_acd_config()?;
+        config.queues.iter().find(|q| q.name == queue)?;
+        let members = config
+            .agents
+            .iter()
+            .filter(|a| a.queues.iter().any(|m| m.queue == queue));
+        Some(members.map(|a| a.id.clone()).collect())
+    }
+
+    /// The configured ACD plus the campaigns' own queues.
+    fn merged_acd_config(&self) -> Option<AcdConfig> {
+        let mut config = self.acd_config.clone()?;
         for (name, agents) in &self.campaign_queues {
             config.queues.push(QueueConfig {
                 name: name.clone(),
@@ -158,9 +204,7 @@ impl Switch {
                 a.queues.push(crate::acd::Membership::new(name, 0));
             }
         }
-        acd.reconfigure(config, now.at);
-        self.drain_acd(now);
-        Ok(())
+        Some(config)
     }
 
     /// The ACD, for snapshots and statistics (API, wallboard).

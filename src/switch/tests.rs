@@ -821,6 +821,53 @@ fn carrier_challenge_is_answered_with_the_trunk_credentials() {
 }
 
 #[test]
+fn a_carrier_challenging_our_bye_gets_it_again_with_the_trunk_credentials() {
+    let mut net = Net::new();
+    net.send(TRUNK, &invite_from_trunk("9441234", "tb1", true));
+    let out = net.sent();
+    let inv = requests(&out, TRUNK)[0].clone();
+    net.send(TRUNK, &reply(&inv, 200, "cust", TRUNK, SDP_B));
+    let out = net.sent();
+    let a_ok = ok_to_trunk(&out).expect("200 relayed to the caller");
+    net.send(TRUNK, &in_dialog("ACK", &a_ok, 1, true, TRUNK));
+    // The caller hangs up; the carrier challenges the BYE towards the callee.
+    net.send(TRUNK, &in_dialog("BYE", &a_ok, 2, true, TRUNK));
+    let out = net.sent();
+    let bye = requests(&out, TRUNK)
+        .into_iter()
+        .find(|r| r.method == Method::Bye)
+        .expect("BYE to the callee")
+        .clone();
+    assert!(bye.headers.get(&HeaderName::AUTHORIZATION).is_none());
+    net.send(TRUNK, &challenge_for(&bye, 401, "carrier"));
+    let out = net.sent();
+    let retry = requests(&out, TRUNK)
+        .into_iter()
+        .find(|r| r.method == Method::Bye)
+        .expect("BYE sent again")
+        .clone();
+    assert_eq!(retry.cseq().unwrap().seq, bye.cseq().unwrap().seq + 1);
+    assert_eq!(retry.call_id(), bye.call_id());
+    let auth = retry
+        .headers
+        .get(&HeaderName::AUTHORIZATION)
+        .expect("credentials");
+    assert!(auth.contains("username=\"acct\""), "{auth}");
+    assert_eq!(
+        net.sw.active_calls(),
+        1,
+        "the call waits for its BYE's answer"
+    );
+    // A second challenge ends it rather than looping.
+    net.send(TRUNK, &challenge_for(&retry, 401, "carrier"));
+    assert!(requests(&net.sent(), TRUNK)
+        .iter()
+        .all(|r| r.method != Method::Bye));
+    assert_eq!(net.sw.active_calls(), 0);
+    assert_eq!(net.cdrs().len(), 1);
+}
+
+#[test]
 fn registering_trunk_registers_with_digest_and_refreshes() {
     let mut net = Net::new();
     let now = net.clock();

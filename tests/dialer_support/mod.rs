@@ -19,6 +19,11 @@ use crate::phone_support::{register, response, sdp, Peer};
 pub const RTP_PORTS: &str = "28600-28699";
 
 pub fn config(dir: &std::path::Path, carrier: SocketAddr, rtp_ports: &str) -> Config {
+    node_config(dir, carrier, "a", rtp_ports)
+}
+
+/// The switch `node` sharing the store in `dir` with any other node, taking RTP ports `rtp`.
+pub fn node_config(dir: &std::path::Path, carrier: SocketAddr, node: &str, rtp: &str) -> Config {
     let text = format!(
         r#"
 [sip]
@@ -26,10 +31,11 @@ listen = ["udp:127.0.0.1:0"]
 domain = "dialer.test"
 [store]
 url = "sqlite://{db}"
+node = "{node}"
 [dialplan]
 dir = "{plans}"
 [media]
-rtp_ports = "{rtp_ports}"
+rtp_ports = "{rtp}"
 prompts_dir = "{root}/prompts"
 recordings_dir = "{rec}"
 [http]
@@ -55,7 +61,6 @@ queues = [{{ queue = "outbound" }}]
         plans = dir.display(),
         rec = dir.join("rec").display(),
         root = env!("CARGO_MANIFEST_DIR"),
-        rtp_ports = rtp_ports,
     );
     Config::parse("dialer.toml", &text).expect("valid test config")
 }

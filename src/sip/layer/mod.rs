@@ -457,7 +457,16 @@ impl TransactionLayer {
         } else {
             Client::NonInvite(ClientNonInviteTsx::new(now, &self.cfg, reliable, bytes))
         };
-        self.client_index.insert(key.clone(), id);
+        if let Some(pending) = self.client_index.insert(key.clone(), id) {
+            // Same branch and method as a transaction still running: the caller re-sent a
+            // request instead of building a new one. Its responses now go to this one.
+            tracing::error!(
+                ?key,
+                pending,
+                id,
+                "client transaction key reused while pending"
+            );
+        }
         self.clients.insert(
             id,
             ClientEntry {

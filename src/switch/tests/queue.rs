@@ -316,3 +316,49 @@ fn announcements_tell_position_and_offer_the_callback() {
         "position, then the callback offer, then music"
     );
 }
+
+#[test]
+fn a_reloaded_file_changes_queues_and_agents_keeping_states_and_campaign_queues() {
+    let (mut net, _relay) = queue_net("ring_all");
+    let now = net.clock();
+    net.sw
+        .set_campaign_queue(now, "campaign-7", Some(vec!["1002".into(), "1003".into()]))
+        .unwrap();
+    // The file now has a support queue served by 1003 alone, and 1002 is gone.
+    let reloaded = format!(
+        r#"{CONFIG}
+[[queue]]
+name = "sales"
+strategy = "ring_all"
+[[queue]]
+name = "support"
+strategy = "longest_idle"
+[[agent]]
+id = "1003"
+endpoint = "1003"
+queues = [{{ queue = "sales" }}, {{ queue = "support" }}]
+"#
+    );
+    let acd = crate::switch::acd_config(&Config::parse("t.toml", &reloaded).unwrap())
+        .unwrap()
+        .unwrap();
+    let now = net.clock();
+    net.sw.reload_acd(now, acd);
+    assert_eq!(net.sw.queue_members("support"), Some(vec!["1003".into()]));
+    assert_eq!(net.sw.queue_members("sales"), Some(vec!["1003".into()]));
+    assert_eq!(
+        net.sw.queue_members("campaign-7"),
+        Some(vec!["1003".into()]),
+        "the campaign's queue stays, without the agent the file dropped"
+    );
+    assert_eq!(net.sw.queue_members("nope"), None);
+    assert_eq!(
+        state(&net, "1003"),
+        AgentState::Available,
+        "logged in still"
+    );
+    // A caller for sales now rings 1003 only.
+    let (_, b, c) = queued_caller(&mut net);
+    assert!(b.is_none(), "1002 no longer serves sales");
+    assert!(c.is_some());
+}
