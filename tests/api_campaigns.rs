@@ -415,6 +415,7 @@ fn lead_for(campaign: &str, lead_id: &str, phone: &str) -> AgentLead {
     AgentLead {
         campaign_id: campaign.into(),
         lead_id: lead_id.into(),
+        state: Default::default(),
         call_id: "K1".into(),
         phone: phone.into(),
         fields: json!({"name": "Ada", "city": "Boston"}),

@@ -6,11 +6,17 @@
 //! ([`Campaign::after_disposition`]) is committed to the store before the answer; then the
 //! dialer is told ([`DialerCommand::Dispositioned`]) so it releases the agent. An agent
 //! token acts only for its own agent; supervisors and admins for anyone.
+//!
+//! Preview mode adds two: `POST /api/v1/agents/{id}/preview/dial` (call the lead offered
+//! to the agent: its phone rings first, then the lead's) and `POST …/preview/skip` (the
+//! lead goes back unattempted and the next is offered). The screen pop shows an offered
+//! lead with `"state": "preview"`.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::Json;
 use chrono::DateTime;
 use serde::{Deserialize, Serialize};
@@ -21,7 +27,7 @@ use super::campaigns::{load, now_ms, store_error};
 use super::error::{ApiError, ErrorBody};
 use super::{rfc3339, ApiState};
 use crate::dialer::campaign::{CampaignError, DispositionEffect};
-use crate::dialer::live::{AgentLead, DialerCommand};
+use crate::dialer::live::{AgentLead, AgentLeadState, DialerCommand};
 use crate::store::{Disposition, LeadId, LeadNext};
 
 /// The agent's current lead (screen pop), with what the desktop needs to close it.
@@ -117,6 +123,7 @@ pub async fn call(
     responses((status = 200, body = DispositionSaved), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody, description = "No current lead"),
+        (status = 409, body = ErrorBody, description = "The lead is offered for preview, not called yet"),
         (status = 422, body = ErrorBody, description = "Unknown code, or a callback without a future time")),
     security(("bearer" = [])))]
 pub async fn disposition(
@@ -129,6 +136,11 @@ pub async fn disposition(
     let req: DispositionRequest = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request(format!("malformed body: {e}"), None))?;
     let lead = current_lead(&state, &id)?;
+    if lead.state == AgentLeadState::Preview {
+        return Err(ApiError::Conflict(
+            "the lead is offered for preview: dial or skip it first".into(),
+        ));
+    }
     let (_, campaign) = load(&state, &lead.campaign_id).await?;
     let now = now_ms();
     let callback_at_ms = match req.callback_at.as_deref().map(str::trim) {
@@ -216,4 +228,69 @@ pub async fn disposition(
         .to_string(),
         callback_at: saved_callback.map(rfc3339),
     }))
+}
+
+/// The lead offered to the agent for preview, or 404/409.
+fn offered_lead(state: &ApiState, id: &str) -> Result<AgentLead, ApiError> {
+    let lead = state
+        .dialer
+        .agent_lead(id)
+        .ok_or_else(|| ApiError::NotFound(format!("agent {id:?} has no lead offered")))?;
+    match lead.state {
+        AgentLeadState::Preview => Ok(lead),
+        AgentLeadState::Dialing => Err(ApiError::Conflict(format!(
+            "lead {} is already being dialled",
+            lead.lead_id
+        ))),
+        AgentLeadState::Connected => Err(ApiError::Conflict(format!(
+            "agent {id:?} is on a call, not previewing a lead"
+        ))),
+    }
+}
+
+/// Preview mode: call the lead offered to the agent. The agent's phone rings first;
+/// when it answers the lead is dialled over the campaign's trunk and bridged. Progress
+/// shows in `GET /api/v1/agents/{id}/call` (`state`: dialing) and `agent.*` events.
+#[utoipa::path(post, path = "/api/v1/agents/{id}/preview/dial", tag = "acd",
+    params(("id" = String, Path, description = "Agent id")),
+    responses((status = 202, body = AgentLead, description = "The call is being placed"),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody, description = "No lead offered to the agent"),
+        (status = 409, body = ErrorBody, description = "Already dialled, or not a preview")),
+    security(("bearer" = [])))]
+pub async fn preview_dial(
+    State(state): State<Arc<ApiState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<AgentLead>), ApiError> {
+    caller.may_act_for(&id)?;
+    let lead = offered_lead(&state, &id)?;
+    tracing::info!(agent = %id, lead = %lead.lead_id, by = %caller.name, "preview dial");
+    state
+        .dialer
+        .send(DialerCommand::PreviewDial { agent: id.clone() });
+    Ok((StatusCode::ACCEPTED, Json(lead)))
+}
+
+/// Preview mode: pass on the lead offered to the agent. It goes back to the campaign
+/// unchanged (no attempt counted) and the next lead is offered.
+#[utoipa::path(post, path = "/api/v1/agents/{id}/preview/skip", tag = "acd",
+    params(("id" = String, Path, description = "Agent id")),
+    responses((status = 204, description = "Skipped"),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody, description = "No lead offered to the agent"),
+        (status = 409, body = ErrorBody, description = "Already dialled, or not a preview")),
+    security(("bearer" = [])))]
+pub async fn preview_skip(
+    State(state): State<Arc<ApiState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    caller.may_act_for(&id)?;
+    let lead = offered_lead(&state, &id)?;
+    tracing::info!(agent = %id, lead = %lead.lead_id, by = %caller.name, "preview skip");
+    state
+        .dialer
+        .send(DialerCommand::PreviewSkip { agent: id.clone() });
+    Ok(StatusCode::NO_CONTENT)
 }

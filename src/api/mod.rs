@@ -188,6 +188,16 @@ impl Routes {
             "/api/v1/agents/{id}/disposition",
             agent_desk::disposition,
         )
+        .add(
+            Post,
+            "/api/v1/agents/{id}/preview/dial",
+            agent_desk::preview_dial,
+        )
+        .add(
+            Post,
+            "/api/v1/agents/{id}/preview/skip",
+            agent_desk::preview_skip,
+        )
         .add(Get, "/api/v1/campaigns", campaigns::list)
         .add(Post, "/api/v1/campaigns", campaigns::create)
         .add(Get, "/api/v1/campaigns/{id}", campaigns::get)

@@ -43,6 +43,8 @@ impl Modify for BearerAuth {
         agents::set_state,
         agent_desk::call,
         agent_desk::disposition,
+        agent_desk::preview_dial,
+        agent_desk::preview_skip,
         campaigns::list,
         campaigns::create,
         campaigns::get,

@@ -222,6 +222,10 @@ pub struct Campaign {
     /// Answering-machine detection on every answer (none: every answer is a person).
     #[serde(default)]
     pub amd: Option<AmdSettings>,
+    /// Preview mode: seconds an offered lead waits for the agent's Dial or Skip before
+    /// the call is placed anyway (none: it waits for the agent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preview_timeout_s: Option<u32>,
 }
 
 /// Answering-machine detection for a campaign's calls.
@@ -257,6 +261,9 @@ fn default_state() -> CampaignState {
 
 /// Ring timeouts above this are refused (a carrier gives up long before).
 pub const MAX_RING_TIMEOUT_S: u32 = 120;
+/// Preview timeouts outside these bounds are refused (the agent needs time to read).
+pub const MIN_PREVIEW_TIMEOUT_S: u32 = 5;
+pub const MAX_PREVIEW_TIMEOUT_S: u32 = 3_600;
 /// Attempts per lead above this are refused.
 pub const MAX_ATTEMPTS: u32 = 100;
 
@@ -306,6 +313,10 @@ pub enum CampaignError {
     CallbackTime,
     #[error("amd.config: {0}")]
     Amd(AmdConfigError),
+    #[error(
+        "preview_timeout_s: {0} s is outside {MIN_PREVIEW_TIMEOUT_S}–{MAX_PREVIEW_TIMEOUT_S} s"
+    )]
+    PreviewTimeout(u32),
 }
 
 impl CampaignError {
@@ -334,6 +345,7 @@ impl CampaignError {
             CampaignError::Transition { .. } => "state",
             CampaignError::CallbackTime => "callback_at",
             CampaignError::Amd(_) => "amd.config",
+            CampaignError::PreviewTimeout(_) => "preview_timeout_s",
         }
     }
 }
@@ -375,6 +387,7 @@ impl Campaign {
             safe_harbor_prompt: default_safe_harbor(),
             script: String::new(),
             amd: None,
+            preview_timeout_s: None,
         }
     }
 
@@ -411,6 +424,11 @@ impl Campaign {
         } else if self.abandon.regime == AbandonRegime::UsFtc && (open < 8 * 60 || close > 21 * 60)
         {
             errors.push(CampaignError::WindowOutsideUsHours { open, close });
+        }
+        if let Some(t) = self.preview_timeout_s {
+            if !(MIN_PREVIEW_TIMEOUT_S..=MAX_PREVIEW_TIMEOUT_S).contains(&t) {
+                errors.push(CampaignError::PreviewTimeout(t));
+            }
         }
         if !(1..=MAX_ATTEMPTS).contains(&self.max_attempts) {
             errors.push(CampaignError::MaxAttempts(self.max_attempts));
@@ -642,6 +660,32 @@ mod tests {
             c.validate().expect_err("empty window").0[0].field(),
             "window"
         );
+    }
+
+    #[test]
+    fn a_preview_timeout_is_optional_and_bounded() {
+        let mut c = campaign();
+        c.validate().expect("none: the offer waits for the agent");
+        c.preview_timeout_s = Some(30);
+        c.validate().expect("30 s");
+        let new = c.to_new().expect("valid");
+        let back = Campaign::from_record(&CampaignRecord {
+            id: CampaignId::from("c"),
+            name: new.name.clone(),
+            state: new.state,
+            max_attempts: new.max_attempts,
+            window: new.window,
+            settings: new.settings,
+            created_at_ms: 0,
+            updated_at_ms: 0,
+        })
+        .expect("stored and read back");
+        assert_eq!(back.preview_timeout_s, Some(30));
+        for bad in [0, 4, 3_601] {
+            c.preview_timeout_s = Some(bad);
+            let e = c.validate().expect_err("out of bounds");
+            assert_eq!(e.0[0].field(), "preview_timeout_s", "{bad}");
+        }
     }
 
     #[test]

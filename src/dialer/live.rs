@@ -44,17 +44,34 @@ pub struct CampaignLive {
     pub updated_at_ms: i64,
 }
 
-/// The lead an agent is connected to (or was, until the disposition).
+/// Where the agent is with its lead.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AgentLeadState {
+    /// Preview mode: offered to the agent, who may dial or skip it.
+    Preview,
+    /// Preview mode: the agent asked for the call; their phone rings, then the lead's.
+    Dialing,
+    /// Connected to the lead (the dialer's call was bridged to the agent).
+    #[default]
+    Connected,
+}
+
+/// The lead an agent is connected to (or was, until the disposition), or in preview mode
+/// the lead offered to it.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct AgentLead {
     pub campaign_id: String,
     pub lead_id: String,
-    /// The call's record id (CDR id).
+    /// preview | dialing | connected
+    pub state: AgentLeadState,
+    /// The call's record id (CDR id; empty while a preview is not yet dialled).
     pub call_id: String,
     pub phone: String,
     /// The list's columns (screen pop).
     #[schema(value_type = Object)]
     pub fields: serde_json::Value,
+    /// When the agent was connected (preview: when the lead was offered).
     pub bridged_at_ms: i64,
     /// The call has ended; the agent owes a disposition.
     pub ended: bool,
@@ -70,6 +87,10 @@ pub enum DialerCommand {
     Dispositioned { agent: String, human: bool },
     /// A campaign was created, edited, started, paused or stopped: look at the store now.
     Wake,
+    /// Preview mode: the agent asked the switch to call the lead offered to it.
+    PreviewDial { agent: String },
+    /// Preview mode: the agent passed on the lead offered to it (it goes back unattempted).
+    PreviewSkip { agent: String },
 }
 
 /// Shared between the dialer task (writer) and the API (reader). Cheap to clone.
@@ -148,6 +169,7 @@ mod tests {
         AgentLead {
             campaign_id: "C1".into(),
             lead_id: id.into(),
+            state: AgentLeadState::Connected,
             call_id: "K1".into(),
             phone: "+14155550100".into(),
             fields: serde_json::json!({"name": "Ada"}),

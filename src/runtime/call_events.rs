@@ -114,7 +114,7 @@ impl CallEvents {
         self.metrics.rtp_call_ended(&c.media);
         let was_announced = self.announced.remove(c.id.as_str());
         if let Some(d) = &self.dialer {
-            let _ = d.send(DialerFeed::CallEnded(c.id.as_str().to_string()));
+            let _ = d.send(DialerFeed::ended(c));
         }
         if !self.bus.has_listeners() {
             return;

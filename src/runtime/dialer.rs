@@ -8,6 +8,10 @@
 //! slow store never delays another campaign's events. The campaign list is read every
 //! second and at once when the API says something changed ([`DialerCommand::Wake`]).
 //!
+//! Preview campaigns: the agent's Dial and Skip come as [`DialerCommand`]s; a preview
+//! call rings the agent's endpoint first and, once it answers, dials the lead over the
+//! campaign's trunk ([`preview_request`]); its outcome is read from the call's record.
+//!
 //! Several nodes sharing one store each read every running campaign; a node runs a campaign
 //! only while it holds the campaign's lease in the store (renewed at every read, see
 //! `store::lease_repo`), so two nodes never pace the same agents. Another node's campaign
@@ -26,11 +30,14 @@ use crate::b2bua::AmdPlan;
 use crate::dialer::amd::BeepConfig;
 use crate::dialer::campaign::{AgentSet, Campaign};
 use crate::dialer::floor::AgentState;
+use crate::dialer::live::AgentLeadState;
 use crate::dialer::live::{CampaignLive, DialerCommand, DialerLive};
-use crate::dialer::runner::{CampaignRunner, RunnerInput, RunnerOutput, BRIDGE_WINDOW_S};
-use crate::dialplan::{Action, DialTarget, HangupCause};
+use crate::dialer::runner::{
+    CampaignRunner, CustomerLeg, RunnerInput, RunnerOutput, BRIDGE_WINDOW_S,
+};
+use crate::dialplan::{Action, DialTarget, HangupCause, RingStrategy};
 use crate::events::{Event, EventBus, Topic};
-use crate::store::{CampaignId, CampaignLease, CampaignState, Lead, Store};
+use crate::store::{CampaignId, CampaignLease, CampaignState, Cdr, Lead, LegRole, Store};
 use crate::switch::OriginateRequest;
 
 /// How often runners are ticked.
@@ -49,11 +56,31 @@ const LEASE_MARGIN_MS: i64 = 3_000;
 pub enum DialerFeed {
     /// An `originate.*`, `queue.*` or `agent.*` event.
     Event { kind: String, data: Value },
-    /// A call ended (its record id).
-    CallEnded(String),
+    /// A call ended (its record id), with its last leg towards a callee.
+    CallEnded {
+        id: String,
+        customer: Option<CustomerLeg>,
+    },
 }
 
 impl DialerFeed {
+    /// What the dialer needs of a finished call's record.
+    pub fn ended(cdr: &Cdr) -> DialerFeed {
+        let customer = cdr
+            .legs
+            .iter()
+            .rev()
+            .find(|l| l.role == LegRole::B)
+            .map(|l| CustomerLeg {
+                status: l.final_status,
+                answered_at_ms: l.answered_at_ms,
+            });
+        DialerFeed::CallEnded {
+            id: cdr.id.as_str().to_string(),
+            customer,
+        }
+    }
+
     /// Whether an event of this kind matters to the dialer.
     pub fn wants(kind: &str) -> bool {
         kind.starts_with("originate.") || kind.starts_with("queue.") || kind.starts_with("agent.")
@@ -62,9 +89,10 @@ impl DialerFeed {
     /// What it means to a runner, if anything.
     fn input(&self) -> Option<RunnerInput> {
         let (kind, d) = match self {
-            DialerFeed::CallEnded(id) => {
+            DialerFeed::CallEnded { id, customer } => {
                 return Some(RunnerInput::CallEnded {
                     call_id: id.clone(),
+                    customer: *customer,
                 })
             }
             DialerFeed::Event { kind, data } => (kind.as_str(), data),
@@ -199,6 +227,12 @@ impl Dialer {
                     DialerCommand::Wake => self.sync().await,
                     DialerCommand::Dispositioned { agent, human } => {
                         self.broadcast(RunnerInput::Dispositioned { agent, human })
+                    }
+                    DialerCommand::PreviewDial { agent } => {
+                        self.broadcast(RunnerInput::PreviewDial { agent })
+                    }
+                    DialerCommand::PreviewSkip { agent } => {
+                        self.broadcast(RunnerInput::PreviewSkip { agent })
                     }
                 },
                 Some((campaign, input)) = reports.recv() => self.deliver(&campaign, input),
@@ -380,9 +414,10 @@ impl Dialer {
             .runners
             .iter()
             .filter(|(_, r)| match &input {
-                RunnerInput::Agent { agent, .. } | RunnerInput::Dispositioned { agent, .. } => {
-                    r.has_agent(agent)
-                }
+                RunnerInput::Agent { agent, .. }
+                | RunnerInput::Dispositioned { agent, .. }
+                | RunnerInput::PreviewDial { agent }
+                | RunnerInput::PreviewSkip { agent } => r.has_agent(agent),
                 RunnerInput::Answered { tag, .. }
                 | RunnerInput::Amd { tag, .. }
                 | RunnerInput::Failed { tag, .. } => r.owns_tag(tag),
@@ -498,15 +533,58 @@ impl Dialer {
                     }
                 });
             }
+            RunnerOutput::PreviewDial { tag, agent, lead } => {
+                let control = self.control.clone();
+                let campaign = campaign.clone();
+                tokio::spawn(async move {
+                    let endpoint = match control.acd().await {
+                        Ok(Some(view)) => view
+                            .agents
+                            .iter()
+                            .find(|a| a.id.0 == agent)
+                            .map(|a| a.endpoint.clone()),
+                        _ => None,
+                    };
+                    let input = match endpoint {
+                        None => refused(&cid, tag, format!("agent {agent} has no endpoint")),
+                        Some(endpoint) => match store.mark_dialing(&lead.id, now).await {
+                            Ok(true) => {
+                                let req = preview_request(&campaign, &lead, &tag, &endpoint);
+                                match control.originate(req).await {
+                                    Ok(Ok(call_key)) => RunnerInput::Originated { tag, call_key },
+                                    Ok(Err(e)) => refused(&cid, tag, e.to_string()),
+                                    Err(e) => refused(&cid, tag, e.to_string()),
+                                }
+                            }
+                            Ok(false) => refused(&cid, tag, "the lead is no longer ours".into()),
+                            Err(e) => refused(&cid, tag, format!("store: {e}")),
+                        },
+                    };
+                    let _ = reports.send((cid, input));
+                });
+            }
             RunnerOutput::Assign { agent, lead } => {
                 let mut pop = serde_json::to_value(&lead).unwrap_or_default();
                 pop["agent"] = Value::from(agent.as_str());
-                self.event(Topic::Agent, "agent.screen_pop", Ok(pop));
+                let kind = match lead.state {
+                    AgentLeadState::Connected => "agent.screen_pop",
+                    AgentLeadState::Preview | AgentLeadState::Dialing => "agent.preview",
+                };
+                self.event(Topic::Agent, kind, Ok(pop));
                 self.live.assign(&agent, lead);
             }
             RunnerOutput::AgentCallEnded { agent } => self.live.call_ended(&agent),
             RunnerOutput::Unassign { agent } => {
-                self.live.unassign(&agent);
+                if let Some(lead) = self.live.unassign(&agent) {
+                    if lead.state == AgentLeadState::Preview {
+                        let data = serde_json::json!({
+                            "agent": agent,
+                            "campaign_id": lead.campaign_id,
+                            "lead_id": lead.lead_id,
+                        });
+                        self.event(Topic::Agent, "agent.preview_withdrawn", Ok(data));
+                    }
+                }
             }
         }
     }
@@ -621,6 +699,52 @@ fn dial_request(campaign: &Campaign, lead: &Lead, tag: &str) -> OriginateRequest
     }
 }
 
+/// Ring timeout of the agent's phone for a preview call.
+const PREVIEW_AGENT_RING: Duration = Duration::from_secs(30);
+
+/// A preview call: the agent's `endpoint` first (shown the campaign's caller id, the
+/// same the lead sees), then on answer the lead over the campaign's trunk for the
+/// campaign's ring timeout, bridged to the agent; hang up when either side does.
+pub fn preview_request(
+    campaign: &Campaign,
+    lead: &Lead,
+    tag: &str,
+    endpoint: &str,
+) -> OriginateRequest {
+    let mut vars = BTreeMap::new();
+    vars.insert(
+        "CAMPAIGN_ID".to_string(),
+        lead.campaign.as_str().to_string(),
+    );
+    vars.insert("LEAD_ID".to_string(), lead.id.as_str().to_string());
+    OriginateRequest {
+        first: DialTarget::Endpoint(endpoint.to_string()),
+        caller_id: campaign.caller_id.clone(),
+        caller_name: None,
+        context: "dialer".into(),
+        exten: lead.phone.clone(),
+        actions: vec![
+            Action::Dial {
+                targets: vec![DialTarget::Trunk {
+                    trunk: campaign.trunk.clone(),
+                    number: lead.phone.clone(),
+                }],
+                strategy: RingStrategy::Sequence,
+                timeout_secs: campaign.ring_timeout_s,
+                caller_id: Some(campaign.caller_id.clone()),
+            },
+            Action::Hangup {
+                cause: HangupCause::NormalClearing,
+            },
+        ],
+        vars,
+        ring_timeout: PREVIEW_AGENT_RING,
+        tag: tag.to_string(),
+        detect_sit: false,
+        amd: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -691,9 +815,97 @@ mod tests {
             })
         );
         assert_eq!(
-            DialerFeed::CallEnded("01J".into()).input(),
+            DialerFeed::CallEnded {
+                id: "01J".into(),
+                customer: None
+            }
+            .input(),
             Some(RunnerInput::CallEnded {
-                call_id: "01J".into()
+                call_id: "01J".into(),
+                customer: None
+            })
+        );
+    }
+
+    #[test]
+    fn a_preview_call_rings_the_agent_then_dials_the_lead_over_the_trunk() {
+        let campaign = Campaign::new(
+            "c",
+            "carrier",
+            "+14155550000",
+            AgentSet::Agents(vec!["1001".into()]),
+            crate::dialer::campaign::DialMode::Preview,
+        );
+        let lead: Lead = serde_json::from_value(json!({
+            "id": "L1", "campaign": "C", "list": "LS", "seq": 1, "phone": "+14155550101",
+            "tz": "America/New_York", "fields": {}, "priority": 0, "status": "claimed",
+            "callback": false, "next_at_ms": 0, "attempts": 0,
+            "counts": {"busy": 0, "no_answer": 0, "machine": 0, "congestion": 0},
+            "last_outcome": null, "claimed_by": null
+        }))
+        .expect("lead");
+        let req = preview_request(&campaign, &lead, "C/p0", "ep1001");
+        assert_eq!(req.first, DialTarget::Endpoint("ep1001".into()));
+        assert_eq!(req.caller_id, "+14155550000", "the campaign's caller id");
+        assert_eq!(req.tag, "C/p0");
+        assert_eq!(
+            req.actions[0],
+            Action::Dial {
+                targets: vec![DialTarget::Trunk {
+                    trunk: "carrier".into(),
+                    number: "+14155550101".into()
+                }],
+                strategy: RingStrategy::Sequence,
+                timeout_secs: 20,
+                caller_id: Some("+14155550000".into()),
+            }
+        );
+        assert!(req.amd.is_none() && !req.detect_sit);
+        assert_eq!(req.vars["LEAD_ID"], "L1");
+    }
+
+    #[test]
+    fn the_customer_leg_of_an_ended_call_is_its_last_b_leg() {
+        use crate::store::{CallRecordId, CdrLeg, HangupSide};
+        let leg = |role, status, answered| CdrLeg {
+            role,
+            peer: "p".into(),
+            sip_call_id: "x".into(),
+            remote_uri: "sip:x".into(),
+            started_at_ms: 0,
+            answered_at_ms: answered,
+            ended_at_ms: 1,
+            final_status: status,
+        };
+        let cdr = Cdr {
+            id: CallRecordId::from_parts(1, 7),
+            call_id: "a".into(),
+            caller: "c".into(),
+            callee: "d".into(),
+            direction: None,
+            started_at_ms: 0,
+            answered_at_ms: Some(1),
+            ended_at_ms: 2,
+            duration_ms: 2,
+            billable_ms: 1,
+            sip_status: 200,
+            hangup_side: HangupSide::Callee,
+            hangup_cause: "normal_clearing".into(),
+            legs: vec![
+                leg(LegRole::A, Some(200), Some(1)),
+                leg(LegRole::B, Some(486), None),
+            ],
+            media: Vec::new(),
+        };
+        let DialerFeed::CallEnded { id, customer } = DialerFeed::ended(&cdr) else {
+            panic!("a call end");
+        };
+        assert_eq!(id, cdr.id.as_str());
+        assert_eq!(
+            customer,
+            Some(CustomerLeg {
+                status: Some(486),
+                answered_at_ms: None
             })
         );
     }

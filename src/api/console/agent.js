@@ -6,6 +6,9 @@
 //                                               dispositions: [code], disposition_effects: {code: effect}} | 404 none
 //   POST /api/v1/agents/{id}/disposition     {code, note?, callback_at? (RFC 3339), dnc_global?}
 //                                            → {lead_id, code, next, callback_at} | 422 naming code / callback_at
+//   POST /api/v1/agents/{id}/preview/dial    → 202 (preview mode: call the offered lead, own phone first)
+//   POST /api/v1/agents/{id}/preview/skip    → 204 (the lead goes back unattempted, the next is offered)
+// The call's `state` is preview (offered: Dial / Skip buttons), dialing or connected.
 // An agent token acts for its own agent (whoami.agent); a supervisor picks one. The screen pop
 // is polled and reloaded on `agent` events.
 
@@ -17,6 +20,8 @@ export const ENDPOINTS = {
   state: (id) => `/api/v1/agents/${encodeURIComponent(id)}/state`,
   call: (id) => `/api/v1/agents/${encodeURIComponent(id)}/call`,
   disposition: (id) => `/api/v1/agents/${encodeURIComponent(id)}/disposition`,
+  previewDial: (id) => `/api/v1/agents/${encodeURIComponent(id)}/preview/dial`,
+  previewSkip: (id) => `/api/v1/agents/${encodeURIComponent(id)}/preview/skip`,
 };
 
 const PAUSE_REASONS = ['Break', 'Lunch', 'Training', 'Meeting', 'Coaching', 'Other'];
@@ -130,6 +135,23 @@ export function mount(main, ctx) {
     }));
   }
 
+  async function preview(which) {
+    dispOut.replaceChildren();
+    if (!agentId()) return;
+    try {
+      await api(which === 'dial' ? ENDPOINTS.previewDial(agentId()) : ENDPOINTS.previewSkip(agentId()), { method: 'POST' });
+      loadCall();
+    } catch (e) { pop.append(alertBox(describe(e))); }
+  }
+
+  function previewButtons() {
+    const dial = h('button', { type: 'button' }, 'Dial');
+    dial.addEventListener('click', () => preview('dial'));
+    const skip = h('button', { type: 'button', class: 'warn' }, 'Skip');
+    skip.addEventListener('click', () => preview('skip'));
+    return h('div', { class: 'actions', role: 'group', 'aria-label': 'Preview' }, dial, skip);
+  }
+
   function renderPop(c) {
     call = c;
     if (!c) {
@@ -139,14 +161,21 @@ export function mount(main, ctx) {
       return;
     }
     const fields = c.fields && typeof c.fields === 'object' ? c.fields : {};
+    const status = c.state === 'preview'
+      ? h('p', { class: 'notice' }, 'Preview: read the lead, then Dial (your phone rings first) or Skip')
+      : c.state === 'dialing'
+        ? h('p', { class: 'muted' }, 'Dialling: answer your phone, then the lead is called')
+        : h('p', { class: c.ended ? 'notice' : 'muted' }, c.ended
+          ? `Call ended${c.disposition_required ? ': a disposition is required before the next call' : ''}`
+          : `On the call for ${fmtDuration((Date.now() - c.bridged_at_ms) / 1000)}`);
     pop.replaceChildren(
       h('p', { class: 'pop-head' }, `${c.phone} · ${c.campaign_name}`),
-      h('p', { class: c.ended ? 'notice' : 'muted' }, c.ended
-        ? `Call ended${c.disposition_required ? ': a disposition is required before the next call' : ''}`
-        : `On the call for ${fmtDuration((Date.now() - c.bridged_at_ms) / 1000)}`),
+      status,
+      ...(c.state === 'preview' ? [previewButtons()] : []),
       h('dl', {}, Object.entries(fields).flatMap(([k, v]) => [h('dt', {}, k.replace(/_/g, ' ')), h('dd', {}, String(v))])));
     script.replaceChildren(c.script ? h('p', {}, c.script) : h('p', { class: 'muted' }, 'No script for this campaign.'));
-    renderButtons(Array.isArray(c.dispositions) ? c.dispositions : []);
+    // No disposition before the offered lead was called.
+    renderButtons(c.state === 'preview' || !Array.isArray(c.dispositions) ? [] : c.dispositions);
   }
 
   async function loadCall() {

@@ -15,12 +15,18 @@
 //! Outcomes follow the SIP result ([`outcome::classify`]): 486/600/603 busy, 404/410/484/604
 //! invalid (never retried), 480/408/487 no answer, 5xx and the rest congestion; the lead's
 //! next state comes from the campaign's retry rules ([`Campaign::after_attempt`]).
+//!
+//! Preview mode (the agent sees the lead, then asks for the call) is in [`preview`].
 
 mod outcome;
+pub mod preview;
+#[cfg(test)]
+mod preview_tests;
 #[cfg(test)]
 mod tests;
 
 pub use outcome::classify;
+pub use preview::{CustomerLeg, MISSED_PAUSE, PREVIEW_PAUSE};
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
@@ -28,7 +34,7 @@ use super::amd::AmdResult;
 use super::campaign::{AbandonRegime, Campaign, DialMode};
 use super::compliance::AMD_FALSE_POSITIVE_RATE;
 use super::floor::{AgentState, FailCause, Floor, Observation};
-use super::live::{AgentLead, CampaignLive};
+use super::live::{AgentLead, AgentLeadState, CampaignLive};
 use super::pacing::{Pacer, Predictive, PredictiveConfig, Progressive, Trigger, TICK};
 use super::{AgentId, CallRef, Millis};
 use crate::acd::AgentOp;
@@ -74,14 +80,22 @@ pub enum RunnerInput {
     /// The answered call left the queue without an agent: the wait ran out or the queue
     /// refused it (`timeout`), or the customer hung up while waiting.
     LeftQueue { call_key: u64 },
-    /// A call ended (record id).
-    CallEnded { call_id: String },
+    /// A call ended (record id), with its leg towards the lead when it had one (what a
+    /// preview call's outcome is read from).
+    CallEnded {
+        call_id: String,
+        customer: Option<CustomerLeg>,
+    },
     /// An agent of the campaign's queue changed state.
     Agent { agent: String, state: AgentState },
     /// The agent's disposition for its lead was stored (`human` false for a machine code).
     Dispositioned { agent: String, human: bool },
     /// The campaign was paused or stopped: no new calls; calls up finish normally.
     Stop,
+    /// Preview mode: the agent asked for the call to the lead offered to it.
+    PreviewDial { agent: String },
+    /// Preview mode: the agent passed on the lead offered to it.
+    PreviewSkip { agent: String },
 }
 
 /// What the runtime must do.
@@ -120,6 +134,14 @@ pub enum RunnerOutput {
     Unassign {
         agent: String,
     },
+    /// Preview mode: mark the lead dialling, ring the agent's phone and, when it answers,
+    /// dial the lead over the campaign's trunk; answer with `Originated` or
+    /// `OriginateRefused` (the `originate.*` events of the agent's leg follow).
+    PreviewDial {
+        tag: String,
+        agent: String,
+        lead: Lead,
+    },
 }
 
 /// Where an attempt is.
@@ -150,6 +172,8 @@ struct InFlight {
     phase: Phase,
     /// The agent stored a disposition before the call ended.
     dispositioned: bool,
+    /// Preview mode: the agent who asked for this call (its phone is rung first).
+    agent: Option<String>,
 }
 
 /// Talk and logged-in time of the campaign's agents.
@@ -188,6 +212,7 @@ pub struct CampaignRunner {
     owed: HashSet<String>,
     counters: Counters,
     util: Utilisation,
+    previews: preview::Previews,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -230,6 +255,7 @@ impl CampaignRunner {
             owed: HashSet::new(),
             counters: Counters::default(),
             util: Utilisation::default(),
+            previews: preview::Previews::default(),
         };
         for (agent, state) in agents {
             r.agent_state(now_ms, agent, *state);
@@ -309,6 +335,10 @@ impl CampaignRunner {
                 }
             }
             RunnerInput::OriginateRefused { tag, why } => {
+                if self.is_preview(&tag) {
+                    tracing::warn!(campaign = self.id, tag, why, "preview call not placed");
+                    return self.preview_agent_failed(now_ms, &tag, out);
+                }
                 let Some(a) = self.attempts.remove(&tag) else {
                     return;
                 };
@@ -327,7 +357,13 @@ impl CampaignRunner {
                 self.refusal = Some(why);
                 self.dial_after = self.at(now_ms) + REFUSAL_BACKOFF;
             }
+            RunnerInput::Failed { tag, .. } if self.is_preview(&tag) => {
+                self.preview_agent_failed(now_ms, &tag, out)
+            }
             RunnerInput::Failed { tag, status } => self.failed(now_ms, &tag, status, out),
+            RunnerInput::Answered { tag, call_id } if self.is_preview(&tag) => {
+                self.preview_agent_answered(&tag, call_id)
+            }
             RunnerInput::Answered { tag, call_id } => {
                 let Some(a) = self.attempts.get_mut(&tag) else {
                     return;
@@ -385,6 +421,7 @@ impl CampaignRunner {
                 let lead = AgentLead {
                     campaign_id: self.id.clone(),
                     lead_id: a.lead.id.as_str().to_string(),
+                    state: AgentLeadState::Connected,
                     call_id: a.call_id.clone().unwrap_or_default(),
                     phone: a.lead.phone.clone(),
                     fields: a.lead.fields.clone(),
@@ -412,10 +449,19 @@ impl CampaignRunner {
                 self.counters.abandoned += 1;
                 self.observe(now_ms, Observation::Dropped { call });
             }
-            RunnerInput::CallEnded { call_id } => self.ended(now_ms, &call_id, out),
+            RunnerInput::CallEnded { call_id, customer } => match self.tag_of_call(&call_id) {
+                Some(tag) if self.is_preview(&tag) => {
+                    self.preview_ended(now_ms, &tag, customer, out)
+                }
+                _ => self.ended(now_ms, &call_id, out),
+            },
             RunnerInput::Agent { agent, state } => {
+                let before = self.floor_state(&agent);
                 self.agent_state(now_ms, &agent, state);
+                self.preview_agent_state(&agent, before, state, out);
             }
+            RunnerInput::PreviewDial { agent } => self.preview_dial(now_ms, &agent, out),
+            RunnerInput::PreviewSkip { agent } => self.preview_skip(&agent, out),
             RunnerInput::Dispositioned { agent, human } => {
                 let Some(&id) = self.agents.get(&agent) else {
                     return;
@@ -449,8 +495,20 @@ impl CampaignRunner {
                 if !leads.is_empty() {
                     out.push(RunnerOutput::Unclaim(leads));
                 }
+                self.preview_stop(out);
             }
         }
+    }
+
+    fn is_preview(&self, tag: &str) -> bool {
+        self.attempts.get(tag).is_some_and(|a| a.agent.is_some())
+    }
+
+    fn tag_of_call(&self, call_id: &str) -> Option<String> {
+        self.attempts
+            .iter()
+            .find(|(_, a)| a.call_id.as_deref() == Some(call_id))
+            .map(|(t, _)| t.clone())
     }
 
     fn tag_of_key(&self, call_key: u64) -> Option<String> {
@@ -602,7 +660,10 @@ impl CampaignRunner {
 
     /// Ask the pacer and place what it wants, within the line cap and the leads at hand.
     fn place(&mut self, now_ms: i64, trigger: Trigger, out: &mut Vec<RunnerOutput>) {
-        if self.stopping || self.campaign.dial_mode == DialMode::Preview {
+        if self.campaign.dial_mode == DialMode::Preview {
+            return self.preview_place(now_ms, out);
+        }
+        if self.stopping {
             return;
         }
         if !self.campaign.schedule.is_active(now_ms) {
@@ -646,6 +707,7 @@ impl CampaignRunner {
                 answered_ms: None,
                 phase: Phase::Dialing,
                 dispositioned: false,
+                agent: None,
             },
         );
         self.observe(now_ms, Observation::Dialed { call });
@@ -725,9 +787,6 @@ impl CampaignRunner {
         if self.stopping {
             return Some("stopping: calls in progress finish".into());
         }
-        if self.campaign.dial_mode == DialMode::Preview {
-            return Some("preview mode: agents place the calls".into());
-        }
         if !self.campaign.schedule.is_active(now_ms) {
             return Some("outside the campaign's schedule".into());
         }
@@ -741,8 +800,13 @@ impl CampaignRunner {
         if self.floor.logged_in() == 0 {
             return Some("no agent of the campaign's queue is logged in".into());
         }
-        if self.buffer.is_empty() && self.attempts.is_empty() && !self.claim_pending {
+        let offered = self.previews.offered();
+        if self.buffer.is_empty() && self.attempts.is_empty() && offered == 0 && !self.claim_pending
+        {
             return Some("no lead is due in an open calling window".into());
+        }
+        if self.campaign.dial_mode == DialMode::Preview {
+            return self.preview_idle_reason();
         }
         None
     }

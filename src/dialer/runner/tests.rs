@@ -4,9 +4,9 @@ use super::*;
 use crate::dialer::campaign::AgentSet;
 use crate::store::{CampaignId, LeadStatus, ListId, OutcomeCounts};
 
-const T0: i64 = 1_790_000_000_000;
+pub(super) const T0: i64 = 1_790_000_000_000;
 
-fn lead(n: u32) -> Lead {
+pub(super) fn lead(n: u32) -> Lead {
     Lead {
         id: LeadId(format!("L{n}")),
         campaign: CampaignId::from("C"),
@@ -26,7 +26,7 @@ fn lead(n: u32) -> Lead {
     }
 }
 
-fn campaign(mode: DialMode) -> Campaign {
+pub(super) fn campaign(mode: DialMode) -> Campaign {
     Campaign::new(
         "spring",
         "carrier",
@@ -44,7 +44,7 @@ fn runner(agents: &[&str]) -> CampaignRunner {
     CampaignRunner::new("C", campaign(DialMode::Progressive), &states, T0)
 }
 
-fn step(r: &mut CampaignRunner, at: i64, input: RunnerInput) -> Vec<RunnerOutput> {
+pub(super) fn step(r: &mut CampaignRunner, at: i64, input: RunnerInput) -> Vec<RunnerOutput> {
     let mut out = Vec::new();
     r.handle(T0 + at, input, &mut out);
     out
@@ -59,7 +59,7 @@ fn dials(out: &[RunnerOutput]) -> Vec<String> {
         .collect()
 }
 
-fn records(out: &[RunnerOutput]) -> Vec<(AttemptOutcome, LeadNext)> {
+pub(super) fn records(out: &[RunnerOutput]) -> Vec<(AttemptOutcome, LeadNext)> {
     out.iter()
         .filter_map(|o| match o {
             RunnerOutput::Record { attempt, next, .. } => Some((attempt.outcome, *next)),
@@ -172,6 +172,7 @@ fn an_answered_call_pops_the_lead_and_owes_a_disposition() {
         65_400,
         RunnerInput::CallEnded {
             call_id: "CDR7".into(),
+            customer: None,
         },
     );
     assert_eq!(records(&out), [(AttemptOutcome::Answered, LeadNext::Done)]);
@@ -254,6 +255,7 @@ fn a_disposition_during_the_call_is_not_overwritten_by_the_attempt() {
         20_000,
         RunnerInput::CallEnded {
             call_id: "K".into(),
+            customer: None,
         },
     );
     assert_eq!(
@@ -294,6 +296,7 @@ fn an_answer_no_agent_took_in_time_is_an_abandon() {
         20_000,
         RunnerInput::CallEnded {
             call_id: "K9".into(),
+            customer: None,
         },
     );
     let rec = records(&out);
@@ -458,6 +461,7 @@ fn with_detection_a_machine_is_not_a_live_answer_and_a_person_is() {
         9_000,
         RunnerInput::CallEnded {
             call_id: "K0".into(),
+            customer: None,
         },
     );
     assert_eq!(
@@ -538,6 +542,7 @@ fn without_dispositions_the_ofcom_rate_counts_agent_handled_calls() {
         60_000,
         RunnerInput::CallEnded {
             call_id: "K0".into(),
+            customer: None,
         },
     );
     assert!(out.contains(&RunnerOutput::Unassign {
