@@ -35,7 +35,7 @@ test-unit: deps
 
 # The store tests again on a throwaway PostgreSQL (loopback) started by tests/pg.sh.
 test-pg: deps
-	bash tests/pg.sh $(CARGO) test --test store_cdr --test campaign_store --test campaign_api_store --test store_ops
+	bash tests/pg.sh $(CARGO) test --test store_cdr --test campaign_store --test campaign_api_store --test store_ops --test store_write_gate
 
 test-sipp: build
 	bash sipp-scenarios/run.sh
