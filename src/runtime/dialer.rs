@@ -490,15 +490,7 @@ impl Dialer {
                 let req = dial_request(campaign, &lead, &tag);
                 let control = self.control.clone();
                 tokio::spawn(async move {
-                    let input = match store.mark_dialing(&lead.id, now).await {
-                        Ok(true) => match control.originate(req).await {
-                            Ok(Ok(call_key)) => RunnerInput::Originated { tag, call_key },
-                            Ok(Err(e)) => refused(&cid, tag, e.to_string()),
-                            Err(e) => refused(&cid, tag, e.to_string()),
-                        },
-                        Ok(false) => refused(&cid, tag, "the lead is no longer ours".into()),
-                        Err(e) => refused(&cid, tag, format!("store: {e}")),
-                    };
+                    let input = place(&store, &control, &cid, &lead, now, tag, req).await;
                     let _ = reports.send((cid, input));
                 });
             }
@@ -547,18 +539,10 @@ impl Dialer {
                     };
                     let input = match endpoint {
                         None => refused(&cid, tag, format!("agent {agent} has no endpoint")),
-                        Some(endpoint) => match store.mark_dialing(&lead.id, now).await {
-                            Ok(true) => {
-                                let req = preview_request(&campaign, &lead, &tag, &endpoint);
-                                match control.originate(req).await {
-                                    Ok(Ok(call_key)) => RunnerInput::Originated { tag, call_key },
-                                    Ok(Err(e)) => refused(&cid, tag, e.to_string()),
-                                    Err(e) => refused(&cid, tag, e.to_string()),
-                                }
-                            }
-                            Ok(false) => refused(&cid, tag, "the lead is no longer ours".into()),
-                            Err(e) => refused(&cid, tag, format!("store: {e}")),
-                        },
+                        Some(endpoint) => {
+                            let req = preview_request(&campaign, &lead, &tag, &endpoint);
+                            place(&store, &control, &cid, &lead, now, tag, req).await
+                        }
                     };
                     let _ = reports.send((cid, input));
                 });
@@ -635,6 +619,27 @@ pub fn campaign_queue(id: &str, campaign: &Campaign) -> String {
     match &campaign.agents {
         AgentSet::Queue(q) => q.clone(),
         AgentSet::Agents(_) => format!("campaign-{id}"),
+    }
+}
+
+/// Marks the lead as being dialled, then places `req`: what the runner hears of it.
+async fn place(
+    store: &Store,
+    control: &SwitchControl,
+    campaign: &str,
+    lead: &Lead,
+    now: i64,
+    tag: String,
+    req: OriginateRequest,
+) -> RunnerInput {
+    match store.mark_dialing(&lead.id, now).await {
+        Ok(true) => match control.originate(req).await {
+            Ok(Ok(call_key)) => RunnerInput::Originated { tag, call_key },
+            Ok(Err(e)) => refused(campaign, tag, e.to_string()),
+            Err(e) => refused(campaign, tag, e.to_string()),
+        },
+        Ok(false) => refused(campaign, tag, "the lead is no longer ours".into()),
+        Err(e) => refused(campaign, tag, format!("store: {e}")),
     }
 }
 
