@@ -444,6 +444,8 @@ test('agent desktop: state, pause reason, screen pop, script, disposition codes 
     return { json: { lead_id: 'L1', campaign_id: 'c1', code: b.code, next: b.code === 'callback' ? 'callback' : 'done', callback_at: b.callback_at ?? null } };
   });
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Agent desktop' }).click();
+  // the agent list loads first (as on a slow machine): the select's options must not change its name
+  await until('the agent option', async () => (await page.locator('select[name=agent] option[value="2002"]').count()) === 1);
   await page.getByLabel('Agent', { exact: true }).selectOption('2002');
   await until('state available', async () => /^available/.test(await text(page.getByRole('status', { name: 'Agent state' }))));
   const pop = page.getByRole('region', { name: 'Screen pop' });
@@ -475,6 +477,37 @@ test('agent desktop: state, pause reason, screen pop, script, disposition codes 
   await page.getByText('Disposition saved: sale').waitFor();
   assert.deepEqual(JSON.parse(dispositions[1].body), { code: 'sale', note: 'wants the blue one', dnc_global: true });
   await shot('12-agent-desktop-mocked');
+  await page.unrouteAll({ behavior: 'wait' });
+});
+
+test('agent desktop: a preview lead shows Dial and Skip and no disposition codes (call mocked)', async () => {
+  const state = { id: '2002', endpoint: '2002', state: 'paused', reason: 'preview', time_in_state_s: 3, reachable: true, calls: 0, missed: 0, talk_s: 0, wrap_s: 0, pause_s: 0 };
+  await mock('GET', '/api/v1/agents', { json: [state] });
+  let offer = 'L7';
+  await mock('GET', '/api/v1/agents/2002/call', () => ({ json: {
+    campaign_id: 'c1', campaign_name: 'Spring', lead_id: offer, call_id: '', phone: offer === 'L7' ? '+15551230007' : '+15551230008',
+    state: 'preview', fields: { name: offer === 'L7' ? 'Gus' : 'Hal' }, bridged_at_ms: Date.now(), ended: false, disposition_required: true,
+    script: 'Hello, this is Spring calling.', dispositions: ['sale'], disposition_effects: { sale: 'done' },
+  } }));
+  const skips = await mock('POST', '/api/v1/agents/2002/preview/skip', () => { offer = 'L8'; return { status: 204 }; });
+  const dials = await mock('POST', '/api/v1/agents/2002/preview/dial', { status: 202, json: {} });
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Wallboard' }).click();
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Agent desktop' }).click();
+  // the agent list loads first (as on a slow machine): the select's options must not change its name
+  await until('the agent option', async () => (await page.locator('select[name=agent] option[value="2002"]').count()) === 1);
+  await page.getByLabel('Agent', { exact: true }).selectOption('2002');
+  const pop = page.getByRole('region', { name: 'Screen pop' });
+  await pop.getByText('Gus').waitFor();
+  assert.match(await text(pop), /Preview: read the lead/);
+  const buttons = pop.getByRole('group', { name: 'Preview' });
+  assert.deepEqual(await buttons.getByRole('button').allTextContents(), ['Dial', 'Skip']);
+  assert.equal(await page.getByRole('group', { name: 'Disposition codes' }).getByRole('button').count(), 0, 'no disposition before the call');
+  await buttons.getByRole('button', { name: 'Skip', exact: true }).click();
+  await pop.getByText('Hal').waitFor();
+  assert.equal(skips.length, 1);
+  await pop.getByRole('group', { name: 'Preview' }).getByRole('button', { name: 'Dial', exact: true }).click();
+  await until('the dial request', async () => dials.length === 1);
+  await shot('12b-agent-desktop-preview-mocked');
   await page.unrouteAll({ behavior: 'wait' });
 });
 

@@ -19,9 +19,17 @@ export function h(tag, attrs = {}, ...children) {
   return el;
 }
 
-/** A labelled form field: <label>Text <input …></label>. */
+let fieldSeq = 0;
+
+/**
+ * A labelled form field: <label>Text <input …></label>. The control is also named by the
+ * text alone (aria-labelledby): a label that wraps a <select> otherwise takes the selected
+ * option's text into the name ("Agent 2002"), which changes as the options load.
+ */
 export function field(label, input) {
-  return h('label', { class: 'field' }, h('span', {}, label), input);
+  const id = `field-${++fieldSeq}`;
+  if (input instanceof Element && !input.hasAttribute('aria-labelledby')) input.setAttribute('aria-labelledby', id);
+  return h('label', { class: 'field' }, h('span', { id }, label), input);
 }
 
 /** A section with a heading; the region is named by its heading for assistive tech. */
