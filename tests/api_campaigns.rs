@@ -199,6 +199,23 @@ async fn campaigns_are_created_edited_moved_and_deleted() {
         (status, body["errors"][0]["field"].as_str()),
         (422, Some("window"))
     );
+    // AMD under Ofcom is refused: its false positives are abandons, over the limit alone.
+    let mut bad_edit = definition("spring");
+    bad_edit["abandon"] = json!({"rate": 0.03, "regime": "uk_ofcom"});
+    bad_edit["amd"] = json!({});
+    let (status, body) = h
+        .send_json(
+            reqwest::Method::PUT,
+            &format!("/api/v1/campaigns/{id}"),
+            SUPERVISOR,
+            Some(bad_edit),
+        )
+        .await;
+    assert_eq!(
+        (status, body["errors"][0]["field"].as_str()),
+        (422, Some("amd")),
+        "{body}"
+    );
     h.create("summer").await;
     let (status, _) = h
         .send_json(

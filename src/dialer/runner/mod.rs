@@ -183,7 +183,9 @@ struct Utilisation {
     talk_ms: u64,
 }
 
-/// The AMD false-positive rate the Ofcom estimate counts (Ofcom regime with AMD on).
+/// The AMD false-positive rate the Ofcom estimate counts (Ofcom regime with AMD on). A
+/// definition with both is refused ([`CampaignError::AmdUnderOfcom`](super::campaign::CampaignError));
+/// this still counts them right for a row stored before that check.
 fn ofcom_amd_fp(c: &Campaign) -> Option<f64> {
     (c.abandon.regime == AbandonRegime::UkOfcom && c.amd.is_some())
         .then_some(AMD_FALSE_POSITIVE_RATE)
