@@ -564,11 +564,14 @@ impl Call {
         self.last_b_ack = Some((cseq, ack));
     }
 
-    /// B (answered after the switch answered A) joins A: media bridged at the relay.
+    /// B (answered after the switch answered A) joins A: media bridged at the relay. A
+    /// call the switch placed reports it (`originate.bridged`: a preview call's customer
+    /// answered the agent).
     pub(super) fn connect_b(&mut self, io: &mut CallIo<'_>, i: usize, b: Dialog, resp: &Response) {
         self.cdr.leg_answered(i, io.now.unix_ms, resp.status);
         self.bridge_media(io, &resp.body);
         self.dialogs[1] = Some(b);
+        self.origin_event(io, "originate.bridged", resp.status);
     }
 
     /// B is gone (transferred away): the next dial starts from a clean slate.

@@ -397,7 +397,8 @@ impl Call {
         }
     }
 
-    fn origin_event(&self, io: &mut CallIo<'_>, kind: &'static str, status: u16) {
+    /// Reports `kind` (`originate.answered|failed|bridged`) of a call the switch placed.
+    pub(super) fn origin_event(&self, io: &mut CallIo<'_>, kind: &'static str, status: u16) {
         if let Some(o) = &self.origin {
             io.events.push(CallEvent {
                 kind,
