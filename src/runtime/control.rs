@@ -54,6 +54,11 @@ pub enum ControlRequest {
         queue: String,
         done: oneshot::Sender<Option<Vec<String>>>,
     },
+    /// A configured queue's ring timeout ([`Switch::queue_ring_timeout`]).
+    QueueRing {
+        queue: String,
+        done: oneshot::Sender<Option<u32>>,
+    },
     /// Blind-transfer a live call's caller to `exten` in `context` ("" = the call's).
     Transfer {
         id: String,
@@ -231,6 +236,13 @@ impl SwitchControl {
             .await
     }
 
+    /// A configured queue's ring timeout in seconds (`None`: no such queue in the file).
+    pub async fn queue_ring_timeout(&self, queue: &str) -> Result<Option<u32>, ControlError> {
+        let queue = queue.to_string();
+        self.ask(|done| ControlRequest::QueueRing { queue, done })
+            .await
+    }
+
     /// The endpoints and trunks in force.
     pub async fn directory(&self) -> Result<Directory, ControlError> {
         self.ask(ControlRequest::Directory).await
@@ -315,6 +327,9 @@ pub(super) fn serve(switch: &mut Switch, now: Now, req: ControlRequest) {
         }
         ControlRequest::QueueMembers { queue, done } => {
             let _ = done.send(switch.queue_members(&queue));
+        }
+        ControlRequest::QueueRing { queue, done } => {
+            let _ = done.send(switch.queue_ring_timeout(&queue));
         }
         ControlRequest::Directory(reply) => {
             let (endpoints, trunks) = switch.directory();

@@ -191,6 +191,14 @@ impl Switch {
         Some(members.map(|a| a.id.clone()).collect())
     }
 
+    /// The ring timeout of a queue of the configuration file (`ring_timeout_secs`, 15 s
+    /// when unset); `None` for a campaign's own queue or an unknown one.
+    pub fn queue_ring_timeout(&self, queue: &str) -> Option<u32> {
+        let config = self.acd_config.as_ref()?;
+        let q = config.queues.iter().find(|q| q.name == queue)?;
+        Some(q.ring_timeout_secs)
+    }
+
     /// The configured ACD plus the campaigns' own queues.
     fn merged_acd_config(&self) -> Option<AcdConfig> {
         let mut config = self.acd_config.clone()?;
