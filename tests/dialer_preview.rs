@@ -3,12 +3,16 @@
 //! agent dials: the switch rings the agent's phone, and when it answers calls the lead
 //! over the carrier trunk with the campaign's caller id and bridges them; the customer's
 //! hang-up ends both legs and the attempt is stored `answered`; after the disposition the
-//! next lead is offered, and a skipped lead goes back without an attempt.
+//! next lead is offered, and a skipped lead goes back without an attempt. Two preview
+//! campaigns sharing the agent offer it one lead at a time; a number the carrier refuses
+//! as not in service is invalid.
 
-use switchboard::dialer::campaign::{AgentSet, DialMode};
+use switchboard::dialer::campaign::{AbandonRegime, AgentSet, Campaign, DialMode};
 use switchboard::dialer::live::{AgentLeadState, DialerCommand};
 use switchboard::dialer::runner::MISSED_PAUSE;
-use switchboard::store::{AttemptOutcome, LeadStatus, Store};
+use switchboard::store::{
+    AttemptOutcome, CallingWindow, CampaignState, LeadStatus, NewLead, Store,
+};
 
 mod phone_support;
 use phone_support::{header, response, sdp};
@@ -47,8 +51,6 @@ async fn an_agent_previews_dials_and_skips_leads() {
         _dir,
         ..
     } = floor_in(RTP, 2, |c| c.dial_mode = DialMode::Preview).await;
-    let sw = running.bound.udp[0];
-    let carrier_addr = carrier.sock.local_addr().unwrap();
     let store: &Store = &running.store;
 
     // Lead 1 is offered: the agent is held out of the ACD, nothing is dialled yet.
@@ -73,6 +75,7 @@ async fn an_agent_previews_dials_and_skips_leads() {
     assert_eq!(held.status, LeadStatus::Claimed, "claimed, not dialled");
 
     // Dial: the agent's phone rings first and answers.
+    let mut events = running.events.subscribe();
     running.dialer.send(DialerCommand::PreviewDial {
         agent: "1001".into(),
     });
@@ -83,8 +86,9 @@ async fn an_agent_previews_dials_and_skips_leads() {
         .await;
     agent.expect("ACK ").await;
 
-    // Then the lead, over the trunk, with the campaign's caller id.
-    let invite = customer_answers(&carrier, 36_902).await;
+    // Then the lead, over the trunk, with the campaign's caller id; the desktop says
+    // "dialing" while it rings.
+    let invite = carrier.expect("INVITE ").await;
     assert!(invite.starts_with("INVITE sip:+442079460001@"), "{invite}");
     assert!(
         header(&invite, "From").contains("+442079460000"),
@@ -94,21 +98,40 @@ async fn an_agent_previews_dials_and_skips_leads() {
     assert_eq!(dialing.state, AgentLeadState::Dialing);
     assert_eq!(dialing.lead_id, offer.lead_id);
 
-    // The customer hangs up: the agent's leg of the same call is hung up too.
-    let bye = format!(
-        "BYE sip:switch@{sw} SIP/2.0\r\nVia: SIP/2.0/UDP {carrier_addr};branch=z9hG4bKpbye\r\n\
-         Max-Forwards: 70\r\nFrom: {to};tag=cust\r\nTo: {from}\r\nCall-ID: {cid}\r\nCSeq: 2 BYE\r\n\
-         Content-Length: 0\r\n\r\n",
-        to = header(&invite, "To"),
-        from = header(&invite, "From"),
-        cid = header(&invite, "Call-ID"),
-    );
-    carrier.send(&bye).await;
-    carrier.expect("SIP/2.0 200").await;
-    let agent_bye = agent.expect("BYE ").await;
-    agent
-        .send(&response(&agent_bye, "200 OK", "agent", ""))
+    // The customer answers: bridged to the agent, the desktop shows what a predictive
+    // bridge shows (connected, since when, the call), with the same screen pop event.
+    carrier
+        .send(&response(&invite, "200 OK", "cust", &sdp(36_902)))
         .await;
+    carrier.expect("ACK ").await;
+    let pop = next_event(&mut events, "agent.screen_pop").await;
+    assert_eq!(pop["agent"], "1001");
+    assert_eq!(pop["state"], "connected");
+    assert_eq!(pop["lead_id"], offer.lead_id.as_str());
+    let talking = until("the desktop connected", async || {
+        running
+            .dialer
+            .agent_lead("1001")
+            .filter(|l| l.state == AgentLeadState::Connected)
+    })
+    .await;
+    assert!(
+        talking.bridged_at_ms >= offer.bridged_at_ms,
+        "since the answer"
+    );
+    assert!(!talking.call_id.is_empty() && !talking.ended);
+    assert_eq!(pop["call_id"], talking.call_id.as_str());
+    until("the live answer counted at the answer", async || {
+        running
+            .dialer
+            .campaign(campaign.as_str())
+            .filter(|l| l.live_answers == 1)
+    })
+    .await;
+
+    // The customer hangs up: the agent's leg of the same call is hung up too.
+    carrier.hang_up(&invite, "cust").await;
+    agent.answer_bye().await;
 
     // Stored like a predictive connect.
     let lead = attempted_lead(store, &campaign, "the preview attempt stored").await;
@@ -223,10 +246,7 @@ async fn a_busy_lead_is_retried_and_an_agent_who_misses_the_call_is_paused() {
         .send(&response(&invite, "486 Busy Here", "busy", ""))
         .await;
     carrier.expect("ACK ").await;
-    let agent_bye = agent.expect("BYE ").await;
-    agent
-        .send(&response(&agent_bye, "200 OK", "agent", ""))
-        .await;
+    agent.answer_bye().await;
     let busy = attempted_lead(store, &campaign, "the busy attempt stored").await;
     assert_eq!(busy.last_outcome, Some(AttemptOutcome::Busy));
     assert_eq!(
@@ -262,7 +282,186 @@ async fn a_busy_lead_is_retried_and_an_agent_who_misses_the_call_is_paused() {
     })
     .await;
     assert_eq!((missed.attempts, missed.last_outcome), (0, None));
+    // The agent's phone rings for its queue's ring time: a queue of the file has one, a
+    // campaign's own queue (this one) has none (30 s then).
+    let ring = running.control.queue_ring_timeout("outbound").await;
+    assert_eq!(ring.unwrap(), Some(10));
+    let own = format!("campaign-{}", campaign.as_str());
+    assert_eq!(
+        running.control.queue_ring_timeout(&own).await.unwrap(),
+        None
+    );
     assert!(running.dialer.agent_lead("1001").is_none());
+    running.stop_now();
+    running.wait().await;
+}
+
+/// Offers of leads (`agent.preview` with state preview) among the events received so far.
+fn offers_so_far(
+    events: &mut tokio::sync::broadcast::Receiver<std::sync::Arc<switchboard::events::Event>>,
+) -> Vec<serde_json::Value> {
+    std::iter::from_fn(|| events.try_recv().ok())
+        .filter(|e| e.kind == "agent.preview" && e.data["state"] == "preview")
+        .map(|e| e.data.clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn two_preview_campaigns_sharing_the_agent_offer_it_one_lead_at_a_time() {
+    let Floor {
+        running,
+        campaign: first,
+        now,
+        _dir,
+        ..
+    } = floor_in(RTP, 2, |c| {
+        c.dial_mode = DialMode::Preview;
+        c.state = CampaignState::Draft;
+    })
+    .await;
+    let store: &Store = &running.store;
+    // A second preview campaign over the same queue (so the same agent), two leads: each
+    // campaign keeps one at hand while the other's is offered.
+    let mut def = Campaign::new(
+        "autumn",
+        "carrier",
+        "+442079460000",
+        AgentSet::Queue("outbound".into()),
+        DialMode::Preview,
+    );
+    def.abandon.regime = AbandonRegime::UkOfcom;
+    def.window = CallingWindow {
+        open_min: 0,
+        close_min: 24 * 60,
+    };
+    let new = def.to_new().unwrap();
+    let second = store.create_campaign(&new, now).await.unwrap();
+    let list = store.create_list(&second, "autumn", now).await.unwrap();
+    let rows: Vec<NewLead> = (1..=2)
+        .map(|i| NewLead {
+            seq: i,
+            phone: format!("+44207946010{i}"),
+            tz: "UTC".into(),
+            fields: serde_json::json!({ "name": format!("autumn {i}") }),
+            priority: 0,
+        })
+        .collect();
+    store
+        .import_leads(&second, &list, &rows, now)
+        .await
+        .unwrap();
+
+    // Both run; the first to get its leads offers one to the agent and holds it.
+    let mut events = running.events.subscribe();
+    for c in [&first, &second] {
+        let (draft, on) = (CampaignState::Draft, CampaignState::Running);
+        assert!(store.set_campaign_state(c, draft, on, now).await.unwrap());
+    }
+    running.dialer.send(DialerCommand::Wake);
+    next_event(&mut events, "agent.preview").await;
+    let settled = async || {
+        let since = switchboard::runtime::now_unix_ms();
+        for c in [&first, &second] {
+            until("two publications later", async || {
+                running
+                    .dialer
+                    .campaign(c.as_str())
+                    .filter(|l| l.updated_at_ms > since + 600)
+            })
+            .await;
+        }
+    };
+    until("both campaigns' leads claimed", async || {
+        for c in [&first, &second] {
+            let counts = store.lead_counts(c).await.ok()?;
+            (counts.claimed > 0).then_some(())?;
+        }
+        Some(())
+    })
+    .await;
+    settled().await;
+    assert!(offers_so_far(&mut events).is_empty(), "a second offer");
+
+    // The agent logs out (the offer goes back) and in again: one event tells both runners,
+    // each with a lead at hand, that it is available; the first to offer holds it, the
+    // other offers nothing.
+    let op = |op| running.control.agent_op("1001", op);
+    assert!(op(switchboard::acd::AgentOp::Logout).await.unwrap());
+    until("the offer withdrawn", async || {
+        running.dialer.agent_lead("1001").is_none().then_some(())
+    })
+    .await;
+    assert!(op(switchboard::acd::AgentOp::Login).await.unwrap());
+    let offer = next_event(&mut events, "agent.preview").await;
+    let other = if offer["campaign_id"] == first.as_str() {
+        &second
+    } else {
+        &first
+    };
+    settled().await;
+    let idle = running.dialer.campaign(other.as_str()).expect("running");
+    assert_eq!(
+        idle.idle_reason.as_deref(),
+        Some("preview mode: no ready agent of the campaign's queue")
+    );
+    assert!(
+        offers_so_far(&mut events).is_empty(),
+        "a second offer to the same agent"
+    );
+    let desk = running.dialer.agent_lead("1001").expect("the one offer");
+    assert_eq!(desk.lead_id, offer["lead_id"].as_str().unwrap());
+    assert_eq!(desk.state, AgentLeadState::Preview);
+    running.stop_now();
+    running.wait().await;
+}
+
+#[tokio::test]
+async fn a_number_refused_after_its_announcement_is_invalid_and_never_retried() {
+    let Floor {
+        running,
+        carrier,
+        agent,
+        campaign,
+        _dir,
+        ..
+    } = floor_in(RTP, 1, |c| c.dial_mode = DialMode::Preview).await;
+    let store: &Store = &running.store;
+    until("the preview offer", async || {
+        running
+            .dialer
+            .agent_lead("1001")
+            .filter(|l| l.state == AgentLeadState::Preview)
+    })
+    .await;
+    running.dialer.send(DialerCommand::PreviewDial {
+        agent: "1001".into(),
+    });
+    let ring = agent.expect("INVITE ").await;
+    agent
+        .send(&response(&ring, "200 OK", "agent", &sdp(36_906)))
+        .await;
+    agent.expect("ACK ").await;
+    // The network plays its announcement in early media, then refuses the number.
+    let invite = carrier.expect("INVITE ").await;
+    carrier
+        .send(&response(
+            &invite,
+            "183 Session Progress",
+            "net",
+            &sdp(36_908),
+        ))
+        .await;
+    carrier
+        .send(&response(&invite, "404 Not Found", "net", ""))
+        .await;
+    carrier.expect("ACK ").await;
+    agent.answer_bye().await;
+    let lead = attempted_lead(store, &campaign, "the attempt stored").await;
+    assert_eq!(lead.last_outcome, Some(AttemptOutcome::Invalid));
+    assert_eq!(lead.status, LeadStatus::Done, "never retried");
+    let attempts = store.lead_attempts(&lead.id).await.unwrap();
+    assert_eq!(attempts[0].attempt.sip_status, Some(404));
+    assert!(attempts[0].attempt.answered_at_ms.is_none());
     running.stop_now();
     running.wait().await;
 }

@@ -159,6 +159,13 @@ impl DialerLive {
     pub fn unassign(&self, agent: &str) -> Option<AgentLead> {
         self.agents.remove(agent).map(|(_, a)| a)
     }
+
+    /// Removes the agent's lead only when it is campaign `campaign`'s.
+    pub fn unassign_of(&self, agent: &str, campaign: &str) -> Option<AgentLead> {
+        self.agents
+            .remove_if(agent, |_, a| a.campaign_id == campaign)
+            .map(|(_, a)| a)
+    }
 }
 
 #[cfg(test)]
@@ -201,7 +208,11 @@ mod tests {
                 human: true,
             })
         );
-        assert!(live.unassign("1001").is_some());
+        assert!(
+            live.unassign_of("1001", "C2").is_none(),
+            "another campaign's"
+        );
+        assert!(live.unassign_of("1001", "C1").is_some());
         assert!(reader.agent_lead("1001").is_none());
         live.set_campaign(CampaignLive {
             campaign_id: "B".into(),

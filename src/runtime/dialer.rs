@@ -107,6 +107,7 @@ impl DialerFeed {
                 tag: s("tag")?,
                 call_id: s("call")?,
             }),
+            "originate.bridged" => Some(RunnerInput::CustomerAnswered { tag: s("tag")? }),
             "originate.amd" => Some(RunnerInput::Amd {
                 tag: s("tag")?,
                 result: serde_json::from_value(d.get("result")?.clone()).ok()?,
@@ -226,7 +227,8 @@ impl Dialer {
                 Some(c) = commands.recv() => match c {
                     DialerCommand::Wake => self.sync().await,
                     DialerCommand::Dispositioned { agent, human } => {
-                        self.broadcast(RunnerInput::Dispositioned { agent, human })
+                        self.broadcast(RunnerInput::Dispositioned { agent: agent.clone(), human });
+                        self.forget_orphan(&agent);
                     }
                     DialerCommand::PreviewDial { agent } => {
                         self.broadcast(RunnerInput::PreviewDial { agent })
@@ -393,7 +395,47 @@ impl Dialer {
             id.to_string(),
             CampaignRunner::new(id, campaign, &states, now),
         );
+        for (agent, _) in &states {
+            if self
+                .live
+                .agent_lead(agent)
+                .is_some_and(|l| l.campaign_id != id)
+            {
+                let (agent, busy) = (agent.to_string(), true);
+                self.deliver(id, RunnerInput::AgentElsewhere { agent, busy });
+            }
+        }
         self.deliver(id, RunnerInput::Tick);
+    }
+
+    /// A disposition for a lead whose campaign's runner is gone (stopped meanwhile): the
+    /// desktop forgets it, and the other campaigns may offer the agent leads again.
+    fn forget_orphan(&mut self, agent: &str) {
+        let Some(lead) = self.live.agent_lead(agent) else {
+            return;
+        };
+        if self.runners.contains_key(&lead.campaign_id) {
+            return;
+        }
+        self.live.unassign(agent);
+        self.tell_others(&lead.campaign_id, agent, false);
+    }
+
+    /// Tells every other runner serving `agent` that `campaign` put a lead on its desktop
+    /// (`busy`) or took it off (see [`RunnerInput::AgentElsewhere`]). Done at once, within
+    /// the same turn: a second campaign must not offer the agent a lead while the first
+    /// one's pause is on its way to the ACD.
+    fn tell_others(&mut self, campaign: &str, agent: &str, busy: bool) {
+        let others: Vec<String> = self
+            .runners
+            .iter()
+            .filter(|(id, r)| id.as_str() != campaign && r.has_agent(agent))
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in others {
+            let agent = agent.to_string();
+            self.deliver(&id, RunnerInput::AgentElsewhere { agent, busy });
+        }
     }
 
     /// A running campaign the dialer cannot run: its figures say why until it changes state.
@@ -419,6 +461,7 @@ impl Dialer {
                 | RunnerInput::PreviewDial { agent }
                 | RunnerInput::PreviewSkip { agent } => r.has_agent(agent),
                 RunnerInput::Answered { tag, .. }
+                | RunnerInput::CustomerAnswered { tag }
                 | RunnerInput::Amd { tag, .. }
                 | RunnerInput::Failed { tag, .. } => r.owns_tag(tag),
                 _ => true,
@@ -463,12 +506,27 @@ impl Dialer {
                 });
             }
         }
+        let mut desk = Vec::new();
         for o in out {
-            self.carry_out(id, &campaign, now, o);
+            desk.extend(self.carry_out(id, &campaign, now, o));
+        }
+        // What the desktop holds once all is carried out (a skip takes one lead off and
+        // puts the next on: the others never see it free in between).
+        desk.dedup();
+        for agent in desk {
+            let busy = self.live.agent_lead(&agent).is_some();
+            self.tell_others(id, &agent, busy);
         }
     }
 
-    fn carry_out(&self, id: &str, campaign: &Campaign, now: i64, o: RunnerOutput) {
+    /// Carries out one output; returns the agent whose desktop got or lost a lead.
+    fn carry_out(
+        &self,
+        id: &str,
+        campaign: &Campaign,
+        now: i64,
+        o: RunnerOutput,
+    ) -> Option<String> {
         let (store, reports, cid) = (self.store.clone(), self.reports.clone(), id.to_string());
         match o {
             RunnerOutput::Claim(n) => {
@@ -537,10 +595,13 @@ impl Dialer {
                             .map(|a| a.endpoint.clone()),
                         _ => None,
                     };
+                    let queue = campaign_queue(&cid, &campaign);
+                    let ring = control.queue_ring_timeout(&queue).await.ok().flatten();
                     let input = match endpoint {
                         None => refused(&cid, tag, format!("agent {agent} has no endpoint")),
                         Some(endpoint) => {
-                            let req = preview_request(&campaign, &lead, &tag, &endpoint);
+                            let ring = preview_agent_ring(ring);
+                            let req = preview_request(&campaign, &lead, &tag, &endpoint, ring);
                             place(&store, &control, &cid, &lead, now, tag, req).await
                         }
                     };
@@ -556,21 +617,24 @@ impl Dialer {
                 };
                 self.event(Topic::Agent, kind, Ok(pop));
                 self.live.assign(&agent, lead);
+                return Some(agent);
             }
             RunnerOutput::AgentCallEnded { agent } => self.live.call_ended(&agent),
             RunnerOutput::Unassign { agent } => {
-                if let Some(lead) = self.live.unassign(&agent) {
-                    if lead.state == AgentLeadState::Preview {
-                        let data = serde_json::json!({
-                            "agent": agent,
-                            "campaign_id": lead.campaign_id,
-                            "lead_id": lead.lead_id,
-                        });
-                        self.event(Topic::Agent, "agent.preview_withdrawn", Ok(data));
-                    }
+                // Only this campaign's lead: another's may have replaced it (a race).
+                let lead = self.live.unassign_of(&agent, id)?;
+                if lead.state == AgentLeadState::Preview {
+                    let data = serde_json::json!({
+                        "agent": agent,
+                        "campaign_id": lead.campaign_id,
+                        "lead_id": lead.lead_id,
+                    });
+                    self.event(Topic::Agent, "agent.preview_withdrawn", Ok(data));
                 }
+                return Some(agent);
             }
         }
+        None
     }
 
     fn unclaim(&self, leads: Vec<crate::store::LeadId>) {
@@ -704,17 +768,27 @@ fn dial_request(campaign: &Campaign, lead: &Lead, tag: &str) -> OriginateRequest
     }
 }
 
-/// Ring timeout of the agent's phone for a preview call.
-const PREVIEW_AGENT_RING: Duration = Duration::from_secs(30);
+/// Ring timeout of the agent's phone for a preview call when the campaign's queue has
+/// none configured (a campaign naming its agents).
+pub const PREVIEW_AGENT_RING: Duration = Duration::from_secs(30);
 
-/// A preview call: the agent's `endpoint` first (shown the campaign's caller id, the
-/// same the lead sees), then on answer the lead over the campaign's trunk for the
-/// campaign's ring timeout, bridged to the agent; hang up when either side does.
+/// How long a preview call rings the agent's phone: the ring timeout of the campaign's
+/// ACD queue (`ring_timeout_secs` of its `[[queue]]`), else [`PREVIEW_AGENT_RING`].
+pub fn preview_agent_ring(queue_ring_secs: Option<u32>) -> Duration {
+    queue_ring_secs
+        .filter(|&s| s > 0)
+        .map_or(PREVIEW_AGENT_RING, |s| Duration::from_secs(u64::from(s)))
+}
+
+/// A preview call: the agent's `endpoint` first for `agent_ring` (shown the campaign's
+/// caller id, the same the lead sees), then on answer the lead over the campaign's trunk
+/// for the campaign's ring timeout, bridged to the agent; hang up when either side does.
 pub fn preview_request(
     campaign: &Campaign,
     lead: &Lead,
     tag: &str,
     endpoint: &str,
+    agent_ring: Duration,
 ) -> OriginateRequest {
     let mut vars = BTreeMap::new();
     vars.insert(
@@ -743,7 +817,7 @@ pub fn preview_request(
             },
         ],
         vars,
-        ring_timeout: PREVIEW_AGENT_RING,
+        ring_timeout: agent_ring,
         tag: tag.to_string(),
         detect_sit: false,
         amd: None,
@@ -774,6 +848,13 @@ mod tests {
                 tag: "C/1".into(),
                 call_id: "01J".into()
             })
+        );
+        assert_eq!(
+            event(
+                "originate.bridged",
+                json!({"tag": "C/p3", "call": "01J", "key": 7, "status": 200, "sit": false})
+            ),
+            Some(RunnerInput::CustomerAnswered { tag: "C/p3".into() })
         );
         assert_eq!(
             event(
@@ -849,7 +930,12 @@ mod tests {
             "last_outcome": null, "claimed_by": null
         }))
         .expect("lead");
-        let req = preview_request(&campaign, &lead, "C/p0", "ep1001");
+        let req = preview_request(&campaign, &lead, "C/p0", "ep1001", Duration::from_secs(12));
+        assert_eq!(
+            req.ring_timeout,
+            Duration::from_secs(12),
+            "the agent's ring time"
+        );
         assert_eq!(req.first, DialTarget::Endpoint("ep1001".into()));
         assert_eq!(req.caller_id, "+14155550000", "the campaign's caller id");
         assert_eq!(req.tag, "C/p0");
@@ -867,6 +953,14 @@ mod tests {
         );
         assert!(req.amd.is_none() && !req.detect_sit);
         assert_eq!(req.vars["LEAD_ID"], "L1");
+    }
+
+    #[test]
+    fn the_agents_ring_time_is_its_queues_else_thirty_seconds() {
+        assert_eq!(preview_agent_ring(Some(10)), Duration::from_secs(10));
+        assert_eq!(preview_agent_ring(None), PREVIEW_AGENT_RING);
+        assert_eq!(preview_agent_ring(Some(0)), PREVIEW_AGENT_RING, "never 0 s");
+        assert_eq!(PREVIEW_AGENT_RING, Duration::from_secs(30));
     }
 
     #[test]

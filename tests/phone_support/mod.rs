@@ -74,6 +74,31 @@ impl Peer {
             .unwrap();
     }
 
+    /// Hangs up the call this peer answered (`invite`, answered with To tag `tag`): sends
+    /// the BYE and waits for its 200.
+    pub async fn hang_up(&self, invite: &str, tag: &str) {
+        let me = self.sock.local_addr().unwrap();
+        let cid = header(invite, "Call-ID");
+        let branch: String = cid.chars().filter(char::is_ascii_alphanumeric).collect();
+        let bye = format!(
+            "BYE sip:switch@{sw} SIP/2.0\r\nVia: SIP/2.0/UDP {me};branch=z9hG4bKbye{branch}\r\n\
+             Max-Forwards: 70\r\nFrom: {to};tag={tag}\r\nTo: {from}\r\nCall-ID: {cid}\r\n\
+             CSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n",
+            sw = self.switch,
+            to = header(invite, "To"),
+            from = header(invite, "From"),
+        );
+        self.send(&bye).await;
+        self.expect("SIP/2.0 200").await;
+    }
+
+    /// Waits for the switch's BYE and answers it; returns the BYE.
+    pub async fn answer_bye(&self) -> String {
+        let bye = self.expect("BYE ").await;
+        self.send(&response(&bye, "200 OK", "peer", "")).await;
+        bye
+    }
+
     /// The next message starting with `start` (others are skipped).
     pub async fn expect(&self, start: &str) -> String {
         let mut buf = vec![0u8; 65535];

@@ -70,7 +70,11 @@ pub enum RunnerInput {
     /// the lead goes back to the hopper.
     OriginateRefused { tag: String, why: String },
     /// `originate.answered`: the customer answered; `call_id` is the call's record id.
+    /// (Preview mode: the agent's phone answered, the lead is dialled next.)
     Answered { tag: String, call_id: String },
+    /// `originate.bridged`: the call's second party answered and was bridged to the first
+    /// (preview mode: the customer answered the agent's call).
+    CustomerAnswered { tag: String },
     /// `originate.amd`: answering-machine detection's verdict on the greeting.
     Amd { tag: String, result: AmdResult },
     /// `originate.failed` with the final SIP status.
@@ -88,6 +92,10 @@ pub enum RunnerInput {
     },
     /// An agent of the campaign's queue changed state.
     Agent { agent: String, state: AgentState },
+    /// The agent has (`busy`) or no longer has a lead of another campaign on its desktop
+    /// (offered, on the call or owing its disposition): preview mode offers it nothing
+    /// meanwhile, even before the other campaign's pause reaches the ACD.
+    AgentElsewhere { agent: String, busy: bool },
     /// The agent's disposition for its lead was stored (`human` false for a machine code).
     Dispositioned { agent: String, human: bool },
     /// The campaign was paused or stopped: no new calls; calls up finish normally.
@@ -174,6 +182,23 @@ struct InFlight {
     dispositioned: bool,
     /// Preview mode: the agent who asked for this call (its phone is rung first).
     agent: Option<String>,
+}
+
+impl InFlight {
+    /// A call just placed for `lead` (preview mode: asked for by `agent`).
+    fn dialing(lead: Lead, call: CallRef, now_ms: i64, agent: Option<String>) -> InFlight {
+        InFlight {
+            lead,
+            call,
+            call_key: None,
+            call_id: None,
+            started_ms: now_ms,
+            answered_ms: None,
+            phase: Phase::Dialing,
+            dispositioned: false,
+            agent,
+        }
+    }
 }
 
 /// Talk and logged-in time of the campaign's agents.
@@ -366,6 +391,7 @@ impl CampaignRunner {
             RunnerInput::Answered { tag, call_id } if self.is_preview(&tag) => {
                 self.preview_agent_answered(&tag, call_id)
             }
+            RunnerInput::CustomerAnswered { tag } => self.preview_connected(now_ms, &tag, out),
             RunnerInput::Answered { tag, call_id } => {
                 let Some(a) = self.attempts.get_mut(&tag) else {
                     return;
@@ -409,7 +435,6 @@ impl CampaignRunner {
                 let Some(&id) = self.agents.get(&agent) else {
                     return;
                 };
-                let required = self.campaign.disposition_required;
                 let Some(a) = self.attempts.get_mut(&tag) else {
                     return;
                 };
@@ -420,17 +445,8 @@ impl CampaignRunner {
                     agent: agent.clone(),
                 };
                 let call = a.call;
-                let lead = AgentLead {
-                    campaign_id: self.id.clone(),
-                    lead_id: a.lead.id.as_str().to_string(),
-                    state: AgentLeadState::Connected,
-                    call_id: a.call_id.clone().unwrap_or_default(),
-                    phone: a.lead.phone.clone(),
-                    fields: a.lead.fields.clone(),
-                    bridged_at_ms: now_ms,
-                    ended: false,
-                    disposition_required: required,
-                };
+                let (lead, call_id) = (a.lead.clone(), a.call_id.clone().unwrap_or_default());
+                let lead = self.lead_view(&lead, AgentLeadState::Connected, &call_id, now_ms);
                 self.counters.live_answers += 1;
                 out.push(RunnerOutput::Assign { agent, lead });
                 self.observe(now_ms, Observation::Bridged { call, agent: id });
@@ -461,6 +477,9 @@ impl CampaignRunner {
                 let before = self.floor_state(&agent);
                 self.agent_state(now_ms, &agent, state);
                 self.preview_agent_state(&agent, before, state, out);
+            }
+            RunnerInput::AgentElsewhere { agent, busy } => {
+                self.preview_elsewhere(&agent, busy, out)
             }
             RunnerInput::PreviewDial { agent } => self.preview_dial(now_ms, &agent, out),
             RunnerInput::PreviewSkip { agent } => self.preview_skip(&agent, out),
@@ -698,20 +717,8 @@ impl CampaignRunner {
         self.next_call += 1;
         let tag = format!("{}/{}", self.id, call.0);
         self.counters.dials += 1;
-        self.attempts.insert(
-            tag.clone(),
-            InFlight {
-                lead: lead.clone(),
-                call,
-                call_key: None,
-                call_id: None,
-                started_ms: now_ms,
-                answered_ms: None,
-                phase: Phase::Dialing,
-                dispositioned: false,
-                agent: None,
-            },
-        );
+        let a = InFlight::dialing(lead.clone(), call, now_ms, None);
+        self.attempts.insert(tag.clone(), a);
         self.observe(now_ms, Observation::Dialed { call });
         out.push(RunnerOutput::Dial { tag, lead });
     }

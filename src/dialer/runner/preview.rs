@@ -66,6 +66,8 @@ pub(super) struct Previews {
     held: HashSet<String>,
     /// (agent, lead) pairs the agent skipped: not offered to that agent again.
     skipped: HashSet<(String, LeadId)>,
+    /// Agents with another campaign's lead on their desktop ([`RunnerInput::AgentElsewhere`]).
+    elsewhere: HashSet<String>,
 }
 
 impl Previews {
@@ -88,12 +90,19 @@ impl CampaignRunner {
             .any(|a| a.agent.as_deref() == Some(agent))
     }
 
-    fn offer_view(&self, lead: &Lead, state: AgentLeadState, at_ms: i64) -> AgentLead {
+    /// What the agent's desktop shows of `lead` (`at_ms`: when offered, or connected).
+    pub(super) fn lead_view(
+        &self,
+        lead: &Lead,
+        state: AgentLeadState,
+        call_id: &str,
+        at_ms: i64,
+    ) -> AgentLead {
         AgentLead {
             campaign_id: self.id.clone(),
             lead_id: lead.id.as_str().to_string(),
             state,
-            call_id: String::new(),
+            call_id: call_id.to_string(),
             phone: lead.phone.clone(),
             fields: lead.fields.clone(),
             bridged_at_ms: at_ms,
@@ -129,6 +138,7 @@ impl CampaignRunner {
             let held = self.previews.held.contains(&agent);
             let free = held || self.floor_state(&agent) == AgentState::Ready;
             if !free
+                || self.previews.elsewhere.contains(&agent)
                 || self.previews.offers.contains_key(&agent)
                 || self.owed.contains(&agent)
                 || self.has_preview_call(&agent)
@@ -162,7 +172,7 @@ impl CampaignRunner {
                     },
                 });
             }
-            let view = self.offer_view(&lead, AgentLeadState::Preview, now_ms);
+            let view = self.lead_view(&lead, AgentLeadState::Preview, "", now_ms);
             out.push(RunnerOutput::Assign {
                 agent: agent.clone(),
                 lead: view,
@@ -197,22 +207,10 @@ impl CampaignRunner {
         offer.tag = Some(tag.clone());
         let lead = offer.lead.clone();
         self.counters.dials += 1;
-        self.attempts.insert(
-            tag.clone(),
-            InFlight {
-                lead: lead.clone(),
-                call,
-                call_key: None,
-                call_id: None,
-                started_ms: now_ms,
-                answered_ms: None,
-                phase: Phase::Dialing,
-                dispositioned: false,
-                agent: Some(agent.to_string()),
-            },
-        );
+        let a = InFlight::dialing(lead.clone(), call, now_ms, Some(agent.to_string()));
+        self.attempts.insert(tag.clone(), a);
         self.observe(now_ms, Observation::Dialed { call });
-        let view = self.offer_view(&lead, AgentLeadState::Dialing, now_ms);
+        let view = self.lead_view(&lead, AgentLeadState::Dialing, "", now_ms);
         out.push(RunnerOutput::Assign {
             agent: agent.to_string(),
             lead: view,
@@ -300,6 +298,23 @@ impl CampaignRunner {
         }
     }
 
+    /// Another campaign put one of its leads on the agent's desktop (`busy`), or took it
+    /// off: a busy agent is offered nothing here, and an offer it has not dialled (a
+    /// race: the other campaign's call reached it first) goes back.
+    pub(super) fn preview_elsewhere(
+        &mut self,
+        agent: &str,
+        busy: bool,
+        out: &mut Vec<RunnerOutput>,
+    ) {
+        if busy {
+            self.previews.elsewhere.insert(agent.to_string());
+            self.withdraw_offer(agent, true, out);
+        } else {
+            self.previews.elsewhere.remove(agent);
+        }
+    }
+
     /// The campaign is pausing or stopping: offers go back, agents go back to the ACD.
     pub(super) fn preview_stop(&mut self, out: &mut Vec<RunnerOutput>) {
         let agents: Vec<String> = self.previews.offers.keys().cloned().collect();
@@ -330,6 +345,34 @@ impl CampaignRunner {
                 a.phase = Phase::Bridged { agent };
             }
         }
+    }
+
+    /// The customer answered the agent's call and was bridged to it: the desktop shows
+    /// the call as connected (the same screen pop as a predictive bridge), and the pacer
+    /// counts the live answer now.
+    pub(super) fn preview_connected(
+        &mut self,
+        now_ms: i64,
+        tag: &str,
+        out: &mut Vec<RunnerOutput>,
+    ) {
+        let Some(a) = self.attempts.get_mut(tag) else {
+            return;
+        };
+        let Some(agent) = a.agent.clone().filter(|_| a.answered_ms.is_none()) else {
+            return;
+        };
+        a.answered_ms = Some(now_ms);
+        let (call, started) = (a.call, a.started_ms);
+        let (lead, call_id) = (a.lead.clone(), a.call_id.clone().unwrap_or_default());
+        let ring = Millis(u64::try_from(now_ms - started).unwrap_or(0));
+        self.counters.live_answers += 1;
+        self.observe(now_ms, Observation::Answered { call, ring });
+        if let Some(&id) = self.agents.get(&agent) {
+            self.observe(now_ms, Observation::Bridged { call, agent: id });
+        }
+        let view = self.lead_view(&lead, AgentLeadState::Connected, &call_id, now_ms);
+        out.push(RunnerOutput::Assign { agent, lead: view });
     }
 
     /// The agent's phone did not take the call (or the switch refused it): the lead goes
@@ -379,7 +422,10 @@ impl CampaignRunner {
         };
         self.previews.offers.remove(&agent);
         self.previews.held.remove(&agent);
-        let answered = customer.and_then(|c| c.answered_at_ms);
+        // The customer's answer, reported during the call (counted then) or read from the
+        // call's record (the record's time is the switch's own).
+        let heard = a.answered_ms;
+        let answered = customer.and_then(|c| c.answered_at_ms).or(heard);
         let (outcome, status) = match (answered, customer.and_then(|c| c.status)) {
             (Some(at), _) => {
                 a.answered_ms = Some(at);
@@ -392,10 +438,12 @@ impl CampaignRunner {
         let ring = Millis(u64::try_from(answered.unwrap_or(now_ms) - a.started_ms).unwrap_or(0));
         let call = a.call;
         if outcome == AttemptOutcome::Answered {
-            self.counters.live_answers += 1;
-            self.observe(now_ms, Observation::Answered { call, ring });
-            if let Some(&id) = self.agents.get(&agent) {
-                self.observe(now_ms, Observation::Bridged { call, agent: id });
+            if heard.is_none() {
+                self.counters.live_answers += 1;
+                self.observe(now_ms, Observation::Answered { call, ring });
+                if let Some(&id) = self.agents.get(&agent) {
+                    self.observe(now_ms, Observation::Bridged { call, agent: id });
+                }
             }
             out.push(RunnerOutput::AgentCallEnded {
                 agent: agent.clone(),

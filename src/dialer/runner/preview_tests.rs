@@ -78,20 +78,33 @@ fn offered_one() -> CampaignRunner {
     r
 }
 
-/// The agent of [`offered_one`] dialled, its phone answered (call `K1`).
-fn dialled_and_agent_answered(r: &mut CampaignRunner) -> String {
+/// Agent 1001 asks for the call to its offered lead at `at`: the tag and what came out.
+fn agent_dials(r: &mut CampaignRunner, at: i64) -> (String, Vec<RunnerOutput>) {
     let out = step(
         r,
-        5_000,
+        at,
         RunnerInput::PreviewDial {
             agent: "1001".into(),
         },
     );
-    let (tag, lead) = out
+    let tag = out
         .iter()
         .find_map(|o| match o {
-            RunnerOutput::PreviewDial { tag, agent, lead } if agent == "1001" => {
-                Some((tag.clone(), lead.id.clone()))
+            RunnerOutput::PreviewDial { tag, .. } => Some(tag.clone()),
+            _ => None,
+        })
+        .expect("the preview call is placed");
+    (tag, out)
+}
+
+/// The agent of [`offered_one`] dialled, its phone answered (call `K1`).
+fn dialled_and_agent_answered(r: &mut CampaignRunner) -> String {
+    let (tag, out) = agent_dials(r, 5_000);
+    let lead = out
+        .iter()
+        .find_map(|o| match o {
+            RunnerOutput::PreviewDial { agent, lead, .. } if agent == "1001" => {
+                Some(lead.id.clone())
             }
             _ => None,
         })
@@ -263,20 +276,7 @@ fn the_customer_legs_failures_are_classified_like_predictive_attempts() {
 #[test]
 fn the_agents_phone_not_answering_gives_the_lead_back_unattempted() {
     let mut r = offered_one();
-    let out = step(
-        &mut r,
-        5_000,
-        RunnerInput::PreviewDial {
-            agent: "1001".into(),
-        },
-    );
-    let tag = out
-        .iter()
-        .find_map(|o| match o {
-            RunnerOutput::PreviewDial { tag, .. } => Some(tag.clone()),
-            _ => None,
-        })
-        .expect("placed");
+    let (tag, _) = agent_dials(&mut r, 5_000);
     let out = step(&mut r, 35_000, RunnerInput::Failed { tag, status: 408 });
     assert!(
         records(&out).is_empty(),
@@ -293,20 +293,7 @@ fn the_agents_phone_not_answering_gives_the_lead_back_unattempted() {
 #[test]
 fn a_refused_preview_call_gives_the_lead_back_too() {
     let mut r = offered_one();
-    let out = step(
-        &mut r,
-        5_000,
-        RunnerInput::PreviewDial {
-            agent: "1001".into(),
-        },
-    );
-    let tag = out
-        .iter()
-        .find_map(|o| match o {
-            RunnerOutput::PreviewDial { tag, .. } => Some(tag.clone()),
-            _ => None,
-        })
-        .expect("placed");
+    let (tag, _) = agent_dials(&mut r, 5_000);
     let why = "no registered contact".to_string();
     let out = step(&mut r, 5_100, RunnerInput::OriginateRefused { tag, why });
     assert!(out.contains(&unclaim(&["L1"])));
@@ -493,4 +480,180 @@ fn an_agent_unpaused_while_a_lead_is_offered_is_held_again() {
     );
     assert!(out.contains(&pause("1001", PREVIEW_PAUSE)), "{out:?}");
     assert!(pops(&out).is_empty(), "the same offer stays");
+}
+
+#[test]
+fn the_customer_answering_shows_the_call_connected_and_counts_the_live_answer_once() {
+    let mut r = offered_one();
+    let tag = dialled_and_agent_answered(&mut r);
+    assert_eq!(
+        r.live(T0 + 8_000).live_answers,
+        0,
+        "only the agent answered"
+    );
+    let out = step(&mut r, 12_000, RunnerInput::CustomerAnswered { tag });
+    let connected = out.iter().find_map(|o| match o {
+        RunnerOutput::Assign { agent, lead } if agent == "1001" => Some(lead.clone()),
+        _ => None,
+    });
+    let connected = connected.expect("the screen pop of a bridged call");
+    assert_eq!(connected.state, AgentLeadState::Connected);
+    assert_eq!(connected.lead_id, "L1");
+    assert_eq!(connected.call_id, "K1");
+    assert_eq!(connected.bridged_at_ms, T0 + 12_000);
+    assert!(!connected.ended && connected.disposition_required);
+    assert!(records(&out).is_empty(), "stored when the call ends");
+    assert_eq!(r.live(T0 + 12_000).live_answers, 1);
+    // The end: stored answered, counted once, the disposition owed as before.
+    let out = ended(&mut r, 70_000, Some(200), true);
+    assert_eq!(records(&out), [(AttemptOutcome::Answered, LeadNext::Done)]);
+    assert!(out.contains(&RunnerOutput::AgentCallEnded {
+        agent: "1001".into()
+    }));
+    assert!(out.contains(&pause("1001", DISPOSITION_PAUSE)));
+    let live = r.live(T0 + 70_000);
+    assert_eq!((live.live_answers, live.abandoned), (1, 0));
+}
+
+#[test]
+fn a_customer_answer_reported_during_the_call_is_an_answer_even_if_the_record_lacks_it() {
+    let mut r = offered_one();
+    let tag = dialled_and_agent_answered(&mut r);
+    step(&mut r, 12_000, RunnerInput::CustomerAnswered { tag });
+    let out = ended(&mut r, 70_000, Some(200), false);
+    let attempt = out.iter().find_map(|o| match o {
+        RunnerOutput::Record { attempt, .. } => Some(attempt.clone()),
+        _ => None,
+    });
+    let attempt = attempt.expect("stored");
+    assert_eq!(attempt.outcome, AttemptOutcome::Answered);
+    assert_eq!(attempt.answered_at_ms, Some(T0 + 12_000));
+}
+
+#[test]
+fn a_customer_answer_for_an_unknown_or_predictive_call_changes_nothing() {
+    let mut r = offered_one();
+    let out = step(
+        &mut r,
+        6_000,
+        RunnerInput::CustomerAnswered {
+            tag: "C/p99".into(),
+        },
+    );
+    assert!(pops(&out).is_empty());
+    let mut p = preview_runner(&[("1001", AgentState::Ready)], |c| {
+        c.dial_mode = DialMode::Progressive
+    });
+    step(&mut p, 0, RunnerInput::Tick);
+    let out = step(&mut p, 10, RunnerInput::Claimed(vec![lead(1)]));
+    let tag = out
+        .iter()
+        .find_map(|o| match o {
+            RunnerOutput::Dial { tag, .. } => Some(tag.clone()),
+            _ => None,
+        })
+        .expect("dialled");
+    let out = step(&mut p, 3_000, RunnerInput::CustomerAnswered { tag });
+    assert!(out.is_empty(), "{out:?}");
+    assert_eq!(p.live(T0 + 3_000).live_answers, 0);
+}
+
+/// Two preview campaigns whose queues share agent 1001, as the runtime feeds them: a lead
+/// one puts on the agent's desktop is told to the other at once.
+#[test]
+fn two_preview_campaigns_never_offer_one_agent_two_leads() {
+    let mut a = preview_runner(&[("1001", AgentState::Ready)], |_| {});
+    let mut b = {
+        let states = [("1001".to_string(), AgentState::Ready)];
+        CampaignRunner::new("B", campaign(DialMode::Preview), &states, T0)
+    };
+    step(&mut a, 0, RunnerInput::Tick);
+    assert_eq!(step(&mut b, 0, RunnerInput::Tick), [RunnerOutput::Claim(2)]);
+    let out = step(&mut a, 10, RunnerInput::Claimed(vec![lead(1), lead(2)]));
+    assert_eq!(
+        pops(&out),
+        [("1001".into(), "L1".into(), AgentLeadState::Preview)]
+    );
+    // The runtime's rule: A's screen pop tells B before B's claim comes back.
+    let busy = |busy| RunnerInput::AgentElsewhere {
+        agent: "1001".into(),
+        busy,
+    };
+    assert!(step(&mut b, 10, busy(true)).is_empty());
+    let out = step(&mut b, 20, RunnerInput::Claimed(vec![lead(5), lead(6)]));
+    assert!(pops(&out).is_empty(), "still Ready in the ACD: {out:?}");
+    assert!(!out.contains(&pause("1001", PREVIEW_PAUSE)));
+    // An ACD event from before A's pause (available) changes nothing either.
+    let ready = RunnerInput::Agent {
+        agent: "1001".into(),
+        state: AgentState::Ready,
+    };
+    assert!(pops(&step(&mut b, 30, ready.clone())).is_empty());
+    assert!(pops(&step(&mut b, 400, RunnerInput::Tick)).is_empty());
+    assert_eq!(
+        b.live(T0 + 400).idle_reason.as_deref(),
+        Some("preview mode: no ready agent of the campaign's queue")
+    );
+    // A's pause reaches the ACD; then A is done with the agent (skipped, nothing left):
+    // B offers once the ACD has the agent available again.
+    let paused = RunnerInput::Agent {
+        agent: "1001".into(),
+        state: AgentState::Paused,
+    };
+    step(&mut b, 500, paused);
+    assert!(pops(&step(&mut b, 5_000, busy(false))).is_empty());
+    let out = step(&mut b, 5_010, ready);
+    assert_eq!(
+        pops(&out),
+        [("1001".into(), "L5".into(), AgentLeadState::Preview)]
+    );
+    assert!(out.contains(&pause("1001", PREVIEW_PAUSE)));
+}
+
+#[test]
+fn an_undialled_offer_goes_back_when_another_campaigns_call_reaches_the_agent() {
+    let mut r = offered_one();
+    let out = step(
+        &mut r,
+        2_000,
+        RunnerInput::AgentElsewhere {
+            agent: "1001".into(),
+            busy: true,
+        },
+    );
+    assert!(out.contains(&unclaim(&["L1"])));
+    assert!(out.contains(&RunnerOutput::Unassign {
+        agent: "1001".into()
+    }));
+    assert!(out.contains(&unpause("1001")), "this campaign's hold ends");
+    // A dialled offer is not withdrawn.
+    let mut r = offered_one();
+    let _ = dialled_and_agent_answered(&mut r);
+    let out = step(
+        &mut r,
+        9_000,
+        RunnerInput::AgentElsewhere {
+            agent: "1001".into(),
+            busy: true,
+        },
+    );
+    assert!(out.is_empty(), "{out:?}");
+}
+
+/// The preview call's customer leg is dialled by the call's program (a B leg), whose early
+/// media the switch does not listen to: a number a network announces as not in service is
+/// known by the final status the carrier sends after the tone (404/410/484/604).
+#[test]
+fn a_customer_leg_refused_as_not_in_service_is_invalid_and_never_retried() {
+    for status in [404, 410, 484, 604] {
+        let mut r = offered_one();
+        let _ = dialled_and_agent_answered(&mut r);
+        let out = ended(&mut r, 20_000, Some(status), false);
+        assert_eq!(
+            records(&out),
+            [(AttemptOutcome::Invalid, LeadNext::Done)],
+            "{status}"
+        );
+        assert!(out.contains(&unpause("1001")), "{status}");
+    }
 }
