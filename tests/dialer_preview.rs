@@ -7,15 +7,14 @@
 //! campaigns sharing the agent offer it one lead at a time; a number the carrier refuses
 //! as not in service is invalid.
 
-use switchboard::dialer::campaign::{AbandonRegime, AgentSet, Campaign, DialMode};
-use switchboard::dialer::live::{AgentLeadState, DialerCommand};
+use switchboard::dialer::campaign::{AgentSet, Campaign, DialMode};
+use switchboard::dialer::live::{AgentLead, AgentLeadState, DialerCommand};
 use switchboard::dialer::runner::MISSED_PAUSE;
-use switchboard::store::{
-    AttemptOutcome, CallingWindow, CampaignState, LeadStatus, NewLead, Store,
-};
+use switchboard::runtime::Running;
+use switchboard::store::{AttemptOutcome, CampaignState, LeadStatus, NewLead, Store};
 
 mod phone_support;
-use phone_support::{header, response, sdp};
+use phone_support::{header, response, sdp, Peer};
 mod dialer_support;
 use dialer_support::*;
 
@@ -41,6 +40,29 @@ async fn next_event(
         .unwrap_or_else(|_| panic!("no {kind} event within 10 s"))
 }
 
+/// The lead offered to agent 1001, once its desktop shows one (with `phone` if given).
+async fn offered(running: &Running, phone: Option<&str>) -> AgentLead {
+    until("the preview offer", async || {
+        let lead = running.dialer.agent_lead("1001")?;
+        let wanted = phone.is_none_or(|p| p == lead.phone);
+        (lead.state == AgentLeadState::Preview && wanted).then_some(lead)
+    })
+    .await
+}
+
+/// Agent 1001 asks for the call; its phone rings and answers (RTP at `rtp`): the INVITE.
+async fn dial_and_answer(running: &Running, agent: &Peer, rtp: u16) -> String {
+    running.dialer.send(DialerCommand::PreviewDial {
+        agent: "1001".into(),
+    });
+    let ring = agent.expect("INVITE ").await;
+    agent
+        .send(&response(&ring, "200 OK", "agent", &sdp(rtp)))
+        .await;
+    agent.expect("ACK ").await;
+    ring
+}
+
 #[tokio::test]
 async fn an_agent_previews_dials_and_skips_leads() {
     let Floor {
@@ -54,13 +76,7 @@ async fn an_agent_previews_dials_and_skips_leads() {
     let store: &Store = &running.store;
 
     // Lead 1 is offered: the agent is held out of the ACD, nothing is dialled yet.
-    let offer = until("the preview offer", async || {
-        running
-            .dialer
-            .agent_lead("1001")
-            .filter(|l| l.state == AgentLeadState::Preview)
-    })
-    .await;
+    let offer = offered(&running, None).await;
     assert_eq!(offer.phone, "+442079460001");
     assert_eq!(offer.fields["name"], "customer 1");
     until("paused for the preview", async || {
@@ -76,15 +92,8 @@ async fn an_agent_previews_dials_and_skips_leads() {
 
     // Dial: the agent's phone rings first and answers.
     let mut events = running.events.subscribe();
-    running.dialer.send(DialerCommand::PreviewDial {
-        agent: "1001".into(),
-    });
-    let ring = agent.expect("INVITE ").await;
+    let ring = dial_and_answer(&running, &agent, 36_900).await;
     assert!(ring.starts_with("INVITE sip:1001@"), "{ring}");
-    agent
-        .send(&response(&ring, "200 OK", "agent", &sdp(36_900)))
-        .await;
-    agent.expect("ACK ").await;
 
     // Then the lead, over the trunk, with the campaign's caller id; the desktop says
     // "dialing" while it rings.
@@ -217,29 +226,9 @@ async fn a_busy_lead_is_retried_and_an_agent_who_misses_the_call_is_paused() {
     })
     .await;
     let store: &Store = &running.store;
-    let offered = |phone: &'static str| {
-        let running = &running;
-        async move {
-            until("the preview offer", async || {
-                running
-                    .dialer
-                    .agent_lead("1001")
-                    .filter(|l| l.state == AgentLeadState::Preview && l.phone == phone)
-            })
-            .await
-        }
-    };
-
     // Lead 1: the agent answers, the customer is busy.
-    offered("+442079460001").await;
-    running.dialer.send(DialerCommand::PreviewDial {
-        agent: "1001".into(),
-    });
-    let ring = agent.expect("INVITE ").await;
-    agent
-        .send(&response(&ring, "200 OK", "agent", &sdp(36_904)))
-        .await;
-    agent.expect("ACK ").await;
+    offered(&running, Some("+442079460001")).await;
+    dial_and_answer(&running, &agent, 36_904).await;
     let invite = carrier.expect("INVITE ").await;
     assert!(invite.starts_with("INVITE sip:+442079460001@"), "{invite}");
     carrier
@@ -257,7 +246,7 @@ async fn a_busy_lead_is_retried_and_an_agent_who_misses_the_call_is_paused() {
     assert!(busy.next_at_ms >= now + 600_000, "after the busy delay");
 
     // Lead 2: the agent's phone rejects the call: no attempt, the agent is paused.
-    offered("+442079460002").await;
+    offered(&running, Some("+442079460002")).await;
     running.dialer.send(DialerCommand::PreviewDial {
         agent: "1001".into(),
     });
@@ -322,30 +311,20 @@ async fn two_preview_campaigns_sharing_the_agent_offer_it_one_lead_at_a_time() {
     let store: &Store = &running.store;
     // A second preview campaign over the same queue (so the same agent), two leads: each
     // campaign keeps one at hand while the other's is offered.
-    let mut def = Campaign::new(
-        "autumn",
-        "carrier",
-        "+442079460000",
-        AgentSet::Queue("outbound".into()),
-        DialMode::Preview,
-    );
-    def.abandon.regime = AbandonRegime::UkOfcom;
-    def.window = CallingWindow {
-        open_min: 0,
-        close_min: 24 * 60,
-    };
+    let record = store.campaign(&first).await.unwrap().expect("stored");
+    let mut def = Campaign::from_record(&record).unwrap();
+    def.name = "autumn".into();
     let new = def.to_new().unwrap();
     let second = store.create_campaign(&new, now).await.unwrap();
     let list = store.create_list(&second, "autumn", now).await.unwrap();
-    let rows: Vec<NewLead> = (1..=2)
-        .map(|i| NewLead {
-            seq: i,
-            phone: format!("+44207946010{i}"),
-            tz: "UTC".into(),
-            fields: serde_json::json!({ "name": format!("autumn {i}") }),
-            priority: 0,
-        })
-        .collect();
+    let lead = |i: u64| NewLead {
+        seq: i,
+        phone: format!("+44207946010{i}"),
+        tz: "UTC".into(),
+        fields: serde_json::json!({ "name": format!("autumn {i}") }),
+        priority: 0,
+    };
+    let rows = [lead(1), lead(2)];
     store
         .import_leads(&second, &list, &rows, now)
         .await
@@ -417,30 +396,10 @@ async fn two_preview_campaigns_sharing_the_agent_offer_it_one_lead_at_a_time() {
 
 #[tokio::test]
 async fn a_number_refused_after_its_announcement_is_invalid_and_never_retried() {
-    let Floor {
-        running,
-        carrier,
-        agent,
-        campaign,
-        _dir,
-        ..
-    } = floor_in(RTP, 1, |c| c.dial_mode = DialMode::Preview).await;
-    let store: &Store = &running.store;
-    until("the preview offer", async || {
-        running
-            .dialer
-            .agent_lead("1001")
-            .filter(|l| l.state == AgentLeadState::Preview)
-    })
-    .await;
-    running.dialer.send(DialerCommand::PreviewDial {
-        agent: "1001".into(),
-    });
-    let ring = agent.expect("INVITE ").await;
-    agent
-        .send(&response(&ring, "200 OK", "agent", &sdp(36_906)))
-        .await;
-    agent.expect("ACK ").await;
+    let floor = floor_in(RTP, 1, |c| c.dial_mode = DialMode::Preview).await;
+    let (running, carrier, store) = (&floor.running, &floor.carrier, &floor.running.store);
+    offered(running, None).await;
+    dial_and_answer(running, &floor.agent, 36_906).await;
     // The network plays its announcement in early media, then refuses the number.
     let invite = carrier.expect("INVITE ").await;
     carrier
@@ -455,13 +414,13 @@ async fn a_number_refused_after_its_announcement_is_invalid_and_never_retried() 
         .send(&response(&invite, "404 Not Found", "net", ""))
         .await;
     carrier.expect("ACK ").await;
-    agent.answer_bye().await;
-    let lead = attempted_lead(store, &campaign, "the attempt stored").await;
+    floor.agent.answer_bye().await;
+    let lead = attempted_lead(store, &floor.campaign, "the attempt stored").await;
     assert_eq!(lead.last_outcome, Some(AttemptOutcome::Invalid));
     assert_eq!(lead.status, LeadStatus::Done, "never retried");
     let attempts = store.lead_attempts(&lead.id).await.unwrap();
     assert_eq!(attempts[0].attempt.sip_status, Some(404));
     assert!(attempts[0].attempt.answered_at_ms.is_none());
-    running.stop_now();
-    running.wait().await;
+    floor.running.stop_now();
+    floor.running.wait().await;
 }

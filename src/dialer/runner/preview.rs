@@ -356,11 +356,12 @@ impl CampaignRunner {
         tag: &str,
         out: &mut Vec<RunnerOutput>,
     ) {
-        let Some(a) = self.attempts.get_mut(tag) else {
+        let fresh = |a: &&mut InFlight| a.answered_ms.is_none();
+        let Some(a) = self.attempts.get_mut(tag).filter(fresh) else {
             return;
         };
-        let Some(agent) = a.agent.clone().filter(|_| a.answered_ms.is_none()) else {
-            return;
+        let Some(agent) = a.agent.clone() else {
+            return; // a predictive call: its queue reports the bridge
         };
         a.answered_ms = Some(now_ms);
         let (call, started) = (a.call, a.started_ms);

@@ -1,7 +1,7 @@
 //! Preview mode on a virtual clock: offers per ready agent, dial, skip, the outcomes of
 //! the customer leg, agents leaving and the campaign pausing.
 
-use super::tests::{campaign, lead, records, step, T0};
+use super::tests::{campaign, dials, lead, records, step, T0};
 use super::*;
 
 fn preview_runner(
@@ -533,29 +533,26 @@ fn a_customer_answer_reported_during_the_call_is_an_answer_even_if_the_record_la
 #[test]
 fn a_customer_answer_for_an_unknown_or_predictive_call_changes_nothing() {
     let mut r = offered_one();
-    let out = step(
-        &mut r,
-        6_000,
-        RunnerInput::CustomerAnswered {
-            tag: "C/p99".into(),
-        },
-    );
+    let unknown = RunnerInput::CustomerAnswered { tag: "C/p9".into() };
+    let out = step(&mut r, 6_000, unknown);
     assert!(pops(&out).is_empty());
     let mut p = preview_runner(&[("1001", AgentState::Ready)], |c| {
         c.dial_mode = DialMode::Progressive
     });
     step(&mut p, 0, RunnerInput::Tick);
     let out = step(&mut p, 10, RunnerInput::Claimed(vec![lead(1)]));
-    let tag = out
-        .iter()
-        .find_map(|o| match o {
-            RunnerOutput::Dial { tag, .. } => Some(tag.clone()),
-            _ => None,
-        })
-        .expect("dialled");
+    let tag = dials(&out).pop().expect("dialled");
     let out = step(&mut p, 3_000, RunnerInput::CustomerAnswered { tag });
     assert!(out.is_empty(), "{out:?}");
     assert_eq!(p.live(T0 + 3_000).live_answers, 0);
+}
+
+/// Another campaign put a lead on agent 1001's desktop (`busy`) or took it off.
+fn busy(busy: bool) -> RunnerInput {
+    RunnerInput::AgentElsewhere {
+        agent: "1001".into(),
+        busy,
+    }
 }
 
 /// Two preview campaigns whose queues share agent 1001, as the runtime feeds them: a lead
@@ -575,10 +572,6 @@ fn two_preview_campaigns_never_offer_one_agent_two_leads() {
         [("1001".into(), "L1".into(), AgentLeadState::Preview)]
     );
     // The runtime's rule: A's screen pop tells B before B's claim comes back.
-    let busy = |busy| RunnerInput::AgentElsewhere {
-        agent: "1001".into(),
-        busy,
-    };
     assert!(step(&mut b, 10, busy(true)).is_empty());
     let out = step(&mut b, 20, RunnerInput::Claimed(vec![lead(5), lead(6)]));
     assert!(pops(&out).is_empty(), "still Ready in the ACD: {out:?}");
@@ -613,14 +606,7 @@ fn two_preview_campaigns_never_offer_one_agent_two_leads() {
 #[test]
 fn an_undialled_offer_goes_back_when_another_campaigns_call_reaches_the_agent() {
     let mut r = offered_one();
-    let out = step(
-        &mut r,
-        2_000,
-        RunnerInput::AgentElsewhere {
-            agent: "1001".into(),
-            busy: true,
-        },
-    );
+    let out = step(&mut r, 2_000, busy(true));
     assert!(out.contains(&unclaim(&["L1"])));
     assert!(out.contains(&RunnerOutput::Unassign {
         agent: "1001".into()
@@ -629,14 +615,7 @@ fn an_undialled_offer_goes_back_when_another_campaigns_call_reaches_the_agent() 
     // A dialled offer is not withdrawn.
     let mut r = offered_one();
     let _ = dialled_and_agent_answered(&mut r);
-    let out = step(
-        &mut r,
-        9_000,
-        RunnerInput::AgentElsewhere {
-            agent: "1001".into(),
-            busy: true,
-        },
-    );
+    let out = step(&mut r, 9_000, busy(true));
     assert!(out.is_empty(), "{out:?}");
 }
 

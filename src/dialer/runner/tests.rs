@@ -50,7 +50,7 @@ pub(super) fn step(r: &mut CampaignRunner, at: i64, input: RunnerInput) -> Vec<R
     out
 }
 
-fn dials(out: &[RunnerOutput]) -> Vec<String> {
+pub(super) fn dials(out: &[RunnerOutput]) -> Vec<String> {
     out.iter()
         .filter_map(|o| match o {
             RunnerOutput::Dial { tag, .. } => Some(tag.clone()),
