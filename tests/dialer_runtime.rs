@@ -167,7 +167,6 @@ async fn an_answer_no_agent_takes_within_two_seconds_gets_the_safe_harbor_messag
 
 /// RTP packets (PCMU, 20 ms) carrying the North American "not in service" tones.
 fn sit_rtp() -> Vec<Vec<u8>> {
-    use switchboard::media::codec::g711::ulaw_encode;
     let mut samples = Vec::new();
     let mut phase = 0.0f64;
     for (freq, ms) in [(913.8, 380), (1370.6, 380), (1776.7, 380), (0.0, 400)] {
@@ -176,17 +175,7 @@ fn sit_rtp() -> Vec<Vec<u8>> {
             phase += 2.0 * std::f64::consts::PI * freq / 8_000.0;
         }
     }
-    samples
-        .chunks(160)
-        .enumerate()
-        .map(|(i, chunk)| {
-            let mut p = vec![0x80, 0, 0, 0, 0, 0, 0, 0, 0x5e, 0x11, 0x7a, 0x01];
-            p[2..4].copy_from_slice(&(i as u16).to_be_bytes());
-            p[4..8].copy_from_slice(&(i as u32 * 160).to_be_bytes());
-            p.extend(chunk.iter().map(|&s| ulaw_encode(s)));
-            p
-        })
-        .collect()
+    rtp_of(&samples)
 }
 
 /// Where the switch's offer asks for RTP (`c=` address and `m=audio` port).

@@ -712,16 +712,19 @@ fn refused(campaign: &str, tag: String, why: String) -> RunnerInput {
     RunnerInput::OriginateRefused { tag, why }
 }
 
+/// The call's variables naming its campaign and lead (`CAMPAIGN_ID`, `LEAD_ID`).
+fn lead_vars(lead: &Lead) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("CAMPAIGN_ID".into(), lead.campaign.as_str().into()),
+        ("LEAD_ID".into(), lead.id.as_str().into()),
+    ])
+}
+
 /// The call for one lead: over the campaign's trunk; on answer, the campaign's queue for
 /// at most [`BRIDGE_WINDOW_S`], then the safe-harbor message and hang up.
 fn dial_request(campaign: &Campaign, lead: &Lead, tag: &str) -> OriginateRequest {
     let queue = campaign_queue(lead.campaign.as_str(), campaign);
-    let mut vars = BTreeMap::new();
-    vars.insert(
-        "CAMPAIGN_ID".to_string(),
-        lead.campaign.as_str().to_string(),
-    );
-    vars.insert("LEAD_ID".to_string(), lead.id.as_str().to_string());
+    let vars = lead_vars(lead);
     OriginateRequest {
         first: DialTarget::Trunk {
             trunk: campaign.trunk.clone(),
@@ -790,12 +793,7 @@ pub fn preview_request(
     endpoint: &str,
     agent_ring: Duration,
 ) -> OriginateRequest {
-    let mut vars = BTreeMap::new();
-    vars.insert(
-        "CAMPAIGN_ID".to_string(),
-        lead.campaign.as_str().to_string(),
-    );
-    vars.insert("LEAD_ID".to_string(), lead.id.as_str().to_string());
+    let vars = lead_vars(lead);
     OriginateRequest {
         first: DialTarget::Endpoint(endpoint.to_string()),
         caller_id: campaign.caller_id.clone(),
@@ -828,6 +826,18 @@ pub fn preview_request(
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// Lead L1 of campaign C, claimed.
+    fn claimed_lead() -> Lead {
+        serde_json::from_value(json!({
+            "id": "L1", "campaign": "C", "list": "LS", "seq": 1, "phone": "+14155550101",
+            "tz": "America/New_York", "fields": {}, "priority": 0, "status": "claimed",
+            "callback": false, "next_at_ms": 0, "attempts": 0,
+            "counts": {"busy": 0, "no_answer": 0, "machine": 0, "congestion": 0},
+            "last_outcome": null, "claimed_by": null
+        }))
+        .expect("lead")
+    }
 
     fn event(kind: &str, data: Value) -> Option<RunnerInput> {
         DialerFeed::Event {
@@ -922,14 +932,7 @@ mod tests {
             AgentSet::Agents(vec!["1001".into()]),
             crate::dialer::campaign::DialMode::Preview,
         );
-        let lead: Lead = serde_json::from_value(json!({
-            "id": "L1", "campaign": "C", "list": "LS", "seq": 1, "phone": "+14155550101",
-            "tz": "America/New_York", "fields": {}, "priority": 0, "status": "claimed",
-            "callback": false, "next_at_ms": 0, "attempts": 0,
-            "counts": {"busy": 0, "no_answer": 0, "machine": 0, "congestion": 0},
-            "last_outcome": null, "claimed_by": null
-        }))
-        .expect("lead");
+        let lead = claimed_lead();
         let req = preview_request(&campaign, &lead, "C/p0", "ep1001", Duration::from_secs(12));
         assert_eq!(
             req.ring_timeout,
@@ -1018,14 +1021,7 @@ mod tests {
             AgentSet::Queue("outbound".into()),
             crate::dialer::campaign::DialMode::Predictive,
         );
-        let lead: Lead = serde_json::from_value(json!({
-            "id": "L1", "campaign": "C", "list": "LS", "seq": 1, "phone": "+14155550101",
-            "tz": "America/New_York", "fields": {}, "priority": 0, "status": "claimed",
-            "callback": false, "next_at_ms": 0, "attempts": 0,
-            "counts": {"busy": 0, "no_answer": 0, "machine": 0, "congestion": 0},
-            "last_outcome": null, "claimed_by": null
-        }))
-        .expect("lead");
+        let lead = claimed_lead();
         let req = dial_request(&campaign, &lead, "C/0");
         assert_eq!(
             req.first,

@@ -369,16 +369,8 @@ impl CampaignRunner {
                 let Some(a) = self.attempts.remove(&tag) else {
                     return;
                 };
-                let ring = Millis(0);
-                let cause = FailCause::Rejected;
-                self.observe(
-                    now_ms,
-                    Observation::Failed {
-                        call: a.call,
-                        ring,
-                        cause,
-                    },
-                );
+                let (call, ring, cause) = (a.call, Millis(0), FailCause::Rejected);
+                self.observe(now_ms, Observation::Failed { call, ring, cause });
                 self.counters.dials -= 1;
                 out.push(RunnerOutput::Unclaim(vec![a.lead.id]));
                 self.refusal = Some(why);
@@ -574,14 +566,8 @@ impl CampaignRunner {
         };
         let (outcome, cause) = classify(status);
         let ring = Millis(u64::try_from(now_ms - a.started_ms).unwrap_or(0));
-        self.observe(
-            now_ms,
-            Observation::Failed {
-                call: a.call,
-                ring,
-                cause,
-            },
-        );
+        let call = a.call;
+        self.observe(now_ms, Observation::Failed { call, ring, cause });
         self.record(now_ms, a, outcome, Some(status), out);
     }
 
@@ -621,13 +607,7 @@ impl CampaignRunner {
                         agent: agent.clone(),
                     });
                 } else {
-                    self.owed.insert(agent.clone());
-                    out.push(RunnerOutput::AgentOp {
-                        agent: agent.clone(),
-                        op: AgentOp::Pause {
-                            reason: DISPOSITION_PAUSE.to_string(),
-                        },
-                    });
+                    self.owe_disposition(agent, out);
                 }
                 AttemptOutcome::Answered
             }
@@ -650,6 +630,17 @@ impl CampaignRunner {
             Phase::Dialing => AttemptOutcome::Congestion,
         };
         self.record(now_ms, a, outcome, Some(200), out);
+    }
+
+    /// The agent's call ended and the campaign wants its disposition first: paused till then.
+    fn owe_disposition(&mut self, agent: &str, out: &mut Vec<RunnerOutput>) {
+        self.owed.insert(agent.to_string());
+        out.push(RunnerOutput::AgentOp {
+            agent: agent.to_string(),
+            op: AgentOp::Pause {
+                reason: DISPOSITION_PAUSE.to_string(),
+            },
+        });
     }
 
     fn record(

@@ -27,7 +27,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use super::{classify, CampaignRunner, InFlight, Phase, RunnerOutput, DISPOSITION_PAUSE};
+use super::{classify, CampaignRunner, InFlight, Phase, RunnerOutput};
 use crate::acd::AgentOp;
 use crate::dialer::floor::{AgentState, FailCause, Observation};
 use crate::dialer::live::{AgentLead, AgentLeadState};
@@ -224,40 +224,28 @@ impl CampaignRunner {
 
     /// The agent passed on its offered lead: back unchanged, the next one offered.
     pub(super) fn preview_skip(&mut self, agent: &str, out: &mut Vec<RunnerOutput>) {
-        if self
-            .previews
-            .offers
-            .get(agent)
-            .is_none_or(|o| o.tag.is_some())
-        {
-            return;
+        if let Some(lead) = self.take_back_offer(agent, out) {
+            self.previews.skipped.insert((agent.to_string(), lead));
         }
-        if let Some(offer) = self.previews.offers.remove(agent) {
-            self.previews
-                .skipped
-                .insert((agent.to_string(), offer.lead.id.clone()));
-            out.push(RunnerOutput::Unassign {
-                agent: agent.to_string(),
-            });
-            out.push(RunnerOutput::Unclaim(vec![offer.lead.id]));
-        }
+    }
+
+    /// Takes the agent's offered lead back if it was not dialled (off the desktop, back
+    /// to the store); its id.
+    fn take_back_offer(&mut self, agent: &str, out: &mut Vec<RunnerOutput>) -> Option<LeadId> {
+        let undialled = |o: &Offer| o.tag.is_none();
+        self.previews.offers.get(agent).filter(|o| undialled(o))?;
+        let offer = self.previews.offers.remove(agent)?;
+        out.push(RunnerOutput::Unassign {
+            agent: agent.to_string(),
+        });
+        out.push(RunnerOutput::Unclaim(vec![offer.lead.id.clone()]));
+        Some(offer.lead.id)
     }
 
     /// Gives an offered (not dialled) lead back; with `release`, the agent too.
     fn withdraw_offer(&mut self, agent: &str, release: bool, out: &mut Vec<RunnerOutput>) {
-        if self
-            .previews
-            .offers
-            .get(agent)
-            .is_none_or(|o| o.tag.is_some())
-        {
+        if self.take_back_offer(agent, out).is_none() {
             return;
-        }
-        if let Some(offer) = self.previews.offers.remove(agent) {
-            out.push(RunnerOutput::Unassign {
-                agent: agent.to_string(),
-            });
-            out.push(RunnerOutput::Unclaim(vec![offer.lead.id]));
         }
         if release && self.previews.held.remove(agent) {
             out.push(RunnerOutput::AgentOp {
@@ -458,13 +446,7 @@ impl CampaignRunner {
                     op: AgentOp::Unpause,
                 });
             } else {
-                self.owed.insert(agent.clone());
-                out.push(RunnerOutput::AgentOp {
-                    agent: agent.clone(),
-                    op: AgentOp::Pause {
-                        reason: DISPOSITION_PAUSE.to_string(),
-                    },
-                });
+                self.owe_disposition(&agent, out);
             }
         } else {
             let cause = classify(status).1;

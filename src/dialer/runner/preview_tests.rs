@@ -42,6 +42,26 @@ fn unpause(agent: &str) -> RunnerOutput {
     }
 }
 
+/// Agent 1001 passes on its offered lead.
+fn skip() -> RunnerInput {
+    RunnerInput::PreviewSkip {
+        agent: "1001".into(),
+    }
+}
+
+/// Agent 1001 asks for the call to its offered lead.
+fn dial() -> RunnerInput {
+    RunnerInput::PreviewDial {
+        agent: "1001".into(),
+    }
+}
+
+fn unassign(agent: &str) -> RunnerOutput {
+    RunnerOutput::Unassign {
+        agent: agent.into(),
+    }
+}
+
 fn unclaim(ids: &[&str]) -> RunnerOutput {
     RunnerOutput::Unclaim(ids.iter().map(|i| LeadId(i.to_string())).collect())
 }
@@ -221,9 +241,7 @@ fn an_answered_preview_call_is_a_connect_and_owes_a_disposition() {
             human: true,
         },
     );
-    assert!(out.contains(&RunnerOutput::Unassign {
-        agent: "1001".into()
-    }));
+    assert!(out.contains(&unassign("1001")));
     assert!(out.contains(&unpause("1001")));
     // Back to ready: the next lead is offered.
     let out = step(
@@ -266,9 +284,7 @@ fn the_customer_legs_failures_are_classified_like_predictive_attempts() {
             "nobody to disposition"
         );
         assert!(out.contains(&unpause("1001")));
-        assert!(out.contains(&RunnerOutput::Unassign {
-            agent: "1001".into()
-        }));
+        assert!(out.contains(&unassign("1001")));
         assert_eq!(r.live(T0 + 40_000).live_answers, 0);
     }
 }
@@ -284,9 +300,7 @@ fn the_agents_phone_not_answering_gives_the_lead_back_unattempted() {
     );
     assert!(out.contains(&unclaim(&["L1"])));
     assert!(out.contains(&pause("1001", MISSED_PAUSE)));
-    assert!(out.contains(&RunnerOutput::Unassign {
-        agent: "1001".into()
-    }));
+    assert!(out.contains(&unassign("1001")));
     assert_eq!(r.live(T0 + 35_000).dials, 0);
 }
 
@@ -303,13 +317,7 @@ fn a_refused_preview_call_gives_the_lead_back_too() {
 #[test]
 fn a_skipped_lead_goes_back_and_the_next_is_offered_but_never_the_same_again() {
     let mut r = offered_one();
-    let out = step(
-        &mut r,
-        3_000,
-        RunnerInput::PreviewSkip {
-            agent: "1001".into(),
-        },
-    );
+    let out = step(&mut r, 3_000, skip());
     assert!(out.contains(&unclaim(&["L1"])));
     assert!(records(&out).is_empty(), "a skip is no attempt");
     assert_eq!(
@@ -321,13 +329,7 @@ fn a_skipped_lead_goes_back_and_the_next_is_offered_but_never_the_same_again() {
         "still held: no second pause"
     );
     // L1 comes back in a later claim: not offered to the agent who skipped it.
-    let out = step(
-        &mut r,
-        4_000,
-        RunnerInput::PreviewSkip {
-            agent: "1001".into(),
-        },
-    );
+    let out = step(&mut r, 4_000, skip());
     assert!(out.contains(&unclaim(&["L2"])));
     assert!(out.contains(&RunnerOutput::Claim(2)), "{out:?}");
     assert!(
@@ -356,40 +358,16 @@ fn a_skipped_lead_goes_back_and_the_next_is_offered_but_never_the_same_again() {
 #[test]
 fn dial_and_skip_without_an_offer_do_nothing() {
     let mut r = preview_runner(&[("1001", AgentState::Paused)], |_| {});
-    let out = step(
-        &mut r,
-        0,
-        RunnerInput::PreviewDial {
-            agent: "1001".into(),
-        },
-    );
+    let out = step(&mut r, 0, dial());
     assert!(no_dial(&out));
-    let out = step(
-        &mut r,
-        10,
-        RunnerInput::PreviewSkip {
-            agent: "1001".into(),
-        },
-    );
+    let out = step(&mut r, 10, skip());
     assert!(!out.iter().any(|o| matches!(o, RunnerOutput::Unclaim(_))));
     // Dialled twice: one call.
     let mut r = offered_one();
     let _ = dialled_and_agent_answered(&mut r);
-    let out = step(
-        &mut r,
-        9_000,
-        RunnerInput::PreviewDial {
-            agent: "1001".into(),
-        },
-    );
+    let out = step(&mut r, 9_000, dial());
     assert!(no_dial(&out));
-    let out = step(
-        &mut r,
-        9_100,
-        RunnerInput::PreviewSkip {
-            agent: "1001".into(),
-        },
-    );
+    let out = step(&mut r, 9_100, skip());
     assert!(
         !out.iter().any(|o| matches!(o, RunnerOutput::Unclaim(_))),
         "a lead being called cannot be skipped"
@@ -408,9 +386,7 @@ fn an_agent_who_logs_out_gives_the_offered_lead_back() {
         },
     );
     assert!(out.contains(&unclaim(&["L1"])));
-    assert!(out.contains(&RunnerOutput::Unassign {
-        agent: "1001".into()
-    }));
+    assert!(out.contains(&unassign("1001")));
     let out = step(&mut r, 3_000, RunnerInput::Tick);
     assert!(pops(&out).is_empty());
 }
@@ -422,9 +398,7 @@ fn pausing_the_campaign_gives_back_offered_and_buffered_leads_and_releases_agent
     assert!(out.contains(&unclaim(&["L2"])), "buffered");
     assert!(out.contains(&unclaim(&["L1"])), "offered");
     assert!(out.contains(&unpause("1001")));
-    assert!(out.contains(&RunnerOutput::Unassign {
-        agent: "1001".into()
-    }));
+    assert!(out.contains(&unassign("1001")));
     assert!(r.finished());
 }
 
@@ -608,9 +582,7 @@ fn an_undialled_offer_goes_back_when_another_campaigns_call_reaches_the_agent() 
     let mut r = offered_one();
     let out = step(&mut r, 2_000, busy(true));
     assert!(out.contains(&unclaim(&["L1"])));
-    assert!(out.contains(&RunnerOutput::Unassign {
-        agent: "1001".into()
-    }));
+    assert!(out.contains(&unassign("1001")));
     assert!(out.contains(&unpause("1001")), "this campaign's hold ends");
     // A dialled offer is not withdrawn.
     let mut r = offered_one();

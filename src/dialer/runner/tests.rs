@@ -37,11 +37,16 @@ pub(super) fn campaign(mode: DialMode) -> Campaign {
 }
 
 fn runner(agents: &[&str]) -> CampaignRunner {
+    ready_agents(campaign(DialMode::Progressive), agents)
+}
+
+/// A runner of `c` whose agents are all ready.
+fn ready_agents(c: Campaign, agents: &[&str]) -> CampaignRunner {
     let states: Vec<_> = agents
         .iter()
         .map(|a| (a.to_string(), AgentState::Ready))
         .collect();
-    CampaignRunner::new("C", campaign(DialMode::Progressive), &states, T0)
+    CampaignRunner::new("C", c, &states, T0)
 }
 
 pub(super) fn step(r: &mut CampaignRunner, at: i64, input: RunnerInput) -> Vec<RunnerOutput> {
@@ -417,11 +422,7 @@ fn with_detection_a_machine_is_not_a_live_answer_and_a_person_is() {
         config: Default::default(),
         message: None,
     });
-    let states = [
-        ("1001".to_string(), AgentState::Ready),
-        ("1002".to_string(), AgentState::Ready),
-    ];
-    let mut r = CampaignRunner::new("C", c, &states, T0);
+    let mut r = ready_agents(c, &["1001", "1002"]);
     let tags = dialled_two(&mut r);
     for (i, tag) in tags.iter().enumerate() {
         step(
@@ -504,11 +505,7 @@ fn without_dispositions_the_ofcom_rate_counts_agent_handled_calls() {
     let mut c = campaign(DialMode::Progressive);
     c.abandon.regime = crate::dialer::campaign::AbandonRegime::UkOfcom;
     c.disposition_required = false;
-    let states = [
-        ("1001".to_string(), AgentState::Ready),
-        ("1002".to_string(), AgentState::Ready),
-    ];
-    let mut r = CampaignRunner::new("C", c, &states, T0);
+    let mut r = ready_agents(c, &["1001", "1002"]);
     let tags = dialled_two(&mut r);
     for (i, tag) in tags.iter().enumerate() {
         step(
