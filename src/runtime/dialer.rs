@@ -9,8 +9,12 @@
 //! second and at once when the API says something changed ([`DialerCommand::Wake`]).
 //!
 //! Preview campaigns: the agent's Dial and Skip come as [`DialerCommand`]s; a preview
-//! call rings the agent's endpoint first and, once it answers, dials the lead over the
-//! campaign's trunk ([`preview_request`]); its outcome is read from the call's record.
+//! call rings the agent's endpoint first (for its queue's ring time, [`preview_agent_ring`])
+//! and, once it answers, dials the lead over the campaign's trunk ([`preview_request`]);
+//! `originate.bridged` says the customer answered; the outcome is read from the call's
+//! record. When a campaign puts a lead on an agent's desktop or takes it off, every other
+//! runner serving that agent is told at once ([`RunnerInput::AgentElsewhere`]), so two
+//! campaigns never offer one agent two leads.
 //!
 //! Several nodes sharing one store each read every running campaign; a node runs a campaign
 //! only while it holds the campaign's lease in the store (renewed at every read, see
