@@ -1,14 +1,14 @@
-//! Preview dialling ([`DialMode::Preview`](crate::dialer::campaign::DialMode::Preview)): the agent sees the lead before the call.
+//! Preview dialling ([`DialMode::Preview`]): the agent sees the lead before the call.
 //!
 //! For each agent of the campaign's queue who is ready (logged in, not paused, not on a
 //! call) and owes no disposition, the runner takes the next claimed lead and **offers**
 //! it: the agent is paused with reason [`PREVIEW_PAUSE`] so the ACD hands them no queue
 //! call meanwhile, and their desktop shows the lead ([`AgentLeadState::Preview`]). The
 //! agent then
-//! - dials ([`RunnerInput::PreviewDial`](super::RunnerInput::PreviewDial), or by itself after the campaign's
+//! - dials ([`RunnerInput::PreviewDial`], or by itself after the campaign's
 //!   `preview_timeout_s`): the runtime rings the agent's phone and, once it answers,
 //!   dials the lead over the campaign's trunk and bridges them. When the customer answers
-//!   ([`RunnerInput::CustomerAnswered`](super::RunnerInput::CustomerAnswered), the call's `originate.bridged`) the desktop shows
+//!   ([`RunnerInput::CustomerAnswered`], the call's `originate.bridged`) the desktop shows
 //!   the call connected, as a predictive bridge does, and the pacer counts the live
 //!   answer. The customer leg's final status ([`CustomerLeg`], from the call's record when
 //!   it ends) is classified like a predictive attempt ([`classify`]); an answered call is
@@ -18,13 +18,13 @@
 //!   early media of a call's first leg, and here the lead is the second. The disposition
 //!   rule then applies as in predictive. When the agent's own phone does not answer, the
 //!   lead goes back unattempted and the agent is paused with reason [`MISSED_PAUSE`];
-//! - or skips ([`RunnerInput::PreviewSkip`](super::RunnerInput::PreviewSkip)): the lead goes back unchanged (no attempt)
+//! - or skips ([`RunnerInput::PreviewSkip`]): the lead goes back unchanged (no attempt)
 //!   and the next one is offered; this runner does not offer it to that agent again.
 //!
 //! An agent who logs out, and a campaign paused or stopped, give offered leads back; a
 //! restart gives back every claim (the runtime's release at start). An agent who serves
 //! several campaigns holds one lead at a time: while another campaign's lead is on its
-//! desktop ([`RunnerInput::AgentElsewhere`](super::RunnerInput::AgentElsewhere), told by the runtime in the same turn, before
+//! desktop ([`RunnerInput::AgentElsewhere`], told by the runtime in the same turn, before
 //! that campaign's pause reaches the ACD) it is offered nothing here.
 //!
 //! ```text
@@ -34,6 +34,12 @@
 //!  ringing the lead ──customer answers──► connected ──end──► record (disposition owed)
 //!                   └──refused / not answered / agent hangs up──► record
 //! ```
+//!
+//! [`DialMode::Preview`]: crate::dialer::campaign::DialMode::Preview
+//! [`RunnerInput::PreviewDial`]: super::RunnerInput::PreviewDial
+//! [`RunnerInput::CustomerAnswered`]: super::RunnerInput::CustomerAnswered
+//! [`RunnerInput::PreviewSkip`]: super::RunnerInput::PreviewSkip
+//! [`RunnerInput::AgentElsewhere`]: super::RunnerInput::AgentElsewhere
 
 use std::collections::{BTreeMap, HashSet};
 
