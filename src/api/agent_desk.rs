@@ -10,7 +10,8 @@
 //! Preview mode adds two: `POST /api/v1/agents/{id}/preview/dial` (call the lead offered
 //! to the agent: its phone rings first, then the lead's) and `POST …/preview/skip` (the
 //! lead goes back unattempted and the next is offered). The screen pop shows an offered
-//! lead with `"state": "preview"`.
+//! lead with `"state": "preview"`, then `"dialing"` while the phones ring, and from the
+//! customer's answer `"connected"` with `bridged_at_ms`, as for a predictive call.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
