@@ -424,3 +424,57 @@ async fn a_number_refused_after_its_announcement_is_invalid_and_never_retried() 
     floor.running.stop_now();
     floor.running.wait().await;
 }
+
+#[tokio::test]
+async fn a_disposition_after_the_campaign_stopped_still_releases_the_agent() {
+    let floor = floor_in(RTP, 1, |c| c.dial_mode = DialMode::Preview).await;
+    let (running, carrier, agent) = (&floor.running, &floor.carrier, &floor.agent);
+    let store: &Store = &running.store;
+    offered(running, None).await;
+    dial_and_answer(running, agent, 36_910).await;
+    let invite = customer_answers(carrier, 36_912).await;
+
+    // Paused during the call: the call goes on; its end stops the campaign's runner.
+    let (on, paused) = (CampaignState::Running, CampaignState::Paused);
+    let now = switchboard::runtime::now_unix_ms();
+    assert!(store
+        .set_campaign_state(&floor.campaign, on, paused, now)
+        .await
+        .unwrap());
+    running.dialer.send(DialerCommand::Wake);
+    until("the runner stopping", async || {
+        let live = running.dialer.campaign(floor.campaign.as_str())?;
+        live.idle_reason.filter(|r| r.starts_with("stopping"))
+    })
+    .await;
+    carrier.hang_up(&invite, "cust").await;
+    agent.answer_bye().await;
+    attempted_lead(store, &floor.campaign, "the attempt stored").await;
+    until("the runner gone", async || {
+        running
+            .dialer
+            .campaign(floor.campaign.as_str())
+            .is_none()
+            .then_some(())
+    })
+    .await;
+    let owed = running.dialer.agent_lead("1001").expect("the lead stays");
+    assert!(owed.ended);
+    assert_eq!(agent_state(running).await, "paused", "for the disposition");
+
+    // The disposition, with nobody running the campaign, still ends the pause.
+    running.dialer.send(DialerCommand::Dispositioned {
+        agent: "1001".into(),
+        human: true,
+    });
+    until("the desktop cleared", async || {
+        running.dialer.agent_lead("1001").is_none().then_some(())
+    })
+    .await;
+    until("the agent available", async || {
+        (agent_state(running).await == "available").then_some(())
+    })
+    .await;
+    floor.running.stop_now();
+    floor.running.wait().await;
+}

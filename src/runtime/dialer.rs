@@ -30,6 +30,7 @@ use tokio::task::JoinHandle;
 
 use super::control::SwitchControl;
 use super::now_unix_ms;
+use crate::acd::{AgentOp, AgentState as AcdState};
 use crate::b2bua::AmdPlan;
 use crate::dialer::amd::BeepConfig;
 use crate::dialer::campaign::{AgentSet, Campaign};
@@ -37,7 +38,7 @@ use crate::dialer::floor::AgentState;
 use crate::dialer::live::AgentLeadState;
 use crate::dialer::live::{CampaignLive, DialerCommand, DialerLive};
 use crate::dialer::runner::{
-    CampaignRunner, CustomerLeg, RunnerInput, RunnerOutput, BRIDGE_WINDOW_S,
+    CampaignRunner, CustomerLeg, RunnerInput, RunnerOutput, BRIDGE_WINDOW_S, DISPOSITION_PAUSE,
 };
 use crate::dialplan::{Action, DialTarget, HangupCause, RingStrategy};
 use crate::events::{Event, EventBus, Topic};
@@ -413,7 +414,8 @@ impl Dialer {
     }
 
     /// A disposition for a lead whose campaign's runner is gone (stopped meanwhile): the
-    /// desktop forgets it, and the other campaigns may offer the agent leads again.
+    /// desktop forgets it, the agent's disposition pause ends (what the runner would have
+    /// done), and the other campaigns may offer the agent leads again.
     fn forget_orphan(&mut self, agent: &str) {
         let Some(lead) = self.live.agent_lead(agent) else {
             return;
@@ -422,6 +424,19 @@ impl Dialer {
             return;
         }
         self.live.unassign(agent);
+        let (control, id) = (self.control.clone(), agent.to_string());
+        tokio::spawn(async move {
+            let owed = AcdState::Paused(DISPOSITION_PAUSE.to_string());
+            let paused = match control.acd().await {
+                Ok(Some(view)) => view.agents.iter().any(|a| a.id.0 == id && a.state == owed),
+                _ => false,
+            };
+            if paused {
+                if let Err(e) = control.agent_op(&id, AgentOp::Unpause).await {
+                    tracing::warn!(%e, agent = id, "disposition pause not ended");
+                }
+            }
+        });
         self.tell_others(&lead.campaign_id, agent, false);
     }
 
