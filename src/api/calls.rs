@@ -84,7 +84,7 @@ pub struct ClickToCall {
 }
 
 /// What was placed: the outcome comes as `originate.answered` / `originate.failed` events
-/// with this tag.
+/// with this tag, then `originate.bridged` when `to` answers and is bridged to `from`.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Placed {
     pub tag: String,
