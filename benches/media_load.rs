@@ -13,7 +13,9 @@
 //!   on level-triggered epoll (`benches/media/floor_relay.rs`): the kernel's share of the cost;
 //! * with `--floor-uring`, `io_uring floor`: the same with io_uring instead (multishot receives
 //!   on a provided-buffer ring, sends with their destination, one `io_uring_enter` per round
-//!   for all sockets: `benches/media/floor_relay_uring.rs`).
+//!   for all sockets: `benches/media/floor_relay_uring.rs`);
+//! * with `--floor-uring-send`, the epoll floor's receive side with the sends batched into one
+//!   `io_uring_enter` per round (`benches/media/floor_relay_uring_send.rs`).
 //!
 //! N steps up; once a relay loses packets at one N it is skipped at higher N (`--all` runs
 //! every step anyway). The phones are plain threads on level-triggered epoll
@@ -27,7 +29,7 @@
 //! ```text
 //! cargo bench --bench media_load -- [N ...] [--secs S] [--relay-threads T] [--coalesce-us U] [--gen-threads G]
 //!     [--gen-sockets K | --per-phone-sockets] [--ports LO-HI] [--ng-port P]
-//!     [--rtpengine[=BIN]] [--rtpengine-threads T] [--floor] [--floor-uring] [--no-switchboard] [--no-direct] [--all]
+//!     [--rtpengine[=BIN]] [--rtpengine-threads T] [--floor] [--floor-uring] [--floor-uring-send] [--no-switchboard] [--no-direct] [--all]
 //! ```
 //! e.g. `cargo bench --bench media_load -- 250 500 1000 2000 --secs 10 --rtpengine`.
 //! Run by `cargo test --all-targets` (i.e. without `--bench`) it does a 200 ms smoke run of
@@ -39,6 +41,8 @@ mod batch_gen;
 mod floor_relay;
 #[path = "media/floor_relay_uring.rs"]
 mod floor_relay_uring;
+#[path = "media/floor_relay_uring_send.rs"]
+mod floor_relay_uring_send;
 #[path = "media/load_gen.rs"]
 mod load_gen;
 #[path = "media/rtpengine_ng.rs"]
@@ -77,6 +81,8 @@ struct Args {
     floor: bool,
     /// `--floor-uring`: the bench-only io_uring floor relay (`benches/media/floor_relay_uring.rs`).
     floor_uring: bool,
+    /// `--floor-uring-send`: the hybrid floor (epoll + recvfrom in, io_uring sends out).
+    floor_uring_send: bool,
     all: bool,
     smoke: bool,
 }
@@ -97,6 +103,7 @@ fn args() -> Args {
         direct: true,
         floor: false,
         floor_uring: false,
+        floor_uring_send: false,
         all: false,
         smoke: false,
     };
@@ -134,6 +141,7 @@ fn args() -> Args {
             "--no-direct" => a.direct = false,
             "--floor" => a.floor = true,
             "--floor-uring" => a.floor_uring = true,
+            "--floor-uring-send" => a.floor_uring_send = true,
             "--all" => a.all = true,
             _ => {
                 if let Some(bin) = s.strip_prefix("--rtpengine=") {
@@ -220,6 +228,7 @@ enum Target {
     Direct,
     Floor,
     FloorUring,
+    FloorUringSend,
     Switchboard,
     Rtpengine,
 }
@@ -230,6 +239,7 @@ impl Target {
             Target::Direct => "direct (baseline)",
             Target::Floor => "epoll floor (bench-only)",
             Target::FloorUring => "io_uring floor (bench-only)",
+            Target::FloorUringSend => "epoll + io_uring sends floor (bench-only)",
             Target::Switchboard => "switchboard",
             Target::Rtpengine => "rtpengine",
         }
@@ -279,6 +289,7 @@ fn phase(calls: usize, a: &Args, target: Target) -> Result<Phase, String> {
     let mut engine = None;
     let mut floor = None;
     let mut floor_uring = None;
+    let mut floor_uring_send = None;
     let mut rtpengine = None;
     let mut ng = None;
     // where phone A and phone B of each call send
@@ -294,6 +305,12 @@ fn phase(calls: usize, a: &Args, target: Target) -> Result<Phase, String> {
             let (f, v) = floor_relay_uring::FloorRelayUring::start(&addrs)
                 .map_err(|e| format!("io_uring floor relay: {e}"))?;
             floor_uring = Some(f);
+            v
+        }
+        Target::FloorUringSend => {
+            let (f, v) = floor_relay_uring_send::FloorRelayUringSend::start(&addrs)
+                .map_err(|e| format!("io_uring send floor relay: {e}"))?;
+            floor_uring_send = Some(f);
             v
         }
         Target::Switchboard => {
@@ -392,6 +409,7 @@ fn phase(calls: usize, a: &Args, target: Target) -> Result<Phase, String> {
     drop(engine);
     drop(floor);
     drop(floor_uring);
+    drop(floor_uring_send);
     relay_rt.shutdown_timeout(Duration::from_secs(1));
     let share = |ticks: u64| ticks as f64 / 100.0 / secs * 100.0;
     Ok(Phase {
@@ -424,6 +442,11 @@ fn smoke(mut a: Args) {
         (Some(1), Target::Switchboard, "batched"),
         (None, Target::Switchboard, "per-phone sockets"),
         (Some(1), Target::FloorUring, "io_uring floor"),
+        (
+            Some(1),
+            Target::FloorUringSend,
+            "epoll + io_uring sends floor",
+        ),
     ];
     for (mode, target, name) in runs {
         a.gen_sockets = mode;
@@ -438,7 +461,10 @@ fn smoke(mut a: Args) {
                 );
                 std::process::exit(1);
             }
-            Err(e) if target == Target::FloorUring && !uring_available() => {
+            Err(e)
+                if matches!(target, Target::FloorUring | Target::FloorUringSend)
+                    && !uring_available() =>
+            {
                 println!("smoke, {name}: skipped, io_uring unavailable here ({e})")
             }
             Err(e) => {
@@ -490,6 +516,9 @@ fn main() {
     }
     if a.floor_uring {
         targets.push(Target::FloorUring);
+    }
+    if a.floor_uring_send {
+        targets.push(Target::FloorUringSend);
     }
     if a.switchboard {
         targets.push(Target::Switchboard);
