@@ -248,6 +248,8 @@ impl Target {
 
 struct Phase {
     sent: u64,
+    /// See `load_gen::Outcome::misrouted`.
+    misrouted: u64,
     send_failed: u64,
     received: u64,
     latencies_us: Vec<u32>,
@@ -414,6 +416,7 @@ fn phase(calls: usize, a: &Args, target: Target) -> Result<Phase, String> {
     let share = |ticks: u64| ticks as f64 / 100.0 / secs * 100.0;
     Ok(Phase {
         sent: out.sent,
+        misrouted: out.misrouted,
         send_failed: out.send_failed,
         received: lat.len() as u64,
         latencies_us: lat,
@@ -441,23 +444,38 @@ fn smoke(mut a: Args) {
     let runs = [
         (Some(1), Target::Switchboard, "batched"),
         (None, Target::Switchboard, "per-phone sockets"),
-        (Some(1), Target::FloorUring, "io_uring floor"),
+        (Some(1), Target::FloorUring, "io_uring floor, batched"),
+        (
+            None,
+            Target::FloorUring,
+            "io_uring floor, per-phone sockets",
+        ),
         (
             Some(1),
             Target::FloorUringSend,
-            "epoll + io_uring sends floor",
+            "epoll + io_uring sends, batched",
+        ),
+        (
+            None,
+            Target::FloorUringSend,
+            "epoll + io_uring sends, per-phone",
         ),
     ];
     for (mode, target, name) in runs {
         a.gen_sockets = mode;
         match phase(a.calls[0], &a, target) {
-            Ok(p) if p.received > 0 && p.received == p.sent && p.send_failed == 0 => {
+            Ok(p)
+                if p.received > 0
+                    && p.received == p.sent
+                    && p.send_failed == 0
+                    && p.misrouted == 0 =>
+            {
                 println!("smoke, {name}: {} packets relayed", p.received)
             }
             Ok(p) => {
                 eprintln!(
-                    "smoke, {name}: sent {} (failed {}), received {}",
-                    p.sent, p.send_failed, p.received
+                    "smoke, {name}: sent {} (failed {}), received {} ({} from the wrong phone)",
+                    p.sent, p.send_failed, p.received, p.misrouted
                 );
                 std::process::exit(1);
             }
