@@ -10,7 +10,12 @@
 //!   stopped by the tool, each call set up with ng `offer`/`answer` and torn down with
 //!   `delete` (`benches/media/rtpengine_ng.rs`);
 //! * with `--floor`, `epoll floor`: a bench-only relay thread doing nothing but recvfrom/sendto
-//!   on level-triggered epoll (`benches/media/floor_relay.rs`): the kernel's share of the cost.
+//!   on level-triggered epoll (`benches/media/floor_relay.rs`): the kernel's share of the cost;
+//! * with `--floor-uring`, `io_uring floor`: the same with io_uring instead (multishot receives
+//!   on a provided-buffer ring, sends with their destination, one `io_uring_enter` per round
+//!   for all sockets: `benches/media/floor_relay_uring.rs`);
+//! * with `--floor-uring-send`, the epoll floor's receive side with the sends batched into one
+//!   `io_uring_enter` per round (`benches/media/floor_relay_uring_send.rs`).
 //!
 //! N steps up; once a relay loses packets at one N it is skipped at higher N (`--all` runs
 //! every step anyway). The phones are plain threads on level-triggered epoll
@@ -24,7 +29,7 @@
 //! ```text
 //! cargo bench --bench media_load -- [N ...] [--secs S] [--relay-threads T] [--coalesce-us U] [--gen-threads G]
 //!     [--gen-sockets K | --per-phone-sockets] [--ports LO-HI] [--ng-port P]
-//!     [--rtpengine[=BIN]] [--rtpengine-threads T] [--floor] [--no-switchboard] [--no-direct] [--all]
+//!     [--rtpengine[=BIN]] [--rtpengine-threads T] [--floor] [--floor-uring] [--floor-uring-send] [--no-switchboard] [--no-direct] [--all]
 //! ```
 //! e.g. `cargo bench --bench media_load -- 250 500 1000 2000 --secs 10 --rtpengine`.
 //! Run by `cargo test --all-targets` (i.e. without `--bench`) it does a 200 ms smoke run of
@@ -34,6 +39,10 @@
 mod batch_gen;
 #[path = "media/floor_relay.rs"]
 mod floor_relay;
+#[path = "media/floor_relay_uring.rs"]
+mod floor_relay_uring;
+#[path = "media/floor_relay_uring_send.rs"]
+mod floor_relay_uring_send;
 #[path = "media/load_gen.rs"]
 mod load_gen;
 #[path = "media/rtpengine_ng.rs"]
@@ -70,6 +79,10 @@ struct Args {
     switchboard: bool,
     direct: bool,
     floor: bool,
+    /// `--floor-uring`: the bench-only io_uring floor relay (`benches/media/floor_relay_uring.rs`).
+    floor_uring: bool,
+    /// `--floor-uring-send`: the hybrid floor (epoll + recvfrom in, io_uring sends out).
+    floor_uring_send: bool,
     all: bool,
     smoke: bool,
 }
@@ -89,6 +102,8 @@ fn args() -> Args {
         switchboard: true,
         direct: true,
         floor: false,
+        floor_uring: false,
+        floor_uring_send: false,
         all: false,
         smoke: false,
     };
@@ -125,6 +140,8 @@ fn args() -> Args {
             "--no-switchboard" => a.switchboard = false,
             "--no-direct" => a.direct = false,
             "--floor" => a.floor = true,
+            "--floor-uring" => a.floor_uring = true,
+            "--floor-uring-send" => a.floor_uring_send = true,
             "--all" => a.all = true,
             _ => {
                 if let Some(bin) = s.strip_prefix("--rtpengine=") {
@@ -210,6 +227,8 @@ fn runtime(name: &'static str, threads: usize) -> Runtime {
 enum Target {
     Direct,
     Floor,
+    FloorUring,
+    FloorUringSend,
     Switchboard,
     Rtpengine,
 }
@@ -219,6 +238,8 @@ impl Target {
         match self {
             Target::Direct => "direct (baseline)",
             Target::Floor => "epoll floor (bench-only)",
+            Target::FloorUring => "io_uring floor (bench-only)",
+            Target::FloorUringSend => "epoll + io_uring sends floor (bench-only)",
             Target::Switchboard => "switchboard",
             Target::Rtpengine => "rtpengine",
         }
@@ -227,6 +248,8 @@ impl Target {
 
 struct Phase {
     sent: u64,
+    /// See `load_gen::Outcome::misrouted`.
+    misrouted: u64,
     send_failed: u64,
     received: u64,
     latencies_us: Vec<u32>,
@@ -267,6 +290,8 @@ fn phase(calls: usize, a: &Args, target: Target) -> Result<Phase, String> {
         .collect();
     let mut engine = None;
     let mut floor = None;
+    let mut floor_uring = None;
+    let mut floor_uring_send = None;
     let mut rtpengine = None;
     let mut ng = None;
     // where phone A and phone B of each call send
@@ -276,6 +301,18 @@ fn phase(calls: usize, a: &Args, target: Target) -> Result<Phase, String> {
             let (f, v) =
                 floor_relay::FloorRelay::start(&addrs).map_err(|e| format!("floor relay: {e}"))?;
             floor = Some(f);
+            v
+        }
+        Target::FloorUring => {
+            let (f, v) = floor_relay_uring::FloorRelayUring::start(&addrs)
+                .map_err(|e| format!("io_uring floor relay: {e}"))?;
+            floor_uring = Some(f);
+            v
+        }
+        Target::FloorUringSend => {
+            let (f, v) = floor_relay_uring_send::FloorRelayUringSend::start(&addrs)
+                .map_err(|e| format!("io_uring send floor relay: {e}"))?;
+            floor_uring_send = Some(f);
             v
         }
         Target::Switchboard => {
@@ -330,10 +367,15 @@ fn phase(calls: usize, a: &Args, target: Target) -> Result<Phase, String> {
         Some(r) => (format!("/proc/{}", r.pid()), ""),
         None => ("/proc/self".to_string(), "relay"),
     };
+    // io_uring's worker threads (`iou-wrk-*`, should a request be punted to them) work for
+    // the relay: counted with it
+    let in_process = rtpengine.is_none();
     let snapshot = || {
+        let iou =
+            |f: &dyn Fn(&str, &str) -> u64| if in_process { f(&relay_dir, "iou-") } else { 0 };
         (
-            cpu_ticks(&relay_dir, relay_prefix),
-            runqueue_wait_ns(&relay_dir, relay_prefix),
+            cpu_ticks(&relay_dir, relay_prefix) + iou(&cpu_ticks),
+            runqueue_wait_ns(&relay_dir, relay_prefix) + iou(&runqueue_wait_ns),
         )
     };
     let (r0, w0) = snapshot();
@@ -368,10 +410,13 @@ fn phase(calls: usize, a: &Args, target: Target) -> Result<Phase, String> {
     drop(rtpengine);
     drop(engine);
     drop(floor);
+    drop(floor_uring);
+    drop(floor_uring_send);
     relay_rt.shutdown_timeout(Duration::from_secs(1));
     let share = |ticks: u64| ticks as f64 / 100.0 / secs * 100.0;
     Ok(Phase {
         sent: out.sent,
+        misrouted: out.misrouted,
         send_failed: out.send_failed,
         received: lat.len() as u64,
         latencies_us: lat,
@@ -393,25 +438,52 @@ fn pct(v: &[u32], p: f64) -> u32 {
 }
 
 /// The smoke run of `cargo test --all-targets`: 10 calls for 200 ms through our relay, with
-/// the batched generator and with the per-phone one; every packet must come through.
+/// the batched generator and with the per-phone one, then through the io_uring floor relay
+/// (skipped where io_uring is unavailable); every packet must come through.
 fn smoke(mut a: Args) {
-    for mode in [Some(1), None] {
+    let runs = [
+        (Some(1), Target::Switchboard, "batched"),
+        (None, Target::Switchboard, "per-phone sockets"),
+        (Some(1), Target::FloorUring, "io_uring floor, batched"),
+        (
+            None,
+            Target::FloorUring,
+            "io_uring floor, per-phone sockets",
+        ),
+        (
+            Some(1),
+            Target::FloorUringSend,
+            "epoll + io_uring sends, batched",
+        ),
+        (
+            None,
+            Target::FloorUringSend,
+            "epoll + io_uring sends, per-phone",
+        ),
+    ];
+    for (mode, target, name) in runs {
         a.gen_sockets = mode;
-        let name = if mode.is_some() {
-            "batched"
-        } else {
-            "per-phone sockets"
-        };
-        match phase(a.calls[0], &a, Target::Switchboard) {
-            Ok(p) if p.received > 0 && p.received == p.sent && p.send_failed == 0 => {
+        match phase(a.calls[0], &a, target) {
+            Ok(p)
+                if p.received > 0
+                    && p.received == p.sent
+                    && p.send_failed == 0
+                    && p.misrouted == 0 =>
+            {
                 println!("smoke, {name}: {} packets relayed", p.received)
             }
             Ok(p) => {
                 eprintln!(
-                    "smoke, {name}: sent {} (failed {}), received {}",
-                    p.sent, p.send_failed, p.received
+                    "smoke, {name}: sent {} (failed {}), received {} ({} from the wrong phone)",
+                    p.sent, p.send_failed, p.received, p.misrouted
                 );
                 std::process::exit(1);
+            }
+            Err(e)
+                if matches!(target, Target::FloorUring | Target::FloorUringSend)
+                    && !uring_available() =>
+            {
+                println!("smoke, {name}: skipped, io_uring unavailable here ({e})")
             }
             Err(e) => {
                 eprintln!("smoke, {name}: {e}");
@@ -419,6 +491,12 @@ fn smoke(mut a: Args) {
             }
         }
     }
+}
+
+/// Whether this process may set up an io_uring (seccomp or `kernel.io_uring_disabled` may
+/// forbid it).
+fn uring_available() -> bool {
+    io_uring::IoUring::new(8).is_ok()
 }
 
 fn main() {
@@ -453,6 +531,12 @@ fn main() {
     }
     if a.floor {
         targets.push(Target::Floor);
+    }
+    if a.floor_uring {
+        targets.push(Target::FloorUring);
+    }
+    if a.floor_uring_send {
+        targets.push(Target::FloorUringSend);
     }
     if a.switchboard {
         targets.push(Target::Switchboard);

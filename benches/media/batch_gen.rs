@@ -255,6 +255,7 @@ pub fn worker(
         send_failed: 0,
         latencies_us: Vec::with_capacity((run_ns / PTIME_NS + 8) as usize * phones.len()),
         flush_cut: false,
+        misrouted: 0,
         cpu_ns: 0,
         runqueue_wait_ns: 0,
     };

@@ -29,6 +29,10 @@ pub struct Outcome {
     pub latencies_us: Vec<u32>,
     /// A generator thread gave up waiting for the relay to go quiet.
     pub flush_cut: bool,
+    /// Per-phone sockets only: packets a phone received from another phone than its call's
+    /// other one (SSRC ≠ its own ^ 1): a relay that routes to the wrong leg. Shared sockets
+    /// cannot tell and leave it 0.
+    pub misrouted: u64,
     /// CPU time of the generator threads, and their time runnable but not running, ns.
     pub cpu_ns: u64,
     pub runqueue_wait_ns: u64,
@@ -94,6 +98,7 @@ pub fn run(
         send_failed: 0,
         latencies_us: Vec::new(),
         flush_cut: false,
+        misrouted: 0,
         cpu_ns: 0,
         runqueue_wait_ns: 0,
     };
@@ -105,6 +110,7 @@ pub fn run(
         out.send_failed += w.send_failed;
         out.latencies_us.extend(w.latencies_us);
         out.flush_cut |= w.flush_cut;
+        out.misrouted += w.misrouted;
         out.cpu_ns += w.cpu_ns;
         out.runqueue_wait_ns += w.runqueue_wait_ns;
     }
@@ -148,6 +154,7 @@ fn worker(
         send_failed: 0,
         latencies_us: Vec::with_capacity((run_ns / PTIME_NS + 8) as usize * part.len()),
         flush_cut: false,
+        misrouted: 0,
         cpu_ns: 0,
         runqueue_wait_ns: 0,
     };
@@ -190,11 +197,15 @@ fn worker(
         if k > 0 {
             for ev in &events[..k as usize] {
                 let idx = { ev.u64 } as usize;
-                let Some((_, sock, _)) = part.get(idx) else {
+                let Some((me, sock, _)) = part.get(idx) else {
                     continue;
                 };
                 if let Ok((len, _)) = sock.recv_from(&mut buf) {
                     if len >= 20 {
+                        let ssrc = u32::from_be_bytes(buf[8..12].try_into().unwrap_or([0; 4]));
+                        if ssrc != me ^ 1 {
+                            out.misrouted += 1;
+                        }
                         let t = u64::from_be_bytes(buf[12..20].try_into().unwrap_or([0; 8]));
                         let now = base.elapsed().as_nanos() as u64;
                         out.latencies_us.push((now.saturating_sub(t) / 1000) as u32);
