@@ -15,7 +15,8 @@
 //!   on a provided-buffer ring, sends with their destination, one `io_uring_enter` per round
 //!   for all sockets: `benches/media/floor_relay_uring.rs`);
 //! * with `--floor-uring-send`, the epoll floor's receive side with the sends batched into one
-//!   `io_uring_enter` per round (`benches/media/floor_relay_uring_send.rs`).
+//!   `io_uring_enter` per round (`benches/media/floor_relay_uring_send.rs`);
+//! * with `--uring`, `switchboard, io_uring sends`: our relay with `relay_io = io_uring`.
 //!
 //! N steps up; once a relay loses packets at one N it is skipped at higher N (`--all` runs
 //! every step anyway). The phones are plain threads on level-triggered epoll
@@ -29,7 +30,7 @@
 //! ```text
 //! cargo bench --bench media_load -- [N ...] [--secs S] [--relay-threads T] [--coalesce-us U] [--gen-threads G]
 //!     [--gen-sockets K | --per-phone-sockets] [--ports LO-HI] [--ng-port P]
-//!     [--rtpengine[=BIN]] [--rtpengine-threads T] [--floor] [--floor-uring] [--floor-uring-send] [--no-switchboard] [--no-direct] [--all]
+//!     [--rtpengine[=BIN]] [--rtpengine-threads T] [--floor] [--floor-uring] [--floor-uring-send] [--uring] [--no-switchboard] [--no-direct] [--all]
 //! ```
 //! e.g. `cargo bench --bench media_load -- 250 500 1000 2000 --secs 10 --rtpengine`.
 //! Run by `cargo test --all-targets` (i.e. without `--bench`) it does a 200 ms smoke run of
@@ -51,7 +52,7 @@ mod rtpengine_ng;
 use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
-use switchboard::media::{Leg, MediaCallId, MediaConfig, MediaEngine, RelatchPolicy};
+use switchboard::media::{Leg, MediaCallId, MediaConfig, MediaEngine, RelatchPolicy, RelayIo};
 use tokio::runtime::Runtime;
 
 use rtpengine_ng::{phone_sdp, NgClient, Rtpengine};
@@ -83,6 +84,8 @@ struct Args {
     floor_uring: bool,
     /// `--floor-uring-send`: the hybrid floor (epoll + recvfrom in, io_uring sends out).
     floor_uring_send: bool,
+    /// `--uring`: also our relay with `relay_io = io_uring`.
+    uring: bool,
     all: bool,
     smoke: bool,
 }
@@ -104,6 +107,7 @@ fn args() -> Args {
         floor: false,
         floor_uring: false,
         floor_uring_send: false,
+        uring: false,
         all: false,
         smoke: false,
     };
@@ -142,6 +146,7 @@ fn args() -> Args {
             "--floor" => a.floor = true,
             "--floor-uring" => a.floor_uring = true,
             "--floor-uring-send" => a.floor_uring_send = true,
+            "--uring" => a.uring = true,
             "--all" => a.all = true,
             _ => {
                 if let Some(bin) = s.strip_prefix("--rtpengine=") {
@@ -230,6 +235,8 @@ enum Target {
     FloorUring,
     FloorUringSend,
     Switchboard,
+    /// Our relay with `relay_io = io_uring` (`--uring`).
+    SwitchboardUring,
     Rtpengine,
 }
 
@@ -241,6 +248,7 @@ impl Target {
             Target::FloorUring => "io_uring floor (bench-only)",
             Target::FloorUringSend => "epoll + io_uring sends floor (bench-only)",
             Target::Switchboard => "switchboard",
+            Target::SwitchboardUring => "switchboard, io_uring sends",
             Target::Rtpengine => "rtpengine",
         }
     }
@@ -315,10 +323,13 @@ fn phase(calls: usize, a: &Args, target: Target) -> Result<Phase, String> {
             floor_uring_send = Some(f);
             v
         }
-        Target::Switchboard => {
+        Target::Switchboard | Target::SwitchboardUring => {
             let mut c = MediaConfig::new("127.0.0.1".parse().expect("ip"), a.ports.0..=a.ports.1);
             c.relatch = RelatchPolicy::Never;
             c.relay_threads = a.relay_threads;
+            if target == Target::SwitchboardUring {
+                c.relay_io = RelayIo::IoUring;
+            }
             if let Some(us) = a.coalesce_us {
                 c.relay_coalesce = Duration::from_micros(us);
             }
@@ -444,6 +455,12 @@ fn smoke(mut a: Args) {
     let runs = [
         (Some(1), Target::Switchboard, "batched"),
         (None, Target::Switchboard, "per-phone sockets"),
+        (Some(1), Target::SwitchboardUring, "io_uring sends, batched"),
+        (
+            None,
+            Target::SwitchboardUring,
+            "io_uring sends, per-phone sockets",
+        ),
         (Some(1), Target::FloorUring, "io_uring floor, batched"),
         (
             None,
@@ -540,6 +557,9 @@ fn main() {
     }
     if a.switchboard {
         targets.push(Target::Switchboard);
+    }
+    if a.uring {
+        targets.push(Target::SwitchboardUring);
     }
     if a.rtpengine.is_some() {
         targets.push(Target::Rtpengine);

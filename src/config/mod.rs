@@ -18,6 +18,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use crate::media::RelayIo;
 pub use directory::{EndpointSpec, FieldError, TrunkSpec};
 pub use http::{ApiRole, ApiToken, HttpConfig};
 pub use raw::{MediaMode, Transport};
@@ -86,6 +87,9 @@ pub struct MediaSettings {
     /// `relay_coalesce_us` (0–1000, default 0 = off): a busy relay thread's pause after a
     /// small round (`MediaConfig::relay_coalesce`).
     pub relay_coalesce: Duration,
+    /// `relay_io` ("epoll", the default, or "io_uring"): how relay threads send
+    /// (`MediaConfig::relay_io`).
+    pub relay_io: RelayIo,
 }
 
 #[derive(Debug, Clone)]

@@ -13,7 +13,8 @@ use crate::sip::auth::DigestAlgorithm;
 use toml::Spanned;
 
 use super::{
-    Config, ConfigError, Endpoint, Listen, MediaSettings, RegistrarConfig, SipConfig, Trunk,
+    Config, ConfigError, Endpoint, Listen, MediaSettings, RegistrarConfig, RelayIo, SipConfig,
+    Trunk,
 };
 
 /// SIP transports we listen on and send over.
@@ -177,6 +178,8 @@ struct RawMedia {
     relay_threads: Spanned<u64>,
     #[serde(default = "default_relay_coalesce_us")]
     relay_coalesce_us: Spanned<u64>,
+    #[serde(default = "default_relay_io")]
+    relay_io: Spanned<String>,
 }
 
 /// `[media] relay_threads`: 1 ..= this.
@@ -190,6 +193,10 @@ fn default_relay_threads() -> Spanned<u64> {
 
 fn default_relay_coalesce_us() -> Spanned<u64> {
     Spanned::new(0..0, 0)
+}
+
+fn default_relay_io() -> Spanned<String> {
+    Spanned::new(0..0, "epoll".to_string())
 }
 
 fn default_prompts_dir() -> PathBuf {
@@ -227,6 +234,7 @@ impl Default for RawMedia {
             tones: default_tones(),
             relay_threads: default_relay_threads(),
             relay_coalesce_us: default_relay_coalesce_us(),
+            relay_io: default_relay_io(),
         }
     }
 }
@@ -510,6 +518,17 @@ pub(super) fn parse(file: &str, text: &str) -> Result<Config, Vec<ConfigError>> 
             format!("[media] relay_coalesce_us {relay_coalesce_us}: expected 0 to {MAX_RELAY_COALESCE_US} (µs)"),
         );
     }
+    let relay_io = match raw.media.relay_io.get_ref().as_str() {
+        "epoll" => RelayIo::Epoll,
+        "io_uring" => RelayIo::IoUring,
+        other => {
+            errors.at(
+                raw.media.relay_io.span(),
+                format!("[media] relay_io {other:?}: expected \"epoll\" or \"io_uring\""),
+            );
+            RelayIo::Epoll
+        }
+    };
 
     if !errors.list.is_empty() {
         return Err(errors.list);
@@ -545,6 +564,7 @@ pub(super) fn parse(file: &str, text: &str) -> Result<Config, Vec<ConfigError>> 
             tones,
             relay_threads: relay_threads as usize,
             relay_coalesce: Duration::from_micros(relay_coalesce_us),
+            relay_io,
         },
         endpoints,
         trunks,

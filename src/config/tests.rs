@@ -176,6 +176,20 @@ fn media_relay_threads_and_coalesce_are_read_and_range_checked() {
     assert!(e[0].starts_with("t.toml:5: "), "{e:?}");
 }
 
+#[test]
+fn media_relay_io_is_epoll_or_io_uring() {
+    assert_eq!(Config::embedded_default().media.relay_io, RelayIo::Epoll);
+    let base = "[sip]\nlisten = [\"udp:127.0.0.1:5060\"]\ndomain = \"x\"\n[media]\n";
+    let c = Config::parse("t.toml", &format!("{base}relay_io = \"io_uring\"\n")).unwrap();
+    assert_eq!(c.media.relay_io, RelayIo::IoUring);
+    assert_eq!(
+        errors(&format!("{base}relay_io = \"uring\"\n")),
+        vec![
+            "t.toml:5: [media] relay_io \"uring\": expected \"epoll\" or \"io_uring\"".to_string()
+        ]
+    );
+}
+
 const SIP_MIN: &str = "[sip]\nlisten = [\"udp:127.0.0.1:5060\"]\ndomain = \"x\"\n";
 
 #[test]

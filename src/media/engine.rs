@@ -105,7 +105,7 @@ impl MediaEngine {
     pub fn new(config: MediaConfig) -> Result<Self, MediaError> {
         let pool = Arc::new(PortPool::new(config.local_ip, config.ports.clone())?);
         let reactors = (0..config.relay_threads.max(1))
-            .map(|i| Reactor::spawn(format!("relay-{i}"), config.relay_coalesce))
+            .map(|i| Reactor::spawn(format!("relay-{i}"), config.relay_coalesce, config.relay_io))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(MediaEngine {
             inner: Arc::new(Inner {

@@ -60,6 +60,7 @@ pub mod wav;
 mod engine;
 mod listen;
 mod outbound;
+mod outbox;
 mod play;
 pub mod prompt;
 pub mod prompt_library;
@@ -365,6 +366,20 @@ pub struct MediaConfig {
     /// default until measured on an idle machine: on a CPU-starved one (BENCHMARKS.md) the
     /// runs with 200 µs lost more packets than without.
     pub relay_coalesce: Duration,
+    /// How relay threads send: one `sendto` per datagram (default) or a round's datagrams
+    /// in one `io_uring_enter` (BENCHMARKS.md "io_uring").
+    pub relay_io: RelayIo,
+}
+
+/// How a relay thread sends its datagrams.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RelayIo {
+    /// `sendto` per datagram.
+    #[default]
+    Epoll,
+    /// Queued and sent once per loop round through io_uring; falls back to `sendto` when the
+    /// kernel refuses io_uring.
+    IoUring,
 }
 
 impl MediaConfig {
@@ -379,6 +394,7 @@ impl MediaConfig {
             event_capacity: 64,
             relay_threads: 1,
             relay_coalesce: Duration::ZERO,
+            relay_io: RelayIo::Epoll,
         }
     }
 }

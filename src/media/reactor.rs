@@ -12,6 +12,9 @@
 //! deadline. A busy thread collects many packets per wake-up; an idle one sleeps in
 //! `epoll_wait`, woken by a socket, a deadline, or the control side's eventfd.
 //!
+//! With [`RelayIo::IoUring`] the round's sends are queued and go out in one `io_uring_enter`
+//! after the ready sockets, after the due deadlines and after each command ([`outbox`]).
+//!
 //! The control side ([`super::MediaEngine`]) sends [`Command`]s over a channel and writes
 //! the eventfd once per burst (a flag says a wake-up is already pending). Dropping the last
 //! [`Reactor`] handle closes the channel: the thread closes its sessions and ends.
@@ -26,7 +29,9 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
+use super::outbox;
 use super::session::{Control, Session, Stream, DATAGRAM};
+use super::RelayIo;
 
 /// What the control side asks of a relay thread.
 pub(crate) enum Command {
@@ -54,13 +59,18 @@ pub(crate) struct Reactor {
 
 impl Reactor {
     /// Start a relay thread named `name`; `coalesce`: see [`Coalescer`].
-    pub(crate) fn spawn(name: String, coalesce: Duration) -> io::Result<Arc<Reactor>> {
+    pub(crate) fn spawn(name: String, coalesce: Duration, io: RelayIo) -> io::Result<Arc<Reactor>> {
         let wake = Arc::new(EventFd::new()?);
         let (tx, rx) = mpsc::channel();
         let mut event_loop = Loop::new(wake.clone(), rx, Coalescer::new(coalesce))?;
-        std::thread::Builder::new()
-            .name(name)
-            .spawn(move || event_loop.run())?;
+        std::thread::Builder::new().name(name).spawn(move || {
+            if io == RelayIo::IoUring {
+                if let Err(e) = outbox::install() {
+                    tracing::warn!(error = %e, "io_uring unavailable: the relay sends with sendto");
+                }
+            }
+            event_loop.run()
+        })?;
         Ok(Arc::new(Reactor { tx: Some(tx), wake }))
     }
 
@@ -293,7 +303,9 @@ impl Loop {
                     }
                 }
             }
+            outbox::flush();
             self.due(now);
+            outbox::flush();
             if let Some(pause) = self.coalesce.after_round(now, packets) {
                 std::thread::sleep(pause);
             }
@@ -320,7 +332,11 @@ impl Loop {
         self.wake.clear();
         loop {
             match self.rx.try_recv() {
-                Ok(c) => self.command(c, now),
+                Ok(c) => {
+                    self.command(c, now);
+                    // before the next command can close the call a send points at
+                    outbox::flush();
+                }
                 Err(mpsc::TryRecvError::Empty) => return true,
                 Err(mpsc::TryRecvError::Disconnected) => return false,
             }

@@ -25,6 +25,7 @@ use super::audio::{AudioTap, FrameSource};
 use super::codec::Encoder;
 use super::latch::{RelatchPolicy, Verdict};
 use super::leg::{route, LegRuntime, Route};
+use super::outbox::{self, Payer};
 use super::play::{Player, Tick};
 use super::record::Recorder;
 use super::rtcp;
@@ -553,10 +554,7 @@ impl Session {
 /// A packet the switch originated to `to`'s phone, from that leg's own socket.
 fn send_own(sock: &UdpSocket, buf: &[u8], dst: SocketAddr, to: &LegCounters) {
     bump(&to.played);
-    if !sent(sock, buf, dst, to) {
-        to.played.fetch_sub(1, Relaxed);
-        bump(&to.dropped_send);
-    }
+    send_out(sock, buf, dst, to, Payer::Own);
 }
 
 /// A packet we made for `to`'s phone out of `from`'s media (transcoded audio, re-stamped
@@ -568,22 +566,21 @@ fn send_raw(sock: &UdpSocket, buf: &[u8], dst: SocketAddr, from: &LegCounters, t
 /// Never waits (the socket is non-blocking): a full socket buffer drops the packet (counted
 /// on the sending side).
 fn send(sock: &UdpSocket, buf: &[u8], dst: SocketAddr, from: &LegCounters, to: &LegCounters) {
-    if !sent(sock, buf, dst, to) {
-        bump(&from.dropped_send);
-    }
+    send_out(sock, buf, dst, to, Payer::From(from));
 }
 
-/// `sendto`, with `to`'s out counters raised *before* the packet leaves: the relay runs on
-/// a thread of its own, and whoever receives the packet may read the counters at once. A
-/// failed send takes them back.
-fn sent(sock: &UdpSocket, buf: &[u8], dst: SocketAddr, to: &LegCounters) -> bool {
+/// `sendto` (or queued on the relay thread's [`outbox`] in io_uring mode), with `to`'s out
+/// counters raised *before* the packet leaves: the relay runs on a thread of its own, and
+/// whoever receives the packet may read the counters at once. A failed send takes them back
+/// and charges `payer`.
+fn send_out(sock: &UdpSocket, buf: &[u8], dst: SocketAddr, to: &LegCounters, payer: Payer<'_>) {
     let len = buf.len() as u64;
     to.packets_out.fetch_add(1, Relaxed);
     to.bytes_out.fetch_add(len, Relaxed);
-    if sock.send_to(buf, dst).is_ok() {
-        return true;
+    if outbox::queue(sock, buf, dst, to, payer) {
+        return;
     }
-    to.packets_out.fetch_sub(1, Relaxed);
-    to.bytes_out.fetch_sub(len, Relaxed);
-    false
+    if sock.send_to(buf, dst).is_err() {
+        outbox::unsent(to, len, payer);
+    }
 }

@@ -147,6 +147,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         media.media_timeout = cfg.media.timeout;
         media.relay_threads = cfg.media.relay_threads;
         media.relay_coalesce = cfg.media.relay_coalesce;
+        media.relay_io = cfg.media.relay_io;
         let engine = MediaEngine::new(media)?;
         let tones = crate::media::tone::ToneSet::for_country(&cfg.media.tones)
             .unwrap_or_else(|| crate::media::tone::ToneSet::for_country("us").expect("us tones"));
