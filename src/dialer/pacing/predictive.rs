@@ -579,6 +579,82 @@ mod behaviour {
         assert_eq!(flat.quantile_at(z, 20.0, 1_000), z);
     }
 
+    /// A floor of `agents`, one in five ready and the rest talking (for 0–150 s), a
+    /// predictor that has seen calls of 20–218 s and answers after 5 s (people) and 18 s
+    /// (machines): the calls it places now.
+    fn placed(cfg: PredictiveConfig, agents: u32) -> u32 {
+        let mut p = Predictive::new(cfg);
+        let mut f = Floor::new();
+        let t0 = Millis(0);
+        for c in 0..300u64 {
+            let call = CallRef(c);
+            let obs = match c % 3 {
+                0 => Observation::Answered {
+                    call,
+                    ring: Millis(5_000),
+                },
+                1 => Observation::Answered {
+                    call,
+                    ring: Millis(18_000),
+                },
+                _ => Observation::Failed {
+                    call,
+                    ring: Millis(20_000),
+                    cause: crate::dialer::floor::FailCause::NoAnswer,
+                },
+            };
+            p.observe(t0, &obs, &f);
+        }
+        for i in 0..100u32 {
+            let agent = AgentId(1_000 + i);
+            let call = CallRef(0);
+            p.observe(t0, &Observation::Bridged { call, agent }, &f);
+            let ready = Observation::Agent {
+                agent,
+                state: AgentState::Ready,
+            };
+            p.observe(Millis::from_secs(20 + 2 * u64::from(i)), &ready, &f);
+        }
+        let now = Millis::from_secs(1_000);
+        for a in 0..agents {
+            let since = now - Millis(150_000 * u64::from(a) / u64::from(agents));
+            let state = if a % 5 == 0 {
+                AgentState::Ready
+            } else {
+                AgentState::InCall
+            };
+            f.apply(
+                since,
+                &Observation::Agent {
+                    agent: AgentId(a),
+                    state,
+                },
+            );
+        }
+        p.calls_to_place(now, &f, Trigger::Tick)
+    }
+
+    #[test]
+    fn a_large_floor_dials_more_for_late_answers_a_small_one_the_same() {
+        let flat = || PredictiveConfig {
+            z_long_agents: 0.0,
+            ..PredictiveConfig::default()
+        };
+        let (big, big_flat) = (
+            placed(PredictiveConfig::default(), 100),
+            placed(flat(), 100),
+        );
+        assert!(
+            big > big_flat,
+            "100 agents: {big} vs {big_flat} with one quantile"
+        );
+        let (small, small_flat) = (placed(PredictiveConfig::default(), 10), placed(flat(), 10));
+        assert_eq!(
+            small, small_flat,
+            "10 agents: the same quantile at every horizon"
+        );
+    }
+
     #[test]
     fn the_margin_narrows_with_the_days_live_answers() {
         let cfg = PredictiveConfig {
