@@ -4,9 +4,11 @@
 //! reported on held-out seeds 100..100+seeds. Ours is never tuned.
 //!
 //! `nice -n 10 cargo bench --bench dialer_matrix -- [--hours H] [--seeds N] [--train N]
-//!  [--threads T] [--only NAME,..] [--policy P]` — prints a markdown table. `--policy P`
+//!  [--threads T] [--only NAME,..] [--policy P] [--seed0 S]` — prints a markdown table. `--policy P`
 //! (e.g. `ours`) runs that policy alone on the held-out seeds, without the baselines and
-//! their tuning: a quick look at one cell while working on a pacer.
+//! their tuning: a quick look at one cell while working on a pacer. `--seed0 S` moves the
+//! held-out seeds to S..S+N (explore on 200.., report on the default 100..); `--vs Q`
+//! (with `--policy`) also runs Q on the same seeds and prints the paired difference.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -22,6 +24,10 @@ struct Opts {
     threads: usize,
     only: Option<Vec<String>>,
     policy: Option<Policy>,
+    /// First held-out seed (100; exploration runs use another range, e.g. 200).
+    seed0: u64,
+    /// With `--policy`: also run this one and print the paired difference.
+    vs: Option<Policy>,
 }
 
 fn opts() -> Opts {
@@ -32,6 +38,8 @@ fn opts() -> Opts {
         threads: 2,
         only: None,
         policy: None,
+        seed0: 100,
+        vs: None,
     };
     let args: Vec<String> = std::env::args().collect();
     // `cargo test --all-targets` runs this binary without `--bench`: a smoke run only
@@ -49,6 +57,14 @@ fn opts() -> Opts {
             "--hours" => o.hours = v.parse().ok(),
             "--seeds" => o.seeds = v.parse().unwrap_or(30),
             "--train" => o.train = v.parse().unwrap_or(10),
+            "--vs" => match v.parse() {
+                Ok(p) => o.vs = Some(p),
+                Err(e) => {
+                    eprintln!("--vs: {e}");
+                    std::process::exit(2);
+                }
+            },
+            "--seed0" => o.seed0 = v.parse().unwrap_or(100),
             "--threads" => o.threads = v.parse().unwrap_or(2),
             "--only" => o.only = Some(v.split(',').map(String::from).collect()),
             "--policy" => match v.parse() {
@@ -181,7 +197,7 @@ fn main() {
         "ofcom-25x30-amd",
     ];
     let train: Vec<u64> = (0..o.train).collect();
-    let test: Vec<u64> = (100..100 + o.seeds).collect();
+    let test: Vec<u64> = (o.seed0..o.seed0 + o.seeds).collect();
     println!(
         "| cell | policy | talk util % (±95% CI) | occupancy % | abandon % (truth, all shifts) | shifts ≤3 % | worst shift % | wait mean / p90 s | connects/agent-h |"
     );
@@ -211,7 +227,27 @@ fn main() {
             ms
         };
         if let Some(p) = &o.policy {
-            show(&p.label(), p);
+            let ms = show(&p.label(), p);
+            if let Some(q) = &o.vs {
+                let base = show(&q.label(), q);
+                let d: Vec<f64> = ms
+                    .iter()
+                    .zip(&base)
+                    .map(|(a, b)| 100.0 * (a.talk_utilisation - b.talk_utilisation))
+                    .collect();
+                let n = d.len().max(1) as f64;
+                let mean = d.iter().sum::<f64>() / n;
+                let var = d.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
+                let min = d.iter().copied().fold(f64::INFINITY, f64::min);
+                let est = ms.iter().map(|m| m.ofcom_acr_reported).sum::<f64>() / n;
+                println!(
+                    "| {name} | paired {} − {} | {mean:+.3} ± {:.3} / min {min:+.3} | estimated abandon {:.2} % |",
+                    p.label(),
+                    q.label(),
+                    1.96 * (var / n).sqrt(),
+                    100.0 * est
+                );
+            }
             continue;
         }
         let prog = show("progressive", &Policy::Progressive);

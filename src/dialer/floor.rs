@@ -4,11 +4,27 @@
 //! It is a pure fold over [`Observation`]s, the events a real dialer gets from SIP
 //! (final responses, 200 OK), the bridge, the safe-harbor drop and the ACD (agent state
 //! changes, dispositions). Ground truth (human or machine, greeting end) never enters.
+//!
+//! Per-call state is kept only while a call can still change the floor: a dialed call
+//! until its answer or failure, an answered call until it is bridged or dropped. A call
+//! whose end the driver never reports that way (a hang-up while queued, a lost final
+//! response) is forgotten after [`MAX_RING`] or [`MAX_WAIT`] and counted in
+//! [`Totals::expired`], so a day's fold stays bounded and such a call never holds a
+//! line or a waiting slot for the rest of the shift.
 
 use std::collections::BTreeMap;
 
 use super::compliance::{expected_amd_false_positives, DropMix};
 use super::{AgentId, CallRef, Millis};
+
+/// A dialed call with no answer or failure after this long is forgotten (the ring-no-answer
+/// timeout is 15–60 s in practice; SIP Timer C, 3 min, ends any INVITE left without a final response).
+pub const MAX_RING: Millis = Millis(300_000);
+/// An answered call neither bridged nor dropped after this long is forgotten (the 2-second
+/// rule bounds the wait to the greeting + 2 s).
+pub const MAX_WAIT: Millis = Millis(60_000);
+/// How often the fold looks for such calls.
+const SWEEP: Millis = Millis(10_000);
 
 /// Agent states the ACD reports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -90,6 +106,8 @@ pub struct Totals {
     pub agent_machines: u64,
     /// Calls the AMD called machines ([`FailCause::AmdMachine`]).
     pub amd_machines: u64,
+    /// Calls forgotten without an outcome (see [`MAX_RING`], [`MAX_WAIT`]).
+    pub expired: u64,
 }
 
 /// The abandon rate as a dialer without ground truth estimates it.
@@ -116,14 +134,23 @@ impl AbandonEstimate {
 #[derive(Clone, Debug, Default)]
 pub struct Floor {
     agents: Vec<AgentView>,
+    /// Dialed calls not yet answered or failed: their dial instants.
     in_flight: BTreeMap<CallRef, Millis>,
-    waiting: u32,
     counts: [u32; 5],
     pub totals: Totals,
-    /// Ring times of answered calls not yet bridged or dropped, and of each agent's call.
-    answered_ring: BTreeMap<CallRef, Millis>,
+    /// Answered calls not yet bridged or dropped (the waiting ones): ring time and answer
+    /// instant.
+    answered: BTreeMap<CallRef, Answer>,
+    /// The ring time of each agent's call, until its disposition.
     agent_ring: Vec<Option<Millis>>,
     mix: DropMix,
+    next_sweep: Millis,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Answer {
+    ring: Millis,
+    at: Millis,
 }
 
 fn slot(s: AgentState) -> usize {
@@ -143,6 +170,9 @@ impl Floor {
 
     /// Fold one observation.
     pub fn apply(&mut self, now: Millis, obs: &Observation) {
+        if now >= self.next_sweep {
+            self.sweep(now);
+        }
         match *obs {
             Observation::Dialed { call } => {
                 self.totals.dials += 1;
@@ -151,8 +181,7 @@ impl Floor {
             Observation::Answered { call, ring } => {
                 if self.in_flight.remove(&call).is_some() {
                     self.totals.answered += 1;
-                    self.waiting += 1;
-                    self.answered_ring.insert(call, ring);
+                    self.answered.insert(call, Answer { ring, at: now });
                 }
             }
             Observation::Failed { call, cause, .. } => {
@@ -164,8 +193,7 @@ impl Floor {
                 }
             }
             Observation::Bridged { call, agent } => {
-                self.waiting = self.waiting.saturating_sub(1);
-                let ring = self.answered_ring.remove(&call);
+                let ring = self.answered.remove(&call).map(|a| a.ring);
                 let i = agent.0 as usize;
                 if i >= self.agent_ring.len() {
                     self.agent_ring.resize(i + 1, None);
@@ -173,9 +201,8 @@ impl Floor {
                 self.agent_ring[i] = ring;
             }
             Observation::Dropped { call } => {
-                self.waiting = self.waiting.saturating_sub(1);
                 self.totals.drops += 1;
-                let ring = self.answered_ring.remove(&call);
+                let ring = self.answered.remove(&call).map(|a| a.ring);
                 self.mix.drop(ring);
             }
             Observation::Agent { agent, state } => self.set_agent(now, agent, state),
@@ -192,6 +219,18 @@ impl Floor {
                 }
             }
         }
+    }
+
+    /// Forget calls whose outcome never came (see [`MAX_RING`], [`MAX_WAIT`]).
+    fn sweep(&mut self, now: Millis) {
+        let before = self.in_flight.len() + self.answered.len();
+        self.in_flight
+            .retain(|_, dialed| now.saturating_sub(*dialed) < MAX_RING);
+        self.answered
+            .retain(|_, a| now.saturating_sub(a.at) < MAX_WAIT);
+        let after = self.in_flight.len() + self.answered.len();
+        self.totals.expired += (before - after) as u64;
+        self.next_sweep = now + SWEEP;
     }
 
     fn set_agent(&mut self, now: Millis, agent: AgentId, state: AgentState) {
@@ -228,7 +267,7 @@ impl Floor {
 
     /// Answered calls waiting for an agent.
     pub fn waiting(&self) -> u32 {
-        self.waiting
+        self.answered.len() as u32
     }
 
     pub fn ready(&self) -> u32 {
@@ -254,7 +293,7 @@ impl Floor {
 
     /// Lines in use: ringing, answered-waiting and bridged calls.
     pub fn lines(&self) -> u32 {
-        self.in_flight_count() + self.waiting + self.in_call()
+        self.in_flight_count() + self.waiting() + self.in_call()
     }
 
     /// The running abandon rate's estimate: people among the drops (by ring time when
@@ -280,7 +319,7 @@ impl Floor {
     /// What progressive 1:1 would dial now: idle agents not yet covered by a call.
     pub fn progressive_need(&self) -> u32 {
         self.ready()
-            .saturating_sub(self.in_flight_count() + self.waiting)
+            .saturating_sub(self.in_flight_count() + self.waiting())
     }
 }
 
@@ -338,6 +377,129 @@ mod tests {
         );
         f.apply(t, &Observation::Dropped { call: CallRef(99) });
         assert_eq!(f.waiting(), 0);
+    }
+
+    /// An 8-hour, 100-agent day at 3 dials a second where every tenth answered call ends
+    /// without a bridge or a drop (the person hung up while queued, reported to nobody) and
+    /// every hundredth dial never gets a final response: the fold forgets them, so its
+    /// per-call state stays bounded and they stop counting as waiting calls and lines.
+    #[test]
+    fn calls_without_an_outcome_are_forgotten() {
+        let mut f = Floor::new();
+        for a in 0..100 {
+            let agent = AgentId(a);
+            f.apply(
+                Millis(0),
+                &Observation::Agent {
+                    agent,
+                    state: AgentState::Ready,
+                },
+            );
+        }
+        let mut peak = 0;
+        let (mut lost_answers, mut lost_dials) = (0u64, 0u64);
+        for c in 0..(8 * 3_600 * 3u64) {
+            let now = Millis(c * 333);
+            let call = CallRef(c);
+            f.apply(now, &Observation::Dialed { call });
+            let ring = Millis(9_000);
+            if c % 100 == 99 {
+                lost_dials += 1;
+            } else if c % 3 == 0 {
+                f.apply(now, &Observation::Answered { call, ring });
+                if c % 30 == 0 {
+                    lost_answers += 1;
+                } else if c % 2 == 0 {
+                    f.apply(now, &Observation::Dropped { call });
+                } else {
+                    let agent = AgentId((c % 100) as u32);
+                    f.apply(now, &Observation::Bridged { call, agent });
+                    f.apply(now, &Observation::Disposition { agent, human: true });
+                }
+            } else {
+                let cause = FailCause::NoAnswer;
+                f.apply(now, &Observation::Failed { call, ring, cause });
+            }
+            peak = peak.max(f.in_flight.len() + f.answered.len() + f.agent_ring.len());
+        }
+        // a sweep every 10 s; 5 min of lost dials (≈ 9) and 60 s of lost answers (≈ 6) at most
+        assert!(peak < 150, "per-call state grew to {peak}");
+        assert!(lost_answers > 2_000 && lost_dials > 800);
+        let end = Millis(8 * 3_600_000 + MAX_RING.0 + 20_000);
+        f.apply(
+            end,
+            &Observation::Agent {
+                agent: AgentId(0),
+                state: AgentState::Ready,
+            },
+        );
+        assert_eq!((f.waiting(), f.in_flight_count()), (0, 0));
+        assert_eq!(f.lines(), 0);
+        assert_eq!(f.progressive_need(), 100);
+        assert_eq!(f.totals.expired, lost_answers + lost_dials);
+        // the ones that did resolve were all counted
+        assert_eq!(f.totals.dials, 8 * 3_600 * 3);
+    }
+
+    /// A queued call is still waiting (and still a line) until MAX_WAIT has passed, and a
+    /// ringing one until MAX_RING: the sweep (every 10 s) never forgets a call sooner.
+    #[test]
+    fn live_calls_are_kept_until_their_bound() {
+        let mut f = Floor::new();
+        let (a, b) = (CallRef(1), CallRef(2));
+        f.apply(Millis(0), &Observation::Dialed { call: a });
+        f.apply(Millis(0), &Observation::Dialed { call: b });
+        f.apply(
+            Millis(5_000),
+            &Observation::Answered {
+                call: a,
+                ring: Millis(5_000),
+            },
+        );
+        f.apply(
+            Millis(64_000),
+            &Observation::Agent {
+                agent: AgentId(0),
+                state: AgentState::Ready,
+            },
+        );
+        assert_eq!(
+            (f.waiting(), f.in_flight_count()),
+            (1, 1),
+            "answered 59 s ago"
+        );
+        f.apply(
+            Millis(75_000),
+            &Observation::Agent {
+                agent: AgentId(0),
+                state: AgentState::Ready,
+            },
+        );
+        assert_eq!(
+            (f.waiting(), f.in_flight_count()),
+            (0, 1),
+            "answered 70 s ago (swept every 10 s)"
+        );
+        f.apply(
+            Millis(299_000),
+            &Observation::Agent {
+                agent: AgentId(0),
+                state: AgentState::Ready,
+            },
+        );
+        assert_eq!(f.in_flight_count(), 1, "dialed 299 s ago");
+        // a late answer for a call still ringing counts normally
+        f.apply(
+            Millis(299_500),
+            &Observation::Answered {
+                call: b,
+                ring: Millis(299_500),
+            },
+        );
+        assert_eq!(
+            (f.waiting(), f.totals.answered, f.totals.expired),
+            (1, 2, 1)
+        );
     }
 
     #[test]

@@ -51,7 +51,10 @@ pub enum Policy {
     Vicidial(AdaptParams),
     Ours,
     /// Ours with settings changed (`ours:target=..,limit=..,z=..,min_margin=..,strat=0|1,
-    /// amd_fp=..`), for experiments; the matrix's "ours" is [`Policy::Ours`].
+    /// amd_fp=..,split=0|1,
+    /// gain=..,gain_agents=..,integ_max=..,tau_max=..,min_cycles=..,min_res=..,grace=..,
+    /// learn_grace=0|1,hmax=..,z_long=..,h_long=..,
+    /// z_long_agents=..`), for experiments; the matrix's "ours" is [`Policy::Ours`].
     OursWith {
         cfg: Box<PredictiveConfig>,
         label: String,
@@ -65,7 +68,7 @@ pub enum PolicyError {
     Unknown(String),
     #[error("bad number {value:?} for {key}")]
     BadNumber { key: String, value: String },
-    #[error("unknown option {0:?} (vicidial: dl_diff, intensity, latest, max_level, drop_pct; ours: target, limit, z, min_margin, strat, amd_fp)")]
+    #[error("unknown option {0:?} (vicidial: dl_diff, intensity, latest, max_level, drop_pct; ours: target, limit, z, min_margin, strat, amd_fp, split, gain, gain_agents, integ_max, tau_max, min_cycles, min_res, grace, learn_grace, hmax, z_long, h_long, z_long_agents)")]
     UnknownOption(String),
 }
 
@@ -140,6 +143,19 @@ fn ours_with(s: &str, args: &str) -> Result<Policy, PolicyError> {
             "min_margin" => c.min_margin = x,
             "strat" => c.stratify_drops = x != 0.0,
             "amd_fp" => c.amd_false_positive_rate = Some(x),
+            "split" => c.split_wrap = x != 0.0,
+            "gain" => c.gain = x,
+            "gain_agents" => c.gain_agents = x,
+            "integ_max" => c.integ_max = x,
+            "tau_max" => c.tau_max = x,
+            "min_cycles" => c.min_cycles = x as usize,
+            "min_res" => c.min_resolutions = x as usize,
+            "grace" => c.grace_s = x,
+            "learn_grace" => c.learn_grace = x != 0.0,
+            "hmax" => c.horizons.retain(|h| *h <= x),
+            "z_long" => c.z_long = x,
+            "h_long" => c.h_long = x,
+            "z_long_agents" => c.z_long_agents = x,
             _ => return Err(PolicyError::UnknownOption(k.into())),
         }
     }

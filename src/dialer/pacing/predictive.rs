@@ -12,7 +12,10 @@
 //!   interval of the calls dropped so far (see [`PredictiveConfig::learn_grace`]);
 //!
 //! and places the largest `n` with `E[A(h)] − E[F(h)] + z·σ ≤ 0` for every `h`, where `z`
-//! is the normal quantile of the per-call abandon bound `τ`. An integral controller on
+//! is the normal quantile of the per-call abandon bound `τ`. Beyond 12 s the quantile
+//! shrinks as √(10 / agents) past ten agents: an error in what answers that late can still
+//! be offset by the next seconds' dials, of which a large floor places many and a small
+//! one hardly any ([`PredictiveConfig::z_long`]). An integral controller on
 //! the campaign's running abandon rate moves `τ` around the target: under budget it
 //! dials harder, over budget it backs off. The rate is the [`Floor`]'s estimate from
 //! observables: the people among the drops, each drop taking the human share of the
@@ -26,7 +29,7 @@
 //! would, and it stays progressive until it has seen enough dials and calls.
 //! It never reads workload parameters; one configuration serves every campaign.
 
-use super::stats::{Durations, Resolutions};
+use super::stats::{Durations, Resolutions, Segments};
 use super::{Pacer, Trigger};
 use crate::dialer::floor::{AgentState, Floor, Observation};
 use crate::dialer::Millis;
@@ -59,8 +62,16 @@ pub struct PredictiveConfig {
     /// Clamp of the controller's log-multiplier on `τ` (anti-windup).
     pub integ_min: f64,
     pub integ_max: f64,
+    /// The loosest per-call bound τ (above 0.5 it dials past the expected free agents).
+    pub tau_max: f64,
     /// Look-ahead horizons, seconds.
     pub horizons: Vec<f64>,
+    /// Beyond `h_long` seconds the safety quantile is `z · z_long · min(1, √(z_long_agents
+    /// / agents))`: calls answering that late can still be offset by the dials of the next
+    /// seconds, which a large floor places many of and a small one hardly any (0: off).
+    pub z_long: f64,
+    pub h_long: f64,
+    pub z_long_agents: f64,
     /// Bridge slack after an answer: greeting (unobserved, taken as 0) + the 2 s rule.
     pub grace_s: f64,
     /// Lines per logged-in agent.
@@ -73,6 +84,9 @@ pub struct PredictiveConfig {
     /// went from 97 % to 93 % of shifts ≤ 3 % with it on), while a 100-agent floor gains
     /// under 0.1 points of talk time.
     pub learn_grace: bool,
+    /// Predict an agent in a call from the call's own length and the wrap-up after it
+    /// ([`Segments`]); false: from the whole bridge → ready cycle.
+    pub split_wrap: bool,
 }
 
 impl Default for PredictiveConfig {
@@ -89,12 +103,17 @@ impl Default for PredictiveConfig {
             gain_agents: 10.0,
             integ_min: -3.0,
             integ_max: 2.5,
+            tau_max: 0.45,
             horizons: vec![2.0, 4.0, 6.0, 9.0, 12.0, 16.0, 20.0],
+            z_long: 1.0,
+            h_long: 12.0,
+            z_long_agents: 10.0,
             grace_s: 2.0,
             max_lines_per_agent: 3.0,
             min_resolutions: 50,
             min_cycles: 10,
             learn_grace: false,
+            split_wrap: false,
         }
     }
 }
@@ -107,6 +126,8 @@ pub struct Predictive {
     cfg: PredictiveConfig,
     res: Resolutions,
     cycle: Durations,
+    /// Calls (bridge → end of call) and whether wrap-up followed.
+    calls: Segments,
     wrap: Durations,
     bridged_at: Vec<Option<Millis>>,
     wrap_at: Vec<Option<Millis>>,
@@ -147,6 +168,7 @@ impl Predictive {
             cfg,
             res: Resolutions::new(600),
             cycle: Durations::new(300),
+            calls: Segments::new(300),
             wrap: Durations::new(300),
             bridged_at: Vec::new(),
             wrap_at: Vec::new(),
@@ -171,7 +193,22 @@ impl Predictive {
 
     /// The per-call abandon bound the controller currently allows.
     pub fn tau(&self) -> f64 {
-        (self.cur_target * self.integ.exp()).min(0.45)
+        (self.cur_target * self.integ.exp()).min(self.cfg.tau_max)
+    }
+
+    /// The safety quantile at horizon `h` seconds for a floor of `agents` logged-in agents
+    /// (see [`PredictiveConfig::z_long`]).
+    pub fn quantile_at(&self, z: f64, h: f64, agents: u32) -> f64 {
+        let c = &self.cfg;
+        if h <= c.h_long {
+            return z;
+        }
+        let agents = f64::from(agents).max(1.0);
+        if c.z_long_agents > 0.0 {
+            z * c.z_long * (c.z_long_agents / agents).min(1.0).sqrt()
+        } else {
+            z * c.z_long
+        }
     }
 
     /// The running rate to steer to after `live` (estimated) live answers today.
@@ -205,6 +242,7 @@ impl Predictive {
         if now >= self.next_refresh {
             self.res.refresh();
             self.cycle.refresh();
+            self.calls.refresh();
             self.wrap.refresh();
             self.slack.refresh();
             // calls that ended while waiting (caller hung up) are never bridged or dropped
@@ -212,7 +250,8 @@ impl Predictive {
                 .retain(|_, t| now.saturating_sub(*t) < Millis::from_secs(60));
             self.next_refresh = now + REFRESH;
         }
-        let z = normal_quantile(1.0 - self.tau());
+        let z0 = normal_quantile(1.0 - self.tau());
+        let agents = floor.logged_in();
         let lines_cap = (self.cfg.max_lines_per_agent * f64::from(floor.logged_in())) as u32;
         let room = lines_cap.saturating_sub(floor.lines());
         let mut best = room;
@@ -233,6 +272,7 @@ impl Predictive {
             v.sort_by(f64::total_cmp);
         }
         for &h in &self.cfg.horizons {
+            let z = self.quantile_at(z0, h, agents);
             let (mut a0, mut va) = (0.0, 0.0);
             for &e in &ringing {
                 let q = self.res.answer_within_censored(e, h, &ringing);
@@ -241,7 +281,18 @@ impl Predictive {
             }
             let mut f = f64::from(floor.ready()) - f64::from(floor.waiting());
             let mut vf = 0.0;
+            if self.cfg.split_wrap {
+                for &e in &in_call {
+                    let p = self
+                        .calls
+                        .free_within_censored(e, h + g, &in_call, &self.wrap)
+                        .unwrap_or(0.0);
+                    f += p;
+                    vf += p * (1.0 - p);
+                }
+            }
             let busy = in_call.iter().map(|e| (*e, &self.cycle, &in_call, 0.0));
+            let busy = busy.filter(|_| !self.cfg.split_wrap);
             let wraps = wrapping.iter().map(|e| (*e, &self.wrap, &wrapping, 0.5));
             for (e, dist, cens, unseen) in busy.chain(wraps) {
                 let p = dist.cond_within_censored(e, h + g, cens).unwrap_or(unseen);
@@ -294,12 +345,20 @@ impl Pacer for Predictive {
             }
             Observation::Agent { agent, state } => {
                 let i = agent.0 as usize;
+                let bridged = self.bridged_at.get(i).copied().flatten();
                 if state == AgentState::WrapUp {
+                    if let Some(t) = bridged {
+                        self.calls.push(now.saturating_sub(t).as_secs_f64(), true);
+                    }
                     set(&mut self.wrap_at, i, Some(now));
                     return;
                 }
                 if state == AgentState::InCall {
                     return;
+                }
+                let wrapping = matches!(self.wrap_at.get(i), Some(Some(_)));
+                if let (Some(t), false) = (bridged, wrapping) {
+                    self.calls.push(now.saturating_sub(t).as_secs_f64(), false);
                 }
                 if let Some(Some(t)) = self.bridged_at.get(i).copied() {
                     self.cycle.push(now.saturating_sub(t).as_secs_f64());
@@ -499,6 +558,101 @@ mod behaviour {
         }
         p.calls_to_place(now, &f, Trigger::Tick);
         assert!(p.tau() < tau0, "10 % drops tighten: {} vs {tau0}", p.tau());
+    }
+
+    #[test]
+    fn a_large_floor_keeps_a_smaller_margin_on_late_answers_only() {
+        let p = Predictive::new(PredictiveConfig::default());
+        let z = 1.96;
+        // up to 12 s, and on a floor of up to ten agents, the full quantile
+        for (h, agents) in [(2.0, 100), (12.0, 100), (16.0, 5), (20.0, 10)] {
+            assert_eq!(p.quantile_at(z, h, agents), z, "h {h} agents {agents}");
+        }
+        // beyond 12 s on a larger floor: √(10 / agents) of it
+        assert!((p.quantile_at(z, 16.0, 40) - z / 2.0).abs() < 1e-12);
+        assert!((p.quantile_at(z, 20.0, 1_000) - z / 10.0).abs() < 1e-12);
+        // z_long_agents 0: the fixed multiplier (1: the same quantile at every horizon)
+        let flat = Predictive::new(PredictiveConfig {
+            z_long_agents: 0.0,
+            ..PredictiveConfig::default()
+        });
+        assert_eq!(flat.quantile_at(z, 20.0, 1_000), z);
+    }
+
+    /// A floor of `agents`, one in five ready and the rest talking (for 0–150 s), a
+    /// predictor that has seen calls of 20–218 s and answers after 5 s (people) and 18 s
+    /// (machines): the calls it places now.
+    fn placed(cfg: PredictiveConfig, agents: u32) -> u32 {
+        let mut p = Predictive::new(cfg);
+        let mut f = Floor::new();
+        let t0 = Millis(0);
+        for c in 0..300u64 {
+            let call = CallRef(c);
+            let obs = match c % 3 {
+                0 => Observation::Answered {
+                    call,
+                    ring: Millis(5_000),
+                },
+                1 => Observation::Answered {
+                    call,
+                    ring: Millis(18_000),
+                },
+                _ => Observation::Failed {
+                    call,
+                    ring: Millis(20_000),
+                    cause: crate::dialer::floor::FailCause::NoAnswer,
+                },
+            };
+            p.observe(t0, &obs, &f);
+        }
+        for i in 0..100u32 {
+            let agent = AgentId(1_000 + i);
+            let call = CallRef(0);
+            p.observe(t0, &Observation::Bridged { call, agent }, &f);
+            let ready = Observation::Agent {
+                agent,
+                state: AgentState::Ready,
+            };
+            p.observe(Millis::from_secs(20 + 2 * u64::from(i)), &ready, &f);
+        }
+        let now = Millis::from_secs(1_000);
+        for a in 0..agents {
+            let since = now - Millis(150_000 * u64::from(a) / u64::from(agents));
+            let state = if a % 5 == 0 {
+                AgentState::Ready
+            } else {
+                AgentState::InCall
+            };
+            f.apply(
+                since,
+                &Observation::Agent {
+                    agent: AgentId(a),
+                    state,
+                },
+            );
+        }
+        p.calls_to_place(now, &f, Trigger::Tick)
+    }
+
+    #[test]
+    fn a_large_floor_dials_more_for_late_answers_a_small_one_the_same() {
+        let flat = || PredictiveConfig {
+            z_long_agents: 0.0,
+            ..PredictiveConfig::default()
+        };
+        let (big, big_flat) = (
+            placed(PredictiveConfig::default(), 100),
+            placed(flat(), 100),
+        );
+        assert!(
+            big > big_flat,
+            "100 agents: {big} vs {big_flat} with one quantile"
+        );
+        let (small, small_flat) = (placed(PredictiveConfig::default(), 10), placed(flat(), 10));
+        assert_eq!(
+            small, small_flat,
+            "10 agents: the same quantile at every horizon"
+        );
     }
 
     #[test]

@@ -78,6 +78,81 @@ impl Durations {
     }
 }
 
+/// In-call segments (bridge → end of the call) and whether wrap-up followed, for
+/// P(the agent is free within h | in the call for e): the call must end within h and,
+/// when wrap-up follows, the wrap-up too. Conditioning on the call alone (not on the
+/// whole bridge → ready cycle) matters: among cycles longer than `e` are agents already
+/// in wrap-up at `e`, who free soon; an agent still talking at `e` does not.
+#[derive(Clone, Debug)]
+pub struct Segments {
+    cap: usize,
+    buf: VecDeque<(f64, bool)>,
+    sorted: Vec<(f64, bool)>,
+    dirty: bool,
+}
+
+impl Segments {
+    pub fn new(cap: usize) -> Self {
+        Segments {
+            cap,
+            buf: VecDeque::with_capacity(cap),
+            sorted: Vec::new(),
+            dirty: false,
+        }
+    }
+
+    /// A call of `len` seconds ended; `wrapped`: the agent went to wrap-up.
+    pub fn push(&mut self, len: f64, wrapped: bool) {
+        if self.buf.len() == self.cap {
+            self.buf.pop_front();
+        }
+        self.buf.push_back((len, wrapped));
+        self.dirty = true;
+    }
+
+    pub fn refresh(&mut self) {
+        if self.dirty {
+            self.sorted.clear();
+            self.sorted.extend(self.buf.iter().copied());
+            self.sorted.sort_by(|a, b| a.0.total_cmp(&b.0));
+            self.dirty = false;
+        }
+    }
+
+    /// P(call ends within (e, e+h] and its wrap-up (from `wrap`, at its last refresh) by
+    /// e+h | call longer than e), with calls still running (sorted elapsed times) in the
+    /// risk set; None when nothing in the window or the risk set lasted beyond `e`.
+    pub fn free_within_censored(
+        &self,
+        elapsed: f64,
+        h: f64,
+        censored: &[f64],
+        wrap: &Durations,
+    ) -> Option<f64> {
+        let s = &self.sorted;
+        let i = s.partition_point(|v| v.0 <= elapsed);
+        let surv = s.len() - i + (censored.len() - rank(censored, elapsed));
+        if surv == 0 {
+            return None;
+        }
+        let end = elapsed + h;
+        let w = &wrap.sorted;
+        let wrap_cdf = |x: f64| {
+            if w.is_empty() {
+                0.0
+            } else {
+                rank(w, x) as f64 / w.len() as f64
+            }
+        };
+        let free: f64 = s[i..]
+            .iter()
+            .take_while(|v| v.0 <= end)
+            .map(|&(c, wrapped)| if wrapped { wrap_cdf(end - c) } else { 1.0 })
+            .sum();
+        Some(free / surv as f64)
+    }
+}
+
 /// Resolution times of dials (answered or not), for P(answer within h | unresolved at e).
 #[derive(Clone, Debug)]
 pub struct Resolutions {
@@ -165,5 +240,38 @@ mod tests {
         assert!((r.answer_within_censored(4.0, 10.0, &[1.0, 6.0, 9.0]) - 0.25).abs() < 1e-12);
         assert_eq!(d.cond_within_censored(25.0, 10.0, &[26.0]), Some(0.25));
         assert_eq!(d.cond_within_censored(60.0, 10.0, &[61.0]), Some(0.0));
+    }
+
+    #[test]
+    fn an_agent_still_talking_frees_after_the_call_and_its_wrap_up() {
+        let mut wrap = Durations::new(10);
+        for x in [10.0, 20.0] {
+            wrap.push(x);
+        }
+        wrap.refresh();
+        let mut seg = Segments::new(10);
+        // two calls of 100 s with wrap-up, one machine of 8 s without, one call of 200 s
+        for (len, wrapped) in [(100.0, true), (100.0, true), (8.0, false), (200.0, true)] {
+            seg.push(len, wrapped);
+        }
+        seg.refresh();
+        // talking for 95 s: the 100 s calls end in 5 s, but no wrap-up is that short
+        assert_eq!(seg.free_within_censored(95.0, 10.0, &[], &wrap), Some(0.0));
+        // within 20 s: half the wrap-ups (10 s) are done: 2 × 0.5 of 3 at risk
+        assert_eq!(
+            seg.free_within_censored(95.0, 20.0, &[], &wrap),
+            Some(1.0 / 3.0)
+        );
+        // a machine call frees on hanging up; a fourth agent still talking joins the risk set
+        let p = seg.free_within_censored(5.0, 4.0, &[50.0], &wrap);
+        assert_eq!(p, Some(0.2));
+        assert_eq!(seg.free_within_censored(300.0, 10.0, &[], &wrap), None);
+        // the whole cycle (call + wrap) would have said 2 of 3 are free within 20 s at 95 s
+        let mut cycle = Durations::new(10);
+        for x in [110.0, 120.0, 8.0, 210.0] {
+            cycle.push(x);
+        }
+        cycle.refresh();
+        assert_eq!(cycle.cond_within(95.0, 25.0), Some(2.0 / 3.0));
     }
 }
