@@ -38,7 +38,7 @@ for p in $NG_PORT; do
 done
 
 n=$(set -- $CALLS; echo $#)
-bound=$(( n * 3 * (SECS + 15) + 300 ))   # phases + setup/teardown + the build
+bound=$(( n * 4 * (SECS + 15) + 300 ))   # 4 phases + setup/teardown + the build
 
 echo "# media relay ladder: $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "# machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), kernel $(uname -r)"

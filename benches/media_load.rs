@@ -3,9 +3,11 @@
 //! loss, one-way latency p50/p99/max, the latency the relay adds over a phone-to-phone
 //! baseline, and the relay's CPU (per call) and run-queue wait.
 //!
-//! Per N, up to four phases run one after the other with the same load generator:
+//! Per N, up to five phases run one after the other with the same load generator:
 //! * `direct`: phone to phone, no relay (the baseline: what the generator and the kernel cost);
-//! * `switchboard`: through our [`MediaEngine`] (its epoll relay threads `relay-N`);
+//! * `switchboard, io_uring sends (default)` and `switchboard, sendto`: through our
+//!   [`MediaEngine`] (its epoll relay threads `relay-N`) with `relay_io = io_uring` (a
+//!   round's sends in one `io_uring_enter`) and `relay_io = epoll` (a `sendto` each);
 //! * `rtpengine`: through the Debian `rtpengine` daemon (userspace, `--table=-1`), started and
 //!   stopped by the tool, each call set up with ng `offer`/`answer` and torn down with
 //!   `delete` (`benches/media/rtpengine_ng.rs`);
@@ -15,8 +17,7 @@
 //!   on a provided-buffer ring, sends with their destination, one `io_uring_enter` per round
 //!   for all sockets: `benches/media/floor_relay_uring.rs`);
 //! * with `--floor-uring-send`, the epoll floor's receive side with the sends batched into one
-//!   `io_uring_enter` per round (`benches/media/floor_relay_uring_send.rs`);
-//! * with `--uring`, `switchboard, io_uring sends`: our relay with `relay_io = io_uring`.
+//!   `io_uring_enter` per round (`benches/media/floor_relay_uring_send.rs`).
 //!
 //! N steps up; once a relay loses packets at one N it is skipped at higher N (`--all` runs
 //! every step anyway). The phones are plain threads on level-triggered epoll
@@ -30,7 +31,7 @@
 //! ```text
 //! cargo bench --bench media_load -- [N ...] [--secs S] [--relay-threads T] [--coalesce-us U] [--gen-threads G]
 //!     [--gen-sockets K | --per-phone-sockets] [--ports LO-HI] [--ng-port P]
-//!     [--rtpengine[=BIN]] [--rtpengine-threads T] [--floor] [--floor-uring] [--floor-uring-send] [--uring] [--no-switchboard] [--no-direct] [--all]
+//!     [--rtpengine[=BIN]] [--rtpengine-threads T] [--floor] [--floor-uring] [--floor-uring-send] [--no-sendto] [--no-uring] [--no-switchboard] [--no-direct] [--all]
 //! ```
 //! e.g. `cargo bench --bench media_load -- 250 500 1000 2000 --secs 10 --rtpengine`.
 //! Run by `cargo test --all-targets` (i.e. without `--bench`) it does a 200 ms smoke run of
@@ -84,7 +85,9 @@ struct Args {
     floor_uring: bool,
     /// `--floor-uring-send`: the hybrid floor (epoll + recvfrom in, io_uring sends out).
     floor_uring_send: bool,
-    /// `--uring`: also our relay with `relay_io = io_uring`.
+    /// `--no-sendto` / `--no-uring`: leave out our relay's `relay_io = epoll` (a `sendto`
+    /// per packet) / `relay_io = io_uring` (the default) phase.
+    sendto: bool,
     uring: bool,
     all: bool,
     smoke: bool,
@@ -107,7 +110,8 @@ fn args() -> Args {
         floor: false,
         floor_uring: false,
         floor_uring_send: false,
-        uring: false,
+        sendto: true,
+        uring: true,
         all: false,
         smoke: false,
     };
@@ -146,7 +150,8 @@ fn args() -> Args {
             "--floor" => a.floor = true,
             "--floor-uring" => a.floor_uring = true,
             "--floor-uring-send" => a.floor_uring_send = true,
-            "--uring" => a.uring = true,
+            "--no-sendto" => a.sendto = false,
+            "--no-uring" => a.uring = false,
             "--all" => a.all = true,
             _ => {
                 if let Some(bin) = s.strip_prefix("--rtpengine=") {
@@ -247,8 +252,8 @@ impl Target {
             Target::Floor => "epoll floor (bench-only)",
             Target::FloorUring => "io_uring floor (bench-only)",
             Target::FloorUringSend => "epoll + io_uring sends floor (bench-only)",
-            Target::Switchboard => "switchboard",
-            Target::SwitchboardUring => "switchboard, io_uring sends",
+            Target::Switchboard => "switchboard, sendto",
+            Target::SwitchboardUring => "switchboard, io_uring sends (default)",
             Target::Rtpengine => "rtpengine",
         }
     }
@@ -327,9 +332,10 @@ fn phase(calls: usize, a: &Args, target: Target) -> Result<Phase, String> {
             let mut c = MediaConfig::new("127.0.0.1".parse().expect("ip"), a.ports.0..=a.ports.1);
             c.relatch = RelatchPolicy::Never;
             c.relay_threads = a.relay_threads;
-            if target == Target::SwitchboardUring {
-                c.relay_io = RelayIo::IoUring;
-            }
+            c.relay_io = match target {
+                Target::SwitchboardUring => RelayIo::IoUring,
+                _ => RelayIo::Epoll,
+            };
             if let Some(us) = a.coalesce_us {
                 c.relay_coalesce = Duration::from_micros(us);
             }
@@ -555,10 +561,10 @@ fn main() {
     if a.floor_uring_send {
         targets.push(Target::FloorUringSend);
     }
-    if a.switchboard {
+    if a.switchboard && a.sendto {
         targets.push(Target::Switchboard);
     }
-    if a.uring {
+    if a.switchboard && a.uring {
         targets.push(Target::SwitchboardUring);
     }
     if a.rtpengine.is_some() {

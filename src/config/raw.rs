@@ -196,7 +196,7 @@ fn default_relay_coalesce_us() -> Spanned<u64> {
 }
 
 fn default_relay_io() -> Spanned<String> {
-    Spanned::new(0..0, "epoll".to_string())
+    Spanned::new(0..0, "io_uring".to_string())
 }
 
 fn default_prompts_dir() -> PathBuf {

@@ -178,9 +178,11 @@ fn media_relay_threads_and_coalesce_are_read_and_range_checked() {
 
 #[test]
 fn media_relay_io_is_epoll_or_io_uring() {
-    assert_eq!(Config::embedded_default().media.relay_io, RelayIo::Epoll);
+    assert_eq!(Config::embedded_default().media.relay_io, RelayIo::IoUring);
     let base = "[sip]\nlisten = [\"udp:127.0.0.1:5060\"]\ndomain = \"x\"\n[media]\n";
-    let c = Config::parse("t.toml", &format!("{base}relay_io = \"io_uring\"\n")).unwrap();
+    let c = Config::parse("t.toml", &format!("{base}relay_io = \"epoll\"\n")).unwrap();
+    assert_eq!(c.media.relay_io, RelayIo::Epoll);
+    let c = Config::parse("t.toml", base).unwrap();
     assert_eq!(c.media.relay_io, RelayIo::IoUring);
     assert_eq!(
         errors(&format!("{base}relay_io = \"uring\"\n")),

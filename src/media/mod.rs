@@ -366,16 +366,17 @@ pub struct MediaConfig {
     /// default until measured on an idle machine: on a CPU-starved one (BENCHMARKS.md) the
     /// runs with 200 µs lost more packets than without.
     pub relay_coalesce: Duration,
-    /// How relay threads send: one `sendto` per datagram (default) or a round's datagrams
-    /// in one `io_uring_enter` (BENCHMARKS.md "io_uring").
+    /// How relay threads send: a round's datagrams in one `io_uring_enter` (the default;
+    /// `sendto` where io_uring is refused) or one `sendto` each.
     pub relay_io: RelayIo,
 }
 
-/// How a relay thread sends its datagrams.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// How a relay thread sends its datagrams (it always receives on epoll with `recvfrom`).
+/// Idle 2-core box, BENCHMARKS.md "io_uring sends": the same CPU per packet, p99 added
+/// latency at 1,000–1,500 calls a half to a fifth of `sendto`'s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RelayIo {
     /// `sendto` per datagram.
-    #[default]
     Epoll,
     /// Queued and sent once per loop round through io_uring; falls back to `sendto` when the
     /// kernel refuses io_uring.
@@ -394,7 +395,7 @@ impl MediaConfig {
             event_capacity: 64,
             relay_threads: 1,
             relay_coalesce: Duration::ZERO,
-            relay_io: RelayIo::Epoll,
+            relay_io: RelayIo::IoUring,
         }
     }
 }
