@@ -12,7 +12,8 @@ use switchboard::media::{
 use switchboard::sip::sdp::Direction;
 use tokio::net::UdpSocket;
 
-const WAIT: Duration = Duration::from_secs(2);
+mod media_support;
+use media_support::{recv, WAIT};
 
 fn engine(ports: std::ops::RangeInclusive<u16>, relatch: RelatchPolicy) -> MediaEngine {
     let mut config = MediaConfig::new("127.0.0.1".parse().unwrap(), ports);
@@ -35,15 +36,6 @@ fn rtp(pt: u8, seq: u16, ts: u32, ssrc: u32, payload: &[u8]) -> Vec<u8> {
     p.extend_from_slice(&ssrc.to_be_bytes());
     p.extend_from_slice(payload);
     p
-}
-
-async fn recv(s: &UdpSocket) -> (Vec<u8>, SocketAddr) {
-    let mut buf = [0u8; 2048];
-    let (n, from) = tokio::time::timeout(WAIT, s.recv_from(&mut buf))
-        .await
-        .expect("timed out waiting for a relayed packet")
-        .unwrap();
-    (buf[..n].to_vec(), from)
 }
 
 fn nothing_queued(s: &UdpSocket) -> bool {

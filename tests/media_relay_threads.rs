@@ -3,13 +3,11 @@
 //! thread has closed the sockets, and the threads end with the engine. One test in this
 //! binary, so the thread count it reads is its own.
 
-use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+mod media_support;
 
+use media_support::{recv, until};
 use switchboard::media::{Leg, MediaCallId, MediaConfig, MediaEngine, RelatchPolicy};
 use tokio::net::UdpSocket;
-
-const WAIT: Duration = Duration::from_secs(2);
 
 fn relay_threads() -> usize {
     std::fs::read_dir("/proc/self/task")
@@ -22,15 +20,6 @@ fn relay_threads() -> usize {
                 .count()
         })
         .unwrap_or(0)
-}
-
-async fn recv(s: &UdpSocket) -> (Vec<u8>, SocketAddr) {
-    let mut buf = [0u8; 2048];
-    let (n, from) = tokio::time::timeout(WAIT, s.recv_from(&mut buf))
-        .await
-        .expect("timed out waiting for a relayed packet")
-        .unwrap();
-    (buf[..n].to_vec(), from)
 }
 
 fn rtp(seq: u16, ssrc: u32) -> Vec<u8> {
@@ -88,13 +77,4 @@ async fn calls_on_several_relay_threads_relay_both_ways_and_the_threads_end_with
 
     drop(engine);
     until(|| relay_threads() == 0, "relay threads end with the engine").await;
-}
-
-/// Poll a condition every 2 ms, for at most 2 s.
-async fn until(cond: impl Fn() -> bool, what: &str) {
-    let deadline = Instant::now() + WAIT;
-    while !cond() {
-        assert!(Instant::now() < deadline, "{what}: not within {WAIT:?}");
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
 }

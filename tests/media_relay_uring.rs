@@ -6,14 +6,12 @@
 //! (seccomp, `kernel.io_uring_disabled`) the relay falls back to `sendto` and the same
 //! assertions hold.
 
-use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+mod media_support;
 
+use media_support::{recv, until};
 use switchboard::media::prompt::Prompt;
 use switchboard::media::{Leg, MediaCallId, MediaConfig, MediaEngine, RelatchPolicy, RelayIo};
 use tokio::net::UdpSocket;
-
-const WAIT: Duration = Duration::from_secs(2);
 
 fn engine(ports: std::ops::RangeInclusive<u16>, io: RelayIo) -> MediaEngine {
     let mut config = MediaConfig::new("127.0.0.1".parse().unwrap(), ports);
@@ -43,24 +41,6 @@ fn rtp(seq: u16, ssrc: u32, fill: u8) -> Vec<u8> {
     p.extend_from_slice(&ssrc.to_be_bytes());
     p.extend_from_slice(&[fill; 160]);
     p
-}
-
-async fn recv(s: &UdpSocket) -> (Vec<u8>, SocketAddr) {
-    let mut buf = [0u8; 2048];
-    let (n, from) = tokio::time::timeout(WAIT, s.recv_from(&mut buf))
-        .await
-        .expect("timed out waiting for a relayed packet")
-        .unwrap();
-    (buf[..n].to_vec(), from)
-}
-
-/// Poll a condition every 2 ms, for at most 2 s.
-async fn until(mut cond: impl FnMut() -> bool, what: &str) {
-    let deadline = Instant::now() + WAIT;
-    while !cond() {
-        assert!(Instant::now() < deadline, "{what}: not within {WAIT:?}");
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
 }
 
 /// 24 calls; every A phone sends 5 packets before anyone reads, then every B phone: the

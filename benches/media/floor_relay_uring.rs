@@ -8,7 +8,7 @@
 //! this thread. Its CPU per packet, side by side with the epoll floor's, says whether the
 //! one-syscall-per-packet design's syscall entries are worth replacing.
 
-use std::net::{SocketAddr, UdpSocket};
+use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
 use std::sync::Arc;
@@ -103,17 +103,7 @@ impl FloorRelayUring {
     pub fn start(
         phones: &[(SocketAddr, SocketAddr)],
     ) -> std::io::Result<(Self, Vec<(SocketAddr, SocketAddr)>)> {
-        let mut socks = Vec::with_capacity(phones.len() * 2);
-        let mut dsts = Vec::with_capacity(phones.len());
-        for _ in phones {
-            let a = UdpSocket::bind("127.0.0.1:0")?;
-            let b = UdpSocket::bind("127.0.0.1:0")?;
-            a.set_nonblocking(true)?;
-            b.set_nonblocking(true)?;
-            dsts.push((a.local_addr()?, b.local_addr()?));
-            socks.push(a);
-            socks.push(b);
-        }
+        let (socks, dsts) = crate::floor_relay::bind_pairs(phones)?;
         let targets: Vec<socket2::SockAddr> = phones
             .iter()
             .flat_map(|&(pa, pb)| [pb.into(), pa.into()])

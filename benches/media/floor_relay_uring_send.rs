@@ -10,7 +10,7 @@
 //! inside the submitting `io_uring_enter` (never parked on the socket), so a round's buffers
 //! are free once that call returns and only failures post a completion.
 
-use std::net::{SocketAddr, UdpSocket};
+use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
@@ -33,38 +33,13 @@ impl FloorRelayUringSend {
     pub fn start(
         phones: &[(SocketAddr, SocketAddr)],
     ) -> std::io::Result<(Self, Vec<(SocketAddr, SocketAddr)>)> {
-        let mut socks = Vec::with_capacity(phones.len() * 2);
-        let mut dsts = Vec::with_capacity(phones.len());
-        for _ in phones {
-            let a = UdpSocket::bind("127.0.0.1:0")?;
-            let b = UdpSocket::bind("127.0.0.1:0")?;
-            a.set_nonblocking(true)?;
-            b.set_nonblocking(true)?;
-            dsts.push((a.local_addr()?, b.local_addr()?));
-            socks.push(a);
-            socks.push(b);
-        }
+        let (socks, dsts) = crate::floor_relay::bind_pairs(phones)?;
         let targets: Vec<socket2::SockAddr> = phones
             .iter()
             .flat_map(|&(pa, pb)| [pb.into(), pa.into()])
             .collect();
         let fds: Vec<i32> = socks.iter().map(|s| s.as_raw_fd()).collect();
-        // SAFETY: plain syscalls on fds we own.
-        let ep = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
-        if ep < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        for (k, fd) in fds.iter().enumerate() {
-            let mut ev = libc::epoll_event {
-                events: libc::EPOLLIN as u32,
-                u64: k as u64,
-            };
-            if unsafe { libc::epoll_ctl(ep, libc::EPOLL_CTL_ADD, *fd, &mut ev) } < 0 {
-                let e = std::io::Error::last_os_error();
-                unsafe { libc::close(ep) };
-                return Err(e);
-            }
-        }
+        let ep = crate::floor_relay::epoll_for(&socks)?;
         let stop = Arc::new(AtomicBool::new(false));
         let stop_t = stop.clone();
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
