@@ -5,9 +5,8 @@
 
 mod media_support;
 
-use media_support::{recv, until};
-use switchboard::media::{Leg, MediaCallId, MediaConfig, MediaEngine, RelatchPolicy};
-use tokio::net::UdpSocket;
+use media_support::{calls, recv, until};
+use switchboard::media::{Leg, MediaConfig, MediaEngine, RelatchPolicy};
 
 fn relay_threads() -> usize {
     std::fs::read_dir("/proc/self/task")
@@ -39,19 +38,7 @@ async fn calls_on_several_relay_threads_relay_both_ways_and_the_threads_end_with
     let engine = MediaEngine::new(config).unwrap();
     // a thread names itself when it first runs
     until(|| relay_threads() == 3, "three relay threads").await;
-    let mut calls = Vec::new();
-    for k in 0..5u32 {
-        let id = MediaCallId(format!("t{k}"));
-        let a = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-        let b = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-        let ep_a = engine
-            .offer(&id, Leg::A, Some(a.local_addr().unwrap()))
-            .unwrap();
-        let ep_b = engine
-            .answer(&id, Leg::B, Some(b.local_addr().unwrap()))
-            .unwrap();
-        calls.push((id, a, b, ep_a, ep_b));
-    }
+    let calls = calls(&engine, "t", 5).await;
     for (k, (id, a, b, ep_a, ep_b)) in calls.iter().enumerate() {
         let ssrc = k as u32 + 1;
         a.send_to(&rtp(1, ssrc), ep_a.rtp).await.unwrap();

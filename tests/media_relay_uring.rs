@@ -8,7 +8,7 @@
 
 mod media_support;
 
-use media_support::{recv, until};
+use media_support::{calls, recv, until};
 use switchboard::media::prompt::Prompt;
 use switchboard::media::{Leg, MediaCallId, MediaConfig, MediaEngine, RelatchPolicy, RelayIo};
 use tokio::net::UdpSocket;
@@ -48,19 +48,7 @@ fn rtp(seq: u16, ssrc: u32, fill: u8) -> Vec<u8> {
 async fn many_calls_relay_intact(io: RelayIo, ports: std::ops::RangeInclusive<u16>) {
     const CALLS: usize = 24; // 4 ports each: 96 of the 100
     let engine = engine(ports, io);
-    let mut calls = Vec::new();
-    for k in 0..CALLS {
-        let id = MediaCallId(format!("u{k}"));
-        let a = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-        let b = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-        let ep_a = engine
-            .offer(&id, Leg::A, Some(a.local_addr().unwrap()))
-            .unwrap();
-        let ep_b = engine
-            .answer(&id, Leg::B, Some(b.local_addr().unwrap()))
-            .unwrap();
-        calls.push((id, a, b, ep_a, ep_b));
-    }
+    let calls = calls(&engine, "u", CALLS).await;
     for (k, (_, a, b, ep_a, ep_b)) in calls.iter().enumerate() {
         for seq in 0..5 {
             a.send_to(&rtp(seq, k as u32, k as u8), ep_a.rtp)

@@ -1,11 +1,40 @@
-//! What the relay's integration tests share: a bounded receive and a bounded wait.
+//! What the relay's integration tests share: calls between test phones, a bounded receive
+//! and a bounded wait.
 
 #![allow(dead_code)] // each test binary uses its share
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use switchboard::media::{Leg, LocalEndpoint, MediaCallId, MediaEngine};
 use tokio::net::UdpSocket;
+
+/// One call between two test phones: its id, phone A and B, and where each must send.
+pub type TestCall = (
+    MediaCallId,
+    UdpSocket,
+    UdpSocket,
+    LocalEndpoint,
+    LocalEndpoint,
+);
+
+/// `n` calls named `{prefix}{k}`, each A calling B with their real sockets in the SDP.
+pub async fn calls(engine: &MediaEngine, prefix: &str, n: usize) -> Vec<TestCall> {
+    let mut calls = Vec::with_capacity(n);
+    for k in 0..n {
+        let id = MediaCallId(format!("{prefix}{k}"));
+        let a = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let b = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let ep_a = engine
+            .offer(&id, Leg::A, Some(a.local_addr().unwrap()))
+            .unwrap();
+        let ep_b = engine
+            .answer(&id, Leg::B, Some(b.local_addr().unwrap()))
+            .unwrap();
+        calls.push((id, a, b, ep_a, ep_b));
+    }
+    calls
+}
 
 /// How long a test waits for a packet or a condition before it fails.
 pub const WAIT: Duration = Duration::from_secs(2);
