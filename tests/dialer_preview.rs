@@ -5,13 +5,16 @@
 //! hang-up ends both legs and the attempt is stored `answered`; after the disposition the
 //! next lead is offered, and a skipped lead goes back without an attempt. Two preview
 //! campaigns sharing the agent offer it one lead at a time; a number the carrier refuses
-//! as not in service is invalid.
+//! as not in service, or whose early media carries the special information tones, is invalid.
+
+use std::time::Duration;
 
 use switchboard::dialer::campaign::{AgentSet, Campaign, DialMode};
 use switchboard::dialer::live::{AgentLead, AgentLeadState, DialerCommand};
 use switchboard::dialer::runner::MISSED_PAUSE;
 use switchboard::runtime::Running;
 use switchboard::store::{AttemptOutcome, CampaignState, LeadStatus, NewLead, Store};
+use tokio::net::UdpSocket;
 
 mod phone_support;
 use phone_support::{header, response, sdp, Peer};
@@ -421,6 +424,44 @@ async fn a_number_refused_after_its_announcement_is_invalid_and_never_retried() 
     let attempts = store.lead_attempts(&lead.id).await.unwrap();
     assert_eq!(attempts[0].attempt.sip_status, Some(404));
     assert!(attempts[0].attempt.answered_at_ms.is_none());
+    floor.running.stop_now();
+    floor.running.wait().await;
+}
+
+#[tokio::test]
+async fn a_special_information_tone_on_the_customer_leg_gives_it_up_as_invalid() {
+    let floor = floor_in(RTP, 1, |c| c.dial_mode = DialMode::Preview).await;
+    let (running, carrier, store) = (&floor.running, &floor.carrier, &floor.running.store);
+    offered(running, None).await;
+    dial_and_answer(running, &floor.agent, 36_906).await;
+    // Early media with the "not in service" tones, and no final answer from the network.
+    let invite = carrier.expect("INVITE ").await;
+    let rtp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let early = sdp(rtp.local_addr().unwrap().port());
+    carrier
+        .send(&response(&invite, "183 Session Progress", "net", &early))
+        .await;
+    let relay = offer_rtp(&invite);
+    let sender = tokio::spawn(async move {
+        for p in sit_rtp() {
+            let _ = rtp.send_to(&p, relay).await;
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    });
+    // The switch gives the customer up on hearing them, long before the ring timeout.
+    let cancel = carrier.expect("CANCEL ").await;
+    carrier.send(&response(&cancel, "200 OK", "net", "")).await;
+    carrier
+        .send(&response(&invite, "487 Request Terminated", "net", ""))
+        .await;
+    carrier.expect("ACK ").await;
+    sender.abort();
+    floor.agent.answer_bye().await;
+    let lead = attempted_lead(store, &floor.campaign, "the attempt stored").await;
+    assert_eq!(lead.last_outcome, Some(AttemptOutcome::Invalid));
+    assert_eq!(lead.status, LeadStatus::Done, "never retried");
+    let attempts = store.lead_attempts(&lead.id).await.unwrap();
+    assert_eq!(attempts[0].attempt.sip_status, Some(404));
     floor.running.stop_now();
     floor.running.wait().await;
 }

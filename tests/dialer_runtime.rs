@@ -4,7 +4,6 @@
 //! window, the lead popped on the agent's desktop), stores the attempt when the customer
 //! hangs up, holds the agent paused until the disposition, then releases them.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use switchboard::dialer::campaign::{AgentSet, Campaign};
@@ -165,33 +164,6 @@ async fn an_answer_no_agent_takes_within_two_seconds_gets_the_safe_harbor_messag
     running.wait().await;
 }
 
-/// RTP packets (PCMU, 20 ms) carrying the North American "not in service" tones.
-fn sit_rtp() -> Vec<Vec<u8>> {
-    let mut samples = Vec::new();
-    let mut phase = 0.0f64;
-    for (freq, ms) in [(913.8, 380), (1370.6, 380), (1776.7, 380), (0.0, 400)] {
-        for _ in 0..ms * 8 {
-            samples.push((6_000.0 * phase.sin()) as i16);
-            phase += 2.0 * std::f64::consts::PI * freq / 8_000.0;
-        }
-    }
-    rtp_of(&samples)
-}
-
-/// Where the switch's offer asks for RTP (`c=` address and `m=audio` port).
-fn offer_rtp(invite: &str) -> SocketAddr {
-    let ip = invite
-        .lines()
-        .find_map(|l| l.strip_prefix("c=IN IP4 "))
-        .expect("c= line");
-    let port = invite
-        .lines()
-        .find_map(|l| l.strip_prefix("m=audio "))
-        .and_then(|l| l.split(' ').next())
-        .expect("m= line");
-    format!("{}:{}", ip.trim(), port).parse().expect("address")
-}
-
 #[tokio::test]
 async fn a_special_information_tone_in_early_media_marks_the_number_invalid() {
     let Floor {
@@ -234,22 +206,6 @@ async fn a_special_information_tone_in_early_media_marks_the_number_invalid() {
     assert_eq!(attempts[0].attempt.sip_status, Some(404));
     running.stop_now();
     running.wait().await;
-}
-
-/// RTP packets (PCMU, 20 ms) carrying `samples`.
-fn rtp_of(samples: &[i16]) -> Vec<Vec<u8>> {
-    use switchboard::media::codec::g711::ulaw_encode;
-    samples
-        .chunks(160)
-        .enumerate()
-        .map(|(i, chunk)| {
-            let mut p = vec![0x80, 0, 0, 0, 0, 0, 0, 0, 0x4d, 0x41, 0x43, 0x48];
-            p[2..4].copy_from_slice(&(i as u16).to_be_bytes());
-            p[4..8].copy_from_slice(&(i as u32 * 160).to_be_bytes());
-            p.extend(chunk.iter().map(|&s| ulaw_encode(s)));
-            p
-        })
-        .collect()
 }
 
 #[tokio::test]

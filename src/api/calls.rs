@@ -4,6 +4,7 @@
 //! an agent may click to call from its own phone). Calls come from the core task
 //! through [`crate::runtime::control::SwitchControl`]; registrations from the registrar.
 
+use crate::b2bua::SitWatch;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -148,7 +149,7 @@ pub async fn click_to_call(
             vars: Default::default(),
             ring_timeout: std::time::Duration::from_secs(ring),
             tag: tag.clone(),
-            detect_sit: false,
+            detect_sit: SitWatch::Off,
             amd: None,
         })
         .await?;

@@ -440,6 +440,9 @@ impl Call {
                 self.send_cancel(io, i);
                 return;
             }
+            if !resp.body.is_empty() {
+                self.on_b_early_media(io, &resp.body);
+            }
             if self.state == CallState::Ringing && self.in_round(i) {
                 let relay = self.response_to_a(status, resp.reason.as_str(), &resp, io);
                 if let Some(tsx) = self.a_tsx {
@@ -588,6 +591,7 @@ impl Call {
     }
 
     fn fork_failed(&mut self, io: &mut CallIo<'_>, i: usize, status: u16) {
+        let status = self.dialled_status(status);
         let counted = self.in_round(i);
         self.forks[i].final_status = Some(status);
         self.cdr.leg_ended(i, io.now.unix_ms, Some(status));
@@ -735,6 +739,12 @@ impl Call {
     /// The dial's ring time ran out: give up the ringing forks (CANCEL), then the next
     /// target of a sequence or the next action.
     fn on_ring_timeout(&mut self, io: &mut CallIo<'_>) {
+        self.give_up_round(io, 480);
+    }
+
+    /// Cancels every target of the dial still ringing, recorded with `status`, and goes on
+    /// (the next target of a sequence, or the dial's failure).
+    pub(super) fn give_up_round(&mut self, io: &mut CallIo<'_>, status: u16) {
         let Some(first) = self.round.as_ref().map(|r| r.first) else {
             return;
         };
@@ -744,7 +754,7 @@ impl Call {
                 if self.forks[j].provisional {
                     self.send_cancel(io, j);
                 }
-                self.cdr.leg_ended(j, io.now.unix_ms, Some(480));
+                self.cdr.leg_ended(j, io.now.unix_ms, Some(status));
             }
         }
         self.ring_next_or_fail(io);

@@ -255,6 +255,14 @@ impl Call {
             return;
         };
         ctl.stop_play(media.id(), Leg::A);
+        self.learn_b_media(io, answer);
+    }
+
+    /// Points the relay's B leg at the media B's SDP (answer or early) names.
+    pub(super) fn learn_b_media(&self, io: &mut CallIo<'_>, answer: &Bytes) {
+        let (Some(media), Some((ctl, _))) = (&self.media, io.media) else {
+            return;
+        };
         match SessionDescription::parse(answer)
             .map_err(|e| e.to_string())
             .and_then(|sdp| crate::media::RemoteMedia::from_sdp(&sdp, 0).map_err(|e| e.to_string()))

@@ -35,10 +35,21 @@ pub struct Originate {
     pub ring_timeout: Duration,
     /// The originator's reference, echoed in `originate.*` events.
     pub tag: String,
-    /// Listen to A's early media for a special information tone.
-    pub detect_sit: bool,
+    /// Whose early media is listened to for a special information tone.
+    pub detect_sit: SitWatch,
     /// Tell a person from a machine when A answers, before the actions run.
     pub amd: Option<AmdPlan>,
+}
+
+/// Whose early media a call the switch places listens to for a special information tone
+/// (number not in service): on hearing one the call gives that party up and reports it as 404.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SitWatch {
+    Off,
+    /// A, the party called first (a predictive call's customer).
+    FirstParty,
+    /// The party A's actions dial (a preview call's customer, after the agent answered).
+    DialledParty,
 }
 
 /// Answering-machine detection for a call the switch places.
@@ -63,8 +74,8 @@ const AMD_GRACE: Duration = Duration::from_secs(1);
 #[derive(Debug, Clone)]
 pub(super) struct Origin {
     pub tag: String,
-    pub detect_sit: bool,
-    /// The SIT listener is on A's leg.
+    pub detect_sit: SitWatch,
+    /// The SIT listener is on the watched leg.
     pub listening: bool,
     /// A special information tone was heard: the call was given up for it.
     pub sit_heard: bool,
@@ -322,7 +333,7 @@ impl Call {
         if let Some(o) = self
             .origin
             .as_mut()
-            .filter(|o| o.detect_sit && !o.listening)
+            .filter(|o| o.detect_sit == SitWatch::FirstParty && !o.listening)
         {
             match ctl.listen(m.id(), Leg::A, crate::dialer::progress::Listen::Sit) {
                 Ok(()) => o.listening = true,
@@ -331,8 +342,44 @@ impl Call {
         }
     }
 
+    /// Early media from a party A's actions dial: listened to for a special information
+    /// tone when the originator asked ([`SitWatch::DialledParty`]).
+    pub(super) fn on_b_early_media(&mut self, io: &mut CallIo<'_>, sdp: &Bytes) {
+        let watched = self
+            .origin
+            .as_ref()
+            .is_some_and(|o| o.detect_sit == SitWatch::DialledParty && !o.listening);
+        if !watched {
+            return;
+        }
+        self.learn_b_media(io, sdp);
+        let (Some(m), Some((ctl, _))) = (&self.media, io.media) else {
+            return;
+        };
+        if let Some(o) = self.origin.as_mut() {
+            match ctl.listen(m.id(), Leg::B, crate::dialer::progress::Listen::Sit) {
+                Ok(()) => o.listening = true,
+                Err(e) => tracing::debug!(%e, "early media not listened to"),
+            }
+        }
+    }
+
+    /// The status a dialled party's failure is recorded with: 404 once its early media
+    /// carried a special information tone (its 487 answers our CANCEL).
+    pub(super) fn dialled_status(&self, status: u16) -> u16 {
+        let watched = self
+            .origin
+            .as_ref()
+            .is_some_and(|o| o.detect_sit == SitWatch::DialledParty && o.sit_heard);
+        if watched {
+            404
+        } else {
+            status
+        }
+    }
+
     /// A call-progress listener found something on a leg.
-    pub(super) fn on_detected(&mut self, io: &mut CallIo<'_>, _leg: Leg, what: Detection) {
+    pub(super) fn on_detected(&mut self, io: &mut CallIo<'_>, leg: Leg, what: Detection) {
         match what {
             Detection::Amd(v) if self.script.wait == Wait::Amd => self.on_amd_verdict(io, v),
             Detection::Beep { .. } if self.script.wait == Wait::Beep => {
@@ -346,6 +393,16 @@ impl Call {
                 self.run_machine_actions(io, actions);
             }
             Detection::Amd(_) | Detection::Beep { .. } => {}
+            Detection::Sit if leg == Leg::B => {
+                if self.script.wait != Wait::Dial {
+                    return;
+                }
+                if let Some(o) = self.origin.as_mut() {
+                    o.sit_heard = true;
+                }
+                // The 487 to our CANCEL is recorded as the SIT's 404 too.
+                self.give_up_round(io, 404);
+            }
             Detection::Sit => {
                 if self.script.wait != Wait::Originating {
                     return;

@@ -24,7 +24,7 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 pub use call::{best_final, cause_for, Call, CallState, Target};
-pub use call_originate::{AmdPlan, Originate, BEEP_WAIT};
+pub use call_originate::{AmdPlan, Originate, SitWatch, BEEP_WAIT};
 pub use call_transfer::TransferError;
 pub use live::{LiveCall, LiveCallRef, LiveState, ADMIN_HANGUP_CAUSE};
 pub use script::status_for_cause;

@@ -21,6 +21,7 @@
 //! `store::lease_repo`), so two nodes never pace the same agents. Another node's campaign
 //! shows the idle reason "run by node …" here.
 
+use crate::b2bua::SitWatch;
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
@@ -768,7 +769,7 @@ fn dial_request(campaign: &Campaign, lead: &Lead, tag: &str) -> OriginateRequest
         vars,
         ring_timeout: Duration::from_secs(u64::from(campaign.ring_timeout_s)),
         tag: tag.to_string(),
-        detect_sit: true,
+        detect_sit: SitWatch::FirstParty,
         amd: campaign.amd.as_ref().map(|a| AmdPlan {
             config: a.config,
             on_machine: match &a.message {
@@ -836,7 +837,7 @@ pub fn preview_request(
         vars,
         ring_timeout: agent_ring,
         tag: tag.to_string(),
-        detect_sit: false,
+        detect_sit: SitWatch::DialledParty,
         amd: None,
     }
 }
@@ -973,7 +974,7 @@ mod tests {
                 caller_id: Some("+14155550000".into()),
             }
         );
-        assert!(req.amd.is_none() && !req.detect_sit);
+        assert!(req.amd.is_none() && req.detect_sit == SitWatch::DialledParty);
         assert_eq!(req.vars["LEAD_ID"], "L1");
     }
 

@@ -6,6 +6,7 @@
 //! Configuration: `[[queue]]` and `[[agent]]` tables and an `[acd]` table in
 //! `switchboard.toml` (see [`crate::acd::config`]).
 
+use crate::b2bua::SitWatch;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -414,7 +415,7 @@ impl Switch {
         };
         let vars = [("QUEUE_PRIORITY".to_string(), CALLBACK_PRIORITY.to_string())];
         let req = OriginateRequest {
-            detect_sit: false,
+            detect_sit: SitWatch::Off,
             amd: None,
             first,
             caller_id: number.clone(),

@@ -4,6 +4,7 @@
 //! answered. Outcomes come back as `originate.answered` / `originate.failed` events
 //! carrying the originator's tag.
 
+use crate::b2bua::SitWatch;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -31,9 +32,10 @@ pub struct OriginateRequest {
     pub ring_timeout: Duration,
     /// Echoed in the outcome events.
     pub tag: String,
-    /// Listen to the first party's early media for a special information tone: when one
-    /// is heard the call is given up and reported failed with 404 (`"sit": true`).
-    pub detect_sit: bool,
+    /// Whose early media is listened to for a special information tone: the first party's
+    /// (heard: the call is given up and reported failed with 404, `"sit": true`) or the
+    /// dialled party's (heard: that party is given up and recorded with 404).
+    pub detect_sit: SitWatch,
     /// Tell a person from a machine when the first party answers (see [`AmdPlan`]).
     pub amd: Option<AmdPlan>,
 }

@@ -225,3 +225,46 @@ pub async fn customer_answers(carrier: &Peer, rtp_port: u16) -> String {
     carrier.expect("ACK ").await;
     invite
 }
+
+/// RTP packets (PCMU, 20 ms) carrying the North American "not in service" tones.
+pub fn sit_rtp() -> Vec<Vec<u8>> {
+    let mut samples = Vec::new();
+    let mut phase = 0.0f64;
+    for (freq, ms) in [(913.8, 380), (1370.6, 380), (1776.7, 380), (0.0, 400)] {
+        for _ in 0..ms * 8 {
+            samples.push((6_000.0 * phase.sin()) as i16);
+            phase += 2.0 * std::f64::consts::PI * freq / 8_000.0;
+        }
+    }
+    rtp_of(&samples)
+}
+
+/// Where the switch's offer asks for RTP (`c=` address and `m=audio` port).
+pub fn offer_rtp(invite: &str) -> SocketAddr {
+    let ip = invite
+        .lines()
+        .find_map(|l| l.strip_prefix("c=IN IP4 "))
+        .expect("c= line");
+    let port = invite
+        .lines()
+        .find_map(|l| l.strip_prefix("m=audio "))
+        .and_then(|l| l.split(' ').next())
+        .expect("m= line");
+    format!("{}:{}", ip.trim(), port).parse().expect("address")
+}
+
+/// RTP packets (PCMU, 20 ms) carrying `samples`.
+pub fn rtp_of(samples: &[i16]) -> Vec<Vec<u8>> {
+    use switchboard::media::codec::g711::ulaw_encode;
+    samples
+        .chunks(160)
+        .enumerate()
+        .map(|(i, chunk)| {
+            let mut p = vec![0x80, 0, 0, 0, 0, 0, 0, 0, 0x4d, 0x41, 0x43, 0x48];
+            p[2..4].copy_from_slice(&(i as u16).to_be_bytes());
+            p[4..8].copy_from_slice(&(i as u32 * 160).to_be_bytes());
+            p.extend(chunk.iter().map(|&s| ulaw_encode(s)));
+            p
+        })
+        .collect()
+}

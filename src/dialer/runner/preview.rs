@@ -13,9 +13,9 @@
 //!   answer. The customer leg's final status ([`CustomerLeg`], from the call's record when
 //!   it ends) is classified like a predictive attempt ([`classify`]); an answered call is
 //!   a connect (a live answer never abandoned: the agent is on the line). A number the
-//!   network announces as not in service is known only by the carrier's final status
-//!   (404/410/484/604: invalid): the switch listens for special information tones on the
-//!   early media of a call's first leg, and here the lead is the second. The disposition
+//!   network announces as not in service is invalid: refused with 404/410/484/604, or
+//!   announced with special information tones in the lead's early media (the call listens
+//!   to the dialled party, `SitWatch::DialledParty`, gives it up and records 404). The disposition
 //!   rule then applies as in predictive. When the agent's own phone does not answer, the
 //!   lead goes back unattempted and the agent is paused with reason [`MISSED_PAUSE`];
 //! - or skips ([`RunnerInput::PreviewSkip`]): the lead goes back unchanged (no attempt)

@@ -2,6 +2,7 @@
 //! our offer, the actions run on its answer, failures come back as events.
 
 use super::*;
+use crate::b2bua::SitWatch;
 use crate::switch::{OriginateError, OriginateRequest};
 
 fn request(first: DialTarget, actions: Vec<Action>) -> OriginateRequest {
@@ -15,7 +16,7 @@ fn request(first: DialTarget, actions: Vec<Action>) -> OriginateRequest {
         vars: Default::default(),
         ring_timeout: Duration::from_secs(20),
         tag: "req-1".into(),
-        detect_sit: false,
+        detect_sit: SitWatch::Off,
         amd: None,
     }
 }
