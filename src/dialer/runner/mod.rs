@@ -494,13 +494,17 @@ impl CampaignRunner {
                         agent: agent.clone(),
                     });
                 }
-                if self.owed.remove(&agent) {
+                let owed = self.owed.remove(&agent);
+                if owed {
                     out.push(RunnerOutput::AgentOp {
                         agent,
                         op: AgentOp::Unpause,
                     });
                 }
-                self.observe(now_ms, Observation::Disposition { agent: id, human });
+                // Only the campaign whose call it was counts it (an agent may serve several).
+                if talking || owed {
+                    self.observe(now_ms, Observation::Disposition { agent: id, human });
+                }
             }
             RunnerInput::Stop => {
                 self.stopping = true;

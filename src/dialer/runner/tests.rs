@@ -205,6 +205,17 @@ fn an_answered_call_pops_the_lead_and_owes_a_disposition() {
         agent: "1001".into(),
         op: AgentOp::Unpause
     }));
+    assert_eq!(r.floor.totals.agent_humans, 1, "the disposition counted");
+    // A disposition for a call of another campaign the agent also serves: not counted here.
+    step(
+        &mut r,
+        80_000,
+        RunnerInput::Dispositioned {
+            agent: "1001".into(),
+            human: true,
+        },
+    );
+    assert_eq!(r.floor.totals.agent_humans, 1, "not this campaign's call");
     let live = r.live(T0 + 70_000);
     assert_eq!((live.live_answers, live.abandoned), (1, 0));
     assert!(
