@@ -20,6 +20,8 @@
 //! runtime on the packet path. A round takes every ready socket of every call in one
 //! `epoll_wait`, one datagram each; optionally, under load, the thread pauses
 //! [`MediaConfig::relay_coalesce`] after small rounds so one wake-up serves many packets.
+//! With [`RelayIo::IoUring`] (the default) a round's sends go out together in one
+//! `io_uring_enter` (`outbox`).
 //!
 //! Hot path (`session`, per ready socket): receive into the thread's buffer →
 //! parse the RTP header in place ([`rtp`], RFC 3550 §5.1) → check the source against the

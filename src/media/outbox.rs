@@ -46,6 +46,8 @@ struct Undo {
     to: *const LegCounters,
     from: Option<*const LegCounters>,
     len: u64,
+    /// Its completion was reaped.
+    reaped: bool,
 }
 
 pub(crate) struct Outbox {
@@ -109,6 +111,7 @@ impl Outbox {
                 Payer::Own => None,
             },
             len: len as u64,
+            reaped: false,
         });
         // SAFETY: the buffer and the address stay put (preallocated, never grown past SLOTS)
         // and unread by us until `flush` has reaped this entry's completion. The queue holds
@@ -142,7 +145,7 @@ impl Outbox {
         while reaped < queued {
             if let Err(e) = self.ring.submit_and_wait(queued - reaped) {
                 if e.kind() != io::ErrorKind::Interrupted && self.ring.completion().is_empty() {
-                    for u in &self.undo {
+                    for u in self.undo.iter().filter(|u| !u.reaped) {
                         // SAFETY: the session owning these counters is alive (module doc).
                         unsafe { undo(u) };
                     }
@@ -151,11 +154,13 @@ impl Outbox {
             }
             for cqe in self.ring.completion() {
                 reaped += 1;
+                let Some(u) = self.undo.get_mut(cqe.user_data() as usize) else {
+                    continue;
+                };
+                u.reaped = true;
                 if cqe.result() < 0 {
-                    if let Some(u) = self.undo.get(cqe.user_data() as usize) {
-                        // SAFETY: the session owning these counters is alive (module doc).
-                        unsafe { undo(u) };
-                    }
+                    // SAFETY: the session owning these counters is alive (module doc).
+                    unsafe { undo(u) };
                 }
             }
         }
