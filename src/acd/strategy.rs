@@ -1,6 +1,6 @@
 //! Which agent(s) a waiting caller is offered to.
 //!
-//! The caller of [`choose`] has already filtered the candidates (offerable, in an
+//! The caller of `choose` has already filtered the candidates (offerable, in an
 //! allowed tier, skilled enough, not yet tried this round). Selection then keeps the
 //! lowest tier present ("lower tier first") and applies the queue's strategy, with
 //! every tie broken by longest idle and then agent id, so runs are deterministic.

@@ -1,4 +1,4 @@
-//! `GET /api/v1/events?topics=call,agent` (WebSocket): the [`EventBus`] as JSON text
+//! `GET /api/v1/events?topics=call,agent` (WebSocket): the event bus as JSON text
 //! frames, filtered by topic.
 //!
 //! A listener that falls behind never slows the switch: publishers write to a bounded

@@ -3,7 +3,7 @@
 //! (mounted beside them) the web console.
 //!
 //! The API owns no switch state: it asks the core task through
-//! [`SwitchControl`](crate::runtime::control::SwitchControl), reads the store, the
+//! [`SwitchControl`], reads the store, the
 //! registrar and the dialplan handle, and listens to the [`EventBus`]. Every handler
 //! returns `Result<_, ApiError>`, mapped to HTTP once in [`error`]. Authentication and
 //! roles are in [`auth`]. Routes are declared once, in [`Routes::api`], which records

@@ -176,7 +176,7 @@ impl CallEvents {
     }
 
     /// Publishes another layer's event (agent, queue, voicemail, originate, recording): the
-    /// topic is [`topic_of`] the kind.
+    /// topic is `topic_of` the kind.
     pub fn forward(&self, kind: &str, data: serde_json::Value, unix_ms: i64) {
         if let Some(d) = self.dialer.as_ref().filter(|_| DialerFeed::wants(kind)) {
             let _ = d.send(DialerFeed::Event {

@@ -68,7 +68,7 @@ pub struct Normalised {
 /// Parses and validates `raw`; national numbers are read as `default_region`'s.
 ///
 /// Same verdicts as `phonenumber::is_valid`, `PhoneNumber::country().id()` and E.164
-/// formatting, computed in one pass (see [`classify`]): each of those calls in the crate
+/// formatting, computed in one pass (see `classify`): each of those calls in the crate
 /// looks the number's region up again through a regex cache behind one global lock, and
 /// the E.164 formatter also picks a display format it does not use. This is most of a
 /// list import's parsing time.

@@ -85,7 +85,7 @@ pub struct PredictiveConfig {
     /// under 0.1 points of talk time.
     pub learn_grace: bool,
     /// Predict an agent in a call from the call's own length and the wrap-up after it
-    /// ([`Segments`]); false: from the whole bridge → ready cycle.
+    /// (`Segments`); false: from the whole bridge → ready cycle.
     pub split_wrap: bool,
 }
 
