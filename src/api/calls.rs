@@ -4,7 +4,6 @@
 //! an agent may click to call from its own phone). Calls come from the core task
 //! through [`crate::runtime::control::SwitchControl`]; registrations from the registrar.
 
-use crate::b2bua::SitWatch;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -17,7 +16,7 @@ use utoipa::ToSchema;
 use super::auth::Caller;
 use super::error::{ApiError, ErrorBody};
 use super::{rfc3339, ApiState};
-use crate::b2bua::{LiveCall, LiveState};
+use crate::b2bua::{LiveCall, LiveState, SitWatch};
 use crate::config::ApiRole;
 use crate::runtime::control::ControlError;
 

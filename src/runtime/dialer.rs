@@ -21,7 +21,6 @@
 //! `store::lease_repo`), so two nodes never pace the same agents. Another node's campaign
 //! shows the idle reason "run by node …" here.
 
-use crate::b2bua::SitWatch;
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
@@ -32,7 +31,7 @@ use tokio::task::JoinHandle;
 use super::control::SwitchControl;
 use super::now_unix_ms;
 use crate::acd::{AgentOp, AgentState as AcdState};
-use crate::b2bua::AmdPlan;
+use crate::b2bua::{AmdPlan, SitWatch};
 use crate::dialer::amd::BeepConfig;
 use crate::dialer::campaign::{AgentSet, Campaign};
 use crate::dialer::floor::AgentState;

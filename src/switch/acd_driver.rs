@@ -6,7 +6,6 @@
 //! Configuration: `[[queue]]` and `[[agent]]` tables and an `[acd]` table in
 //! `switchboard.toml` (see [`crate::acd::config`]).
 
-use crate::b2bua::SitWatch;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -19,7 +18,7 @@ use crate::b2bua::route::Action;
 
 use super::OriginateRequest;
 use crate::b2bua::route::Resolver;
-use crate::b2bua::{Call, CallEvent, CallIo, CallKey, Now, QueueNotice};
+use crate::b2bua::{Call, CallEvent, CallIo, CallKey, Now, QueueNotice, SitWatch};
 use crate::config::{Config, ConfigError};
 use crate::dialplan::DialTarget;
 

@@ -4,12 +4,11 @@
 //! answered. Outcomes come back as `originate.answered` / `originate.failed` events
 //! carrying the originator's tag.
 
-use crate::b2bua::SitWatch;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::b2bua::route::{Action, Resolver};
-use crate::b2bua::{AmdPlan, CallKey, Now, Originate};
+use crate::b2bua::{AmdPlan, CallKey, Now, Originate, SitWatch};
 use crate::dialplan::DialTarget;
 use crate::sip::message::NameAddr;
 
