@@ -7,14 +7,11 @@
 //! campaigns sharing the agent offer it one lead at a time; a number the carrier refuses
 //! as not in service, or whose early media carries the special information tones, is invalid.
 
-use std::time::Duration;
-
 use switchboard::dialer::campaign::{AgentSet, Campaign, DialMode};
 use switchboard::dialer::live::{AgentLead, AgentLeadState, DialerCommand};
 use switchboard::dialer::runner::MISSED_PAUSE;
 use switchboard::runtime::Running;
 use switchboard::store::{AttemptOutcome, CampaignState, LeadStatus, NewLead, Store};
-use tokio::net::UdpSocket;
 
 mod phone_support;
 use phone_support::{header, response, sdp, Peer};
@@ -434,28 +431,10 @@ async fn a_special_information_tone_on_the_customer_leg_gives_it_up_as_invalid()
     let (running, carrier, store) = (&floor.running, &floor.carrier, &floor.running.store);
     offered(running, None).await;
     dial_and_answer(running, &floor.agent, 36_906).await;
-    // Early media with the "not in service" tones, and no final answer from the network.
+    // Early media with the "not in service" tones and no final answer from the network: the
+    // switch gives the customer up on hearing them, long before the ring timeout.
     let invite = carrier.expect("INVITE ").await;
-    let rtp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    let early = sdp(rtp.local_addr().unwrap().port());
-    carrier
-        .send(&response(&invite, "183 Session Progress", "net", &early))
-        .await;
-    let relay = offer_rtp(&invite);
-    let sender = tokio::spawn(async move {
-        for p in sit_rtp() {
-            let _ = rtp.send_to(&p, relay).await;
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    });
-    // The switch gives the customer up on hearing them, long before the ring timeout.
-    let cancel = carrier.expect("CANCEL ").await;
-    carrier.send(&response(&cancel, "200 OK", "net", "")).await;
-    carrier
-        .send(&response(&invite, "487 Request Terminated", "net", ""))
-        .await;
-    carrier.expect("ACK ").await;
-    sender.abort();
+    tones_until_cancelled(carrier, &invite).await;
     floor.agent.answer_bye().await;
     let lead = attempted_lead(store, &floor.campaign, "the attempt stored").await;
     assert_eq!(lead.last_outcome, Some(AttemptOutcome::Invalid));

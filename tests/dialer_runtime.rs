@@ -174,30 +174,8 @@ async fn a_special_information_tone_in_early_media_marks_the_number_invalid() {
         ..
     } = floor(1).await;
     let invite = carrier.expect("INVITE ").await;
-    let rtp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    let early = response(
-        &invite,
-        "183 Session Progress",
-        "net",
-        &sdp(rtp.local_addr().unwrap().port()),
-    );
-    carrier.send(&early).await;
-    let relay = offer_rtp(&invite);
-    let packets = sit_rtp();
-    let sender = tokio::spawn(async move {
-        for p in packets {
-            let _ = rtp.send_to(&p, relay).await;
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    });
     // The switch gives up on hearing the tones, long before the ring timeout.
-    let cancel = carrier.expect("CANCEL ").await;
-    carrier.send(&response(&cancel, "200 OK", "net", "")).await;
-    carrier
-        .send(&response(&invite, "487 Request Terminated", "net", ""))
-        .await;
-    carrier.expect("ACK ").await;
-    sender.abort();
+    tones_until_cancelled(&carrier, &invite).await;
     let store: &Store = &running.store;
     let lead = attempted_lead(store, &campaign, "the invalid attempt stored").await;
     assert_eq!(lead.last_outcome, Some(AttemptOutcome::Invalid));

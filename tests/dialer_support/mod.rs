@@ -268,3 +268,28 @@ pub fn rtp_of(samples: &[i16]) -> Vec<Vec<u8>> {
         })
         .collect()
 }
+
+/// The network's side of a number not in service: 183 with early media carrying the
+/// special information tones to where `invite` offered RTP, until the switch CANCELs; then
+/// 200 to the CANCEL, 487 to the INVITE, and its ACK.
+pub async fn tones_until_cancelled(carrier: &Peer, invite: &str) {
+    let rtp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let early = sdp(rtp.local_addr().unwrap().port());
+    carrier
+        .send(&response(invite, "183 Session Progress", "net", &early))
+        .await;
+    let relay = offer_rtp(invite);
+    let sender = tokio::spawn(async move {
+        for p in sit_rtp() {
+            let _ = rtp.send_to(&p, relay).await;
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    });
+    let cancel = carrier.expect("CANCEL ").await;
+    carrier.send(&response(&cancel, "200 OK", "net", "")).await;
+    carrier
+        .send(&response(invite, "487 Request Terminated", "net", ""))
+        .await;
+    carrier.expect("ACK ").await;
+    sender.abort();
+}
