@@ -591,7 +591,6 @@ impl Call {
     }
 
     fn fork_failed(&mut self, io: &mut CallIo<'_>, i: usize, status: u16) {
-        let status = self.dialled_status(status);
         let counted = self.in_round(i);
         self.forks[i].final_status = Some(status);
         self.cdr.leg_ended(i, io.now.unix_ms, Some(status));

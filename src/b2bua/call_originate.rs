@@ -364,20 +364,6 @@ impl Call {
         }
     }
 
-    /// The status a dialled party's failure is recorded with: 404 once its early media
-    /// carried a special information tone (its 487 answers our CANCEL).
-    pub(super) fn dialled_status(&self, status: u16) -> u16 {
-        let watched = self
-            .origin
-            .as_ref()
-            .is_some_and(|o| o.detect_sit == SitWatch::DialledParty && o.sit_heard);
-        if watched {
-            404
-        } else {
-            status
-        }
-    }
-
     /// A call-progress listener found something on a leg.
     pub(super) fn on_detected(&mut self, io: &mut CallIo<'_>, leg: Leg, what: Detection) {
         match what {
@@ -397,10 +383,7 @@ impl Call {
                 if self.script.wait != Wait::Dial {
                     return;
                 }
-                if let Some(o) = self.origin.as_mut() {
-                    o.sit_heard = true;
-                }
-                // The 487 to our CANCEL is recorded as the SIT's 404 too.
+                // Recorded as 404 (the 487 to our CANCEL does not overwrite a leg's status).
                 self.give_up_round(io, 404);
             }
             Detection::Sit => {
