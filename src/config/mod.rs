@@ -87,9 +87,12 @@ pub struct MediaSettings {
     /// `relay_coalesce_us` (0–1000, default 0 = off): a busy relay thread's pause after a
     /// small round (`MediaConfig::relay_coalesce`).
     pub relay_coalesce: Duration,
-    /// `relay_io` ("epoll", the default, or "io_uring"): how relay threads send
+    /// `relay_io` ("io_uring", the default, or "epoll"): how relay threads send
     /// (`MediaConfig::relay_io`).
     pub relay_io: RelayIo,
+    /// `kernel_forwarding` (default false): plain pass-through RTP forwarded by the kernel
+    /// (`MediaConfig::kernel_forwarding`; needs root and Linux 6.6+, else userspace).
+    pub kernel_forwarding: bool,
 }
 
 #[derive(Debug, Clone)]

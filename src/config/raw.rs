@@ -180,6 +180,8 @@ struct RawMedia {
     relay_coalesce_us: Spanned<u64>,
     #[serde(default = "default_relay_io")]
     relay_io: Spanned<String>,
+    #[serde(default)]
+    kernel_forwarding: bool,
 }
 
 /// `[media] relay_threads`: 1 ..= this.
@@ -235,6 +237,7 @@ impl Default for RawMedia {
             relay_threads: default_relay_threads(),
             relay_coalesce_us: default_relay_coalesce_us(),
             relay_io: default_relay_io(),
+            kernel_forwarding: false,
         }
     }
 }
@@ -565,6 +568,7 @@ pub(super) fn parse(file: &str, text: &str) -> Result<Config, Vec<ConfigError>> 
             relay_threads: relay_threads as usize,
             relay_coalesce: Duration::from_micros(relay_coalesce_us),
             relay_io,
+            kernel_forwarding: raw.media.kernel_forwarding,
         },
         endpoints,
         trunks,

@@ -29,10 +29,11 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::audio::{AudioTap, FrameSource};
 use super::codec::{CodecKind, Encoder};
+use super::kernel::KernelForwarder;
 use super::reactor::{Command, Reactor};
 use super::record::Recorder;
 use super::session::{CallShared, Control, Patch, Session, Timeouts};
-use super::stats::{CallMediaStats, LegCounters};
+use super::stats::CallMediaStats;
 use super::{
     Leg, LocalEndpoint, MediaCallId, MediaConfig, MediaError, MediaEvent, PortPool, RemoteMedia,
 };
@@ -54,6 +55,8 @@ struct Inner {
     /// The relay threads; a call lives on `reactors[key % len]`.
     reactors: Vec<Arc<Reactor>>,
     next_key: AtomicU64,
+    /// The kernel fast path, when configured and the kernel took it.
+    kernel: Option<Arc<KernelForwarder>>,
 }
 
 struct CallEntry {
@@ -107,6 +110,21 @@ impl MediaEngine {
         let reactors = (0..config.relay_threads.max(1))
             .map(|i| Reactor::spawn(format!("relay-{i}"), config.relay_coalesce, config.relay_io))
             .collect::<Result<Vec<_>, _>>()?;
+        let kernel = match config.kernel_forwarding {
+            false => None,
+            true => match KernelForwarder::start(
+                u32::from(config.ports.end() - config.ports.start()) + 1,
+            ) {
+                Ok(k) => {
+                    tracing::info!(interfaces = ?k.interfaces(), "kernel forwarding on");
+                    Some(Arc::new(k))
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "kernel forwarding unavailable: relaying in userspace");
+                    None
+                }
+            },
+        };
         Ok(MediaEngine {
             inner: Arc::new(Inner {
                 config,
@@ -116,12 +134,19 @@ impl MediaEngine {
                 epoch_wall: std::time::SystemTime::now(),
                 reactors,
                 next_key: AtomicU64::new(0),
+                kernel,
             }),
         })
     }
 
     pub fn config(&self) -> &MediaConfig {
         &self.inner.config
+    }
+
+    /// The kernel fast path, if [`MediaConfig::kernel_forwarding`] asked for it and the
+    /// kernel took the program.
+    pub fn kernel_forwarding(&self) -> Option<&KernelForwarder> {
+        self.inner.kernel.as_deref()
     }
     /// Free RTP/RTCP pairs in the pool.
     pub fn ports_available(&self) -> usize {
@@ -263,22 +288,32 @@ impl MediaEngine {
     pub fn stats(&self, call: &MediaCallId) -> Option<CallMediaStats> {
         let shared = self.lock().get(call).map(|e| e.shared.clone())?;
         let epoch = self.inner.epoch;
-        Some(CallMediaStats {
-            legs: [
-                shared.counters[0].snapshot(epoch),
-                shared.counters[1].snapshot(epoch),
-            ],
-        })
+        let mut legs = [
+            shared.counters[0].snapshot(epoch),
+            shared.counters[1].snapshot(epoch),
+        ];
+        if self.inner.kernel.is_some() {
+            let now = Instant::now();
+            for i in 0..2 {
+                let k = shared.kernel_counts(i);
+                legs[i].add_offloaded(&k, k.last_packet(now));
+                legs[1 - i].packets_out += k.packets;
+                legs[1 - i].bytes_out += k.bytes;
+            }
+        }
+        Some(CallMediaStats { legs })
     }
 
     /// When RTP last arrived from either phone (the call's creation if never).
     pub fn idle_since(&self, call: &MediaCallId) -> Option<Instant> {
         let shared = self.lock().get(call).map(|e| e.shared.clone())?;
         let epoch = self.inner.epoch;
+        let now = Instant::now();
         let last = shared
             .counters
             .iter()
             .filter_map(|c| c.last_packet(epoch))
+            .chain((0..2).filter_map(|i| shared.kernel_counts(i).last_packet(now)))
             .max();
         Some(last.unwrap_or(shared.created).max(shared.created))
     }
@@ -497,16 +532,11 @@ impl MediaEngine {
         // the event channel and `delete` are tokio's: the B2BUA side runs on a runtime
         tokio::runtime::Handle::try_current().map_err(|_| MediaError::NoRuntime)?;
         let config = &self.inner.config;
-        let counters: [LegCounters; 2] = Default::default();
-        for c in &counters {
-            c.clock_rate.store(8000, Relaxed);
-        }
-        let shared = Arc::new(CallShared {
-            counters,
-            epoch: self.inner.epoch,
-            epoch_wall: self.inner.epoch_wall,
-            created: Instant::now(),
-        });
+        let shared = Arc::new(CallShared::new(
+            self.inner.epoch,
+            self.inner.epoch_wall,
+            self.inner.kernel.clone(),
+        ));
         let (events_tx, events) = mpsc::channel(config.event_capacity.max(1));
         let session = Session::new(
             shared.clone(),

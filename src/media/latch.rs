@@ -71,6 +71,12 @@ impl Latch {
         self.learned.or(self.advertised)
     }
 
+    /// The latched source spoke (where this latch could not see it): a new source starts
+    /// counting again.
+    pub fn forget_candidate(&mut self) {
+        self.candidate = None;
+    }
+
     pub fn on_packet(&mut self, src: SocketAddr) -> Verdict {
         match self.learned {
             None => {

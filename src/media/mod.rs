@@ -60,7 +60,9 @@ pub mod tone;
 pub mod wav;
 
 mod engine;
+pub mod kernel;
 mod listen;
+mod offload;
 mod outbound;
 mod outbox;
 mod play;
@@ -371,6 +373,10 @@ pub struct MediaConfig {
     /// How relay threads send: a round's datagrams in one `io_uring_enter` (the default;
     /// `sendto` where io_uring is refused) or one `sendto` each.
     pub relay_io: RelayIo,
+    /// Let the kernel forward plain pass-through RTP (an eBPF program at the interfaces'
+    /// ingress, [`kernel`]); off by default. Where the kernel refuses (not root, Linux
+    /// before 6.6), the engine logs why and relays in userspace.
+    pub kernel_forwarding: bool,
 }
 
 /// How a relay thread sends its datagrams (it always receives on epoll with `recvfrom`).
@@ -398,6 +404,7 @@ impl MediaConfig {
             relay_threads: 1,
             relay_coalesce: Duration::ZERO,
             relay_io: RelayIo::IoUring,
+            kernel_forwarding: false,
         }
     }
 }

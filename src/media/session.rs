@@ -16,15 +16,17 @@
 
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::mpsc;
 
 use super::audio::{AudioTap, FrameSource};
 use super::codec::Encoder;
+use super::kernel::{FlowCounters, FlowKey, KernelForwarder};
 use super::latch::{RelatchPolicy, Verdict};
 use super::leg::{route, LegRuntime, Route};
+use super::offload::Offload;
 use super::outbox::{self, Payer};
 use super::play::{Player, Tick};
 use super::record::Recorder;
@@ -88,9 +90,47 @@ pub(crate) struct CallShared {
     /// The wall clock at `epoch` (for the NTP time in sender reports).
     pub epoch_wall: SystemTime,
     pub created: Instant,
+    /// The kernel fast path, if the engine has it.
+    pub kernel: Option<Arc<KernelForwarder>>,
+    /// Every direction the kernel forwarded for this call, by the leg its packets come
+    /// from; the kernel's counts for them live until the call ends.
+    pub offloaded: [Mutex<Vec<FlowKey>>; 2],
 }
 
 impl CallShared {
+    pub(crate) fn new(
+        epoch: Instant,
+        epoch_wall: SystemTime,
+        kernel: Option<Arc<KernelForwarder>>,
+    ) -> Self {
+        let counters: [LegCounters; 2] = Default::default();
+        for c in &counters {
+            c.clock_rate.store(8000, Relaxed);
+        }
+        CallShared {
+            counters,
+            epoch,
+            epoch_wall,
+            created: Instant::now(),
+            kernel,
+            offloaded: Default::default(),
+        }
+    }
+
+    /// What the kernel forwarded of the packets from `leg_index`'s phone, all routes summed.
+    pub(crate) fn kernel_counts(&self, leg_index: usize) -> FlowCounters {
+        let mut sum = FlowCounters::default();
+        if let Some(k) = self.kernel.as_deref() {
+            let keys = self.offloaded[leg_index]
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            for key in keys.iter() {
+                sum.add(&k.counters(key));
+            }
+        }
+        sum
+    }
+
     /// The wall clock at `now` as a 64-bit NTP timestamp (RFC 3550 §4: seconds since 1900
     /// in the high word, the fraction in the low).
     pub(crate) fn ntp_at(&self, now: Instant) -> u64 {
@@ -113,6 +153,7 @@ pub(crate) struct Session {
     last_media: Instant,
     timed_out: bool,
     recorder: Option<Recorder>,
+    offload: Offload,
 }
 
 /// RTP silence limits: in conversation, and while either side holds (`None`: never).
@@ -148,6 +189,7 @@ impl Session {
             last_media,
             timed_out: false,
             recorder: None,
+            offload: Offload::default(),
         }
     }
 
@@ -188,6 +230,8 @@ impl Session {
     }
 
     pub(crate) fn apply(&mut self, c: Control, now: Instant) {
+        // whatever changes, the relay thread sees the next packets and decides afresh
+        self.offload.withdraw(&self.shared);
         let limit = self.limit();
         match c {
             Control::AddLeg {
@@ -261,7 +305,14 @@ impl Session {
         let Some(limit) = self.limit() else {
             return now + self.timeouts.media;
         };
-        let idle = now.saturating_duration_since(self.last_media);
+        let mut idle = now.saturating_duration_since(self.last_media);
+        if idle >= limit {
+            // the kernel may have forwarded what the thread did not see
+            if let Some(at) = self.offload.last_packet(&self.shared, now) {
+                self.last_media = self.last_media.max(at);
+                idle = now.saturating_duration_since(self.last_media);
+            }
+        }
         if idle < limit {
             return self.last_media + limit;
         }
@@ -397,8 +448,15 @@ impl Session {
         let Ok(hdr) = RtpHeader::parse(buf) else {
             return bump(&c.dropped_malformed);
         };
-        if me.rtp_latch.on_packet(src) == Verdict::Stranger {
-            return bump(&c.dropped_stranger);
+        let latched = me.rtp_latch.learned();
+        if latched.is_some_and(|l| l != src) && self.offload.latched_spoke(shared, i) {
+            me.rtp_latch.forget_candidate();
+        }
+        match me.rtp_latch.on_packet(src) {
+            Verdict::Stranger => return bump(&c.dropped_stranger),
+            // a new address on either side: routes to or from the old one are stale
+            Verdict::Latched => self.offload.withdraw(shared),
+            Verdict::Accept => {}
         }
         c.packets_in.fetch_add(1, Relaxed);
         c.bytes_in.fetch_add(buf.len() as u64, Relaxed);
@@ -415,6 +473,9 @@ impl Session {
         };
         let since = now.saturating_duration_since(shared.epoch).as_micros() as u64;
         let arrival = (since.wrapping_mul(u64::from(rate)) / 1_000_000) as u32;
+        if let Some(k) = self.offload.forwarded_since(shared, i) {
+            me.reception.resume(k.ssrc, k.last_seq);
+        }
         let seen = me.reception.on_packet(
             hdr.ssrc(),
             hdr.sequence(),
@@ -503,7 +564,14 @@ impl Session {
             return send(sock, buf, dst, c, out);
         }
         match route(kind, pt, me.transcoding.is_some(), peer) {
-            Route::Pass => me.transcoding = None,
+            Route::Pass => {
+                me.transcoding = None;
+                send(sock, buf, dst, c, out);
+                if me.listener.is_none() {
+                    self.offload.offer(shared, i, src, me.port, sock, dst, &hdr);
+                }
+                return;
+            }
             Route::Remap(theirs) => {
                 me.transcoding = None;
                 rtp::set_payload_type(buf, theirs);
@@ -540,6 +608,7 @@ impl Session {
     }
 
     pub(crate) fn close(mut self) {
+        self.offload.close(&self.shared);
         self.stop_play(Leg::A);
         self.stop_play(Leg::B);
         let pool = self.pool;

@@ -49,6 +49,8 @@ pub(crate) fn bump(c: &AtomicU64) {
 pub struct LegStats {
     pub packets_in: u64,
     pub bytes_in: u64,
+    /// Of `packets_in`, those the kernel fast path forwarded (`[media] kernel_forwarding`).
+    pub packets_offloaded: u64,
     pub packets_out: u64,
     pub bytes_out: u64,
     pub rtcp_in: u64,
@@ -85,6 +87,19 @@ pub struct LegStats {
     /// What this phone's latest RTCP report says of the stream it receives from the relay;
     /// None until it sends one.
     pub reported: Option<PeerReport>,
+}
+
+impl LegStats {
+    /// Adds what the kernel forwarded from this phone.
+    pub(crate) fn add_offloaded(&mut self, k: &super::kernel::FlowCounters, last: Option<Instant>) {
+        self.packets_in += k.packets;
+        self.bytes_in += k.bytes;
+        self.packets_offloaded = k.packets;
+        self.last_packet = self.last_packet.max(last);
+        self.seq_gaps += k.gaps;
+        self.lost = self.lost.saturating_add_signed(k.lost);
+        self.ssrc_changes += k.ssrc_changes;
+    }
 }
 
 /// A phone's view of the stream it receives, from its latest RTCP report block
@@ -131,6 +146,7 @@ impl LegCounters {
         let rate = self.clock_rate.load(Relaxed).max(1);
         LegStats {
             packets_in: self.packets_in.load(Relaxed),
+            packets_offloaded: 0,
             bytes_in: self.bytes_in.load(Relaxed),
             packets_out: self.packets_out.load(Relaxed),
             bytes_out: self.bytes_out.load(Relaxed),
@@ -204,6 +220,17 @@ impl Reception {
     /// One packet: `arrival` is the arrival time in the stream's timestamp units (any origin);
     /// `for_jitter` is false for packets whose timestamps do not follow the media clock
     /// (RFC 4733 events share one timestamp).
+    /// Packets arrived and were forwarded where we could not see them (the kernel, which
+    /// keeps their statistics itself), the last one `seq` of `ssrc`: a new segment starts
+    /// there, the loss so far kept.
+    pub fn resume(&mut self, ssrc: u32, seq: u16) {
+        self.lost_before += self.segment_lost();
+        self.ssrc = Some(ssrc);
+        self.restart(seq);
+        self.received = 1;
+        self.transit = None;
+    }
+
     pub fn on_packet(
         &mut self,
         ssrc: u32,

@@ -148,6 +148,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         media.relay_threads = cfg.media.relay_threads;
         media.relay_coalesce = cfg.media.relay_coalesce;
         media.relay_io = cfg.media.relay_io;
+        media.kernel_forwarding = cfg.media.kernel_forwarding;
         let engine = MediaEngine::new(media)?;
         let tones = crate::media::tone::ToneSet::for_country(&cfg.media.tones)
             .unwrap_or_else(|| crate::media::tone::ToneSet::for_country("us").expect("us tones"));
