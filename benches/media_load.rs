@@ -8,6 +8,9 @@
 //! * `switchboard, io_uring sends (default)` and `switchboard, sendto`: through our
 //!   [`MediaEngine`] (its epoll relay threads `relay-N`) with `relay_io = io_uring` (a
 //!   round's sends in one `io_uring_enter`) and `relay_io = epoll` (a `sendto` each);
+//! * `switchboard, kernel forwarding`: the same engine with `kernel_forwarding` on (the
+//!   eBPF fast path, `switchboard::media::kernel`; needs root and Linux 6.6+, else the phase
+//!   says unavailable): its relay threads see a call's first packets, the kernel the rest;
 //! * `rtpengine`: through the Debian `rtpengine` daemon (userspace, `--table=-1`), started and
 //!   stopped by the tool, each call set up with ng `offer`/`answer` and torn down with
 //!   `delete` (`benches/media/rtpengine_ng.rs`);
@@ -26,12 +29,15 @@
 //! and send/receive with `sendmmsg`/`recvmmsg` in batches of 64 (`benches/media/batch_gen.rs`),
 //! so the relay sees many legs latched to one source address; `--per-phone-sockets` gives
 //! every phone its own socket and costs one syscall per packet each way. CPU comes from
-//! /proc/{self,PID}/task/*/{stat,schedstat} (threads `relay*`, `gen*`, all of rtpengine's).
+//! /proc/{self,PID}/task/*/{stat,schedstat} (threads `relay*`, `gen*`, all of rtpengine's),
+//! and for the whole machine from /proc/stat (user, system, irq, softirq: the kernel's share
+//! of a relayed packet, which runs in softirq or in the sender's system call, whoever the
+//! sender is): "machine CPU over direct" is what a relay adds to the machine, per call.
 //!
 //! ```text
 //! cargo bench --bench media_load -- [N ...] [--secs S] [--relay-threads T] [--coalesce-us U] [--gen-threads G]
 //!     [--gen-sockets K | --per-phone-sockets] [--ports LO-HI] [--ng-port P]
-//!     [--rtpengine[=BIN]] [--rtpengine-threads T] [--floor] [--floor-uring] [--floor-uring-send] [--no-sendto] [--no-uring] [--no-switchboard] [--no-direct] [--all]
+//!     [--rtpengine[=BIN]] [--rtpengine-threads T] [--floor] [--floor-uring] [--floor-uring-send] [--no-sendto] [--no-uring] [--no-kernel] [--no-switchboard] [--no-direct] [--all]
 //! ```
 //! e.g. `cargo bench --bench media_load -- 250 500 1000 2000 --secs 10 --rtpengine`.
 //! Run by `cargo test --all-targets` (i.e. without `--bench`) it does a 200 ms smoke run of
@@ -89,6 +95,8 @@ struct Args {
     /// per packet) / `relay_io = io_uring` (the default) phase.
     sendto: bool,
     uring: bool,
+    /// `--no-kernel`: leave out the `kernel_forwarding` phase.
+    kernel: bool,
     all: bool,
     smoke: bool,
 }
@@ -112,6 +120,7 @@ fn args() -> Args {
         floor_uring_send: false,
         sendto: true,
         uring: true,
+        kernel: true,
         all: false,
         smoke: false,
     };
@@ -152,6 +161,7 @@ fn args() -> Args {
             "--floor-uring-send" => a.floor_uring_send = true,
             "--no-sendto" => a.sendto = false,
             "--no-uring" => a.uring = false,
+            "--no-kernel" => a.kernel = false,
             "--all" => a.all = true,
             _ => {
                 if let Some(bin) = s.strip_prefix("--rtpengine=") {
@@ -198,6 +208,21 @@ fn cpu_ticks(proc_dir: &str, prefix: &str) -> u64 {
     total
 }
 
+/// The whole machine's busy time so far (all CPUs: user, nice, system, irq, softirq, steal),
+/// in clock ticks (100 Hz), from the first line of /proc/stat.
+fn machine_busy_ticks() -> u64 {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let cpu: Vec<u64> = stat
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .skip(1)
+        .map(|v| v.parse().unwrap_or(0))
+        .collect();
+    [0, 1, 2, 5, 6, 7].iter().filter_map(|&i| cpu.get(i)).sum()
+}
+
 /// Time the threads named `prefix…` of `proc_dir` spent runnable but waiting for a CPU, in ns
 /// (task/*/schedstat, second field): a starved relay shows up here, not in CPU.
 fn runqueue_wait_ns(proc_dir: &str, prefix: &str) -> u64 {
@@ -240,8 +265,10 @@ enum Target {
     FloorUring,
     FloorUringSend,
     Switchboard,
-    /// Our relay with `relay_io = io_uring` (`--uring`).
+    /// Our relay with `relay_io = io_uring` (the default).
     SwitchboardUring,
+    /// The default relay with `kernel_forwarding` on.
+    SwitchboardKernel,
     Rtpengine,
 }
 
@@ -254,6 +281,7 @@ impl Target {
             Target::FloorUringSend => "epoll + io_uring sends floor (bench-only)",
             Target::Switchboard => "switchboard, sendto",
             Target::SwitchboardUring => "switchboard, io_uring sends (default)",
+            Target::SwitchboardKernel => "switchboard, kernel forwarding",
             Target::Rtpengine => "rtpengine",
         }
     }
@@ -275,6 +303,8 @@ struct Phase {
     /// when a loaded box starves the generator and less than the nominal load is offered.
     relay_ns_per_packet: f64,
     gen_ns_per_packet: f64,
+    /// The whole machine's busy share (100 = one core).
+    machine_cpu: f64,
 }
 
 fn phase(calls: usize, a: &Args, target: Target) -> Result<Phase, String> {
@@ -328,18 +358,22 @@ fn phase(calls: usize, a: &Args, target: Target) -> Result<Phase, String> {
             floor_uring_send = Some(f);
             v
         }
-        Target::Switchboard | Target::SwitchboardUring => {
+        Target::Switchboard | Target::SwitchboardUring | Target::SwitchboardKernel => {
             let mut c = MediaConfig::new("127.0.0.1".parse().expect("ip"), a.ports.0..=a.ports.1);
             c.relatch = RelatchPolicy::Never;
             c.relay_threads = a.relay_threads;
             c.relay_io = match target {
-                Target::SwitchboardUring => RelayIo::IoUring,
-                _ => RelayIo::Epoll,
+                Target::Switchboard => RelayIo::Epoll,
+                _ => RelayIo::IoUring,
             };
+            c.kernel_forwarding = target == Target::SwitchboardKernel;
             if let Some(us) = a.coalesce_us {
                 c.relay_coalesce = Duration::from_micros(us);
             }
             let e = MediaEngine::new(c).map_err(|e| e.to_string())?;
+            if target == Target::SwitchboardKernel && e.kernel_forwarding().is_none() {
+                return Err(KERNEL_UNAVAILABLE.to_string());
+            }
             let _guard = relay_rt.enter();
             let mut v = Vec::with_capacity(calls);
             for (i, &(aa, ba)) in addrs.iter().enumerate() {
@@ -396,6 +430,7 @@ fn phase(calls: usize, a: &Args, target: Target) -> Result<Phase, String> {
         )
     };
     let (r0, w0) = snapshot();
+    let m0 = machine_busy_ticks();
     let t0 = Instant::now();
     let out = load_gen::run(
         socks,
@@ -409,6 +444,7 @@ fn phase(calls: usize, a: &Args, target: Target) -> Result<Phase, String> {
     // saturating below: a relay thread of the previous phase still ending at the first
     // snapshot and gone at the second takes its counts with it
     let (r1, w1) = snapshot();
+    let m1 = machine_busy_ticks();
     let secs = t0.elapsed().as_secs_f64();
     let mut lat = out.latencies_us;
     lat.sort_unstable();
@@ -443,6 +479,7 @@ fn phase(calls: usize, a: &Args, target: Target) -> Result<Phase, String> {
         relay_ns_per_packet: r1.saturating_sub(r0) as f64 * 1e7 / (received.max(1) as f64),
         gen_ns_per_packet: out.cpu_ns as f64 / ((out.sent + received).max(1) as f64),
         gen_wait: out.runqueue_wait_ns as f64 / 1e9 / secs * 100.0,
+        machine_cpu: share(m1.saturating_sub(m0)),
     })
 }
 
@@ -466,6 +503,11 @@ fn smoke(mut a: Args) {
             None,
             Target::SwitchboardUring,
             "io_uring sends, per-phone sockets",
+        ),
+        (
+            Some(1),
+            Target::SwitchboardKernel,
+            "kernel forwarding, batched",
         ),
         (Some(1), Target::FloorUring, "io_uring floor, batched"),
         (
@@ -508,6 +550,7 @@ fn smoke(mut a: Args) {
             {
                 println!("smoke, {name}: skipped, io_uring unavailable here ({e})")
             }
+            Err(e) if e == KERNEL_UNAVAILABLE => println!("smoke, {name}: skipped, {e}"),
             Err(e) => {
                 eprintln!("smoke, {name}: {e}");
                 std::process::exit(1);
@@ -521,6 +564,9 @@ fn smoke(mut a: Args) {
 fn uring_available() -> bool {
     io_uring::IoUring::new(8).is_ok()
 }
+
+const KERNEL_UNAVAILABLE: &str =
+    "kernel forwarding unavailable here (not root, or Linux before 6.6; the engine logged why)";
 
 fn main() {
     let a = args();
@@ -545,9 +591,9 @@ fn main() {
         }
     );
     println!(
-        "| calls | path | packets/s sent / received | loss % | p50 µs | p99 µs | max µs | added p50 / p99 µs | relay CPU % | CPU µs per call-s | relay run-queue wait % | generator CPU % | generator run-queue wait % | relay CPU ns / packet | generator CPU ns / packet |"
+        "| calls | path | packets/s sent / received | loss % | p50 µs | p99 µs | max µs | added p50 / p99 µs | relay CPU % | CPU µs per call-s | relay run-queue wait % | generator CPU % | generator run-queue wait % | relay CPU ns / packet | generator CPU ns / packet | machine CPU % | machine CPU over direct, µs per call-s |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     let mut targets = Vec::new();
     if a.direct {
         targets.push(Target::Direct);
@@ -567,16 +613,20 @@ fn main() {
     if a.switchboard && a.uring {
         targets.push(Target::SwitchboardUring);
     }
+    if a.switchboard && a.kernel {
+        targets.push(Target::SwitchboardKernel);
+    }
     if a.rtpengine.is_some() {
         targets.push(Target::Rtpengine);
     }
     let mut lossy: Vec<Target> = Vec::new();
     for &calls in &a.calls {
         let mut baseline: Option<(u32, u32)> = None;
+        let mut direct_machine: Option<f64> = None;
         for &t in &targets {
             if lossy.contains(&t) && !a.all && t != Target::Direct {
                 println!(
-                    "| {calls} | {} | skipped: lost packets at a lower N | | | | | | | | | | | | |",
+                    "| {calls} | {} | skipped: lost packets at a lower N | | | | | | | | | | | | | | |",
                     t.name()
                 );
                 continue;
@@ -585,7 +635,7 @@ fn main() {
                 Ok(p) => p,
                 Err(e) => {
                     println!(
-                        "| {calls} | {} | failed: {e} | | | | | | | | | | | | |",
+                        "| {calls} | {} | failed: {e} | | | | | | | | | | | | | | |",
                         t.name()
                     );
                     if a.smoke {
@@ -620,8 +670,17 @@ fn main() {
             };
             let relay = t != Target::Direct;
             let dash = || "–".to_string();
+            if t == Target::Direct {
+                direct_machine = Some(p.machine_cpu);
+            }
+            let machine_added = match direct_machine {
+                Some(d) if relay => {
+                    format!("{:.0}", (p.machine_cpu - d) / 100.0 / calls as f64 * 1e6)
+                }
+                _ => dash(),
+            };
             println!(
-                "| {calls} | {} | {:.0}{} / {:.0} | {loss:.3}{} | {p50} | {p99} | {} | {added} | {} | {} | {} | {:.0} | {:.1} | {} | {:.0} |",
+                "| {calls} | {} | {:.0}{} / {:.0} | {loss:.3}{} | {p50} | {p99} | {} | {added} | {} | {} | {} | {:.0} | {:.1} | {} | {:.0} | {:.1} | {machine_added} |",
                 t.name(),
                 offered as f64 / a.run.as_secs_f64(),
                 // the generator paces by the clock and stops at the end of the run: a starved
@@ -637,6 +696,7 @@ fn main() {
                 p.gen_wait,
                 if relay { format!("{:.0}", p.relay_ns_per_packet) } else { dash() },
                 p.gen_ns_per_packet,
+                p.machine_cpu,
             );
             if a.smoke && p.received == 0 {
                 eprintln!("smoke run: no packet came through the relay");

@@ -57,6 +57,7 @@ struct Inner {
     next_key: AtomicU64,
     /// The kernel fast path, when configured and the kernel took it.
     kernel: Option<Arc<KernelForwarder>>,
+    kernel_clock: (Instant, u64),
 }
 
 struct CallEntry {
@@ -84,6 +85,8 @@ enum Create {
 
 impl CallEntry {
     fn control(&self, c: Control) -> Result<(), ()> {
+        // the kernel stops forwarding now, not when the relay thread gets to the command
+        self.shared.unroute_all();
         self.reactor.send(Command::Control {
             key: self.key,
             control: c,
@@ -135,6 +138,7 @@ impl MediaEngine {
                 reactors,
                 next_key: AtomicU64::new(0),
                 kernel,
+                kernel_clock: crate::media::kernel::anchor(),
             }),
         })
     }
@@ -293,10 +297,9 @@ impl MediaEngine {
             shared.counters[1].snapshot(epoch),
         ];
         if self.inner.kernel.is_some() {
-            let now = Instant::now();
             for i in 0..2 {
                 let k = shared.kernel_counts(i);
-                legs[i].add_offloaded(&k, k.last_packet(now));
+                legs[i].add_offloaded(&k, k.last_packet(shared.kernel_clock));
                 legs[1 - i].packets_out += k.packets;
                 legs[1 - i].bytes_out += k.bytes;
             }
@@ -308,12 +311,11 @@ impl MediaEngine {
     pub fn idle_since(&self, call: &MediaCallId) -> Option<Instant> {
         let shared = self.lock().get(call).map(|e| e.shared.clone())?;
         let epoch = self.inner.epoch;
-        let now = Instant::now();
         let last = shared
             .counters
             .iter()
             .filter_map(|c| c.last_packet(epoch))
-            .chain((0..2).filter_map(|i| shared.kernel_counts(i).last_packet(now)))
+            .chain((0..2).filter_map(|i| shared.kernel_last_packet(i)))
             .max();
         Some(last.unwrap_or(shared.created).max(shared.created))
     }
@@ -536,6 +538,7 @@ impl MediaEngine {
             self.inner.epoch,
             self.inner.epoch_wall,
             self.inner.kernel.clone(),
+            self.inner.kernel_clock,
         ));
         let (events_tx, events) = mpsc::channel(config.event_capacity.max(1));
         let session = Session::new(

@@ -71,8 +71,8 @@ impl Latch {
         self.learned.or(self.advertised)
     }
 
-    /// The latched source spoke (where this latch could not see it): a new source starts
-    /// counting again.
+    /// The latched source spoke where this latch could not see it (the kernel forwarded
+    /// it): a new source starts counting again.
     pub fn forget_candidate(&mut self) {
         self.candidate = None;
     }

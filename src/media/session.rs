@@ -90,8 +90,9 @@ pub(crate) struct CallShared {
     /// The wall clock at `epoch` (for the NTP time in sender reports).
     pub epoch_wall: SystemTime,
     pub created: Instant,
-    /// The kernel fast path, if the engine has it.
+    /// The kernel fast path, if the engine has it, and its clock's anchor.
     pub kernel: Option<Arc<KernelForwarder>>,
+    pub kernel_clock: (Instant, u64),
     /// Every direction the kernel forwarded for this call, by the leg its packets come
     /// from; the kernel's counts for them live until the call ends.
     pub offloaded: [Mutex<Vec<FlowKey>>; 2],
@@ -102,6 +103,7 @@ impl CallShared {
         epoch: Instant,
         epoch_wall: SystemTime,
         kernel: Option<Arc<KernelForwarder>>,
+        kernel_clock: (Instant, u64),
     ) -> Self {
         let counters: [LegCounters; 2] = Default::default();
         for c in &counters {
@@ -113,8 +115,27 @@ impl CallShared {
             epoch_wall,
             created: Instant::now(),
             kernel,
+            kernel_clock,
             offloaded: Default::default(),
         }
+    }
+
+    /// Nothing of this call forwarded by the kernel any more (a command is on its way to the
+    /// relay thread, which may offload again once it has applied it).
+    pub(crate) fn unroute_all(&self) {
+        let Some(k) = self.kernel.as_deref() else {
+            return;
+        };
+        for keys in &self.offloaded {
+            for key in keys.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+                k.unroute(key);
+            }
+        }
+    }
+
+    /// When the kernel last forwarded a packet from `leg_index`'s phone.
+    pub(crate) fn kernel_last_packet(&self, leg_index: usize) -> Option<Instant> {
+        self.kernel_counts(leg_index).last_packet(self.kernel_clock)
     }
 
     /// What the kernel forwarded of the packets from `leg_index`'s phone, all routes summed.
@@ -308,7 +329,7 @@ impl Session {
         let mut idle = now.saturating_duration_since(self.last_media);
         if idle >= limit {
             // the kernel may have forwarded what the thread did not see
-            if let Some(at) = self.offload.last_packet(&self.shared, now) {
+            if let Some(at) = self.offload.last_packet(&self.shared) {
                 self.last_media = self.last_media.max(at);
                 idle = now.saturating_duration_since(self.last_media);
             }
@@ -448,15 +469,23 @@ impl Session {
         let Ok(hdr) = RtpHeader::parse(buf) else {
             return bump(&c.dropped_malformed);
         };
-        let latched = me.rtp_latch.learned();
-        if latched.is_some_and(|l| l != src) && self.offload.latched_spoke(shared, i) {
+        if me.rtp_latch.learned().is_some_and(|l| l != src)
+            && self.offload.latched_spoke_lately(shared, i, now)
+        {
+            // the kernel's packets from the latched phone were not in this queue: a stranger
+            // queued behind them is no run of its own
             me.rtp_latch.forget_candidate();
         }
         match me.rtp_latch.on_packet(src) {
-            Verdict::Stranger => return bump(&c.dropped_stranger),
-            // a new address on either side: routes to or from the old one are stale
-            Verdict::Latched => self.offload.withdraw(shared),
-            Verdict::Accept => {}
+            Verdict::Stranger => {
+                self.offload.stranger(shared, i, now);
+                return bump(&c.dropped_stranger);
+            }
+            Verdict::Latched => self.offload.relatched(shared, i, src),
+            // the latched phone, but a packet the kernel left to us (another payload type:
+            // an event): its direction comes back here, so the kernel's count of sequence
+            // numbers never jumps over ours
+            Verdict::Accept => self.offload.withdraw_one(shared, i),
         }
         c.packets_in.fetch_add(1, Relaxed);
         c.bytes_in.fetch_add(buf.len() as u64, Relaxed);
@@ -566,11 +595,12 @@ impl Session {
         match route(kind, pt, me.transcoding.is_some(), peer) {
             Route::Pass => {
                 me.transcoding = None;
-                send(sock, buf, dst, c, out);
                 if me.listener.is_none() {
-                    self.offload.offer(shared, i, src, me.port, sock, dst, &hdr);
+                    // the route first: once the phone has this packet, its next goes by it
+                    self.offload
+                        .offer(shared, i, src, me.port, sock, dst, &hdr, now);
                 }
-                return;
+                return send(sock, buf, dst, c, out);
             }
             Route::Remap(theirs) => {
                 me.transcoding = None;

@@ -86,14 +86,22 @@ impl FlowCounters {
         }
     }
 
-    /// The last packet's arrival on `Instant`'s clock (both are `CLOCK_MONOTONIC`).
-    pub(crate) fn last_packet(&self, now: Instant) -> Option<Instant> {
-        if self.last_ns == 0 {
-            return None;
+    /// The last packet's arrival on `Instant`'s clock, through an [`anchor`] (the same
+    /// anchor gives the same answer every time).
+    pub(crate) fn last_packet(&self, anchor: (Instant, u64)) -> Option<Instant> {
+        let (at, ns) = anchor;
+        match self.last_ns {
+            0 => None,
+            t if t >= ns => Some(at + Duration::from_nanos(t - ns)),
+            t => at.checked_sub(Duration::from_nanos(ns - t)),
         }
-        let ago = monotonic_ns().saturating_sub(self.last_ns);
-        now.checked_sub(Duration::from_nanos(ago))
     }
+}
+
+/// An `Instant` and the kernel's `CLOCK_MONOTONIC` read together (`Instant` is that clock,
+/// but opaque): converts the program's time stamps.
+pub(crate) fn anchor() -> (Instant, u64) {
+    (Instant::now(), monotonic_ns())
 }
 
 fn monotonic_ns() -> u64 {
