@@ -4,8 +4,8 @@
 //! telephone events, hold, a stranger, the media timeout. `media_relay_kernel.rs` runs the
 //! whole relay suite with it on; this file checks that the kernel did the forwarding.
 //!
-//! Where the kernel cannot take the program (not root, Linux before 6.6) these tests say
-//! so and pass; as root on a 6.6+ kernel the engine must have it.
+//! Where the kernel lets us use no BPF (not root, a seccomp filter) or has no TCX (Linux
+//! before 6.6) these tests say so and pass; anywhere else the engine must have it.
 
 mod media_support;
 
@@ -13,6 +13,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use media_support::{recv, until, WAIT};
+use switchboard::media::kernel::{kernel_has_tcx, KernelForwarder};
 use switchboard::media::rtp::TelephoneEvent;
 use switchboard::media::{
     Leg, LocalEndpoint, MediaCallId, MediaConfig, MediaEngine, MediaEvent, RelatchPolicy,
@@ -21,16 +22,12 @@ use switchboard::media::{
 use switchboard::sip::sdp::Direction;
 use tokio::net::UdpSocket;
 
-/// Whether this machine can be expected to load the program: root and TCX (Linux 6.6).
+/// Whether this machine can be expected to load the program: Linux 6.6+ (TCX) and a
+/// kernel that lets this process use BPF at all (root, no seccomp filter in the way). A
+/// program the verifier refuses is not excused.
 fn kernel_can() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    let root = unsafe { libc::geteuid() } == 0;
-    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
-    let mut v = release
-        .split(['.', '-'])
-        .map(|p| p.parse::<u32>().unwrap_or(0));
-    let version = (v.next().unwrap_or(0), v.next().unwrap_or(0));
-    root && version >= (6, 6)
+    let refused = |e: &std::io::Error| matches!(e.raw_os_error(), Some(libc::EPERM | libc::ENOSYS));
+    kernel_has_tcx() && KernelForwarder::start(1).map_or_else(|e| !refused(&e), |_| true)
 }
 
 fn engine(

@@ -192,6 +192,15 @@ fn media_relay_io_is_epoll_or_io_uring() {
     );
 }
 
+#[test]
+fn media_kernel_forwarding_is_off_unless_asked() {
+    assert!(!Config::embedded_default().media.kernel_forwarding);
+    let base = "[sip]\nlisten = [\"udp:127.0.0.1:5060\"]\ndomain = \"x\"\n[media]\n";
+    let c = Config::parse("t.toml", &format!("{base}kernel_forwarding = true\n")).unwrap();
+    assert!(c.media.kernel_forwarding);
+    assert!(Config::parse("t.toml", &format!("{base}kernel_forwarding = \"yes\"\n")).is_err());
+}
+
 const SIP_MIN: &str = "[sip]\nlisten = [\"udp:127.0.0.1:5060\"]\ndomain = \"x\"\n";
 
 #[test]
