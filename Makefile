@@ -3,7 +3,7 @@
 
 CARGO ?= cargo
 # Debian packages the build and the test suite need.
-APT_PACKAGES := sip-tester libopus-dev pkg-config sqlite3 postgresql baresip-core python3 chromium curl
+APT_PACKAGES := sip-tester libopus-dev pkg-config sqlite3 postgresql baresip-core python3 chromium curl iproute2 ethtool
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: deps build run test test-unit test-pg test-sipp test-baresip test-durability test-ivr-queue test-campaign test-browser lint bench bench-cps bench-media check

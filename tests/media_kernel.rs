@@ -12,8 +12,7 @@ mod media_support;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use media_support::{recv, until, WAIT};
-use switchboard::media::kernel::{kernel_has_tcx, KernelForwarder};
+use media_support::{kernel_forwarding_expected, recv, until, WAIT};
 use switchboard::media::rtp::TelephoneEvent;
 use switchboard::media::{
     Leg, LocalEndpoint, MediaCallId, MediaConfig, MediaEngine, MediaEvent, RelatchPolicy,
@@ -21,14 +20,6 @@ use switchboard::media::{
 };
 use switchboard::sip::sdp::Direction;
 use tokio::net::UdpSocket;
-
-/// Whether this machine can be expected to load the program: Linux 6.6+ (TCX) and a
-/// kernel that lets this process use BPF at all (root, no seccomp filter in the way). A
-/// program the verifier refuses is not excused.
-fn kernel_can() -> bool {
-    let refused = |e: &std::io::Error| matches!(e.raw_os_error(), Some(libc::EPERM | libc::ENOSYS));
-    kernel_has_tcx() && KernelForwarder::start(1).map_or_else(|e| !refused(&e), |_| true)
-}
 
 fn engine(
     ports: std::ops::RangeInclusive<u16>,
@@ -42,7 +33,7 @@ fn engine(
     let engine = MediaEngine::new(config).unwrap();
     if engine.kernel_forwarding().is_none() {
         assert!(
-            !kernel_can(),
+            !kernel_forwarding_expected(),
             "root on Linux 6.6+: the kernel must take the program"
         );
         eprintln!("SKIPPED: kernel forwarding unavailable here (not root, or Linux before 6.6)");

@@ -77,10 +77,8 @@ impl Offload {
         let Some(from) = source_for(local.ip(), to) else {
             return;
         };
-        let route = Route {
-            from: SocketAddrV4::new(from, local.port()),
-            to,
-            pt,
+        let Some(route) = Route::new(SocketAddrV4::new(from, local.port()), to, pt) else {
+            return;
         };
         {
             // listed before it can count, so the control side never misses a packet

@@ -27,7 +27,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
 use std::os::fd::OwnedFd;
 use std::time::{Duration, Instant};
 
-pub(crate) const ROUTES_VALUE: usize = 16;
+pub(crate) const ROUTES_VALUE: usize = 20;
 pub(crate) const COUNTERS_VALUE: usize = 56;
 
 /// One offloaded direction: packets from `phone` to our leg's `port`.
@@ -51,6 +51,15 @@ pub(crate) struct Route {
     pub from: SocketAddrV4,
     pub to: SocketAddrV4,
     pub pt: u8,
+}
+
+impl Route {
+    /// The route from `from` to `to`, if the kernel can take it: IPv4, and `from` an
+    /// address of an interface here (the packets leave by it, unless `to` is local).
+    pub(crate) fn new(from: SocketAddrV4, to: SocketAddrV4, pt: u8) -> Option<Self> {
+        interface_of(*from.ip())?;
+        Some(Route { from, to, pt })
+    }
 }
 
 /// What the program counted for one key.
@@ -192,6 +201,9 @@ impl KernelForwarder {
         r[12] = route.pt;
         if is_local(*route.to.ip()) {
             r[13] = program::ROUTE_LOCAL;
+        } else {
+            let ifindex = interface_of(*route.from.ip()).unwrap_or(0);
+            r[program::ROUTE_IFINDEX..][..4].copy_from_slice(&ifindex.to_ne_bytes());
         }
         // no route, so the program does not write these counters now: read, seed, write
         let mut c = [0u8; COUNTERS_VALUE];
@@ -260,6 +272,36 @@ pub fn kernel_has_tcx() -> bool {
         .split(['.', '-'])
         .map(|p| p.parse::<u32>().unwrap_or(0));
     (v.next().unwrap_or(0), v.next().unwrap_or(0)) >= (6, 6)
+}
+
+/// The index of the interface that has `ip` (the one packets from `ip` leave by, in the
+/// usual one-address-per-interface setup).
+fn interface_of(ip: Ipv4Addr) -> Option<u32> {
+    let mut found = None;
+    // SAFETY: getifaddrs hands us a list we walk read-only and free once.
+    unsafe {
+        let mut list: *mut libc::ifaddrs = std::ptr::null_mut();
+        if libc::getifaddrs(&mut list) != 0 {
+            return None;
+        }
+        let mut p = list;
+        while !p.is_null() {
+            let a = (*p).ifa_addr;
+            if !a.is_null() && i32::from((*a).sa_family) == libc::AF_INET {
+                let sin = &*(a as *const libc::sockaddr_in);
+                if Ipv4Addr::from(u32::from_be(sin.sin_addr.s_addr)) == ip {
+                    let index = libc::if_nametoindex((*p).ifa_name);
+                    if index != 0 {
+                        found = Some(index);
+                        break;
+                    }
+                }
+            }
+            p = (*p).ifa_next;
+        }
+        libc::freeifaddrs(list);
+    }
+    found
 }
 
 /// An address of this host (the kernel lets us bind it).

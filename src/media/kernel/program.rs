@@ -10,14 +10,14 @@
 //!    goes up the stack unchanged;
 //! 3. the payload type must be the route's (telephone events, comfort noise and RTCP
 //!    muxed on the port go up to the relay thread, which handles them as always);
-//! 4. unless the route says the new destination is local, ask the FIB for the way out
-//!    (`bpf_fib_lookup`, egress view); no way out → up the stack unchanged;
-//! 5. rewrite addresses and ports to "from our other leg to the other phone", fixing
+//! 4. rewrite addresses and ports to "from our other leg to the other phone", fixing
 //!    the IP and UDP checksums (by difference, so `CHECKSUM_PARTIAL` loopback packets
 //!    stay right), count the packet in `COUNTERS` (packets, payload bytes, time, last
 //!    sequence number);
-//! 6. local destination: on to the stack, which delivers it to the phone's socket;
-//!    otherwise new Ethernet addresses from the FIB and `bpf_redirect` out.
+//! 5. local destination: on to the stack, which delivers it to the phone's socket;
+//!    otherwise out of the interface the route names, with `bpf_redirect_neigh` (the
+//!    kernel finds the next hop and its Ethernet address). Not `bpf_fib_lookup`: that one
+//!    refuses an interface with IP forwarding off, which a switch should not need.
 //!
 //! Return codes are TCX's: `TCX_NEXT` (-1) lets the next program and then the stack see the
 //! packet, so several engines (tests, two switches on one host) chain on one interface.
@@ -26,7 +26,6 @@ use super::{COUNTERS_VALUE, ROUTES_VALUE};
 
 // opcode classes and fields (instruction-set.rst)
 const LDX: u8 = 0x01;
-const ST: u8 = 0x02;
 const STX: u8 = 0x03;
 const ALU: u8 = 0x04;
 const JMP: u8 = 0x05;
@@ -46,6 +45,7 @@ const MOV: u8 = 0xb0;
 const END_TO_BE: u8 = 0xd0 | 0x08;
 const JEQ: u8 = 0x10;
 const JGT: u8 = 0x20;
+const JGE: u8 = 0x30;
 const JSET: u8 = 0x40;
 const JNE: u8 = 0x50;
 const JSLT: u8 = 0xc0;
@@ -60,20 +60,16 @@ const KTIME_GET_NS: i32 = 5;
 const SKB_STORE_BYTES: i32 = 9;
 const L3_CSUM_REPLACE: i32 = 10;
 const L4_CSUM_REPLACE: i32 = 11;
-const REDIRECT: i32 = 23;
+const REDIRECT_NEIGH: i32 = 152;
 const CSUM_DIFF: i32 = 28;
-const FIB_LOOKUP: i32 = 69;
+const SKB_PULL_DATA: i32 = 39;
 
 const F_PSEUDO_HDR: i32 = 0x10;
 const F_MARK_MANGLED_0: i32 = 0x20;
-const FIB_LOOKUP_OUTPUT: i32 = 2;
-const FIB_RET_SUCCESS: i32 = 0;
-const FIB_RET_NOT_FWDED: i32 = 4;
 const TCX_NEXT: i32 = -1;
 const TCX_DROP: i32 = 2;
 
 // struct __sk_buff
-const SKB_IFINDEX: i16 = 40;
 const SKB_DATA: i16 = 76;
 const SKB_DATA_END: i16 = 80;
 const SKB_GSO_SEGS: i16 = 164;
@@ -97,16 +93,11 @@ const PAYLOAD: i16 = -32;
 const DIFF_ADDRS: i16 = -40;
 const DIFF_PORTS: i16 = -48;
 const SSRC: i16 = -56; // as in the packet
-const FIB: i16 = -128; // struct bpf_fib_lookup, 64 bytes
-const FIB_IFINDEX: i16 = FIB + 8;
-const FIB_SRC: i16 = FIB + 16;
-const FIB_DST: i16 = FIB + 32;
-const FIB_SMAC: i16 = FIB + 52;
-const FIB_DMAC: i16 = FIB + 58;
 
 // the maps' values (see super)
 const ROUTE_PT: i16 = 12;
 const ROUTE_FLAGS: i16 = 13;
+pub(super) const ROUTE_IFINDEX: usize = 16;
 pub(super) const ROUTE_LOCAL: u8 = 1;
 pub(super) const COUNT_PACKETS: usize = 0;
 pub(super) const COUNT_BYTES: usize = 8;
@@ -116,7 +107,7 @@ pub(super) const COUNT_SSRC: usize = 28; // as in the packet
 pub(super) const COUNT_GAPS: usize = 32;
 pub(super) const COUNT_LOST: usize = 40; // i64: a late packet takes one back
 pub(super) const COUNT_SSRC_CHANGES: usize = 48;
-const _: () = assert!(ROUTES_VALUE == 16 && COUNTERS_VALUE == 56);
+const _: () = assert!(ROUTES_VALUE == 20 && COUNTERS_VALUE == 56);
 /// RFC 3550 A.1: a jump of this many or more restarts the sequence, not a gap; a packet
 /// up to `MAX_MISORDER` behind is a late one.
 const MAX_DROPOUT: i32 = 3000;
@@ -129,10 +120,9 @@ fn at(field: usize) -> i16 {
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Label {
     Next,
-    Local,
-    Rewrite,
     Counted,
     Drop,
+    Linear,
     SameSsrc,
     StoreSeq,
     LateOne,
@@ -176,9 +166,6 @@ impl Asm {
     }
     fn store(&mut self, size: u8, base: u8, off: i16, src: u8) -> &mut Self {
         self.op(STX | MEM | size, base, src, off, 0)
-    }
-    fn storei(&mut self, size: u8, base: u8, off: i16, imm: i32) -> &mut Self {
-        self.op(ST | MEM | size, base, 0, off, imm)
     }
     /// `lock *(u64 *)(base + off) += src`
     fn atomic_add(&mut self, base: u8, off: i16, src: u8) -> &mut Self {
@@ -228,13 +215,23 @@ pub(super) fn forwarder(routes: i32, counters: i32) -> Vec<u64> {
         jumps: Vec::new(),
         labels: Vec::new(),
     };
-    // r6 = skb; r2 = data, r3 = data_end; every header we read within bounds
+    // r6 = skb; r2 = data, r3 = data_end; every header we read within bounds (a packet
+    // whose headers are not all in the linear part, as a veth may hand over, is pulled)
     a.mov(6, 1)
         .load(W, 2, 6, SKB_DATA)
         .load(W, 3, 6, SKB_DATA_END)
         .mov(4, 2)
         .addi(4, HEADERS)
+        .jump(JMP | JGE | X, 3, 4, 0, Linear)
+        .mov(1, 6)
+        .movi(2, HEADERS)
+        .call(SKB_PULL_DATA)
+        .load(W, 2, 6, SKB_DATA)
+        .load(W, 3, 6, SKB_DATA_END)
+        .mov(4, 2)
+        .addi(4, HEADERS)
         .jump(JMP | JGT | X, 4, 3, 0, Next)
+        .label(Linear)
         .load(W, 4, 6, SKB_GSO_SEGS)
         .ji(JGT, 4, 1, Next)
         // IPv4 (0x0800 read little-endian), no options, UDP, not a fragment
@@ -280,35 +277,7 @@ pub(super) fn forwarder(routes: i32, counters: i32) -> Vec<u64> {
         .load(B, 4, 9, ROUTE_PT)
         .jump(JMP | JNE | X, 4, 7, 0, Next)
         .load(B, 8, 9, ROUTE_FLAGS)
-        .ji(JSET, 8, ROUTE_LOCAL.into(), Rewrite);
-    // the way out, as the stack would send it
-    for q in 0..8 {
-        a.storei(DW, 10, FIB + 8 * q, 0);
-    }
-    a.storei(B, 10, FIB, libc::AF_INET)
-        .storei(B, 10, FIB + 1, 17)
-        .load(H, 4, 9, 8)
-        .store(H, 10, FIB + 2, 4)
-        .load(H, 4, 9, 10)
-        .store(H, 10, FIB + 4, 4)
-        .load(W, 4, 6, SKB_IFINDEX)
-        .store(W, 10, FIB_IFINDEX, 4)
-        .load(W, 4, 9, 0)
-        .store(W, 10, FIB_SRC, 4)
-        .load(W, 4, 9, 4)
-        .store(W, 10, FIB_DST, 4)
-        .mov(1, 6)
-        .frame(2, FIB)
-        .movi(3, 64)
-        .movi(4, FIB_LOOKUP_OUTPUT)
-        .call(FIB_LOOKUP)
-        .ji(JEQ, 0, FIB_RET_NOT_FWDED, Local)
-        .ji(JNE, 0, FIB_RET_SUCCESS, Next)
-        .jump(JMP | JA, 0, 0, 0, Rewrite)
-        .label(Local)
-        .movi(8, ROUTE_LOCAL.into())
         // addresses and ports: checksums by difference, then the bytes
-        .label(Rewrite)
         .frame(1, OLD_ADDRS)
         .movi(2, 8)
         .mov(3, 9)
@@ -393,22 +362,13 @@ pub(super) fn forwarder(routes: i32, counters: i32) -> Vec<u64> {
         .store(DW, 7, at(COUNT_LAST_NS), 0)
         .label(Counted)
         .ji(JSET, 8, ROUTE_LOCAL.into(), Next)
-        // out another way: the next hop's Ethernet addresses, then out
-        .mov(1, 6)
+        // out of the interface the relay thread's packets to that phone take: the kernel
+        // finds the next hop and its Ethernet address (and resolves it if it must)
+        .load(W, 1, 9, at(ROUTE_IFINDEX))
         .movi(2, 0)
-        .frame(3, FIB_DMAC)
-        .movi(4, 6)
-        .movi(5, 0)
-        .call(SKB_STORE_BYTES)
-        .mov(1, 6)
-        .movi(2, 6)
-        .frame(3, FIB_SMAC)
-        .movi(4, 6)
-        .movi(5, 0)
-        .call(SKB_STORE_BYTES)
-        .load(W, 1, 10, FIB_IFINDEX)
-        .movi(2, 0)
-        .call(REDIRECT)
+        .movi(3, 0)
+        .movi(4, 0)
+        .call(REDIRECT_NEIGH)
         .exit()
         .label(Next)
         .movi(0, TCX_NEXT)
