@@ -36,6 +36,12 @@
 //! allocator); a full socket buffer drops the packet (counted) instead of waiting; file IO
 //! happens on a recorder's own thread.
 //!
+//! Kernel fast path (`kernel`, `offload`; [`MediaConfig::kernel_forwarding`], off by
+//! default): once a relay thread has passed a direction's packet untouched, an eBPF program
+//! at the interfaces' ingress rewrites and forwards that direction's next packets of the
+//! same payload type itself; anything else (events, a stranger, a command to the call)
+//! brings the direction back to the thread.
+//!
 //! Media timeout: once both legs have an address, RTP silence longer than
 //! [`MediaConfig::media_timeout`] (or [`MediaConfig::hold_timeout`] while either side holds)
 //! raises [`MediaEvent::Timeout`] once; the B2BUA decides whether to hang up.

@@ -21,7 +21,7 @@
 use std::net::{SocketAddr, SocketAddrV4, UdpSocket};
 use std::time::{Duration, Instant};
 
-use super::kernel::{source_for, FlowCounters, FlowKey, Route};
+use super::kernel::{source_for, FlowCounters, FlowKey};
 use super::rtp::RtpHeader;
 use super::session::CallShared;
 
@@ -77,7 +77,7 @@ impl Offload {
         let Some(from) = source_for(local.ip(), to) else {
             return;
         };
-        let Some(route) = Route::new(SocketAddrV4::new(from, local.port()), to, pt) else {
+        let Some(route) = kernel.route_for(SocketAddrV4::new(from, local.port()), to, pt) else {
             return;
         };
         {

@@ -22,9 +22,11 @@
 mod bpf;
 mod program;
 
+use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
 use std::os::fd::OwnedFd;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 pub(crate) const ROUTES_VALUE: usize = 20;
@@ -45,21 +47,22 @@ impl FlowKey {
 }
 
 /// Where an offloaded direction's packets go: out of our other leg's port (`from`) to the
-/// other phone (`to`), for audio of payload type `pt` only.
+/// other phone (`to`), for audio of payload type `pt` only; see [`KernelForwarder::route_for`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Route {
     pub from: SocketAddrV4,
     pub to: SocketAddrV4,
     pub pt: u8,
+    egress: Egress,
 }
 
-impl Route {
-    /// The route from `from` to `to`, if the kernel can take it: IPv4, and `from` an
-    /// address of an interface here (the packets leave by it, unless `to` is local).
-    pub(crate) fn new(from: SocketAddrV4, to: SocketAddrV4, pt: u8) -> Option<Self> {
-        interface_of(*from.ip())?;
-        Some(Route { from, to, pt })
-    }
+/// How a rewritten packet leaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Egress {
+    /// `to` is an address of this host: up the stack to its socket.
+    Local,
+    /// Out of this interface (the one that has `from`).
+    Interface(u32),
 }
 
 /// What the program counted for one key.
@@ -128,6 +131,8 @@ fn monotonic_ns() -> u64 {
 pub struct KernelForwarder {
     routes: bpf::HashMap,
     counters: bpf::HashMap,
+    /// Which interface has an address, as last looked up (`getifaddrs` is a netlink dump).
+    interface_of: Mutex<HashMap<Ipv4Addr, Option<u32>>>,
     interfaces: Vec<String>,
     _links: Vec<OwnedFd>,
     _program: OwnedFd,
@@ -173,6 +178,7 @@ impl KernelForwarder {
         Ok(KernelForwarder {
             routes,
             counters,
+            interface_of: Mutex::new(HashMap::new()),
             interfaces,
             _links: links,
             _program: prog,
@@ -182,6 +188,27 @@ impl KernelForwarder {
     /// The interfaces the program watches.
     pub fn interfaces(&self) -> &[String] {
         &self.interfaces
+    }
+
+    /// The route from `from` to `to`, if the kernel can take it: to an address of this host,
+    /// or out of the interface that has `from`.
+    pub(crate) fn route_for(&self, from: SocketAddrV4, to: SocketAddrV4, pt: u8) -> Option<Route> {
+        let egress = match is_local(*to.ip()) {
+            true => Egress::Local,
+            false => {
+                let mut known = self.interface_of.lock().unwrap_or_else(|e| e.into_inner());
+                let index = *known
+                    .entry(*from.ip())
+                    .or_insert_with(|| interface_of(*from.ip()));
+                Egress::Interface(index?)
+            }
+        };
+        Some(Route {
+            from,
+            to,
+            pt,
+            egress,
+        })
     }
 
     /// Offload `key`'s packets along `route` (replacing its route if it had one; its
@@ -199,11 +226,11 @@ impl KernelForwarder {
         r[8..10].copy_from_slice(&route.from.port().to_be_bytes());
         r[10..12].copy_from_slice(&route.to.port().to_be_bytes());
         r[12] = route.pt;
-        if is_local(*route.to.ip()) {
-            r[13] = program::ROUTE_LOCAL;
-        } else {
-            let ifindex = interface_of(*route.from.ip()).unwrap_or(0);
-            r[program::ROUTE_IFINDEX..][..4].copy_from_slice(&ifindex.to_ne_bytes());
+        match route.egress {
+            Egress::Local => r[13] = program::ROUTE_LOCAL,
+            Egress::Interface(index) => {
+                r[program::ROUTE_IFINDEX..][..4].copy_from_slice(&index.to_ne_bytes())
+            }
         }
         // no route, so the program does not write these counters now: read, seed, write
         let mut c = [0u8; COUNTERS_VALUE];
