@@ -30,6 +30,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::audio::{AudioTap, FrameSource};
 use super::codec::{CodecKind, Encoder};
 use super::kernel::KernelForwarder;
+use super::offload::OffloadShare;
 use super::reactor::{Command, Reactor};
 use super::record::Recorder;
 use super::session::{CallShared, Control, Patch, Session, Timeouts};
@@ -86,7 +87,7 @@ enum Create {
 impl CallEntry {
     fn control(&self, c: Control) -> Result<(), ()> {
         // the kernel stops forwarding now, not when the relay thread gets to the command
-        self.shared.unroute_all();
+        self.shared.offload.unroute_all();
         self.reactor.send(Command::Control {
             key: self.key,
             control: c,
@@ -298,8 +299,8 @@ impl MediaEngine {
         ];
         if self.inner.kernel.is_some() {
             for i in 0..2 {
-                let k = shared.kernel_counts(i);
-                legs[i].add_offloaded(&k, k.last_packet(shared.kernel_clock));
+                let k = shared.offload.counts(i);
+                legs[i].add_offloaded(&k, shared.offload.when(&k));
                 legs[1 - i].packets_out += k.packets;
                 legs[1 - i].bytes_out += k.bytes;
             }
@@ -315,7 +316,7 @@ impl MediaEngine {
             .counters
             .iter()
             .filter_map(|c| c.last_packet(epoch))
-            .chain((0..2).filter_map(|i| shared.kernel_last_packet(i)))
+            .chain((0..2).filter_map(|i| shared.offload.last_packet(i)))
             .max();
         Some(last.unwrap_or(shared.created).max(shared.created))
     }
@@ -534,11 +535,11 @@ impl MediaEngine {
         // the event channel and `delete` are tokio's: the B2BUA side runs on a runtime
         tokio::runtime::Handle::try_current().map_err(|_| MediaError::NoRuntime)?;
         let config = &self.inner.config;
+        let offload = OffloadShare::new(self.inner.kernel.clone(), self.inner.kernel_clock);
         let shared = Arc::new(CallShared::new(
             self.inner.epoch,
             self.inner.epoch_wall,
-            self.inner.kernel.clone(),
-            self.inner.kernel_clock,
+            offload,
         ));
         let (events_tx, events) = mpsc::channel(config.event_capacity.max(1));
         let session = Session::new(

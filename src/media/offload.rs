@@ -2,28 +2,32 @@
 //! (named by the leg the packets come from) the kernel forwards now, and what the relay
 //! thread has already learned from the kernel's counts.
 //!
-//! The session offers a direction after relaying one of its packets as a plain pass. A
-//! packet of the direction that the kernel left to the thread (a telephone event) takes it
-//! back, so the kernel's and the thread's sequence numbers never overlap. Every
-//! command to the call withdraws both directions (the control side already did, before
-//! sending it: [`CallShared::unroute_all`]), a (re)latch the routes it makes stale, and a
-//! stranger its direction for [`STRANGER_HOLD_OFF`]. The relatch rule ("a new source
-//! takes over after N packets in a row, none from the latched one in between") needs the
-//! latched phone's packets in the same queue as the stranger's, in order; strangers queued
-//! while the kernel forwarded the phone's packets cannot be ordered against them, so no run
-//! counts while the kernel heard the latched phone within [`STRANGER_HOLD_OFF`] (a phone
-//! whose NAT binding moved is silent at its old address: it is relatched that much later). The next packets
-//! come to the thread, which decides afresh. The counts stay in the kernel's map until the
-//! call ends: the control side adds them to the thread's own ([`CallShared::kernel_counts`]),
-//! and the thread folds them into its receiver statistics (so offloaded packets are not
-//! taken for lost) and its media timeout.
+//! The session offers a direction after relaying one of its packets as a plain pass, and
+//! takes it back:
+//! - for a packet of it that the kernel left to the thread (a telephone event), so the
+//!   kernel's and the thread's sequence numbers never overlap;
+//! - for every command to the call (the control side already unrouted, before sending it:
+//!   [`OffloadShare::unroute_all`]);
+//! - for a (re)latch, the routes it makes stale;
+//! - for a stranger, the direction for [`STRANGER_HOLD_OFF`]. The relatch rule ("a new
+//!   source takes over after N packets in a row, none from the latched one in between")
+//!   needs the latched phone's packets in the same queue as the stranger's, in order.
+//!   Strangers queued while the kernel forwarded the phone's packets cannot be ordered
+//!   against them, so no run counts while the kernel heard the latched phone within
+//!   [`STRANGER_HOLD_OFF`] (a phone whose NAT binding moved is silent at its old address:
+//!   it is relatched that much later).
+//!
+//! The next packets come to the thread, which decides afresh. The counts stay in the
+//! kernel's map until the call ends: the control side adds them to the thread's own
+//! ([`OffloadShare::counts`]), and the thread folds them into its receiver statistics (so
+//! offloaded packets are not taken for lost) and its media timeout.
 
 use std::net::{SocketAddr, SocketAddrV4, UdpSocket};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::kernel::{source_for, FlowCounters, FlowKey};
+use super::kernel::{source_for, FlowCounters, FlowKey, KernelForwarder};
 use super::rtp::RtpHeader;
-use super::session::CallShared;
 
 /// How long a direction stays with the relay thread after a stranger's packet.
 pub(super) const STRANGER_HOLD_OFF: Duration = Duration::from_secs(1);
@@ -50,7 +54,7 @@ impl Offload {
     #[allow(clippy::too_many_arguments)]
     pub(super) fn offer(
         &mut self,
-        shared: &CallShared,
+        shared: &OffloadShare,
         i: usize,
         phone: SocketAddr,
         port: u16,
@@ -80,15 +84,8 @@ impl Offload {
         let Some(route) = kernel.route_for(SocketAddrV4::new(from, local.port()), to, pt) else {
             return;
         };
-        {
-            // listed before it can count, so the control side never misses a packet
-            let mut keys = shared.offloaded[i]
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
-            if !keys.contains(&key) {
-                keys.push(key);
-            }
-        }
+        // listed before it can count, so the control side never misses a packet
+        shared.list(i, key);
         match kernel.route(&key, &route, packet.sequence(), packet.ssrc()) {
             Ok(()) => {
                 self.active[i] = Some((key, pt, to));
@@ -103,13 +100,13 @@ impl Offload {
     }
 
     /// Both directions back to the relay thread.
-    pub(super) fn withdraw(&mut self, shared: &CallShared) {
+    pub(super) fn withdraw(&mut self, shared: &OffloadShare) {
         self.withdraw_one(shared, 0);
         self.withdraw_one(shared, 1);
     }
 
     /// Direction `i` back to the relay thread.
-    pub(super) fn withdraw_one(&mut self, shared: &CallShared, i: usize) {
+    pub(super) fn withdraw_one(&mut self, shared: &OffloadShare, i: usize) {
         if let (Some((key, ..)), Some(k)) = (self.active[i].take(), shared.kernel.as_deref()) {
             k.unroute(&key);
         }
@@ -117,7 +114,7 @@ impl Offload {
 
     /// Leg `i`'s phone is now at `addr`: its own direction's key is stale, and the other
     /// direction's route if it went elsewhere.
-    pub(super) fn relatched(&mut self, shared: &CallShared, i: usize, addr: SocketAddr) {
+    pub(super) fn relatched(&mut self, shared: &OffloadShare, i: usize, addr: SocketAddr) {
         self.withdraw_one(shared, i);
         if self.active[1 - i].is_some_and(|(.., to)| SocketAddr::V4(to) != addr) {
             self.withdraw_one(shared, 1 - i);
@@ -126,7 +123,7 @@ impl Offload {
 
     /// A stranger's packet reached direction `i`: the thread takes the direction back for
     /// a while, so the latched phone's packets queue with the stranger's, in order.
-    pub(super) fn stranger(&mut self, shared: &CallShared, i: usize, now: Instant) {
+    pub(super) fn stranger(&mut self, shared: &OffloadShare, i: usize, now: Instant) {
         self.withdraw_one(shared, i);
         self.hold_off[i] = Some(now + STRANGER_HOLD_OFF);
     }
@@ -135,43 +132,116 @@ impl Offload {
     /// call: the receiver statistics go on from its last one.
     pub(super) fn forwarded_since(
         &mut self,
-        shared: &CallShared,
+        shared: &OffloadShare,
         i: usize,
     ) -> Option<FlowCounters> {
         if !self.moved[i] {
             return None;
         }
         self.moved[i] = self.active[i].is_some();
-        let k = shared.kernel_counts(i);
+        let k = shared.counts(i);
         let moved = k.packets != self.seen[i];
         self.seen[i] = k.packets;
         moved.then_some(k)
     }
 
     /// Whether the kernel forwarded a packet of direction `i` within [`STRANGER_HOLD_OFF`].
-    pub(super) fn latched_spoke_lately(&self, shared: &CallShared, i: usize, now: Instant) -> bool {
+    pub(super) fn latched_spoke_lately(
+        &self,
+        shared: &OffloadShare,
+        i: usize,
+        now: Instant,
+    ) -> bool {
         if !self.ever[i] {
             return false;
         }
-        let last = shared.kernel_last_packet(i);
+        let last = shared.last_packet(i);
         last.is_some_and(|at| now.saturating_duration_since(at) < STRANGER_HOLD_OFF)
     }
 
     /// When the kernel last forwarded a packet of this call, if it ever did.
-    pub(super) fn last_packet(&self, shared: &CallShared) -> Option<Instant> {
-        (0..2).filter_map(|i| shared.kernel_last_packet(i)).max()
+    pub(super) fn last_packet(&self, shared: &OffloadShare) -> Option<Instant> {
+        (0..2).filter_map(|i| shared.last_packet(i)).max()
     }
 
     /// The call ended: routes and counters out of the kernel.
-    pub(super) fn close(&mut self, shared: &CallShared) {
+    pub(super) fn close(&mut self, shared: &OffloadShare) {
         self.active = [None, None];
-        let Some(kernel) = shared.kernel.as_deref() else {
+        shared.forget_all();
+    }
+}
+
+/// What the relay thread and the control side share of a call's offloaded directions: the
+/// kernel fast path (if the engine has it) and every key it forwarded for the call, by the
+/// leg the packets come from (the kernel keeps their counts until the call ends).
+#[derive(Debug)]
+pub(crate) struct OffloadShare {
+    kernel: Option<Arc<KernelForwarder>>,
+    /// An `Instant` and the kernel clock read together ([`super::kernel::anchor`]).
+    clock: (Instant, u64),
+    keys: [Mutex<Vec<FlowKey>>; 2],
+}
+
+impl OffloadShare {
+    pub(crate) fn new(kernel: Option<Arc<KernelForwarder>>, clock: (Instant, u64)) -> Self {
+        OffloadShare {
+            kernel,
+            clock,
+            keys: Default::default(),
+        }
+    }
+
+    fn keys(&self, leg_index: usize) -> std::sync::MutexGuard<'_, Vec<FlowKey>> {
+        self.keys[leg_index]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn list(&self, leg_index: usize, key: FlowKey) {
+        let mut keys = self.keys(leg_index);
+        if !keys.contains(&key) {
+            keys.push(key);
+        }
+    }
+
+    /// Nothing of this call forwarded by the kernel any more (a command is on its way to the
+    /// relay thread, which may offload again once it has applied it).
+    pub(crate) fn unroute_all(&self) {
+        let Some(k) = self.kernel.as_deref() else {
             return;
         };
-        for keys in &shared.offloaded {
-            for key in keys.lock().unwrap_or_else(|e| e.into_inner()).drain(..) {
-                kernel.forget(&key);
+        for i in 0..2 {
+            self.keys(i).iter().for_each(|key| k.unroute(key));
+        }
+    }
+
+    fn forget_all(&self) {
+        let Some(k) = self.kernel.as_deref() else {
+            return;
+        };
+        for i in 0..2 {
+            self.keys(i).drain(..).for_each(|key| k.forget(&key));
+        }
+    }
+
+    /// What the kernel forwarded of the packets from `leg_index`'s phone, all routes summed.
+    pub(crate) fn counts(&self, leg_index: usize) -> FlowCounters {
+        let mut sum = FlowCounters::default();
+        if let Some(k) = self.kernel.as_deref() {
+            for key in self.keys(leg_index).iter() {
+                sum.add(&k.counters(key));
             }
         }
+        sum
+    }
+
+    /// When the kernel last forwarded a packet from `leg_index`'s phone.
+    pub(crate) fn last_packet(&self, leg_index: usize) -> Option<Instant> {
+        self.when(&self.counts(leg_index))
+    }
+
+    /// `counts`' last packet on `Instant`'s clock.
+    pub(crate) fn when(&self, counts: &FlowCounters) -> Option<Instant> {
+        counts.last_packet(self.clock)
     }
 }

@@ -16,17 +16,16 @@
 
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::mpsc;
 
 use super::audio::{AudioTap, FrameSource};
 use super::codec::Encoder;
-use super::kernel::{FlowCounters, FlowKey, KernelForwarder};
 use super::latch::{RelatchPolicy, Verdict};
 use super::leg::{route, LegRuntime, Route};
-use super::offload::Offload;
+use super::offload::{Offload, OffloadShare};
 use super::outbox::{self, Payer};
 use super::play::{Player, Tick};
 use super::record::Recorder;
@@ -90,21 +89,12 @@ pub(crate) struct CallShared {
     /// The wall clock at `epoch` (for the NTP time in sender reports).
     pub epoch_wall: SystemTime,
     pub created: Instant,
-    /// The kernel fast path, if the engine has it, and its clock's anchor.
-    pub kernel: Option<Arc<KernelForwarder>>,
-    pub kernel_clock: (Instant, u64),
-    /// Every direction the kernel forwarded for this call, by the leg its packets come
-    /// from; the kernel's counts for them live until the call ends.
-    pub offloaded: [Mutex<Vec<FlowKey>>; 2],
+    /// The call's directions the kernel forwards, with the kernel's counts of them.
+    pub offload: OffloadShare,
 }
 
 impl CallShared {
-    pub(crate) fn new(
-        epoch: Instant,
-        epoch_wall: SystemTime,
-        kernel: Option<Arc<KernelForwarder>>,
-        kernel_clock: (Instant, u64),
-    ) -> Self {
+    pub(crate) fn new(epoch: Instant, epoch_wall: SystemTime, offload: OffloadShare) -> Self {
         let counters: [LegCounters; 2] = Default::default();
         for c in &counters {
             c.clock_rate.store(8000, Relaxed);
@@ -114,42 +104,8 @@ impl CallShared {
             epoch,
             epoch_wall,
             created: Instant::now(),
-            kernel,
-            kernel_clock,
-            offloaded: Default::default(),
+            offload,
         }
-    }
-
-    /// Nothing of this call forwarded by the kernel any more (a command is on its way to the
-    /// relay thread, which may offload again once it has applied it).
-    pub(crate) fn unroute_all(&self) {
-        let Some(k) = self.kernel.as_deref() else {
-            return;
-        };
-        for keys in &self.offloaded {
-            for key in keys.lock().unwrap_or_else(|e| e.into_inner()).iter() {
-                k.unroute(key);
-            }
-        }
-    }
-
-    /// When the kernel last forwarded a packet from `leg_index`'s phone.
-    pub(crate) fn kernel_last_packet(&self, leg_index: usize) -> Option<Instant> {
-        self.kernel_counts(leg_index).last_packet(self.kernel_clock)
-    }
-
-    /// What the kernel forwarded of the packets from `leg_index`'s phone, all routes summed.
-    pub(crate) fn kernel_counts(&self, leg_index: usize) -> FlowCounters {
-        let mut sum = FlowCounters::default();
-        if let Some(k) = self.kernel.as_deref() {
-            let keys = self.offloaded[leg_index]
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
-            for key in keys.iter() {
-                sum.add(&k.counters(key));
-            }
-        }
-        sum
     }
 
     /// The wall clock at `now` as a 64-bit NTP timestamp (RFC 3550 §4: seconds since 1900
@@ -252,7 +208,7 @@ impl Session {
 
     pub(crate) fn apply(&mut self, c: Control, now: Instant) {
         // whatever changes, the relay thread sees the next packets and decides afresh
-        self.offload.withdraw(&self.shared);
+        self.offload.withdraw(&self.shared.offload);
         let limit = self.limit();
         match c {
             Control::AddLeg {
@@ -329,7 +285,7 @@ impl Session {
         let mut idle = now.saturating_duration_since(self.last_media);
         if idle >= limit {
             // the kernel may have forwarded what the thread did not see
-            if let Some(at) = self.offload.last_packet(&self.shared) {
+            if let Some(at) = self.offload.last_packet(&self.shared.offload) {
                 self.last_media = self.last_media.max(at);
                 idle = now.saturating_duration_since(self.last_media);
             }
@@ -470,7 +426,7 @@ impl Session {
             return bump(&c.dropped_malformed);
         };
         if me.rtp_latch.learned().is_some_and(|l| l != src)
-            && self.offload.latched_spoke_lately(shared, i, now)
+            && self.offload.latched_spoke_lately(&shared.offload, i, now)
         {
             // the kernel's packets from the latched phone were not in this queue: a stranger
             // queued behind them is no run of its own
@@ -478,14 +434,14 @@ impl Session {
         }
         match me.rtp_latch.on_packet(src) {
             Verdict::Stranger => {
-                self.offload.stranger(shared, i, now);
+                self.offload.stranger(&shared.offload, i, now);
                 return bump(&c.dropped_stranger);
             }
-            Verdict::Latched => self.offload.relatched(shared, i, src),
+            Verdict::Latched => self.offload.relatched(&shared.offload, i, src),
             // the latched phone, but a packet the kernel left to us (another payload type:
             // an event): its direction comes back here, so the kernel's count of sequence
             // numbers never jumps over ours
-            Verdict::Accept => self.offload.withdraw_one(shared, i),
+            Verdict::Accept => self.offload.withdraw_one(&shared.offload, i),
         }
         c.packets_in.fetch_add(1, Relaxed);
         c.bytes_in.fetch_add(buf.len() as u64, Relaxed);
@@ -502,7 +458,7 @@ impl Session {
         };
         let since = now.saturating_duration_since(shared.epoch).as_micros() as u64;
         let arrival = (since.wrapping_mul(u64::from(rate)) / 1_000_000) as u32;
-        if let Some(k) = self.offload.forwarded_since(shared, i) {
+        if let Some(k) = self.offload.forwarded_since(&shared.offload, i) {
             me.reception.resume(k.ssrc, k.last_seq);
         }
         let seen = me.reception.on_packet(
@@ -598,7 +554,7 @@ impl Session {
                 if me.listener.is_none() {
                     // the route first: once the phone has this packet, its next goes by it
                     self.offload
-                        .offer(shared, i, src, me.port, sock, dst, &hdr, now);
+                        .offer(&shared.offload, i, src, me.port, sock, dst, &hdr, now);
                 }
                 return send(sock, buf, dst, c, out);
             }
@@ -638,7 +594,7 @@ impl Session {
     }
 
     pub(crate) fn close(mut self) {
-        self.offload.close(&self.shared);
+        self.offload.close(&self.shared.offload);
         self.stop_play(Leg::A);
         self.stop_play(Leg::B);
         let pool = self.pool;
