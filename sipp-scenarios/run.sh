@@ -16,7 +16,8 @@
 # of the store) stay under $ARTIFACTS for CI to show. Builds nothing: `make test-sipp` builds.
 # Ports: switch 25060 udp+tcp, endpoints 2001..2004 on 25101..25104, carrier 25080, probe 25199.
 # Media tests: relay 27000-27999; SIPp RTP 25400/25420, rtp_sink.py 25410 (needs python3); the
-# media-timeout switch 25260 udp+tcp, relay 26000-26999, probe 25299.
+# media-timeout switch 25260 udp+tcp, relay 26000-26999, probe 25299; the kernel-forwarding
+# switch 25270 udp+tcp, relay 28800-28999, probe 25297.
 set -uo pipefail
 
 SB_NAME=run.sh
@@ -32,7 +33,7 @@ ALL_TESTS=(register_auth register_auth_tcp register_wrong_password register_refr
   call_unknown_ext call_wrong_password call_trunk call_from_trunk call_caller_bye_tcp
   call_tcp_callee call_concurrent_50)
 # media through the relay (RTP pcaps checked by rtp_sink.py; media timeout on a second switch)
-ALL_TESTS+=(call_rtp_pcap call_rtp_pcap_pt_remap call_media_timeout call_media_timeout_hold)
+ALL_TESTS+=(call_rtp_pcap call_rtp_pcap_pt_remap call_rtp_pcap_kernel call_media_timeout call_media_timeout_hold)
 
 TESTS=()
 for a in "$@"; do
@@ -264,13 +265,37 @@ in_relay_range() { [ -n "$1" ] && [ "$1" -ge "$2" ] && [ "$1" -le "$3" ]; }
 # order, and the digit's event packets (as PT TE_PT), all from ONE address: the relay port the
 # switch offered the B leg (in 27000-27999). The caller must get a relay port too (no bypass).
 t_call_rtp_pcap() { rtp_pcap_call call_rtp_pcap 101; }
+# The same through a switch with `[media] kernel_forwarding = true` (on 25270, relay 28800-28999):
+# after its first packet the kernel forwards the audio (the switch's debug log says when it takes
+# a direction), the RFC 4733 events still reach the relay thread, and the sink still gets every
+# payload in order from the relay's port. Skipped (and said so) where the kernel lets the switch
+# use no BPF; any other refusal fails.
+t_call_rtp_pcap_kernel() {
+  [ $MODE = standin ] && return 0
+  local name=call_rtp_pcap_kernel SW=127.0.0.1:25270 DB=$TMP/sb-kernel.db
+  RUST_LOG=info,switchboard::media=debug extra_switch 25270 25297 28800-28999 'kernel_forwarding = true' \
+    || return 1
+  if grep -q 'kernel forwarding unavailable' "$ART/$name.switch.log"; then
+    if grep 'kernel forwarding unavailable' "$ART/$name.switch.log" | grep -qE 'Operation not permitted|not implemented'; then
+      echo "SKIPPED: the kernel lets this user use no BPF" >&2; return 0
+    fi
+    echo "kernel forwarding refused: $(grep -m1 'kernel forwarding unavailable' "$ART/$name.switch.log")"; return 1
+  fi
+  grep -q 'kernel forwarding on' "$ART/$name.switch.log" || { echo "the switch did not say 'kernel forwarding on'"; return 1; }
+  rtp_pcap_call $name 101 28800 28999 || return 1
+  grep -q 'kernel forwards this direction' "$ART/$name.switch.log" \
+    || { echo "no direction was offloaded to the kernel (switch log)"; return 1; }
+  save_store $name
+}
 # RFC 4733 + RFC 3264 §6.1: the callee numbers telephone-event 96; the relay remaps 101 -> 96
 t_call_rtp_pcap_pt_remap() {
   [ $MODE = standin ] && return 0   # a proxy does not touch RTP: the 101 would arrive as 101
   rtp_pcap_call call_rtp_pcap_pt_remap 96
 }
+# rtp_pcap_call NAME TE_PT [RELAY_LO RELAY_HI]: the caller plays both pcaps through the switch
+# at $SW to the callee; the sink checks every payload, in order, from the relay's B-leg port.
 rtp_pcap_call() {
-  local name=$1 te_pt=$2
+  local name=$1 te_pt=$2 lo=${3:-27000} hi=${4:-27999}
   command -v python3 >/dev/null || { echo "python3 not installed (rtp_sink.py)"; return 1; }
   [ -r /usr/share/sip-tester/g711a.pcap ] || { echo "no /usr/share/sip-tester/g711a.pcap (sip-tester)"; return 1; }
   timeout -k 2 60 python3 "$S/rtp_sink.py" --port 25410 --secs 50 --idle 3 --report "$ART/$name.sink.report" \
@@ -295,10 +320,10 @@ rtp_pcap_call() {
   local a_port b_port from
   a_port=$(sdp_ports "$ART/$name.caller.messages.log" | grep -vx 25400 | sort -u)
   b_port=$(sdp_ports "$ART/$name.uas2002.messages.log" | grep -vx 25410 | sort -u)
-  [ "$(printf '%s\n' "$a_port" | wc -l)" -eq 1 ] && in_relay_range "$a_port" 27000 27999 \
-    || { echo "caller's answer SDP port(s) $(echo $a_port): want one relay port in 27000-27999"; return 1; }
-  [ "$(printf '%s\n' "$b_port" | wc -l)" -eq 1 ] && in_relay_range "$b_port" 27000 27999 \
-    || { echo "callee's offer SDP port(s) $(echo $b_port): want one relay port in 27000-27999"; return 1; }
+  [ "$(printf '%s\n' "$a_port" | wc -l)" -eq 1 ] && in_relay_range "$a_port" "$lo" "$hi" \
+    || { echo "caller's answer SDP port(s) $(echo $a_port): want one relay port in $lo-$hi"; return 1; }
+  [ "$(printf '%s\n' "$b_port" | wc -l)" -eq 1 ] && in_relay_range "$b_port" "$lo" "$hi" \
+    || { echo "callee's offer SDP port(s) $(echo $b_port): want one relay port in $lo-$hi"; return 1; }
   from=$(sed -n 's/^sources: //p' "$ART/$name.sink.report")
   [ "$from" = "127.0.0.1:$b_port" ] || { echo "RTP came from $from, not from the relay's B-leg port 127.0.0.1:$b_port"; return 1; }
   local a_cid; a_cid=$(call_id_of "$ART/$name.caller.messages.log")
@@ -306,22 +331,26 @@ rtp_pcap_call() {
   b_leg_expect "$a_cid" "$(call_id_of "$ART/$name.uas2002.messages.log")"
 }
 
-# media_timeout_switch NAME: starts a second switch for NAME with `[media] timeout_s = 3` (the
-# suite's own keeps the default, so its calls without RTP live) on 25260, relay 26000-26999, its
-# own store; waits for it to answer OPTIONS. The caller sets `local SW DB` first (used by
-# register/caller/cdr_expect) and `local name`.
-media_timeout_switch() {
+# extra_switch SIP_PORT PROBE_PORT RTP_PORTS MEDIA_LINE: starts a second switch for NAME on
+# 127.0.0.1:SIP_PORT with its own store, relay ports RTP_PORTS and MEDIA_LINE added to its
+# [media] table; waits for it to answer OPTIONS (from PROBE_PORT). The caller sets `local SW DB`
+# first (used by register/caller/cdr_expect) and `local name`.
+extra_switch() {
+  local port=$1 probe=$2 rtp=$3 line=$4
   sed -e "s|^url = \"sqlite://.*\"|url = \"sqlite://$DB\"|" \
       -e "s|^dir = \"sipp-scenarios/dialplans\"|dir = \"$S/dialplans\"|" \
-      -e 's|127\.0\.0\.1:25060|127.0.0.1:25260|g' \
-      -e 's|^rtp_ports = .*|rtp_ports = "26000-26999"\ntimeout_s = 3|' \
+      -e "s|127\\.0\\.0\\.1:25060|127.0.0.1:$port|g" \
+      -e "s|^rtp_ports = .*|rtp_ports = \"$rtp\"\\n$line|" \
       "$S/switchboard-test.toml" >"$TMP/$name.toml"
   cp "$TMP/$name.toml" "$ART/$name.switch.toml"
-  grep -q '^timeout_s = 3$' "$TMP/$name.toml" || { echo "could not set [media] timeout_s in the config"; return 1; }
+  grep -qx "$line" "$TMP/$name.toml" || { echo "could not set [media] $line in the config"; return 1; }
   switch_bg "$TMP/$name.toml" "$ART/$name.switch.log"
   BG_PIDS+=("$BG")
-  wait_up "$BG" 12 "$SW" 25299 "$ART/$name.switch.log" || { echo "media-timeout switch: $REASON"; return 1; }
+  wait_up "$BG" 12 "$SW" "$probe" "$ART/$name.switch.log" || { echo "second switch: $REASON"; return 1; }
 }
+# media_timeout_switch: a second switch with `[media] timeout_s = 3` (the suite's own keeps the
+# default, so its calls without RTP live) on 25260, relay 26000-26999.
+media_timeout_switch() { extra_switch 25260 25299 26000-26999 'timeout_s = 3'; }
 # save_store NAME: a copy of the second switch's store next to the other artifacts
 save_store() {
   [ -f "$DB" ] && sqlite3 "$DB" ".backup '$ART/$1.sb.db'" 2>/dev/null

@@ -88,6 +88,7 @@ impl Offload {
         shared.list(i, key);
         match kernel.route(&key, &route, packet.sequence(), packet.ssrc()) {
             Ok(()) => {
+                tracing::debug!(from = %phone, to = %to, pt, "kernel forwards this direction");
                 self.active[i] = Some((key, pt, to));
                 self.ever[i] = true;
                 self.moved[i] = true;
