@@ -10,11 +10,12 @@
 //! direction is a plain pass (same codec, no transcoding, no prompt, no recording or tap, not
 //! on hold), and withdraws it on any change of the call. Everything else reaches the thread
 //! as before: strangers (a miss), telephone events, comfort noise and muxed RTCP (another
-//! payload type), IPv6, fragments. See `session` for when, [`program`] for the code.
+//! payload type), IPv6, fragments. See `offload` for when, [`program`] for the code.
 //!
 //! Two maps, both keyed by [`FlowKey`]: `ROUTES` (how to rewrite; userspace writes it) and
-//! `COUNTERS` (packets, bytes, time of the last one, its sequence number; only the program
-//! writes it, so userspace never races the program's counts). The program is attached to
+//! `COUNTERS` (packets, bytes, time of the last one, sequence gaps, loss and SSRC changes;
+//! only the program writes it while a route is in place, so userspace never races the
+//! program's counts). The program is attached to
 //! every interface present at start; the links close with the switch, crash included.
 //! Needs root (CAP_BPF and CAP_NET_ADMIN) and Linux 6.6+ (TCX); without them the engine
 //! logs why and relays in userspace.
