@@ -11,7 +11,7 @@ mod media_support;
 
 use std::net::{SocketAddr, UdpSocket as StdSocket};
 use std::os::fd::AsRawFd;
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use media_support::{kernel_forwarding_expected, recv};
 use switchboard::media::{Leg, MediaCallId, MediaConfig, MediaEngine, RelatchPolicy};
@@ -24,6 +24,7 @@ const PHONE_B: &str = "10.213.7.3";
 fn sh(args: &[&str]) -> bool {
     Command::new(args[0])
         .args(&args[1..])
+        .stdout(Stdio::null())
         .status()
         .is_ok_and(|s| s.success())
 }

@@ -44,6 +44,9 @@ pub(super) struct Offload {
     moved: [bool; 2],
     /// The direction's kernel packet count when the thread last looked.
     seen: [u64; 2],
+    /// Per direction: a route the kernel cannot take (no interface has our address), not
+    /// asked again for every packet.
+    declined: [Option<(FlowKey, u8, SocketAddrV4)>; 2],
     /// The kernel refused a route (a full map): relay this call in userspace.
     refused: bool,
 }
@@ -74,14 +77,16 @@ impl Offload {
             return;
         };
         let key = FlowKey::new(phone, port);
-        if self.refused || self.active[i] == Some((key, pt, to)) {
+        let wanted = Some((key, pt, to));
+        if self.refused || self.active[i] == wanted || self.declined[i] == wanted {
             return;
         }
-        let Ok(local) = out.local_addr() else { return };
-        let Some(from) = source_for(local.ip(), to) else {
-            return;
-        };
-        let Some(route) = kernel.route_for(SocketAddrV4::new(from, local.port()), to, pt) else {
+        let route = out.local_addr().ok().and_then(|local| {
+            let from = source_for(local.ip(), to)?;
+            kernel.route_for(SocketAddrV4::new(from, local.port()), to, pt)
+        });
+        let Some(route) = route else {
+            self.declined[i] = wanted;
             return;
         };
         // listed before it can count, so the control side never misses a packet
