@@ -12,11 +12,10 @@ mod media_support;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use media_support::{kernel_forwarding_expected, recv, until, WAIT};
+use media_support::{kernel_forwarding_expected, recv, until, Call, WAIT};
 use switchboard::media::rtp::TelephoneEvent;
 use switchboard::media::{
-    Leg, LocalEndpoint, MediaCallId, MediaConfig, MediaEngine, MediaEvent, RelatchPolicy,
-    RemoteMedia,
+    Leg, MediaCallId, MediaConfig, MediaEngine, MediaEvent, RelatchPolicy, RemoteMedia,
 };
 use switchboard::sip::sdp::Direction;
 use tokio::net::UdpSocket;
@@ -40,15 +39,6 @@ fn engine(
         return None;
     }
     Some(engine)
-}
-
-struct Call {
-    engine: MediaEngine,
-    id: MediaCallId,
-    a: UdpSocket,
-    b: UdpSocket,
-    ep_a: LocalEndpoint,
-    ep_b: LocalEndpoint,
 }
 
 async fn call_with(engine: MediaEngine, telephone_event: Option<u8>) -> Call {

@@ -6,13 +6,13 @@ use std::time::{Duration, Instant};
 
 use switchboard::media::rtp::TelephoneEvent;
 use switchboard::media::{
-    Leg, LocalEndpoint, MediaCallId, MediaConfig, MediaEngine, MediaError, MediaEvent,
+    Leg, MediaCallId, MediaConfig, MediaEngine, MediaError, MediaEvent,
     RelatchPolicy, RemoteMedia,
 };
 use switchboard::sip::sdp::Direction;
 use tokio::net::UdpSocket;
 
-use media_support::{recv, WAIT};
+use media_support::{recv, Call, WAIT};
 
 /// The suite's port ranges, moved by `PORT_OFFSET` so its two runs can share a machine.
 fn ports(first: u16, last: u16) -> std::ops::RangeInclusive<u16> {
@@ -58,15 +58,6 @@ async fn until(mut cond: impl FnMut() -> bool) {
         );
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
-}
-
-struct Call {
-    engine: MediaEngine,
-    id: MediaCallId,
-    a: UdpSocket,
-    b: UdpSocket,
-    ep_a: LocalEndpoint,
-    ep_b: LocalEndpoint,
 }
 
 /// A calls B: both phones' SDP addresses are their real sockets.

@@ -19,6 +19,17 @@ pub type TestCall = (
     LocalEndpoint,
 );
 
+/// One call between two test phones, by name: the engine, the call, phone A and B, and
+/// where each must send.
+pub struct Call {
+    pub engine: MediaEngine,
+    pub id: MediaCallId,
+    pub a: UdpSocket,
+    pub b: UdpSocket,
+    pub ep_a: LocalEndpoint,
+    pub ep_b: LocalEndpoint,
+}
+
 /// `n` calls named `{prefix}{k}`, each A calling B with their real sockets in the SDP.
 pub async fn calls(engine: &MediaEngine, prefix: &str, n: usize) -> Vec<TestCall> {
     let mut calls = Vec::with_capacity(n);
