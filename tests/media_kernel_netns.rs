@@ -21,9 +21,11 @@ const RELAY_IP: &str = "10.213.7.1";
 const PHONE_A: &str = "10.213.7.2";
 const PHONE_B: &str = "10.213.7.3";
 
-fn sh(args: &[&str]) -> bool {
-    Command::new(args[0])
-        .args(&args[1..])
+/// Runs `command` (words split at spaces); whether it succeeded.
+fn sh(command: &str) -> bool {
+    let mut words = command.split_whitespace();
+    Command::new(words.next().unwrap_or_default())
+        .args(words)
         .stdout(Stdio::null())
         .status()
         .is_ok_and(|s| s.success())
@@ -47,49 +49,26 @@ impl Namespace {
             name: name.clone(),
             outside: outside.clone(),
         };
-        let ok = sh(&["ip", "netns", "add", &name])
-            && sh(&[
-                "ip", "link", "add", &outside, "type", "veth", "peer", "name", &inside,
-            ])
-            && sh(&["ip", "link", "set", &inside, "netns", &name])
-            && sh(&[
-                "ip",
-                "addr",
-                "add",
-                &format!("{RELAY_IP}/24"),
-                "dev",
-                &outside,
-            ])
-            && sh(&["ip", "link", "set", &outside, "up"])
-            && sh(&[
-                "ip",
-                "-n",
-                &name,
-                "addr",
-                "add",
-                &format!("{PHONE_A}/24"),
-                "dev",
-                &inside,
-            ])
-            && sh(&[
-                "ip",
-                "-n",
-                &name,
-                "addr",
-                "add",
-                &format!("{PHONE_B}/24"),
-                "dev",
-                &inside,
-            ])
-            && sh(&["ip", "-n", &name, "link", "set", &inside, "up"])
-            && sh(&["ip", "-n", &name, "link", "set", "lo", "up"]);
+        let ok = [
+            format!("ip netns add {name}"),
+            format!("ip link add {outside} type veth peer name {inside}"),
+            format!("ip link set {inside} netns {name}"),
+            format!("ip addr add {RELAY_IP}/24 dev {outside}"),
+            format!("ip link set {outside} up"),
+            format!("ip -n {name} addr add {PHONE_A}/24 dev {inside}"),
+            format!("ip -n {name} addr add {PHONE_B}/24 dev {inside}"),
+            format!("ip -n {name} link set {inside} up"),
+            format!("ip -n {name} link set lo up"),
+        ]
+        .iter()
+        .all(|c| sh(c));
         if !ok {
             return None;
         }
         // checksums in software on the phones' side: their kernel verifies what it gets
-        let verified = sh(&[
-            "ip", "netns", "exec", &name, "ethtool", "-K", &inside, "tx", "off", "rx", "off",
-        ]);
+        let verified = sh(&format!(
+            "ip netns exec {name} ethtool -K {inside} tx off rx off"
+        ));
         eprintln!("phones' checksums verified in software: {verified}");
         Some(ns)
     }
@@ -117,8 +96,8 @@ impl Namespace {
 
 impl Drop for Namespace {
     fn drop(&mut self) {
-        sh(&["ip", "link", "del", &self.outside]);
-        sh(&["ip", "netns", "del", &self.name]);
+        sh(&format!("ip link del {}", self.outside));
+        sh(&format!("ip netns del {}", self.name));
     }
 }
 

@@ -6,7 +6,7 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use switchboard::media::kernel::{kernel_has_tcx, KernelForwarder};
+use switchboard::media::kernel::{machine_refuses, KernelForwarder};
 use switchboard::media::{Leg, LocalEndpoint, MediaCallId, MediaEngine};
 use tokio::net::UdpSocket;
 
@@ -70,10 +70,8 @@ pub async fn until(mut cond: impl FnMut() -> bool, what: &str) {
     }
 }
 
-/// Whether this machine can be expected to load the kernel fast path: Linux 6.6+ (TCX) and
-/// a kernel that lets this process use BPF at all (root, no seccomp filter in the way). A
-/// program the verifier refuses is not excused.
+/// Whether this machine can be expected to load the kernel fast path (see
+/// `kernel::machine_refuses`).
 pub fn kernel_forwarding_expected() -> bool {
-    let refused = |e: &std::io::Error| matches!(e.raw_os_error(), Some(libc::EPERM | libc::ENOSYS));
-    kernel_has_tcx() && KernelForwarder::start(1).map_or_else(|e| !refused(&e), |_| true)
+    KernelForwarder::start(1).map_or_else(|e| !machine_refuses(&e), |_| true)
 }

@@ -293,8 +293,15 @@ pub(crate) fn source_for(bound: IpAddr, to: SocketAddrV4) -> Option<Ipv4Addr> {
     }
 }
 
+/// Whether `e`, from [`KernelForwarder::start`], is this machine's refusal rather than the
+/// program's fault: no TCX hooks (Linux before 6.6), or no BPF for this process at all (not
+/// root, a seccomp filter). A program the verifier rejects is not excused.
+pub fn machine_refuses(e: &io::Error) -> bool {
+    !kernel_has_tcx() || matches!(e.raw_os_error(), Some(libc::EPERM | libc::ENOSYS))
+}
+
 /// Whether the running kernel has TCX hooks (Linux 6.6).
-pub fn kernel_has_tcx() -> bool {
+fn kernel_has_tcx() -> bool {
     let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     let mut v = release
         .split(['.', '-'])
@@ -374,10 +381,7 @@ mod tests {
     fn the_kernel_takes_the_program() {
         match KernelForwarder::start(16) {
             Ok(k) => assert!(k.interfaces().iter().any(|i| i == "lo")),
-            Err(e)
-                if !kernel_has_tcx()
-                    || matches!(e.raw_os_error(), Some(libc::EPERM | libc::ENOSYS)) =>
-            {
+            Err(e) if machine_refuses(&e) => {
                 eprintln!("SKIPPED: no BPF or no TCX here ({e})")
             }
             Err(e) => panic!("{e}"),
